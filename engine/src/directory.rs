@@ -1,0 +1,154 @@
+//! The data plane's view of the store: every key (as an immutable [`KeyEntry`]) and every
+//! credential, published as one immutable snapshot. Request handlers read it without locks; the
+//! key-sync actor builds a new snapshot when the store commits a change and swaps it in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, Guard};
+
+use crate::ids::{AppId, AppName, KeyId, KeyName};
+use crate::keyring::KeyEntry;
+use crate::store::Revision;
+use crate::token::TokenHash;
+
+/// Who a request acts for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// An administrator's root token (the dev root token, or the one `kms init` issued).
+    Root { label: String },
+    App { id: AppId, name: AppName },
+}
+
+impl Principal {
+    /// How the principal appears in audit records.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Principal::Root { label } => format!("root:{label}"),
+            Principal::App { name, .. } => format!("app:{name}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub hash: TokenHash,
+    pub principal: Principal,
+}
+
+#[derive(Debug, Default)]
+pub struct Directory {
+    /// The store revision this snapshot reflects.
+    pub revision: Revision,
+    keys: HashMap<KeyName, Arc<KeyEntry>>,
+    names: HashMap<KeyId, KeyName>,
+    credentials: HashMap<u64, Vec<Credential>>,
+}
+
+impl Directory {
+    pub fn new(revision: Revision, keys: Vec<KeyEntry>, credentials: Vec<Credential>) -> Self {
+        let mut dir = Directory {
+            revision,
+            ..Default::default()
+        };
+        for key in keys {
+            dir.put_key(key);
+        }
+        dir.set_credentials(credentials);
+        dir
+    }
+
+    pub fn key(&self, name: &str) -> Option<&Arc<KeyEntry>> {
+        self.keys.get(name)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Arc<KeyEntry>> {
+        self.keys.values()
+    }
+
+    /// Finds the principal a bearer token belongs to.
+    pub fn authenticate(&self, token: &str) -> Option<&Principal> {
+        let hash = TokenHash::of(token);
+        self.credentials
+            .get(&hash.lookup_key())?
+            .iter()
+            .find(|c| c.hash.matches(&hash))
+            .map(|c| &c.principal)
+    }
+
+    /// Inserts or replaces a key (a renamed key drops its old name).
+    pub fn put_key(&mut self, key: KeyEntry) {
+        if let Some(old) = self.names.insert(key.id, key.name.clone()) {
+            self.keys.remove(&old);
+        }
+        self.keys.insert(key.name.clone(), Arc::new(key));
+    }
+
+    pub fn remove_key(&mut self, id: &KeyId) {
+        if let Some(name) = self.names.remove(id) {
+            self.keys.remove(&name);
+        }
+    }
+
+    pub fn set_credentials(&mut self, credentials: Vec<Credential>) {
+        self.credentials.clear();
+        for c in credentials {
+            self.credentials
+                .entry(c.hash.lookup_key())
+                .or_default()
+                .push(c);
+        }
+    }
+
+    /// A copy to modify: the maps are cloned, the key entries are shared.
+    pub fn next(&self, revision: Revision) -> Directory {
+        Directory {
+            revision,
+            keys: self.keys.clone(),
+            names: self.names.clone(),
+            credentials: self.credentials.clone(),
+        }
+    }
+}
+
+/// The published snapshot.
+#[derive(Debug, Default)]
+pub struct DirectoryHandle(ArcSwap<Directory>);
+
+impl DirectoryHandle {
+    pub fn new(directory: Directory) -> Self {
+        Self(ArcSwap::from_pointee(directory))
+    }
+
+    pub fn load(&self) -> Guard<Arc<Directory>> {
+        self.0.load()
+    }
+
+    pub fn publish(&self, directory: Directory) {
+        self.0.store(Arc::new(directory));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authenticates_only_known_tokens() {
+        let app = Principal::App {
+            id: AppId::random(),
+            name: AppName::new("billing").unwrap(),
+        };
+        let dir = Directory::new(
+            1,
+            vec![],
+            vec![Credential {
+                hash: TokenHash::of("kms_good"),
+                principal: app.clone(),
+            }],
+        );
+        assert_eq!(dir.authenticate("kms_good"), Some(&app));
+        assert_eq!(dir.authenticate("kms_goo"), None);
+        assert_eq!(dir.authenticate(""), None);
+    }
+}

@@ -1,0 +1,80 @@
+//! The engine's error enum. User errors (bad input, missing key, refused state) are kept apart
+//! from internal ones: in a batch a user error is that item's result, an internal error fails the
+//! whole request.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    // ---- caller's input ----
+    #[error("invalid {kind} name: {reason}")]
+    InvalidName {
+        kind: &'static str,
+        reason: &'static str,
+    },
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("field `{field}` is not valid base64")]
+    InvalidBase64 { field: &'static str },
+    #[error("ciphertext is malformed: {0}")]
+    InvalidCiphertext(&'static str),
+    #[error("ciphertext is too short to hold a nonce and a tag")]
+    CiphertextTruncated,
+    #[error("unsupported algorithm `{0}`")]
+    UnsupportedAlgorithm(String),
+    #[error("unknown operation `{0}`")]
+    UnknownOperation(String),
+    #[error("the key's algorithm does not support `{0}`")]
+    OperationNotSupported(&'static str),
+
+    // ---- the key's state ----
+    #[error("key not found")]
+    KeyNotFound,
+    #[error("key version not found")]
+    KeyVersionNotFound,
+    #[error("key version is below the key's minimum decryption version")]
+    BelowMinDecryptionVersion,
+    #[error("key version is disabled")]
+    KeyVersionDisabled,
+    #[error("key version is destroyed or scheduled for destruction")]
+    KeyVersionDestroyed,
+    #[error("the key has used up its 99999 versions")]
+    VersionsExhausted,
+    /// Deliberately says nothing about which check failed (tag, context, key or header).
+    #[error("decryption failed")]
+    DecryptionFailed,
+
+    // ---- capacity and availability ----
+    #[error("the crypto workers are saturated; retry shortly")]
+    Overloaded,
+    #[error("the KMS is sealed")]
+    Sealed,
+    #[error("the HSM is unavailable")]
+    HsmUnavailable,
+    #[error("timed out waiting for the key directory to catch up with the store")]
+    SyncTimeout,
+
+    // ---- internal ----
+    #[error("stored record is corrupt: {0}")]
+    CorruptRecord(&'static str),
+    #[error("a working key's material failed its integrity check")]
+    KeyMaterialCorrupt,
+    #[error("the crypto worker pool has stopped")]
+    WorkerGone,
+}
+
+impl EngineError {
+    /// True for errors caused by the request or the key's state, which a batch reports per item.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(
+            self,
+            EngineError::Overloaded
+                | EngineError::Sealed
+                | EngineError::HsmUnavailable
+                | EngineError::SyncTimeout
+                | EngineError::CorruptRecord(_)
+                | EngineError::KeyMaterialCorrupt
+                | EngineError::WorkerGone
+        )
+    }
+}

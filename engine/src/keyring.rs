@@ -1,0 +1,187 @@
+//! A key as the data plane sees it: an immutable snapshot of its versions, states and grants,
+//! rebuilt by the key-sync actor whenever the store commits a change to it.
+
+use std::collections::HashMap;
+
+use crate::algorithm::{Algorithm, Operation, OperationSet};
+use crate::clock::Timestamp;
+use crate::error::EngineError;
+use crate::ids::{AppId, KeyId, KeyName, KeyVersion};
+use crate::version::VersionState;
+use crate::wrap::{WrapContext, WrappedKey};
+
+#[derive(Clone, Debug)]
+pub struct VersionEntry {
+    pub version: KeyVersion,
+    pub state: VersionState,
+    /// `None` once destroyed.
+    pub wrapped: Option<WrappedKey>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct KeyEntry {
+    pub id: KeyId,
+    pub name: KeyName,
+    pub algorithm: Algorithm,
+    pub created_at: Timestamp,
+    /// The one version in state `Active`.
+    pub active: KeyVersion,
+    /// Ciphertexts under older versions are refused.
+    pub min_decryption_version: KeyVersion,
+    /// All versions, 1 to n: `versions[i].version == i + 1`. Versions are never deleted (a
+    /// destroyed one keeps its metadata), so lookup by version is an index.
+    versions: Vec<VersionEntry>,
+    pub grants: HashMap<AppId, OperationSet>,
+}
+
+impl KeyEntry {
+    /// Builds an entry, checking the invariants the data plane relies on.
+    pub fn new(
+        id: KeyId,
+        name: KeyName,
+        algorithm: Algorithm,
+        created_at: Timestamp,
+        min_decryption_version: KeyVersion,
+        mut versions: Vec<VersionEntry>,
+        grants: HashMap<AppId, OperationSet>,
+    ) -> Result<Self, EngineError> {
+        versions.sort_by_key(|v| v.version);
+        let contiguous = versions
+            .iter()
+            .enumerate()
+            .all(|(i, v)| usize::try_from(v.version.get()).ok() == Some(i + 1));
+        if versions.is_empty() || !contiguous {
+            return Err(EngineError::CorruptRecord("key versions are not 1..n"));
+        }
+        let mut active = versions.iter().filter(|v| v.state == VersionState::Active);
+        let active_version = match (active.next(), active.next()) {
+            (Some(v), None) => v.version,
+            _ => return Err(EngineError::CorruptRecord("a key needs exactly one active version")),
+        };
+        Ok(Self {
+            id,
+            name,
+            algorithm,
+            created_at,
+            active: active_version,
+            min_decryption_version,
+            versions,
+            grants,
+        })
+    }
+
+    pub fn versions(&self) -> &[VersionEntry] {
+        &self.versions
+    }
+
+    pub fn version(&self, version: KeyVersion) -> Option<&VersionEntry> {
+        let index = usize::try_from(version.get()).ok()? - 1;
+        self.versions.get(index)
+    }
+
+    pub fn wrap_context(&self, version: KeyVersion) -> WrapContext {
+        WrapContext {
+            key: self.id,
+            version,
+            algorithm: self.algorithm,
+        }
+    }
+
+    /// Whether `app` holds a grant for `op` on this key.
+    pub fn grants_app(&self, app: &AppId, op: Operation) -> bool {
+        self.grants.get(app).is_some_and(|ops| ops.contains(op))
+    }
+
+    /// The version that encrypts now.
+    pub fn encrypting_version(&self) -> Result<&VersionEntry, EngineError> {
+        self.version(self.active)
+            .filter(|v| v.state == VersionState::Active)
+            .ok_or(EngineError::CorruptRecord("the active version is missing"))
+    }
+
+    /// The version a ciphertext names, if it may decrypt.
+    pub fn decrypting_version(&self, version: KeyVersion) -> Result<&VersionEntry, EngineError> {
+        let entry = self.version(version).ok_or(EngineError::KeyVersionNotFound)?;
+        if version < self.min_decryption_version {
+            return Err(EngineError::BelowMinDecryptionVersion);
+        }
+        match entry.state {
+            VersionState::Active | VersionState::DecryptOnly => Ok(entry),
+            VersionState::Disabled => Err(EngineError::KeyVersionDisabled),
+            VersionState::ScheduledForDestruction | VersionState::Destroyed => {
+                Err(EngineError::KeyVersionDestroyed)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::MasterKeyId;
+
+    fn version(n: u32, state: VersionState) -> VersionEntry {
+        VersionEntry {
+            version: KeyVersion::new(n).unwrap(),
+            state,
+            wrapped: Some(WrappedKey {
+                master_key: MasterKeyId::new("mk").unwrap(),
+                blob: vec![n as u8],
+            }),
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        }
+    }
+
+    fn entry(states: &[VersionState], min: u32) -> Result<KeyEntry, EngineError> {
+        let versions = states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| version(i as u32 + 1, *s))
+            .collect();
+        KeyEntry::new(
+            KeyId::random(),
+            KeyName::new("k").unwrap(),
+            Algorithm::Aes256Gcm,
+            Timestamp::from_millis(0),
+            KeyVersion::new(min).unwrap(),
+            versions,
+            HashMap::new(),
+        )
+    }
+
+    #[test]
+    fn exactly_one_active_version_is_required() {
+        use VersionState::*;
+        assert!(entry(&[DecryptOnly], 1).is_err());
+        assert!(entry(&[Active, Active], 1).is_err());
+        let e = entry(&[DecryptOnly, Active], 1).unwrap();
+        assert_eq!(e.active.get(), 2);
+        assert_eq!(e.encrypting_version().unwrap().version.get(), 2);
+    }
+
+    #[test]
+    fn decryption_follows_state_and_minimum() {
+        use VersionState::*;
+        let e = entry(&[Destroyed, Disabled, ScheduledForDestruction, DecryptOnly, Active], 2).unwrap();
+        let v = |n| KeyVersion::new(n).unwrap();
+        assert!(matches!(e.decrypting_version(v(1)), Err(EngineError::BelowMinDecryptionVersion)));
+        assert!(matches!(e.decrypting_version(v(2)), Err(EngineError::KeyVersionDisabled)));
+        assert!(matches!(e.decrypting_version(v(3)), Err(EngineError::KeyVersionDestroyed)));
+        assert!(e.decrypting_version(v(4)).is_ok());
+        assert!(e.decrypting_version(v(5)).is_ok());
+        assert!(matches!(e.decrypting_version(v(6)), Err(EngineError::KeyVersionNotFound)));
+    }
+
+    #[test]
+    fn grants_are_per_app_and_operation() {
+        let mut e = entry(&[VersionState::Active], 1).unwrap();
+        let app = AppId::random();
+        e.grants.insert(app, [Operation::Encrypt].into_iter().collect());
+        assert!(e.grants_app(&app, Operation::Encrypt));
+        assert!(!e.grants_app(&app, Operation::Decrypt));
+        assert!(!e.grants_app(&AppId::random(), Operation::Encrypt));
+    }
+}

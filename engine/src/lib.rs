@@ -1,0 +1,23 @@
+//! The KMS core: the types every other crate shares, the crypto, the crypto worker pool and the
+//! key-sync actor. It holds no I/O of its own: the store and the HSM are reached through the
+//! [`store::KeyStore`] and [`wrap::KeyUnwrapper`] traits.
+#![forbid(unsafe_code)]
+
+pub mod aead;
+pub mod algorithm;
+pub mod audit;
+pub mod ciphertext;
+pub mod clock;
+pub mod directory;
+pub mod error;
+pub mod ids;
+pub mod keyring;
+pub mod pool;
+pub mod secret;
+pub mod store;
+pub mod sync;
+pub mod token;
+pub mod version;
+pub mod wrap;
+
+pub use error::EngineError;

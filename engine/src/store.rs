@@ -1,0 +1,166 @@
+//! The store interface the core needs. Backends (SQLite now; PostgreSQL and the remote store
+//! client of the multi-node deployment later) implement [`KeyStore`] in their own crate.
+//!
+//! Every mutation is one transaction that also appends its audit record and a change-feed entry,
+//! and returns the revision it committed. The key-sync actor follows the change feed; an admin
+//! handler waits for the directory to reach the revision it committed before it answers, so a
+//! client that creates a key can use it at once.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::algorithm::OperationSet;
+use crate::audit::{AuditEvent, AuditRecord};
+use crate::clock::Timestamp;
+use crate::directory::Credential;
+use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion};
+use crate::algorithm::Algorithm;
+use crate::keyring::KeyEntry;
+use crate::token::TokenHash;
+use crate::version::VersionState;
+use crate::wrap::WrappedKey;
+
+/// Position in the store's change feed. Strictly increasing, assigned in commit order.
+pub type Revision = u64;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A concurrent change won (e.g. two rotations of one key); the caller may retry.
+    #[error("conflicting concurrent change to {0}")]
+    Conflict(&'static str),
+    #[error("the store is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("store query failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// What changed at a revision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A key, one of its versions or one of its grants.
+    Key(KeyId),
+    /// An app or a token (apps' and administrators' credentials are reloaded together).
+    Credentials,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppRecord {
+    pub id: AppId,
+    pub name: AppName,
+    pub created_at: Timestamp,
+}
+
+/// A new key with its first version.
+#[derive(Clone, Debug)]
+pub struct NewKey {
+    pub id: KeyId,
+    pub name: KeyName,
+    pub algorithm: Algorithm,
+    pub wrapped: WrappedKey,
+    pub at: Timestamp,
+    pub actor: String,
+}
+
+/// A rotation: `new_version` becomes active and the current active version decrypt-only, provided
+/// the key's latest version is still `new_version - 1` (otherwise [`StoreError::Conflict`]).
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    pub key: KeyId,
+    pub new_version: KeyVersion,
+    pub wrapped: WrappedKey,
+    pub at: Timestamp,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// A grant replacing whatever the app held on the key.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub key: KeyId,
+    pub app: AppId,
+    pub operations: OperationSet,
+    pub at: Timestamp,
+    pub actor: String,
+}
+
+/// One entry of a key's history: who changed which version, when, from what to what, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyEvent {
+    pub at: Timestamp,
+    pub version: Option<KeyVersion>,
+    pub action: String,
+    pub from_state: Option<VersionState>,
+    pub to_state: Option<VersionState>,
+    pub actor: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub after_seq: Option<u64>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    // ---- change feed (key sync) ----
+    async fn revision(&self) -> Result<Revision, StoreError>;
+    /// Returns as soon as the revision is past `after`, or after `timeout` with the current one.
+    async fn wait_for_change(
+        &self,
+        after: Revision,
+        timeout: Duration,
+    ) -> Result<Revision, StoreError>;
+    /// Changes after `after`, oldest first, at most `limit`.
+    async fn changes_since(
+        &self,
+        after: Revision,
+        limit: u32,
+    ) -> Result<Vec<(Revision, Change)>, StoreError>;
+    async fn load_keys(&self) -> Result<Vec<KeyEntry>, StoreError>;
+    async fn load_key(&self, id: KeyId) -> Result<Option<KeyEntry>, StoreError>;
+    async fn load_credentials(&self) -> Result<Vec<Credential>, StoreError>;
+
+    // ---- apps and administrators ----
+    async fn create_app(
+        &self,
+        app: &AppRecord,
+        token: &TokenHash,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    async fn find_app(&self, name: &AppName) -> Result<Option<AppRecord>, StoreError>;
+    /// Sets the root token called `label`, replacing an earlier one of that label.
+    async fn put_root_token(
+        &self,
+        label: &str,
+        token: &TokenHash,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+
+    // ---- keys ----
+    async fn key_id(&self, name: &KeyName) -> Result<Option<KeyId>, StoreError>;
+    async fn create_key(&self, key: &NewKey, audit: &AuditEvent) -> Result<Revision, StoreError>;
+    async fn rotate_key(
+        &self,
+        rotation: &Rotation,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    async fn set_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<Revision, StoreError>;
+    async fn key_history(&self, key: KeyId) -> Result<Vec<KeyEvent>, StoreError>;
+
+    // ---- audit ----
+    /// Appends events (refusals seen by the data plane), chained, in one transaction.
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+}

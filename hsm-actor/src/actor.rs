@@ -1,0 +1,312 @@
+//! The HSM actor: one thread owns the backend and handles requests from a bounded mailbox one at a
+//! time, so every master-key operation is serialised (a PKCS#11 session is not `Sync`, and
+//! unsealing must not interleave with wrapping).
+//!
+//! Admin handlers call it with `.await`; crypto workers, on a cache miss, call it blocking with a
+//! timeout. Either way a full mailbox is an immediate [`HsmError::Busy`], never an unbounded queue.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use kms_engine::EngineError;
+use kms_engine::secret::{KeyMaterial, SecretString};
+use kms_engine::wrap::{KeyUnwrapper, WrapContext, WrappedKey};
+use tokio::sync::oneshot;
+
+use crate::backend::{HsmBackend, HsmError, InitOutput, SealStatus};
+
+/// Where a reply goes: an awaiting task or a blocked thread.
+enum Reply<T> {
+    Async(oneshot::Sender<T>),
+    Blocking(Sender<T>),
+}
+
+impl<T> Reply<T> {
+    fn send(self, value: T) {
+        // The caller may have given up (timeout); then the value is dropped, zeroizing any key.
+        match self {
+            Reply::Async(tx) => {
+                let _ = tx.send(value);
+            }
+            Reply::Blocking(tx) => {
+                let _ = tx.send(value);
+            }
+        }
+    }
+}
+
+type R<T> = Reply<Result<T, HsmError>>;
+
+enum Request {
+    Status(Reply<SealStatus>),
+    Initialize { shares: u8, threshold: u8, reply: R<InitOutput> },
+    SubmitShare { share: SecretString, reply: R<SealStatus> },
+    ResetUnseal(Reply<SealStatus>),
+    Seal(R<()>),
+    GenerateWrapped { context: WrapContext, reply: R<WrappedKey> },
+    Wrap { context: WrapContext, material: KeyMaterial, reply: R<WrappedKey> },
+    Unwrap { context: WrapContext, wrapped: WrappedKey, reply: R<KeyMaterial> },
+}
+
+/// A cloneable handle to the HSM actor.
+#[derive(Clone)]
+pub struct HsmHandle {
+    mailbox: Sender<Request>,
+    /// How long a blocking caller waits for a mailbox slot and then for the answer.
+    timeout: Duration,
+}
+
+/// Starts the actor thread. It runs until every handle is dropped.
+pub fn spawn(
+    backend: Box<dyn HsmBackend>,
+    mailbox: usize,
+    timeout: Duration,
+) -> std::io::Result<(HsmHandle, JoinHandle<()>)> {
+    let (tx, rx) = crossbeam_channel::bounded(mailbox.max(1));
+    let thread = std::thread::Builder::new()
+        .name("kms-hsm".into())
+        .spawn(move || run(backend, &rx))?;
+    Ok((
+        HsmHandle {
+            mailbox: tx,
+            timeout,
+        },
+        thread,
+    ))
+}
+
+fn run(mut backend: Box<dyn HsmBackend>, rx: &Receiver<Request>) {
+    while let Ok(request) = rx.recv() {
+        if catch_unwind(AssertUnwindSafe(|| handle(backend.as_mut(), request))).is_err() {
+            tracing::error!("an HSM request panicked; the actor continues");
+        }
+    }
+}
+
+fn handle(backend: &mut dyn HsmBackend, request: Request) {
+    match request {
+        Request::Status(reply) => reply.send(backend.seal_status()),
+        Request::Initialize {
+            shares,
+            threshold,
+            reply,
+        } => reply.send(backend.initialize(shares, threshold)),
+        Request::SubmitShare { share, reply } => reply.send(backend.submit_share(share.expose())),
+        Request::ResetUnseal(reply) => {
+            backend.reset_unseal();
+            reply.send(backend.seal_status());
+        }
+        Request::Seal(reply) => reply.send(backend.seal()),
+        Request::GenerateWrapped { context, reply } => {
+            reply.send(backend.generate_wrapped(&context));
+        }
+        Request::Wrap {
+            context,
+            material,
+            reply,
+        } => reply.send(backend.wrap(&context, &material)),
+        Request::Unwrap {
+            context,
+            wrapped,
+            reply,
+        } => reply.send(backend.unwrap(&context, &wrapped)),
+    }
+}
+
+impl HsmHandle {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, HsmError> {
+        let (tx, rx) = oneshot::channel();
+        self.mailbox
+            .try_send(make(Reply::Async(tx)))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => HsmError::Busy,
+                TrySendError::Disconnected(_) => HsmError::Stopped,
+            })?;
+        tokio::time::timeout(self.timeout, rx)
+            .await
+            .map_err(|_| HsmError::Timeout)?
+            .map_err(|_| HsmError::Stopped)
+    }
+
+    fn ask_blocking<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, HsmError> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.mailbox
+            .send_timeout(make(Reply::Blocking(tx)), self.timeout)
+            .map_err(|e| {
+                if e.is_timeout() {
+                    HsmError::Busy
+                } else {
+                    HsmError::Stopped
+                }
+            })?;
+        rx.recv_timeout(self.timeout).map_err(|e| {
+            if e.is_timeout() {
+                HsmError::Timeout
+            } else {
+                HsmError::Stopped
+            }
+        })
+    }
+
+    pub async fn seal_status(&self) -> Result<SealStatus, HsmError> {
+        self.ask(Request::Status).await
+    }
+
+    pub async fn initialize(&self, shares: u8, threshold: u8) -> Result<InitOutput, HsmError> {
+        self.ask(|reply| Request::Initialize {
+            shares,
+            threshold,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn submit_share(&self, share: SecretString) -> Result<SealStatus, HsmError> {
+        self.ask(|reply| Request::SubmitShare { share, reply }).await?
+    }
+
+    pub async fn reset_unseal(&self) -> Result<SealStatus, HsmError> {
+        self.ask(Request::ResetUnseal).await
+    }
+
+    pub async fn seal(&self) -> Result<(), HsmError> {
+        self.ask(Request::Seal).await?
+    }
+
+    pub async fn generate_wrapped(&self, context: WrapContext) -> Result<WrappedKey, HsmError> {
+        self.ask(|reply| Request::GenerateWrapped { context, reply })
+            .await?
+    }
+
+    pub async fn wrap(
+        &self,
+        context: WrapContext,
+        material: KeyMaterial,
+    ) -> Result<WrappedKey, HsmError> {
+        self.ask(|reply| Request::Wrap {
+            context,
+            material,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn unwrap(
+        &self,
+        context: WrapContext,
+        wrapped: WrappedKey,
+    ) -> Result<KeyMaterial, HsmError> {
+        self.ask(|reply| Request::Unwrap {
+            context,
+            wrapped,
+            reply,
+        })
+        .await?
+    }
+
+    /// For threads outside any async runtime (crypto workers).
+    pub fn unwrap_blocking(
+        &self,
+        context: WrapContext,
+        wrapped: WrappedKey,
+    ) -> Result<KeyMaterial, HsmError> {
+        self.ask_blocking(|reply| Request::Unwrap {
+            context,
+            wrapped,
+            reply,
+        })?
+    }
+}
+
+impl KeyUnwrapper for HsmHandle {
+    fn unwrap_key(
+        &self,
+        context: &WrapContext,
+        wrapped: &WrappedKey,
+    ) -> Result<KeyMaterial, EngineError> {
+        self.unwrap_blocking(*context, wrapped.clone())
+            .map_err(|e| match e {
+                HsmError::Sealed | HsmError::NotInitialized => EngineError::Sealed,
+                HsmError::UnwrapFailed | HsmError::UnknownMasterKey(_) => {
+                    tracing::error!(key = %context.key, version = %context.version, error = %e,
+                        "a stored working key does not unwrap");
+                    EngineError::KeyMaterialCorrupt
+                }
+                other => {
+                    tracing::warn!(error = %other, "HSM unavailable for an unwrap");
+                    EngineError::HsmUnavailable
+                }
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::soft::SoftwareHsm;
+    use kms_engine::algorithm::Algorithm;
+    use kms_engine::ids::{KeyId, KeyVersion};
+
+    fn context() -> WrapContext {
+        WrapContext {
+            key: KeyId::random(),
+            version: KeyVersion::FIRST,
+            algorithm: Algorithm::Aes256Gcm,
+        }
+    }
+
+    #[tokio::test]
+    async fn async_and_blocking_callers_share_one_actor() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SoftwareHsm::open(&dir.path().join("s.json")).unwrap();
+        let (hsm, _thread) = spawn(Box::new(backend), 8, Duration::from_secs(5)).unwrap();
+        let ctx = context();
+        assert!(matches!(hsm.generate_wrapped(ctx).await, Err(HsmError::NotInitialized)));
+        let out = hsm.initialize(1, 1).await.unwrap();
+        let share = SecretString::new(out.shares[0].expose().to_owned());
+        // Sealed until the share is in: a worker's unwrap says so.
+        let wrapped_err = hsm.generate_wrapped(ctx).await;
+        assert!(matches!(wrapped_err, Err(HsmError::Sealed)));
+        assert!(!hsm.submit_share(share).await.unwrap().sealed);
+        let wrapped = hsm.generate_wrapped(ctx).await.unwrap();
+        let h = hsm.clone();
+        let w = wrapped.clone();
+        let material = tokio::task::spawn_blocking(move || h.unwrap_key(&ctx, &w))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(material.len(), 32);
+        assert_eq!(
+            hsm.unwrap(ctx, wrapped).await.unwrap().expose(),
+            material.expose()
+        );
+        hsm.seal().await.unwrap();
+        assert!(hsm.seal_status().await.unwrap().sealed);
+    }
+
+    #[test]
+    fn a_full_mailbox_is_refused_at_once() {
+        // A backend whose thread never drains: no thread at all, just the channel.
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let hsm = HsmHandle {
+            mailbox: tx,
+            timeout: Duration::from_millis(20),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // The first request takes the only slot and times out waiting for an answer.
+        assert!(matches!(rt.block_on(hsm.seal_status()), Err(HsmError::Timeout)));
+        assert!(matches!(rt.block_on(hsm.seal_status()), Err(HsmError::Busy)));
+        assert!(matches!(
+            hsm.unwrap_blocking(context(), WrappedKey {
+                master_key: kms_engine::ids::MasterKeyId::new("mk").unwrap(),
+                blob: vec![]
+            }),
+            Err(HsmError::Busy)
+        ));
+    }
+}
