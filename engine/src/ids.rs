@@ -55,6 +55,14 @@ impl AppId {
         Self(uuid::Uuid::new_v4())
     }
 
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Uuid::from_bytes(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
     pub fn parse(text: &str) -> Result<Self, EngineError> {
         uuid::Uuid::parse_str(text)
             .map(Self)

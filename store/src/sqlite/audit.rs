@@ -1,0 +1,94 @@
+//! The hash-chained audit log. The chain head (last sequence number and hash) lives in
+//! `store_meta`, updated in the same transaction as each append.
+
+use kms_engine::audit::{self, AuditEvent, AuditRecord, Outcome};
+use kms_engine::store::{AuditQuery, StoreError};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+use super::db_err;
+use super::rows::{self, corrupt};
+
+pub async fn append(
+    tx: &mut Transaction<'static, Sqlite>,
+    e: &AuditEvent,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT audit_seq, audit_head FROM store_meta WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    let seq = u64::try_from(row.get::<i64, _>("audit_seq"))
+        .map_err(|_| corrupt("negative audit sequence"))?
+        + 1;
+    let prev = <[u8; 32]>::try_from(row.get::<Vec<u8>, _>("audit_head").as_slice())
+        .map_err(|_| corrupt("audit head is not 32 bytes"))?;
+    let hash = audit::chain_hash(&prev, seq, e);
+    let seq = rows::to_i64(seq);
+    sqlx::query(
+        "INSERT INTO audit (seq, at, actor, action, target, outcome, code, remote, detail, \
+         prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(seq)
+    .bind(e.at.millis())
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(i64::from(e.outcome.code()))
+    .bind(&e.code)
+    .bind(&e.remote)
+    .bind(&e.detail)
+    .bind(prev.to_vec())
+    .bind(hash.to_vec())
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    sqlx::query("UPDATE store_meta SET audit_seq = ?, audit_head = ? WHERE id = 1")
+        .bind(seq)
+        .bind(hash.to_vec())
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub async fn query(pool: &SqlitePool, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+    let limit = if q.limit == 0 { 1000 } else { q.limit.min(10_000) };
+    let found = sqlx::query(
+        "SELECT seq, at, actor, action, target, outcome, code, remote, detail, prev_hash, hash \
+         FROM audit WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) \
+         AND (?3 IS NULL OR target = ?3) AND seq > ?4 ORDER BY seq LIMIT ?5",
+    )
+    .bind(&q.actor)
+    .bind(&q.action)
+    .bind(&q.target)
+    .bind(rows::to_i64(q.after_seq.unwrap_or(0)))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    found
+        .iter()
+        .map(|row| {
+            let hash32 = |col: &str| {
+                <[u8; 32]>::try_from(row.get::<Vec<u8>, _>(col).as_slice())
+                    .map_err(|_| corrupt("audit hash is not 32 bytes"))
+            };
+            Ok(AuditRecord {
+                seq: u64::try_from(row.get::<i64, _>("seq"))
+                    .map_err(|_| corrupt("negative audit sequence"))?,
+                event: AuditEvent {
+                    at: rows::ts(row.get("at")),
+                    actor: row.get("actor"),
+                    action: row.get("action"),
+                    target: row.get("target"),
+                    outcome: Outcome::from_code(row.get("outcome"))
+                        .ok_or_else(|| corrupt("unknown audit outcome"))?,
+                    code: row.get("code"),
+                    remote: row.get("remote"),
+                    detail: row.get("detail"),
+                },
+                prev_hash: hash32("prev_hash")?,
+                hash: hash32("hash")?,
+            })
+        })
+        .collect()
+}

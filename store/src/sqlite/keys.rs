@@ -1,0 +1,383 @@
+//! Keys, versions, grants and key history.
+
+use std::collections::HashMap;
+
+use kms_engine::algorithm::{Algorithm, Operation, OperationSet};
+use kms_engine::audit::AuditEvent;
+use kms_engine::clock::Timestamp;
+use kms_engine::ids::{AppId, KeyId, KeyName, KeyVersion, MasterKeyId};
+use kms_engine::keyring::{KeyEntry, VersionEntry};
+use kms_engine::store::{Change, Grant, KeyEvent, NewKey, Revision, Rotation, StoreError};
+use kms_engine::version::VersionState;
+use kms_engine::wrap::WrappedKey;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+use super::rows::{self, corrupt};
+use super::{SqliteStore, audit, db_err, feed, is_unique_violation};
+
+const KEYS_ALL: &str =
+    "SELECT id, name, algorithm, min_decryption_version, created_at FROM keys";
+const KEYS_ONE: &str =
+    "SELECT id, name, algorithm, min_decryption_version, created_at FROM keys WHERE id = ?";
+const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
+     updated_at FROM key_versions";
+const VERSIONS_ONE: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
+     updated_at FROM key_versions WHERE key_id = ?";
+const GRANTS_ALL: &str = "SELECT key_id, app_id, operation FROM grants";
+const GRANTS_ONE: &str = "SELECT key_id, app_id, operation FROM grants WHERE key_id = ?";
+
+fn version_entry(row: &SqliteRow) -> Result<(KeyId, VersionEntry), StoreError> {
+    let key = rows::key_id(&row.get::<Vec<u8>, _>("key_id"))?;
+    let state = VersionState::from_code(row.get("state")).map_err(corrupt)?;
+    let wrapped = match (
+        row.get::<Option<String>, _>("master_key_id"),
+        row.get::<Option<Vec<u8>>, _>("wrapped"),
+    ) {
+        (Some(mk), Some(blob)) => Some(WrappedKey {
+            master_key: MasterKeyId::new(&mk).map_err(corrupt)?,
+            blob,
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt("wrapped key without its master key id")),
+    };
+    Ok((
+        key,
+        VersionEntry {
+            version: rows::version(row.get("version"))?,
+            state,
+            wrapped,
+            created_at: rows::ts(row.get("created_at")),
+            updated_at: rows::ts(row.get("updated_at")),
+        },
+    ))
+}
+
+/// Loads every key, or the one with id `only`, from one consistent read snapshot.
+pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry>, StoreError> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let id = only.map(|k| k.as_bytes().to_vec());
+    let (k, v, g) = match only {
+        Some(_) => (KEYS_ONE, VERSIONS_ONE, GRANTS_ONE),
+        None => (KEYS_ALL, VERSIONS_ALL, GRANTS_ALL),
+    };
+    let key_rows = sqlx::query(k)
+        .bind(id.clone())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let version_rows = sqlx::query(v)
+        .bind(id.clone())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let grant_rows = sqlx::query(g)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+
+    let mut versions: HashMap<KeyId, Vec<VersionEntry>> = HashMap::new();
+    for row in &version_rows {
+        let (key, entry) = version_entry(row)?;
+        versions.entry(key).or_default().push(entry);
+    }
+    let mut grants: HashMap<KeyId, HashMap<AppId, OperationSet>> = HashMap::new();
+    for row in &grant_rows {
+        let key = rows::key_id(&row.get::<Vec<u8>, _>("key_id"))?;
+        let app = rows::app_id(&row.get::<Vec<u8>, _>("app_id"))?;
+        let op = Operation::from_code(row.get("operation")).map_err(corrupt)?;
+        grants
+            .entry(key)
+            .or_default()
+            .entry(app)
+            .or_default()
+            .insert(op);
+    }
+    key_rows
+        .iter()
+        .map(|row| {
+            let id = rows::key_id(&row.get::<Vec<u8>, _>("id"))?;
+            KeyEntry::new(
+                id,
+                KeyName::new(row.get("name")).map_err(corrupt)?,
+                Algorithm::from_code(row.get("algorithm")).map_err(corrupt)?,
+                rows::ts(row.get("created_at")),
+                rows::version(row.get("min_decryption_version"))?,
+                versions.remove(&id).unwrap_or_default(),
+                grants.remove(&id).unwrap_or_default(),
+            )
+            .map_err(|e| corrupt(format!("key {id}: {e}")))
+        })
+        .collect()
+}
+
+pub async fn id_by_name(pool: &SqlitePool, name: &KeyName) -> Result<Option<KeyId>, StoreError> {
+    let id: Option<Vec<u8>> = sqlx::query_scalar("SELECT id FROM keys WHERE name = ?")
+        .bind(name.as_str())
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    id.map(|b| rows::key_id(&b)).transpose()
+}
+
+pub async fn history(pool: &SqlitePool, key: KeyId) -> Result<Vec<KeyEvent>, StoreError> {
+    let found = sqlx::query(
+        "SELECT version, action, from_state, to_state, actor, reason, at FROM key_events \
+         WHERE key_id = ? ORDER BY id",
+    )
+    .bind(key.as_bytes().to_vec())
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let state = |code: Option<i64>| code.map(VersionState::from_code).transpose().map_err(corrupt);
+    found
+        .iter()
+        .map(|row| {
+            Ok(KeyEvent {
+                at: rows::ts(row.get("at")),
+                version: row
+                    .get::<Option<i64>, _>("version")
+                    .map(rows::version)
+                    .transpose()?,
+                action: row.get("action"),
+                from_state: state(row.get("from_state"))?,
+                to_state: state(row.get("to_state"))?,
+                actor: row.get("actor"),
+                reason: row.get("reason"),
+            })
+        })
+        .collect()
+}
+
+struct Event<'a> {
+    key: KeyId,
+    version: Option<KeyVersion>,
+    action: &'a str,
+    from: Option<VersionState>,
+    to: Option<VersionState>,
+    actor: &'a str,
+    reason: Option<&'a str>,
+    at: Timestamp,
+}
+
+async fn record_event(
+    tx: &mut Transaction<'static, Sqlite>,
+    e: Event<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO key_events (key_id, version, action, from_state, to_state, actor, reason, at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.key.as_bytes().to_vec())
+    .bind(e.version.map(|v| i64::from(v.get())))
+    .bind(e.action)
+    .bind(e.from.map(|s| i64::from(s.code())))
+    .bind(e.to.map(|s| i64::from(s.code())))
+    .bind(e.actor)
+    .bind(e.reason)
+    .bind(e.at.millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn insert_version(
+    tx: &mut Transaction<'static, Sqlite>,
+    key: KeyId,
+    version: KeyVersion,
+    wrapped: &WrappedKey,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO key_versions (key_id, version, state, master_key_id, wrapped, created_at, \
+         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(key.as_bytes().to_vec())
+    .bind(i64::from(version.get()))
+    .bind(i64::from(VersionState::Active.code()))
+    .bind(wrapped.master_key.as_str())
+    .bind(wrapped.blob.clone())
+    .bind(at.millis())
+    .bind(at.millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict("key versions")
+        } else {
+            db_err(e)
+        }
+    })?;
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(super) async fn create_key_tx(
+        &self,
+        key: &NewKey,
+        audit_event: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at) \
+             VALUES (?, ?, ?, 1, ?, ?)",
+        )
+        .bind(key.id.as_bytes().to_vec())
+        .bind(key.name.as_str())
+        .bind(i64::from(key.algorithm.code()))
+        .bind(key.at.millis())
+        .bind(key.at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::AlreadyExists("key")
+            } else {
+                db_err(e)
+            }
+        })?;
+        insert_version(&mut tx, key.id, KeyVersion::FIRST, &key.wrapped, key.at).await?;
+        record_event(
+            &mut tx,
+            Event {
+                key: key.id,
+                version: Some(KeyVersion::FIRST),
+                action: "create",
+                from: None,
+                to: Some(VersionState::Active),
+                actor: &key.actor,
+                reason: None,
+                at: key.at,
+            },
+        )
+        .await?;
+        audit::append(&mut tx, audit_event).await?;
+        let revision = feed::record(&mut tx, Change::Key(key.id), key.at).await?;
+        self.commit(tx, revision).await
+    }
+
+    pub(super) async fn rotate_key_tx(
+        &self,
+        r: &Rotation,
+        audit_event: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        let mut tx = self.begin().await?;
+        let key = r.key.as_bytes().to_vec();
+        let latest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM key_versions WHERE key_id = ?")
+                .bind(key.clone())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let latest = rows::version(latest.ok_or(StoreError::NotFound("key"))?)?;
+        if latest.next().ok() != Some(r.new_version) {
+            return Err(StoreError::Conflict("key versions"));
+        }
+        let previous: Option<i64> = sqlx::query_scalar(
+            "UPDATE key_versions SET state = ?, updated_at = ? WHERE key_id = ? AND state = ? \
+             RETURNING version",
+        )
+        .bind(i64::from(VersionState::DecryptOnly.code()))
+        .bind(r.at.millis())
+        .bind(key.clone())
+        .bind(i64::from(VersionState::Active.code()))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        insert_version(&mut tx, r.key, r.new_version, &r.wrapped, r.at).await?;
+        sqlx::query("UPDATE keys SET updated_at = ? WHERE id = ?")
+            .bind(r.at.millis())
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(previous) = previous {
+            record_event(
+                &mut tx,
+                Event {
+                    key: r.key,
+                    version: Some(rows::version(previous)?),
+                    action: "rotate",
+                    from: Some(VersionState::Active),
+                    to: Some(VersionState::DecryptOnly),
+                    actor: &r.actor,
+                    reason: Some(&r.reason),
+                    at: r.at,
+                },
+            )
+            .await?;
+        }
+        record_event(
+            &mut tx,
+            Event {
+                key: r.key,
+                version: Some(r.new_version),
+                action: "rotate",
+                from: None,
+                to: Some(VersionState::Active),
+                actor: &r.actor,
+                reason: Some(&r.reason),
+                at: r.at,
+            },
+        )
+        .await?;
+        audit::append(&mut tx, audit_event).await?;
+        let revision = feed::record(&mut tx, Change::Key(r.key), r.at).await?;
+        self.commit(tx, revision).await
+    }
+
+    pub(super) async fn set_grant_tx(
+        &self,
+        g: &Grant,
+        audit_event: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        let mut tx = self.begin().await?;
+        let key = g.key.as_bytes().to_vec();
+        let app = g.app.as_bytes().to_vec();
+        sqlx::query("DELETE FROM grants WHERE key_id = ? AND app_id = ?")
+            .bind(key.clone())
+            .bind(app.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for op in g.operations.iter() {
+            sqlx::query(
+                "INSERT INTO grants (key_id, app_id, operation, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(key.clone())
+            .bind(app.clone())
+            .bind(i64::from(op.code()))
+            .bind(g.at.millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                    StoreError::NotFound("key or app")
+                }
+                _ => db_err(e),
+            })?;
+        }
+        let ops: Vec<&str> = g.operations.iter().map(|o| o.name()).collect();
+        let reason = format!("app {}: [{}]", g.app, ops.join(","));
+        record_event(
+            &mut tx,
+            Event {
+                key: g.key,
+                version: None,
+                action: "grant",
+                from: None,
+                to: None,
+                actor: &g.actor,
+                reason: Some(&reason),
+                at: g.at,
+            },
+        )
+        .await?;
+        audit::append(&mut tx, audit_event).await?;
+        let revision = feed::record(&mut tx, Change::Key(g.key), g.at).await?;
+        self.commit(tx, revision).await
+    }
+}

@@ -1,0 +1,215 @@
+//! The SQLite backend.
+//!
+//! Writes go through a pool of one connection and `BEGIN IMMEDIATE`, so writers queue in process
+//! instead of failing with SQLITE_BUSY; reads use a separate pool. After each commit the new
+//! revision is broadcast to in-process waiters (the key-sync actor's long poll); waiters also poll
+//! the file, so a second process writing the same file is seen too.
+
+mod apps;
+mod audit;
+mod feed;
+mod keys;
+mod rows;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kms_engine::audit::{AuditEvent, AuditRecord};
+use kms_engine::directory::Credential;
+use kms_engine::ids::{AppName, KeyId, KeyName};
+use kms_engine::keyring::KeyEntry;
+use kms_engine::store::{
+    AppRecord, AuditQuery, Change, Grant, KeyEvent, KeyStore, NewKey, Revision, Rotation,
+    StoreError,
+};
+use kms_engine::token::TokenHash;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use tokio::sync::watch;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+    notify: watch::Sender<Revision>,
+}
+
+/// Maps a driver error. Connection-level failures mean the store is unavailable; the rest are
+/// query failures.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
+        other => StoreError::Backend(Box::new(other)),
+    }
+}
+
+/// True when `e` is a UNIQUE or PRIMARY KEY violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(db_err)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(db_err)?;
+        MIGRATOR
+            .run(&write)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db_err)?;
+        let store = Self {
+            read,
+            write,
+            notify: watch::Sender::new(0),
+        };
+        let revision = feed::current_revision(&store.read).await?;
+        store.notify.send_replace(revision);
+        Ok(store)
+    }
+
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.write
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
+    }
+
+    /// Commits and tells waiters about the new revision.
+    pub(crate) async fn commit(
+        &self,
+        tx: Transaction<'static, Sqlite>,
+        revision: Revision,
+    ) -> Result<Revision, StoreError> {
+        tx.commit().await.map_err(db_err)?;
+        self.notify.send_if_modified(|r| {
+            let newer = revision > *r;
+            if newer {
+                *r = revision;
+            }
+            newer
+        });
+        Ok(revision)
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn revision(&self) -> Result<Revision, StoreError> {
+        feed::current_revision(&self.read).await
+    }
+
+    async fn wait_for_change(
+        &self,
+        after: Revision,
+        timeout: Duration,
+    ) -> Result<Revision, StoreError> {
+        self.wait(after, timeout).await
+    }
+
+    async fn changes_since(
+        &self,
+        after: Revision,
+        limit: u32,
+    ) -> Result<Vec<(Revision, Change)>, StoreError> {
+        feed::changes_since(&self.read, after, limit).await
+    }
+
+    async fn load_keys(&self) -> Result<Vec<KeyEntry>, StoreError> {
+        keys::load(&self.read, None).await
+    }
+
+    async fn load_key(&self, id: KeyId) -> Result<Option<KeyEntry>, StoreError> {
+        Ok(keys::load(&self.read, Some(id)).await?.pop())
+    }
+
+    async fn load_credentials(&self) -> Result<Vec<Credential>, StoreError> {
+        apps::credentials(&self.read).await
+    }
+
+    async fn create_app(
+        &self,
+        app: &AppRecord,
+        token: &TokenHash,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.create_app_tx(app, token, audit).await
+    }
+
+    async fn find_app(&self, name: &AppName) -> Result<Option<AppRecord>, StoreError> {
+        apps::find(&self.read, name).await
+    }
+
+    async fn put_root_token(
+        &self,
+        label: &str,
+        token: &TokenHash,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.put_root_token_tx(label, token, audit).await
+    }
+
+    async fn key_id(&self, name: &KeyName) -> Result<Option<KeyId>, StoreError> {
+        keys::id_by_name(&self.read, name).await
+    }
+
+    async fn create_key(&self, key: &NewKey, audit: &AuditEvent) -> Result<Revision, StoreError> {
+        self.create_key_tx(key, audit).await
+    }
+
+    async fn rotate_key(
+        &self,
+        rotation: &Rotation,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.rotate_key_tx(rotation, audit).await
+    }
+
+    async fn set_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<Revision, StoreError> {
+        self.set_grant_tx(grant, audit).await
+    }
+
+    async fn key_history(&self, key: KeyId) -> Result<Vec<KeyEvent>, StoreError> {
+        keys::history(&self.read, key).await
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for e in events {
+            audit::append(&mut tx, e).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::query(&self.read, query).await
+    }
+}

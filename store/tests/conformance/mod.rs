@@ -1,0 +1,318 @@
+//! The store conformance suite: every backend must pass these same functions (see sqlite.rs; the
+//! PostgreSQL backend will call them too).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kms_engine::algorithm::{Algorithm, Operation};
+use kms_engine::audit::{self, AuditEvent, Outcome};
+use kms_engine::clock::Timestamp;
+use kms_engine::directory::Principal;
+use kms_engine::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
+use kms_engine::store::{
+    AppRecord, AuditQuery, Change, Grant, KeyStore, NewKey, Rotation, StoreError,
+};
+use kms_engine::token::TokenHash;
+use kms_engine::version::VersionState;
+use kms_engine::wrap::WrappedKey;
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(1_700_000_000_000 + ms)
+}
+
+fn event(action: &str) -> AuditEvent {
+    AuditEvent {
+        at: at(0),
+        actor: "root:test".into(),
+        action: action.into(),
+        target: None,
+        outcome: Outcome::Success,
+        code: None,
+        remote: None,
+        detail: None,
+    }
+}
+
+fn wrapped(tag: u8) -> WrappedKey {
+    WrappedKey {
+        master_key: MasterKeyId::new("mk-test").unwrap(),
+        blob: vec![tag; 60],
+    }
+}
+
+fn v(n: u32) -> KeyVersion {
+    KeyVersion::new(n).unwrap()
+}
+
+async fn new_key(store: &dyn KeyStore, name: &str) -> KeyId {
+    let key = NewKey {
+        id: KeyId::random(),
+        name: KeyName::new(name).unwrap(),
+        algorithm: Algorithm::Aes256Gcm,
+        wrapped: wrapped(1),
+        at: at(1),
+        actor: "root:test".into(),
+    };
+    store.create_key(&key, &event("create_key")).await.unwrap();
+    key.id
+}
+
+fn rotation(key: KeyId, version: u32) -> Rotation {
+    Rotation {
+        key,
+        new_version: v(version),
+        wrapped: wrapped(u8::try_from(version).unwrap()),
+        at: at(i64::from(version)),
+        actor: "root:test".into(),
+        reason: format!("rotate to {version}"),
+    }
+}
+
+pub async fn keys_are_created_once_with_an_active_first_version(store: &dyn KeyStore) {
+    let id = new_key(store, "cards").await;
+    let key = store.load_key(id).await.unwrap().expect("key is there");
+    assert_eq!(key.name.as_str(), "cards");
+    assert_eq!(key.active, v(1));
+    assert_eq!(key.versions().len(), 1);
+    assert_eq!(key.versions()[0].state, VersionState::Active);
+    assert_eq!(key.versions()[0].wrapped, Some(wrapped(1)));
+    assert_eq!(
+        store.key_id(&KeyName::new("cards").unwrap()).await.unwrap(),
+        Some(id)
+    );
+    assert_eq!(store.key_id(&KeyName::new("nope").unwrap()).await.unwrap(), None);
+    let again = NewKey {
+        id: KeyId::random(),
+        name: KeyName::new("cards").unwrap(),
+        algorithm: Algorithm::Aes256Gcm,
+        wrapped: wrapped(2),
+        at: at(2),
+        actor: "root:test".into(),
+    };
+    assert!(matches!(
+        store.create_key(&again, &event("create_key")).await,
+        Err(StoreError::AlreadyExists("key"))
+    ));
+    assert!(store.load_key(again.id).await.unwrap().is_none());
+    assert_eq!(store.load_keys().await.unwrap().len(), 1);
+}
+
+pub async fn rotation_moves_the_active_version_and_records_history(store: &dyn KeyStore) {
+    let id = new_key(store, "pan").await;
+    store.rotate_key(&rotation(id, 2), &event("rotate_key")).await.unwrap();
+    let key = store.load_key(id).await.unwrap().unwrap();
+    assert_eq!(key.active, v(2));
+    assert_eq!(key.version(v(1)).unwrap().state, VersionState::DecryptOnly);
+    assert_eq!(key.version(v(2)).unwrap().state, VersionState::Active);
+    assert_eq!(key.version(v(2)).unwrap().wrapped, Some(wrapped(2)));
+
+    // A rotation computed against a stale latest version loses.
+    assert!(matches!(
+        store.rotate_key(&rotation(id, 2), &event("rotate_key")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.rotate_key(&rotation(id, 4), &event("rotate_key")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.rotate_key(&rotation(KeyId::random(), 2), &event("rotate_key")).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let history = store.key_history(id).await.unwrap();
+    let actions: Vec<_> = history
+        .iter()
+        .map(|e| (e.action.as_str(), e.version.map(KeyVersion::get), e.to_state))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("create", Some(1), Some(VersionState::Active)),
+            ("rotate", Some(1), Some(VersionState::DecryptOnly)),
+            ("rotate", Some(2), Some(VersionState::Active)),
+        ]
+    );
+    assert_eq!(history[2].reason.as_deref(), Some("rotate to 2"));
+    assert_eq!(history[2].actor, "root:test");
+}
+
+pub async fn concurrent_rotations_commit_exactly_one(store: Arc<dyn KeyStore>) {
+    let id = new_key(store.as_ref(), "race").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = Arc::clone(&store);
+            tokio::spawn(async move { s.rotate_key(&rotation(id, 2), &event("rotate_key")).await })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let key = store.load_key(id).await.unwrap().unwrap();
+    assert_eq!(key.versions().len(), 2);
+    let active = key.versions().iter().filter(|v| v.state == VersionState::Active).count();
+    assert_eq!(active, 1);
+}
+
+pub async fn apps_tokens_and_grants(store: &dyn KeyStore) {
+    let key = new_key(store, "k1").await;
+    let app = AppRecord {
+        id: AppId::random(),
+        name: AppName::new("billing").unwrap(),
+        created_at: at(3),
+    };
+    let token = TokenHash::of("kms_app_token");
+    store.create_app(&app, &token, &event("create_app")).await.unwrap();
+    assert_eq!(store.find_app(&app.name).await.unwrap(), Some(app.clone()));
+    assert!(matches!(
+        store
+            .create_app(&app, &TokenHash::of("other"), &event("create_app"))
+            .await,
+        Err(StoreError::AlreadyExists("app"))
+    ));
+
+    let root1 = TokenHash::of("root-1");
+    store.put_root_token("dev", &root1, &event("root_token")).await.unwrap();
+    // Same token again: fine. Another token under the same label replaces it.
+    store.put_root_token("dev", &root1, &event("root_token")).await.unwrap();
+    let creds = store.load_credentials().await.unwrap();
+    assert_eq!(creds.len(), 2);
+    let root2 = TokenHash::of("root-2");
+    store.put_root_token("dev", &root2, &event("root_token")).await.unwrap();
+    let creds = store.load_credentials().await.unwrap();
+    assert_eq!(creds.len(), 2);
+    assert!(creds.iter().any(|c| c.hash == root2));
+    assert!(!creds.iter().any(|c| c.hash == root1));
+    let app_cred = creds.iter().find(|c| c.hash == token).unwrap();
+    assert_eq!(
+        app_cred.principal,
+        Principal::App {
+            id: app.id,
+            name: app.name.clone()
+        }
+    );
+
+    let grant = |ops: &[Operation]| Grant {
+        key,
+        app: app.id,
+        operations: ops.iter().copied().collect(),
+        at: at(4),
+        actor: "root:test".into(),
+    };
+    store
+        .set_grant(&grant(&[Operation::Encrypt, Operation::Decrypt]), &event("grant"))
+        .await
+        .unwrap();
+    let entry = store.load_key(key).await.unwrap().unwrap();
+    assert!(entry.grants_app(&app.id, Operation::Encrypt));
+    assert!(entry.grants_app(&app.id, Operation::Decrypt));
+    // A grant replaces the previous one.
+    store.set_grant(&grant(&[Operation::Decrypt]), &event("grant")).await.unwrap();
+    let entry = store.load_key(key).await.unwrap().unwrap();
+    assert!(!entry.grants_app(&app.id, Operation::Encrypt));
+    assert!(entry.grants_app(&app.id, Operation::Decrypt));
+    let mut unknown = grant(&[Operation::Decrypt]);
+    unknown.app = AppId::random();
+    assert!(matches!(
+        store.set_grant(&unknown, &event("grant")).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn the_change_feed_orders_every_commit(store: Arc<dyn KeyStore>) {
+    let start = store.revision().await.unwrap();
+    // Nothing happens: the wait runs to its timeout and reports no progress.
+    let t = Instant::now();
+    let r = store
+        .wait_for_change(start, Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert_eq!(r, start);
+    assert!(t.elapsed() >= Duration::from_millis(150));
+
+    // A commit wakes a waiter well before its timeout.
+    let waiter = {
+        let s = Arc::clone(&store);
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let r = s.wait_for_change(start, Duration::from_secs(30)).await.unwrap();
+            (r, t.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let id = new_key(store.as_ref(), "fed").await;
+    let (r, waited) = waiter.await.unwrap();
+    assert!(r > start);
+    assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+
+    store.rotate_key(&rotation(id, 2), &event("rotate_key")).await.unwrap();
+    let app = AppRecord {
+        id: AppId::random(),
+        name: AppName::new("feed-app").unwrap(),
+        created_at: at(5),
+    };
+    store
+        .create_app(&app, &TokenHash::of("t"), &event("create_app"))
+        .await
+        .unwrap();
+    let changes = store.changes_since(start, 100).await.unwrap();
+    let kinds: Vec<_> = changes.iter().map(|(_, c)| *c).collect();
+    assert_eq!(kinds, vec![Change::Key(id), Change::Key(id), Change::Credentials]);
+    assert!(changes.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(store.revision().await.unwrap(), changes[2].0);
+    assert_eq!(store.changes_since(start, 1).await.unwrap().len(), 1);
+    assert!(store.changes_since(changes[2].0, 100).await.unwrap().is_empty());
+}
+
+pub async fn the_audit_log_is_a_hash_chain(store: &dyn KeyStore) {
+    new_key(store, "audited").await;
+    let denied = AuditEvent {
+        actor: "app:billing".into(),
+        action: "decrypt".into(),
+        target: Some("key:audited".into()),
+        outcome: Outcome::Denied,
+        code: Some("operation_not_granted".into()),
+        remote: Some("127.0.0.1".into()),
+        ..event("decrypt")
+    };
+    store.append_audit(&[denied.clone(), denied.clone()]).await.unwrap();
+    let log = store.audit_log(&AuditQuery::default()).await.unwrap();
+    assert_eq!(log.len(), 3);
+    let mut prev = audit::GENESIS;
+    for (i, r) in log.iter().enumerate() {
+        assert_eq!(r.seq, i as u64 + 1);
+        assert_eq!(r.prev_hash, prev);
+        assert_eq!(r.hash, audit::chain_hash(&prev, r.seq, &r.event));
+        prev = r.hash;
+    }
+    assert_eq!(log[1].event, denied);
+    let only_denied = store
+        .audit_log(&AuditQuery {
+            actor: Some("app:billing".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(only_denied.len(), 2);
+    let after = store
+        .audit_log(&AuditQuery {
+            after_seq: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+}
+
+/// Creates a key and rotates it once; returns its id.
+pub async fn create_and_rotate(store: &dyn KeyStore) -> KeyId {
+    let id = new_key(store, "durable").await;
+    store.rotate_key(&rotation(id, 2), &event("rotate_key")).await.unwrap();
+    id
+}
