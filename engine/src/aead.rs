@@ -103,8 +103,14 @@ mod tests {
         )
     }
 
-    fn open(c: &PreparedCipher, id: &KeyId, text: &str, ctx: &[u8]) -> Result<Vec<u8>, EngineError> {
-        c.decrypt(id, ciphertext::parse(text)?, ctx).map(|p| p.to_vec())
+    fn open(
+        c: &PreparedCipher,
+        id: &KeyId,
+        text: &str,
+        ctx: &[u8],
+    ) -> Result<Vec<u8>, EngineError> {
+        c.decrypt(id, ciphertext::parse(text)?, ctx)
+            .map(|p| p.to_vec())
     }
 
     #[test]
@@ -120,7 +126,10 @@ mod tests {
     #[test]
     fn nonces_differ_between_encryptions() {
         let (c, id, v) = setup();
-        assert_ne!(c.encrypt(&id, v, b"", b"x").unwrap(), c.encrypt(&id, v, b"", b"x").unwrap());
+        assert_ne!(
+            c.encrypt(&id, v, b"", b"x").unwrap(),
+            c.encrypt(&id, v, b"", b"x").unwrap()
+        );
     }
 
     #[test]
@@ -128,21 +137,30 @@ mod tests {
         let (c, id, v) = setup();
         let text = c.encrypt(&id, v, b"ctx", b"secret").unwrap();
         // Wrong context, wrong key id.
-        assert!(matches!(open(&c, &id, &text, b"ctX"), Err(EngineError::DecryptionFailed)));
+        assert!(matches!(
+            open(&c, &id, &text, b"ctX"),
+            Err(EngineError::DecryptionFailed)
+        ));
         assert!(matches!(
             open(&c, &KeyId::random(), &text, b"ctx"),
             Err(EngineError::DecryptionFailed)
         ));
         // Re-headed to another version under the same key material.
         let reheaded = text.replacen("kms:00007:", "kms:00008:", 1);
-        assert!(matches!(open(&c, &id, &reheaded, b"ctx"), Err(EngineError::DecryptionFailed)));
+        assert!(matches!(
+            open(&c, &id, &reheaded, b"ctx"),
+            Err(EngineError::DecryptionFailed)
+        ));
         // Every single-bit flip of the body.
         let body = ciphertext::parse(&text).unwrap().body;
         for i in 0..body.len() * 8 {
             let mut b = body.clone();
             b[i / 8] ^= 1 << (i % 8);
             let t = ciphertext::format(v, &b);
-            assert!(matches!(open(&c, &id, &t, b"ctx"), Err(EngineError::DecryptionFailed)));
+            assert!(matches!(
+                open(&c, &id, &t, b"ctx"),
+                Err(EngineError::DecryptionFailed)
+            ));
         }
     }
 

@@ -136,7 +136,10 @@ impl OperationSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Operation> {
-        Operation::ALL.iter().copied().filter(move |o| self.contains(*o))
+        Operation::ALL
+            .iter()
+            .copied()
+            .filter(move |o| self.contains(*o))
     }
 }
 

@@ -144,7 +144,10 @@ mod tests {
             (format!("kms:00000:{body}"), "InvalidCiphertext"),
             ("kms:00001".to_owned(), "InvalidCiphertext"),
             ("kms:00001:!!!!".to_owned(), "InvalidBase64"),
-            (format!("kms:00001:{}", encode_b64(&[0u8; 27])), "CiphertextTruncated"),
+            (
+                format!("kms:00001:{}", encode_b64(&[0u8; 27])),
+                "CiphertextTruncated",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(&text).unwrap_err();

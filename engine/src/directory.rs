@@ -16,8 +16,13 @@ use crate::token::TokenHash;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     /// An administrator's root token (the dev root token, or the one `kms init` issued).
-    Root { label: String },
-    App { id: AppId, name: AppName },
+    Root {
+        label: String,
+    },
+    App {
+        id: AppId,
+        name: AppName,
+    },
 }
 
 impl Principal {
@@ -43,6 +48,7 @@ pub struct Directory {
     keys: HashMap<KeyName, Arc<KeyEntry>>,
     names: HashMap<KeyId, KeyName>,
     credentials: HashMap<u64, Vec<Credential>>,
+    app_names: HashMap<AppId, AppName>,
 }
 
 impl Directory {
@@ -90,9 +96,18 @@ impl Directory {
         }
     }
 
+    /// The name of an app that holds at least one live token.
+    pub fn app_name(&self, id: &AppId) -> Option<&AppName> {
+        self.app_names.get(id)
+    }
+
     pub fn set_credentials(&mut self, credentials: Vec<Credential>) {
         self.credentials.clear();
+        self.app_names.clear();
         for c in credentials {
+            if let Principal::App { id, name } = &c.principal {
+                self.app_names.insert(*id, name.clone());
+            }
             self.credentials
                 .entry(c.hash.lookup_key())
                 .or_default()
@@ -107,6 +122,7 @@ impl Directory {
             keys: self.keys.clone(),
             names: self.names.clone(),
             credentials: self.credentials.clone(),
+            app_names: self.app_names.clone(),
         }
     }
 }

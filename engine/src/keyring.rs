@@ -58,7 +58,11 @@ impl KeyEntry {
         let mut active = versions.iter().filter(|v| v.state == VersionState::Active);
         let active_version = match (active.next(), active.next()) {
             (Some(v), None) => v.version,
-            _ => return Err(EngineError::CorruptRecord("a key needs exactly one active version")),
+            _ => {
+                return Err(EngineError::CorruptRecord(
+                    "a key needs exactly one active version",
+                ));
+            }
         };
         Ok(Self {
             id,
@@ -103,7 +107,9 @@ impl KeyEntry {
 
     /// The version a ciphertext names, if it may decrypt.
     pub fn decrypting_version(&self, version: KeyVersion) -> Result<&VersionEntry, EngineError> {
-        let entry = self.version(version).ok_or(EngineError::KeyVersionNotFound)?;
+        let entry = self
+            .version(version)
+            .ok_or(EngineError::KeyVersionNotFound)?;
         if version < self.min_decryption_version {
             return Err(EngineError::BelowMinDecryptionVersion);
         }
@@ -128,7 +134,7 @@ mod tests {
             state,
             wrapped: Some(WrappedKey {
                 master_key: MasterKeyId::new("mk").unwrap(),
-                blob: vec![n as u8],
+                blob: n.to_be_bytes().to_vec(),
             }),
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
@@ -139,7 +145,7 @@ mod tests {
         let versions = states
             .iter()
             .enumerate()
-            .map(|(i, s)| version(i as u32 + 1, *s))
+            .map(|(i, s)| version(u32::try_from(i).unwrap() + 1, *s))
             .collect();
         KeyEntry::new(
             KeyId::random(),
@@ -165,21 +171,44 @@ mod tests {
     #[test]
     fn decryption_follows_state_and_minimum() {
         use VersionState::*;
-        let e = entry(&[Destroyed, Disabled, ScheduledForDestruction, DecryptOnly, Active], 2).unwrap();
+        let e = entry(
+            &[
+                Destroyed,
+                Disabled,
+                ScheduledForDestruction,
+                DecryptOnly,
+                Active,
+            ],
+            2,
+        )
+        .unwrap();
         let v = |n| KeyVersion::new(n).unwrap();
-        assert!(matches!(e.decrypting_version(v(1)), Err(EngineError::BelowMinDecryptionVersion)));
-        assert!(matches!(e.decrypting_version(v(2)), Err(EngineError::KeyVersionDisabled)));
-        assert!(matches!(e.decrypting_version(v(3)), Err(EngineError::KeyVersionDestroyed)));
+        assert!(matches!(
+            e.decrypting_version(v(1)),
+            Err(EngineError::BelowMinDecryptionVersion)
+        ));
+        assert!(matches!(
+            e.decrypting_version(v(2)),
+            Err(EngineError::KeyVersionDisabled)
+        ));
+        assert!(matches!(
+            e.decrypting_version(v(3)),
+            Err(EngineError::KeyVersionDestroyed)
+        ));
         assert!(e.decrypting_version(v(4)).is_ok());
         assert!(e.decrypting_version(v(5)).is_ok());
-        assert!(matches!(e.decrypting_version(v(6)), Err(EngineError::KeyVersionNotFound)));
+        assert!(matches!(
+            e.decrypting_version(v(6)),
+            Err(EngineError::KeyVersionNotFound)
+        ));
     }
 
     #[test]
     fn grants_are_per_app_and_operation() {
         let mut e = entry(&[VersionState::Active], 1).unwrap();
         let app = AppId::random();
-        e.grants.insert(app, [Operation::Encrypt].into_iter().collect());
+        e.grants
+            .insert(app, [Operation::Encrypt].into_iter().collect());
         assert!(e.grants_app(&app, Operation::Encrypt));
         assert!(!e.grants_app(&app, Operation::Decrypt));
         assert!(!e.grants_app(&AppId::random(), Operation::Encrypt));

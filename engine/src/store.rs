@@ -11,12 +11,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use thiserror::Error;
 
+use crate::algorithm::Algorithm;
 use crate::algorithm::OperationSet;
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::clock::Timestamp;
 use crate::directory::Credential;
 use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion};
-use crate::algorithm::Algorithm;
 use crate::keyring::KeyEntry;
 use crate::token::TokenHash;
 use crate::version::VersionState;
@@ -86,6 +86,8 @@ pub struct Rotation {
 pub struct Grant {
     pub key: KeyId,
     pub app: AppId,
+    /// For the key's history, which names the app.
+    pub app_name: AppName,
     pub operations: OperationSet,
     pub at: Timestamp,
     pub actor: String,

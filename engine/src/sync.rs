@@ -84,7 +84,11 @@ impl KeySync {
     }
 
     /// Waits until the directory reflects `revision` (what an admin call just committed).
-    pub async fn wait_applied(&self, revision: Revision, timeout: Duration) -> Result<(), EngineError> {
+    pub async fn wait_applied(
+        &self,
+        revision: Revision,
+        timeout: Duration,
+    ) -> Result<(), EngineError> {
         let mut rx = self.applied.clone();
         tokio::time::timeout(timeout, rx.wait_for(|applied| *applied >= revision))
             .await

@@ -1,1 +1,12 @@
+//! The KMS gateway: the HTTP API (actix-web), the CLI, and the assembly of the whole service.
+#![forbid(unsafe_code)]
 
+pub mod api;
+pub mod audit_sink;
+pub mod auth;
+pub mod cli;
+pub mod error;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod testing;

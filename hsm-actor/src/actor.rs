@@ -41,13 +41,31 @@ type R<T> = Reply<Result<T, HsmError>>;
 
 enum Request {
     Status(Reply<SealStatus>),
-    Initialize { shares: u8, threshold: u8, reply: R<InitOutput> },
-    SubmitShare { share: SecretString, reply: R<SealStatus> },
+    Initialize {
+        shares: u8,
+        threshold: u8,
+        reply: R<InitOutput>,
+    },
+    SubmitShare {
+        share: SecretString,
+        reply: R<SealStatus>,
+    },
     ResetUnseal(Reply<SealStatus>),
     Seal(R<()>),
-    GenerateWrapped { context: WrapContext, reply: R<WrappedKey> },
-    Wrap { context: WrapContext, material: KeyMaterial, reply: R<WrappedKey> },
-    Unwrap { context: WrapContext, wrapped: WrappedKey, reply: R<KeyMaterial> },
+    GenerateWrapped {
+        context: WrapContext,
+        reply: R<WrappedKey>,
+    },
+    Wrap {
+        context: WrapContext,
+        material: KeyMaterial,
+        reply: R<WrappedKey>,
+    },
+    Unwrap {
+        context: WrapContext,
+        wrapped: WrappedKey,
+        reply: R<KeyMaterial>,
+    },
 }
 
 /// A cloneable handle to the HSM actor.
@@ -164,7 +182,8 @@ impl HsmHandle {
     }
 
     pub async fn submit_share(&self, share: SecretString) -> Result<SealStatus, HsmError> {
-        self.ask(|reply| Request::SubmitShare { share, reply }).await?
+        self.ask(|reply| Request::SubmitShare { share, reply })
+            .await?
     }
 
     pub async fn reset_unseal(&self) -> Result<SealStatus, HsmError> {
@@ -263,7 +282,10 @@ mod tests {
         let backend = SoftwareHsm::open(&dir.path().join("s.json")).unwrap();
         let (hsm, _thread) = spawn(Box::new(backend), 8, Duration::from_secs(5)).unwrap();
         let ctx = context();
-        assert!(matches!(hsm.generate_wrapped(ctx).await, Err(HsmError::NotInitialized)));
+        assert!(matches!(
+            hsm.generate_wrapped(ctx).await,
+            Err(HsmError::NotInitialized)
+        ));
         let out = hsm.initialize(1, 1).await.unwrap();
         let share = SecretString::new(out.shares[0].expose().to_owned());
         // Sealed until the share is in: a worker's unwrap says so.
@@ -299,13 +321,22 @@ mod tests {
             .build()
             .unwrap();
         // The first request takes the only slot and times out waiting for an answer.
-        assert!(matches!(rt.block_on(hsm.seal_status()), Err(HsmError::Timeout)));
-        assert!(matches!(rt.block_on(hsm.seal_status()), Err(HsmError::Busy)));
         assert!(matches!(
-            hsm.unwrap_blocking(context(), WrappedKey {
-                master_key: kms_engine::ids::MasterKeyId::new("mk").unwrap(),
-                blob: vec![]
-            }),
+            rt.block_on(hsm.seal_status()),
+            Err(HsmError::Timeout)
+        ));
+        assert!(matches!(
+            rt.block_on(hsm.seal_status()),
+            Err(HsmError::Busy)
+        ));
+        assert!(matches!(
+            hsm.unwrap_blocking(
+                context(),
+                WrappedKey {
+                    master_key: kms_engine::ids::MasterKeyId::new("mk").unwrap(),
+                    blob: vec![]
+                }
+            ),
             Err(HsmError::Busy)
         ));
     }

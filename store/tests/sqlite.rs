@@ -1,4 +1,6 @@
 //! The conformance suite against SQLite, each test on its own file.
+// Test helpers outside #[test] functions panic on failure by design.
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 mod conformance;
 

@@ -84,9 +84,7 @@ impl Worker<'_> {
                 },
             );
         }
-        self.cache
-            .get(&slot)
-            .ok_or(EngineError::KeyMaterialCorrupt)
+        self.cache.get(&slot).ok_or(EngineError::KeyMaterialCorrupt)
     }
 
     fn encrypt(

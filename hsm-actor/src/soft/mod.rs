@@ -46,7 +46,13 @@ fn aead_seal(cipher: &Aes256Gcm, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce);
     let ct = cipher
-        .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .map_err(|_| HsmError::InvalidParameters("plaintext too long".into()))?;
     Ok([nonce.as_slice(), &ct].concat())
 }
@@ -196,7 +202,11 @@ impl HsmBackend for SoftwareHsm {
         let master = self.master()?;
         Ok(WrappedKey {
             master_key: master.id.clone(),
-            blob: aead_seal(&master.cipher, &context.associated_data(), material.expose())?,
+            blob: aead_seal(
+                &master.cipher,
+                &context.associated_data(),
+                material.expose(),
+            )?,
         })
     }
 
@@ -241,17 +251,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut hsm, shares) = initialised(dir.path(), 5, 3);
         assert!(hsm.seal_status().sealed);
-        assert!(matches!(hsm.generate_wrapped(&context(1)), Err(HsmError::Sealed)));
+        assert!(matches!(
+            hsm.generate_wrapped(&context(1)),
+            Err(HsmError::Sealed)
+        ));
         assert_eq!(hsm.submit_share(&shares[4]).unwrap().progress, 1);
-        assert!(matches!(hsm.submit_share(&shares[4]), Err(HsmError::InvalidShare(_))));
+        assert!(matches!(
+            hsm.submit_share(&shares[4]),
+            Err(HsmError::InvalidShare(_))
+        ));
         assert!(hsm.submit_share(&shares[1]).unwrap().sealed);
         assert!(!hsm.submit_share(&shares[2]).unwrap().sealed);
 
         let material = KeyMaterial::random(32);
         let wrapped = hsm.wrap(&context(1), &material).unwrap();
-        assert_eq!(hsm.unwrap(&context(1), &wrapped).unwrap().expose(), material.expose());
+        assert_eq!(
+            hsm.unwrap(&context(1), &wrapped).unwrap().expose(),
+            material.expose()
+        );
         // Bound to its key version: the same blob does not unwrap as version 2.
-        assert!(matches!(hsm.unwrap(&context(2), &wrapped), Err(HsmError::UnwrapFailed)));
+        assert!(matches!(
+            hsm.unwrap(&context(2), &wrapped),
+            Err(HsmError::UnwrapFailed)
+        ));
         // The wrapped form does not contain the material.
         assert!(!wrapped.blob.windows(32).any(|w| w == material.expose()));
     }
@@ -268,12 +290,18 @@ mod tests {
 
         let mut again = SoftwareHsm::open(&dir.path().join("sealed.json")).unwrap();
         assert!(again.seal_status().initialized && again.seal_status().sealed);
-        assert!(matches!(again.initialize(3, 2), Err(HsmError::AlreadyInitialized)));
+        assert!(matches!(
+            again.initialize(3, 2),
+            Err(HsmError::AlreadyInitialized)
+        ));
         // Shares of another HSM pass their checksums but do not open this one.
         let other = tempfile::tempdir().unwrap();
         let (_, foreign) = initialised(other.path(), 3, 2);
         again.submit_share(&foreign[0]).unwrap();
-        assert!(matches!(again.submit_share(&foreign[1]), Err(HsmError::WrongShares)));
+        assert!(matches!(
+            again.submit_share(&foreign[1]),
+            Err(HsmError::WrongShares)
+        ));
         assert_eq!(again.seal_status().progress, 0);
         again.submit_share(&shares[2]).unwrap();
         again.submit_share(&shares[0]).unwrap();

@@ -51,7 +51,11 @@ pub async fn append(
 }
 
 pub async fn query(pool: &SqlitePool, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
-    let limit = if q.limit == 0 { 1000 } else { q.limit.min(10_000) };
+    let limit = if q.limit == 0 {
+        1000
+    } else {
+        q.limit.min(10_000)
+    };
     let found = sqlx::query(
         "SELECT seq, at, actor, action, target, outcome, code, remote, detail, prev_hash, hash \
          FROM audit WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) \

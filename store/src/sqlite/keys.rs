@@ -16,8 +16,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, feed, is_unique_violation};
 
-const KEYS_ALL: &str =
-    "SELECT id, name, algorithm, min_decryption_version, created_at FROM keys";
+const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at FROM keys";
 const KEYS_ONE: &str =
     "SELECT id, name, algorithm, min_decryption_version, created_at FROM keys WHERE id = ?";
 const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
@@ -131,7 +130,11 @@ pub async fn history(pool: &SqlitePool, key: KeyId) -> Result<Vec<KeyEvent>, Sto
     .fetch_all(pool)
     .await
     .map_err(db_err)?;
-    let state = |code: Option<i64>| code.map(VersionState::from_code).transpose().map_err(corrupt);
+    let state = |code: Option<i64>| {
+        code.map(VersionState::from_code)
+            .transpose()
+            .map_err(corrupt)
+    };
     found
         .iter()
         .map(|row| {
@@ -361,7 +364,7 @@ impl SqliteStore {
             })?;
         }
         let ops: Vec<&str> = g.operations.iter().map(|o| o.name()).collect();
-        let reason = format!("app {}: [{}]", g.app, ops.join(","));
+        let reason = format!("app {}: [{}]", g.app_name, ops.join(","));
         record_event(
             &mut tx,
             Event {

@@ -80,7 +80,10 @@ pub async fn keys_are_created_once_with_an_active_first_version(store: &dyn KeyS
         store.key_id(&KeyName::new("cards").unwrap()).await.unwrap(),
         Some(id)
     );
-    assert_eq!(store.key_id(&KeyName::new("nope").unwrap()).await.unwrap(), None);
+    assert_eq!(
+        store.key_id(&KeyName::new("nope").unwrap()).await.unwrap(),
+        None
+    );
     let again = NewKey {
         id: KeyId::random(),
         name: KeyName::new("cards").unwrap(),
@@ -99,7 +102,10 @@ pub async fn keys_are_created_once_with_an_active_first_version(store: &dyn KeyS
 
 pub async fn rotation_moves_the_active_version_and_records_history(store: &dyn KeyStore) {
     let id = new_key(store, "pan").await;
-    store.rotate_key(&rotation(id, 2), &event("rotate_key")).await.unwrap();
+    store
+        .rotate_key(&rotation(id, 2), &event("rotate_key"))
+        .await
+        .unwrap();
     let key = store.load_key(id).await.unwrap().unwrap();
     assert_eq!(key.active, v(2));
     assert_eq!(key.version(v(1)).unwrap().state, VersionState::DecryptOnly);
@@ -108,22 +114,34 @@ pub async fn rotation_moves_the_active_version_and_records_history(store: &dyn K
 
     // A rotation computed against a stale latest version loses.
     assert!(matches!(
-        store.rotate_key(&rotation(id, 2), &event("rotate_key")).await,
+        store
+            .rotate_key(&rotation(id, 2), &event("rotate_key"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.rotate_key(&rotation(id, 4), &event("rotate_key")).await,
+        store
+            .rotate_key(&rotation(id, 4), &event("rotate_key"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.rotate_key(&rotation(KeyId::random(), 2), &event("rotate_key")).await,
+        store
+            .rotate_key(&rotation(KeyId::random(), 2), &event("rotate_key"))
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
     let history = store.key_history(id).await.unwrap();
     let actions: Vec<_> = history
         .iter()
-        .map(|e| (e.action.as_str(), e.version.map(KeyVersion::get), e.to_state))
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.version.map(KeyVersion::get),
+                e.to_state,
+            )
+        })
         .collect();
     assert_eq!(
         actions,
@@ -156,7 +174,11 @@ pub async fn concurrent_rotations_commit_exactly_one(store: Arc<dyn KeyStore>) {
     assert_eq!(won, 1);
     let key = store.load_key(id).await.unwrap().unwrap();
     assert_eq!(key.versions().len(), 2);
-    let active = key.versions().iter().filter(|v| v.state == VersionState::Active).count();
+    let active = key
+        .versions()
+        .iter()
+        .filter(|v| v.state == VersionState::Active)
+        .count();
     assert_eq!(active, 1);
 }
 
@@ -168,7 +190,10 @@ pub async fn apps_tokens_and_grants(store: &dyn KeyStore) {
         created_at: at(3),
     };
     let token = TokenHash::of("kms_app_token");
-    store.create_app(&app, &token, &event("create_app")).await.unwrap();
+    store
+        .create_app(&app, &token, &event("create_app"))
+        .await
+        .unwrap();
     assert_eq!(store.find_app(&app.name).await.unwrap(), Some(app.clone()));
     assert!(matches!(
         store
@@ -178,13 +203,22 @@ pub async fn apps_tokens_and_grants(store: &dyn KeyStore) {
     ));
 
     let root1 = TokenHash::of("root-1");
-    store.put_root_token("dev", &root1, &event("root_token")).await.unwrap();
+    store
+        .put_root_token("dev", &root1, &event("root_token"))
+        .await
+        .unwrap();
     // Same token again: fine. Another token under the same label replaces it.
-    store.put_root_token("dev", &root1, &event("root_token")).await.unwrap();
+    store
+        .put_root_token("dev", &root1, &event("root_token"))
+        .await
+        .unwrap();
     let creds = store.load_credentials().await.unwrap();
     assert_eq!(creds.len(), 2);
     let root2 = TokenHash::of("root-2");
-    store.put_root_token("dev", &root2, &event("root_token")).await.unwrap();
+    store
+        .put_root_token("dev", &root2, &event("root_token"))
+        .await
+        .unwrap();
     let creds = store.load_credentials().await.unwrap();
     assert_eq!(creds.len(), 2);
     assert!(creds.iter().any(|c| c.hash == root2));
@@ -201,19 +235,26 @@ pub async fn apps_tokens_and_grants(store: &dyn KeyStore) {
     let grant = |ops: &[Operation]| Grant {
         key,
         app: app.id,
+        app_name: app.name.clone(),
         operations: ops.iter().copied().collect(),
         at: at(4),
         actor: "root:test".into(),
     };
     store
-        .set_grant(&grant(&[Operation::Encrypt, Operation::Decrypt]), &event("grant"))
+        .set_grant(
+            &grant(&[Operation::Encrypt, Operation::Decrypt]),
+            &event("grant"),
+        )
         .await
         .unwrap();
     let entry = store.load_key(key).await.unwrap().unwrap();
     assert!(entry.grants_app(&app.id, Operation::Encrypt));
     assert!(entry.grants_app(&app.id, Operation::Decrypt));
     // A grant replaces the previous one.
-    store.set_grant(&grant(&[Operation::Decrypt]), &event("grant")).await.unwrap();
+    store
+        .set_grant(&grant(&[Operation::Decrypt]), &event("grant"))
+        .await
+        .unwrap();
     let entry = store.load_key(key).await.unwrap().unwrap();
     assert!(!entry.grants_app(&app.id, Operation::Encrypt));
     assert!(entry.grants_app(&app.id, Operation::Decrypt));
@@ -241,7 +282,10 @@ pub async fn the_change_feed_orders_every_commit(store: Arc<dyn KeyStore>) {
         let s = Arc::clone(&store);
         tokio::spawn(async move {
             let t = Instant::now();
-            let r = s.wait_for_change(start, Duration::from_secs(30)).await.unwrap();
+            let r = s
+                .wait_for_change(start, Duration::from_secs(30))
+                .await
+                .unwrap();
             (r, t.elapsed())
         })
     };
@@ -251,7 +295,10 @@ pub async fn the_change_feed_orders_every_commit(store: Arc<dyn KeyStore>) {
     assert!(r > start);
     assert!(waited < Duration::from_secs(10), "waited {waited:?}");
 
-    store.rotate_key(&rotation(id, 2), &event("rotate_key")).await.unwrap();
+    store
+        .rotate_key(&rotation(id, 2), &event("rotate_key"))
+        .await
+        .unwrap();
     let app = AppRecord {
         id: AppId::random(),
         name: AppName::new("feed-app").unwrap(),
@@ -263,11 +310,20 @@ pub async fn the_change_feed_orders_every_commit(store: Arc<dyn KeyStore>) {
         .unwrap();
     let changes = store.changes_since(start, 100).await.unwrap();
     let kinds: Vec<_> = changes.iter().map(|(_, c)| *c).collect();
-    assert_eq!(kinds, vec![Change::Key(id), Change::Key(id), Change::Credentials]);
+    assert_eq!(
+        kinds,
+        vec![Change::Key(id), Change::Key(id), Change::Credentials]
+    );
     assert!(changes.windows(2).all(|w| w[0].0 < w[1].0));
     assert_eq!(store.revision().await.unwrap(), changes[2].0);
     assert_eq!(store.changes_since(start, 1).await.unwrap().len(), 1);
-    assert!(store.changes_since(changes[2].0, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .changes_since(changes[2].0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn the_audit_log_is_a_hash_chain(store: &dyn KeyStore) {
@@ -281,7 +337,10 @@ pub async fn the_audit_log_is_a_hash_chain(store: &dyn KeyStore) {
         remote: Some("127.0.0.1".into()),
         ..event("decrypt")
     };
-    store.append_audit(&[denied.clone(), denied.clone()]).await.unwrap();
+    store
+        .append_audit(&[denied.clone(), denied.clone()])
+        .await
+        .unwrap();
     let log = store.audit_log(&AuditQuery::default()).await.unwrap();
     assert_eq!(log.len(), 3);
     let mut prev = audit::GENESIS;
@@ -313,6 +372,9 @@ pub async fn the_audit_log_is_a_hash_chain(store: &dyn KeyStore) {
 /// Creates a key and rotates it once; returns its id.
 pub async fn create_and_rotate(store: &dyn KeyStore) -> KeyId {
     let id = new_key(store, "durable").await;
-    store.rotate_key(&rotation(id, 2), &event("rotate_key")).await.unwrap();
+    store
+        .rotate_key(&rotation(id, 2), &event("rotate_key"))
+        .await
+        .unwrap();
     id
 }

@@ -1,0 +1,51 @@
+//! Admin endpoints. Each runs its store and HSM work on the control runtime. A success is audited
+//! by the store in the same transaction as the change; a failure is audited here.
+
+pub mod create_app;
+pub mod create_key;
+pub mod get_key;
+pub mod grant;
+pub mod key_view;
+pub mod list_keys;
+pub mod rotate;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use actix_web::web;
+use kms_engine::audit::{AuditEvent, Outcome};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The audit record of a successful admin action, written with the change.
+pub fn success(state: &AppState, caller: &Caller, action: &str, target: String) -> AuditEvent {
+    let mut event = state.event(caller.actor(), action, Some(target), Outcome::Success);
+    event.remote.clone_from(&caller.remote);
+    event
+}
+
+/// Runs an admin action on the control runtime, auditing it if it fails.
+pub async fn run<T, F, Fut>(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    action: &str,
+    target: String,
+    f: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(Arc<AppState>) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let result = state.io(f(Arc::clone(state))).await;
+    if let Err(e) = &result {
+        let mut event = state.event(caller.actor(), action, Some(target), Outcome::Failed);
+        event.code = Some(e.code.to_owned());
+        event.remote.clone_from(&caller.remote);
+        event.detail = Some(e.message.clone());
+        state.audit.record(event).await;
+    }
+    result
+}

@@ -1,0 +1,4 @@
+//! Data-plane endpoints: what applications call, under `/v1/keys/{name}/`.
+
+pub mod decrypt;
+pub mod encrypt;

@@ -1,0 +1,6 @@
+//! HTTP handlers, one file per operation: parse → check → engine call → response.
+
+pub mod admin;
+pub mod batch;
+pub mod data;
+pub mod sys;

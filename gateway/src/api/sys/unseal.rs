@@ -1,0 +1,61 @@
+//! `POST /v1/sys/unseal` `{"share":"..."}` (or `{"reset":true}`) → the seal status. Each
+//! custodian submits one share; the HSM unseals when the threshold is reached.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use kms_engine::audit::Outcome;
+use kms_engine::secret::SecretString;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    share: Option<String>,
+    #[serde(default)]
+    reset: bool,
+}
+
+pub async fn handle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Request>,
+) -> Result<HttpResponse, ApiError> {
+    let Request { share, reset } = body.into_inner();
+    let share = share.map(SecretString::new);
+    let st = state.clone().into_inner();
+    let result = state
+        .io(async move {
+            Ok(match (share, reset) {
+                (_, true) => st.hsm.reset_unseal().await?,
+                (Some(share), false) => st.hsm.submit_share(share).await?,
+                (None, false) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_request",
+                        "send `share`, or `reset: true`",
+                    ));
+                }
+            })
+        })
+        .await;
+    // Every unseal attempt is audited: who tried, and whether it worked (never the share).
+    let outcome = if result.is_ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    };
+    let mut event = state.event("anonymous".into(), "unseal", None, outcome);
+    event.remote = req.peer_addr().map(|a| a.ip().to_string());
+    match &result {
+        Ok(status) => {
+            event.detail = Some(format!(
+                "progress={} sealed={}",
+                status.progress, status.sealed
+            ));
+        }
+        Err(e) => event.code = Some(e.code.to_owned()),
+    }
+    state.audit.record(event).await;
+    Ok(HttpResponse::Ok().json(result?))
+}

@@ -1,0 +1,142 @@
+//! Who is calling, and may they? Every refusal is audited before it is answered.
+
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use actix_web::http::header::AUTHORIZATION;
+use kms_engine::algorithm::Operation;
+use kms_engine::audit::Outcome;
+use kms_engine::directory::Principal;
+use kms_engine::keyring::KeyEntry;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    pub remote: Option<String>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> String {
+        self.principal.audit_name()
+    }
+}
+
+fn remote(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// Audits a refusal, then returns it as the error to answer with.
+async fn refuse(
+    state: &AppState,
+    actor: String,
+    remote: Option<String>,
+    action: &str,
+    target: Option<String>,
+    error: ApiError,
+) -> ApiError {
+    let mut event = state.event(actor, action, target, Outcome::Denied);
+    event.code = Some(error.code.to_owned());
+    event.remote = remote;
+    state.audit.record(event).await;
+    error
+}
+
+/// Resolves the bearer token to a principal (401 otherwise).
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    target: Option<String>,
+) -> Result<Caller, ApiError> {
+    let remote = remote(req);
+    let token = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        let e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "send Authorization: Bearer <token>",
+        );
+        return Err(refuse(state, "anonymous".into(), remote, action, target, e).await);
+    };
+    let principal = state.directory.load().authenticate(token).cloned();
+    match principal {
+        Some(principal) => Ok(Caller { principal, remote }),
+        None => {
+            let e = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "unknown or revoked token",
+            );
+            Err(refuse(state, "anonymous".into(), remote, action, target, e).await)
+        }
+    }
+}
+
+/// Admin endpoints: only a root token, until users and roles exist.
+pub async fn require_admin(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    target: Option<String>,
+) -> Result<Caller, ApiError> {
+    let caller = authenticate(state, req, action, target.clone()).await?;
+    if matches!(caller.principal, Principal::Root { .. }) {
+        return Ok(caller);
+    }
+    let e = ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "this endpoint needs an administrator's token",
+    );
+    Err(refuse(state, caller.actor(), caller.remote, action, target, e).await)
+}
+
+/// Data endpoints: the caller must hold a grant for `op` on the key. An app that holds no grant
+/// gets the same 403 whether or not the key exists, so key names cannot be probed; an
+/// administrator gets 404 for a missing key.
+pub async fn authorize_key(
+    state: &AppState,
+    req: &HttpRequest,
+    key_name: &str,
+    op: Operation,
+) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
+    let target = Some(format!("key:{key_name}"));
+    let caller = authenticate(state, req, op.name(), target.clone()).await?;
+    let key = state.directory.load().key(key_name).cloned();
+    let allowed = match (&caller.principal, &key) {
+        (Principal::Root { .. }, Some(_)) => true,
+        (Principal::Root { .. }, None) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "key_not_found",
+                "key not found",
+            ));
+        }
+        (Principal::App { id, .. }, Some(k)) => k.grants_app(id, op),
+        (Principal::App { .. }, None) => false,
+    };
+    match key {
+        Some(key) if allowed => Ok((caller, key)),
+        _ => {
+            let e = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "operation_not_granted",
+                format!(
+                    "no grant for `{}` on key `{key_name}` (or no such key)",
+                    op.name()
+                ),
+            );
+            Err(refuse(state, caller.actor(), caller.remote, op.name(), target, e).await)
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Assembling the KMS: control runtime, store, HSM actor, key sync, crypto workers, HTTP server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use kms_engine::audit::{AuditEvent, Outcome};
+use kms_engine::clock::{Clock, SystemClock};
+use kms_engine::directory::DirectoryHandle;
+use kms_engine::pool::{PoolConfig, WorkerPool};
+use kms_engine::secret::SecretString;
+use kms_engine::store::{KeyStore, StoreError};
+use kms_engine::sync::{KeySync, SyncConfig};
+use kms_engine::token::{self, TokenHash};
+use kms_hsm::{HsmError, HsmHandle, SoftwareHsm};
+use kms_store::SqliteStore;
+
+use crate::audit_sink::AuditSink;
+use crate::error::json_error;
+use crate::routes;
+use crate::state::{AppState, Limits};
+
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Dev mode: initialise and unseal automatically; accept a dev root token.
+    pub dev: bool,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub dev_root_token: Option<String>,
+    /// actix-web workers; defaults to the number of cores.
+    pub http_workers: usize,
+    pub pool: PoolConfig,
+    pub limits: Limits,
+    pub hsm_timeout: Duration,
+}
+
+impl ServeOptions {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            dev: false,
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8200)),
+            dev_root_token: None,
+            http_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            pool: PoolConfig::default(),
+            limits: Limits::default(),
+            hsm_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start a thread or runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("key store: {0}")]
+    Store(#[from] StoreError),
+    #[error("HSM: {0}")]
+    Hsm(#[from] HsmError),
+    #[error(
+        "{0} was initialised outside dev mode; start it without --dev and unseal it with `kms unseal`"
+    )]
+    NotADevDataDir(PathBuf),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("HTTP server: {0}")]
+    Http(std::io::Error),
+}
+
+/// The running KMS without its HTTP listener.
+pub struct Kms {
+    pub state: web::Data<AppState>,
+    control: tokio::runtime::Runtime,
+    /// Dev mode: the root token to show the operator.
+    pub root_token: Option<SecretString>,
+}
+
+const DEV_SHARE_FILE: &str = "dev-unseal-share";
+const DEV_ROOT_LABEL: &str = "dev";
+
+fn data_dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_ {
+    move |source| ServeError::DataDir {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn create_private_dir(path: &Path) -> Result<(), ServeError> {
+    std::fs::create_dir_all(path).map_err(data_dir_error(path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .map_err(data_dir_error(path))?;
+    }
+    Ok(())
+}
+
+fn write_private_file(path: &Path, contents: &str) -> Result<(), ServeError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).map_err(data_dir_error(path))?;
+    f.write_all(contents.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(data_dir_error(path))
+}
+
+/// Dev mode: initialise with a single share kept in the data directory, and unseal with it.
+async fn dev_unseal(hsm: &HsmHandle, data_dir: &Path) -> Result<(), ServeError> {
+    let share_path = data_dir.join(DEV_SHARE_FILE);
+    let status = hsm.seal_status().await?;
+    if !status.initialized {
+        let out = hsm.initialize(1, 1).await?;
+        if let Some(share) = out.shares.first() {
+            write_private_file(&share_path, share.expose())?;
+        }
+    }
+    if !hsm.seal_status().await?.sealed {
+        return Ok(());
+    }
+    let share = match std::fs::read_to_string(&share_path) {
+        Ok(s) => SecretString::new(s),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ServeError::NotADevDataDir(data_dir.to_owned()));
+        }
+        Err(e) => return Err(data_dir_error(&share_path)(e)),
+    };
+    hsm.submit_share(share).await?;
+    Ok(())
+}
+
+impl Kms {
+    /// Opens the store and the HSM, loads the key directory and starts the actors.
+    pub fn start(opts: &ServeOptions) -> Result<Self, ServeError> {
+        create_private_dir(&opts.data_dir)?;
+        let control = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("kms-control")
+            .enable_all()
+            .build()
+            .map_err(ServeError::Runtime)?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store: Arc<dyn KeyStore> =
+            Arc::new(control.block_on(SqliteStore::open(&opts.data_dir.join("kms.db")))?);
+        let backend = SoftwareHsm::open(&opts.data_dir.join("hsm").join("sealed.json"))?;
+        let (hsm, _thread) = kms_hsm::spawn(Box::new(backend), 1024, opts.hsm_timeout)
+            .map_err(ServeError::Runtime)?;
+
+        let root_token = if opts.dev {
+            control.block_on(dev_unseal(&hsm, &opts.data_dir))?;
+            let token = opts
+                .dev_root_token
+                .clone()
+                .map_or_else(token::generate, SecretString::new);
+            let event = AuditEvent {
+                at: clock.now(),
+                actor: "system".into(),
+                action: "set_root_token".into(),
+                target: Some(format!("root:{DEV_ROOT_LABEL}")),
+                outcome: Outcome::Success,
+                code: None,
+                remote: None,
+                detail: Some("dev mode start".into()),
+            };
+            control.block_on(store.put_root_token(
+                DEV_ROOT_LABEL,
+                &TokenHash::of(token.expose()),
+                &event,
+            ))?;
+            Some(token)
+        } else {
+            None
+        };
+
+        let directory = Arc::new(DirectoryHandle::default());
+        let sync = control.block_on(KeySync::start(
+            Arc::clone(&store),
+            Arc::clone(&directory),
+            SyncConfig::default(),
+        ))?;
+        let pool =
+            WorkerPool::start(&opts.pool, Arc::new(hsm.clone())).map_err(ServeError::Runtime)?;
+        let audit = AuditSink::start(Arc::clone(&store), control.handle());
+        let state = web::Data::new(AppState {
+            directory,
+            pool,
+            store,
+            hsm,
+            sync,
+            audit,
+            clock,
+            io: control.handle().clone(),
+            limits: opts.limits.clone(),
+        });
+        Ok(Self {
+            state,
+            control,
+            root_token,
+        })
+    }
+
+    /// Binds the HTTP server. Call inside an actix system; await the returned server.
+    pub fn http_server(
+        &self,
+        listen: SocketAddr,
+        workers: usize,
+    ) -> Result<(actix_web::dev::Server, SocketAddr), ServeError> {
+        let state = self.state.clone();
+        let body_limit = self.state.limits.body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(
+                    // The API only speaks JSON, so the body is parsed as JSON whatever the
+                    // Content-Type says (a plain `curl -d` sends form-urlencoded).
+                    web::JsonConfig::default()
+                        .limit(body_limit)
+                        .content_type(|_| true)
+                        .content_type_required(false)
+                        .error_handler(json_error),
+                )
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .workers(workers.max(1))
+        .shutdown_timeout(10)
+        .bind(listen)
+        .map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let addr = server.addrs().first().copied().unwrap_or(listen);
+        Ok((server.run(), addr))
+    }
+
+    /// Stops the background work after the HTTP server has drained.
+    pub fn shutdown(self) {
+        let Kms { state, control, .. } = self;
+        drop(state);
+        control.shutdown_timeout(Duration::from_secs(5));
+    }
+}
+
+/// `kms serve`: runs until SIGINT or SIGTERM.
+pub fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
+    let kms = Kms::start(opts)?;
+    if opts.dev {
+        eprintln!(
+            "\n==> WARNING: dev mode. The unseal share is kept in {}: anyone who can read the data \
+             directory can unseal its keys. Never put real data in a dev server.\n",
+            opts.data_dir.join(DEV_SHARE_FILE).display()
+        );
+        if let Some(token) = &kms.root_token {
+            println!("Root token: {}", token.expose());
+        }
+    }
+    let result = actix_web::rt::System::new().block_on(async {
+        let (server, addr) = kms.http_server(opts.listen, opts.http_workers)?;
+        println!("kms: listening on http://{addr}");
+        let status = kms.state.hsm.seal_status().await?;
+        if !status.initialized {
+            println!("kms: not initialised; run `kms init --shares N --threshold M`");
+        } else if status.sealed {
+            println!("kms: sealed; custodians run `kms unseal`");
+        }
+        server.await.map_err(ServeError::Http)
+    });
+    kms.shutdown();
+    result
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real server on 127.0.0.1:0 (in this process, or as the `kms` binary),
+//! spoken to over HTTP.
+// Test helpers outside #[test] functions panic on failure by design.
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+
+mod access;
+mod at_rest;
+mod cli;
+mod data_plane;
+mod errors;
+mod support;
