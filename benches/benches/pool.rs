@@ -1,0 +1,61 @@
+//! The hand-off: an inline encrypt versus the same encrypt sent to the crypto worker pool and
+//! awaited, one at a time and as a batch of 100. The difference is what the pool costs a request.
+
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kms_engine::aead::PreparedCipher;
+use kms_engine::ids::KeyVersion;
+use kms_engine::pool::{EncryptItem, PoolConfig, WorkerPool};
+use kms_engine::secret::PlaintextBuf;
+use kms_engine::wrap::KeyUnwrapper;
+
+fn item() -> EncryptItem {
+    EncryptItem {
+        plaintext: PlaintextBuf::new(vec![0x42; 64]),
+        context: Vec::new(),
+    }
+}
+
+fn pool(c: &mut Criterion) {
+    let f = kms_benches::fixture();
+    let key = Arc::clone(&f.key);
+    let version = KeyVersion::FIRST;
+    let material = f
+        .hsm
+        .unwrap_key(&key.wrap_context(version), key.version(version).and_then(|v| v.wrapped.as_ref()).expect("wrapped"))
+        .expect("unwrap");
+    let cipher = PreparedCipher::new(key.algorithm, &material).expect("cipher");
+    let workers = WorkerPool::start(
+        &PoolConfig {
+            workers: 2,
+            queue_depth: 1024,
+            cache_capacity: 1024,
+        },
+        Arc::new(f.hsm.clone()),
+    )
+    .expect("pool");
+
+    let mut g = c.benchmark_group("encrypt-64B");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("inline", |b| {
+        b.iter(|| cipher.encrypt(&key.id, version, b"", &[0x42; 64]));
+    });
+    g.bench_function("pool-round-trip", |b| {
+        b.iter(|| f.runtime.block_on(workers.encrypt(Arc::clone(&key), vec![item()])));
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("encrypt-64B-batch-100");
+    g.throughput(Throughput::Elements(100));
+    g.bench_function("pool-round-trip", |b| {
+        b.iter(|| {
+            let items = (0..100).map(|_| item()).collect();
+            f.runtime.block_on(workers.encrypt(Arc::clone(&key), items))
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pool);
+criterion_main!(benches);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need, when they are missing. Idempotent; needs root (or
+# sudo) only when something is actually missing.
+set -euo pipefail
+
+# command -> Debian package
+declare -A need=(
+  [curl]=curl        # the README walkthrough
+  [jq]=jq            # the README walkthrough
+)
+
+missing=()
+for cmd in "${!need[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "deps: missing ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root" >&2
+    exit 1
+  fi
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, the workspace's tests (unit, store conformance, end to end),
+# and the README walkthrough against the README's own run command. This is the README's test
+# command; .ci/run calls it after installing what a fresh machine lacks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "README walkthrough"
+scripts/walkthrough.sh
+
+step "all tests passed"
