@@ -14,11 +14,18 @@ fn engine(c: &mut Criterion) {
     let version = KeyVersion::FIRST;
     let material = f
         .hsm
-        .unwrap_key(&key.wrap_context(version), key.version(version).and_then(|v| v.wrapped.as_ref()).expect("wrapped"))
+        .unwrap_key(
+            &key.wrap_context(version),
+            key.version(version)
+                .and_then(|v| v.wrapped.as_ref())
+                .expect("wrapped"),
+        )
         .expect("unwrap");
     let cipher = PreparedCipher::new(key.algorithm, &material).expect("cipher");
     let plaintext = [0x42u8; 64];
-    let sealed = cipher.encrypt(&key.id, version, b"ctx", &plaintext).expect("encrypt");
+    let sealed = cipher
+        .encrypt(&key.id, version, b"ctx", &plaintext)
+        .expect("encrypt");
 
     let mut g = c.benchmark_group("aes-256-gcm/64B");
     g.throughput(Throughput::Elements(1));
@@ -35,8 +42,12 @@ fn engine(c: &mut Criterion) {
 
     let body = ciphertext::parse(&sealed).expect("parse").body;
     let mut g = c.benchmark_group("ciphertext");
-    g.bench_function("format", |b| b.iter(|| ciphertext::format(version, black_box(&body))));
-    g.bench_function("parse", |b| b.iter(|| ciphertext::parse(black_box(&sealed))));
+    g.bench_function("format", |b| {
+        b.iter(|| ciphertext::format(version, black_box(&body)))
+    });
+    g.bench_function("parse", |b| {
+        b.iter(|| ciphertext::parse(black_box(&sealed)))
+    });
     g.finish();
 
     c.bench_function("token/hash", |b| {
@@ -46,7 +57,10 @@ fn engine(c: &mut Criterion) {
         b.iter(|| PreparedCipher::new(key.algorithm, black_box(&material)));
     });
     c.bench_function("hsm/unwrap-through-actor", |b| {
-        let wrapped = key.version(version).and_then(|v| v.wrapped.clone()).expect("wrapped");
+        let wrapped = key
+            .version(version)
+            .and_then(|v| v.wrapped.clone())
+            .expect("wrapped");
         b.iter(|| f.hsm.unwrap_key(&key.wrap_context(version), &wrapped));
     });
 }

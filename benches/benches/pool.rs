@@ -23,7 +23,12 @@ fn pool(c: &mut Criterion) {
     let version = KeyVersion::FIRST;
     let material = f
         .hsm
-        .unwrap_key(&key.wrap_context(version), key.version(version).and_then(|v| v.wrapped.as_ref()).expect("wrapped"))
+        .unwrap_key(
+            &key.wrap_context(version),
+            key.version(version)
+                .and_then(|v| v.wrapped.as_ref())
+                .expect("wrapped"),
+        )
         .expect("unwrap");
     let cipher = PreparedCipher::new(key.algorithm, &material).expect("cipher");
     let workers = WorkerPool::start(
@@ -42,7 +47,10 @@ fn pool(c: &mut Criterion) {
         b.iter(|| cipher.encrypt(&key.id, version, b"", &[0x42; 64]));
     });
     g.bench_function("pool-round-trip", |b| {
-        b.iter(|| f.runtime.block_on(workers.encrypt(Arc::clone(&key), vec![item()])));
+        b.iter(|| {
+            f.runtime
+                .block_on(workers.encrypt(Arc::clone(&key), vec![item()]))
+        });
     });
     g.finish();
 

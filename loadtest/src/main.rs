@@ -28,7 +28,11 @@ fn config() -> Config {
 #[derive(Clone)]
 struct Sealed(String);
 
-async fn post(user: &mut GooseUser, op: &str, body: &Value) -> Result<Value, Box<TransactionError>> {
+async fn post(
+    user: &mut GooseUser,
+    op: &str,
+    body: &Value,
+) -> Result<Value, Box<TransactionError>> {
     let c = config();
     let path = format!("/v1/keys/{}/{op}", c.key);
     let builder = user
