@@ -17,9 +17,15 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export KMS_DATA_DIR="$work/data" KMS_LISTEN="127.0.0.1:$port"
 log="$work/server.log"
 echo "walkthrough: $run_cmd  (data $KMS_DATA_DIR, listening $KMS_LISTEN)"
-bash -c "$run_cmd" >"$log" 2>&1 &
+# Its own session, so that stopping it stops cargo and the kms process under it as well.
+setsid bash -c "$run_cmd" >"$log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; pkill -P $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+stop() {
+  kill -TERM -- "-$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap stop EXIT
 
 for _ in $(seq 1 1200); do
   curl -sf "http://$KMS_LISTEN/healthz" >/dev/null 2>&1 && break
