@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kms_engine::aead::PreparedCipher;
 use kms_engine::algorithm::Algorithm;
 use kms_engine::clock::Timestamp;
 use kms_engine::ids::{KeyId, KeyName, KeyVersion};
 use kms_engine::keyring::{KeyEntry, VersionEntry};
-use kms_engine::secret::SecretString;
+use kms_engine::secret::{KeyMaterial, SecretString};
 use kms_engine::version::VersionState;
-use kms_engine::wrap::WrapContext;
+use kms_engine::wrap::{KeyUnwrapper, WrapContext};
 use kms_hsm::{HsmHandle, SoftwareHsm};
 
 pub struct Fixture {
@@ -68,5 +69,26 @@ pub fn fixture() -> Fixture {
         key: Arc::new(key),
         runtime,
         _dir: dir,
+    }
+}
+
+impl Fixture {
+    /// Version 1's material unwrapped through the HSM actor and prepared, as a worker holds it.
+    ///
+    /// # Panics
+    /// When the unwrap fails.
+    pub fn cipher(&self) -> (PreparedCipher, KeyMaterial) {
+        let version = KeyVersion::FIRST;
+        let wrapped = self
+            .key
+            .version(version)
+            .and_then(|v| v.wrapped.as_ref())
+            .expect("wrapped");
+        let material = self
+            .hsm
+            .unwrap_key(&self.key.wrap_context(version), wrapped)
+            .expect("unwrap");
+        let cipher = PreparedCipher::new(self.key.algorithm, &material).expect("cipher");
+        (cipher, material)
     }
 }

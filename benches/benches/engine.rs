@@ -12,16 +12,7 @@ fn engine(c: &mut Criterion) {
     let f = kms_benches::fixture();
     let key = &f.key;
     let version = KeyVersion::FIRST;
-    let material = f
-        .hsm
-        .unwrap_key(
-            &key.wrap_context(version),
-            key.version(version)
-                .and_then(|v| v.wrapped.as_ref())
-                .expect("wrapped"),
-        )
-        .expect("unwrap");
-    let cipher = PreparedCipher::new(key.algorithm, &material).expect("cipher");
+    let (cipher, material) = f.cipher();
     let plaintext = [0x42u8; 64];
     let sealed = cipher
         .encrypt(&key.id, version, b"ctx", &plaintext)

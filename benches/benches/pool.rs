@@ -4,11 +4,9 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kms_engine::aead::PreparedCipher;
 use kms_engine::ids::KeyVersion;
 use kms_engine::pool::{EncryptItem, PoolConfig, WorkerPool};
 use kms_engine::secret::PlaintextBuf;
-use kms_engine::wrap::KeyUnwrapper;
 
 fn item() -> EncryptItem {
     EncryptItem {
@@ -21,16 +19,7 @@ fn pool(c: &mut Criterion) {
     let f = kms_benches::fixture();
     let key = Arc::clone(&f.key);
     let version = KeyVersion::FIRST;
-    let material = f
-        .hsm
-        .unwrap_key(
-            &key.wrap_context(version),
-            key.version(version)
-                .and_then(|v| v.wrapped.as_ref())
-                .expect("wrapped"),
-        )
-        .expect("unwrap");
-    let cipher = PreparedCipher::new(key.algorithm, &material).expect("cipher");
+    let (cipher, _material) = f.cipher();
     let workers = WorkerPool::start(
         &PoolConfig {
             workers: 2,

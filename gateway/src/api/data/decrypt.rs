@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Operation;
-use kms_engine::ciphertext::{decode_b64, encode_b64};
+use kms_engine::ciphertext::encode_b64;
 use kms_engine::pool::DecryptItem;
 use kms_engine::secret::PlaintextBuf;
 use serde::{Deserialize, Serialize};
@@ -36,10 +36,7 @@ struct Response {
 fn parse(item: Item) -> Result<DecryptItem, kms_engine::EngineError> {
     Ok(DecryptItem {
         ciphertext: item.ciphertext,
-        context: match item.context {
-            Some(c) => decode_b64("context", &c)?,
-            None => Vec::new(),
-        },
+        context: super::context(item.context)?,
     })
 }
 

@@ -37,10 +37,7 @@ struct Response {
 fn parse(item: Item) -> Result<EncryptItem, kms_engine::EngineError> {
     Ok(EncryptItem {
         plaintext: PlaintextBuf::new(decode_b64("plaintext", &item.plaintext)?),
-        context: match item.context {
-            Some(c) => decode_b64("context", &c)?,
-            None => Vec::new(),
-        },
+        context: super::context(item.context)?,
     })
 }
 
