@@ -9,43 +9,72 @@ use std::time::Duration;
 use kms_engine::aead::PreparedCipher;
 use kms_engine::algorithm::Algorithm;
 use kms_engine::clock::Timestamp;
-use kms_engine::ids::{KeyId, KeyName, KeyVersion};
+use kms_engine::ids::{KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::{KeyEntry, VersionEntry};
-use kms_engine::secret::{KeyMaterial, SecretString};
+use kms_engine::secret::KeyMaterial;
 use kms_engine::version::VersionState;
 use kms_engine::wrap::{KeyUnwrapper, WrapContext};
-use kms_hsm::{HsmHandle, SoftwareHsm};
+use kms_hsm::{
+    HsmBackend, HsmHandle, MasterKeySource, Pkcs11Config, Pkcs11Hsm, Sealing, SoftwareHsm,
+};
 
 pub struct Fixture {
     pub hsm: HsmHandle,
     pub key: Arc<KeyEntry>,
+    pub master_key: MasterKeyId,
     pub runtime: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
 }
 
+/// A software HSM with one master key and one working key.
+///
 /// # Panics
-/// When the software HSM cannot be set up in a temporary directory.
+/// When the HSM cannot be set up in a temporary directory.
 pub fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
+    let backend = SoftwareHsm::open(&dir.path().join("sealed.json")).expect("hsm");
+    let sealing = Sealing {
+        shares: 1,
+        threshold: 1,
+    };
+    fixture_on(Box::new(backend), Some(sealing), dir)
+}
+
+/// The same on a PKCS#11 token (SOFTHSM2_CONF must already point at its configuration).
+///
+/// # Panics
+/// When the token cannot be opened.
+pub fn pkcs11_fixture(config: &Pkcs11Config) -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fixture_on(Box::new(Pkcs11Hsm::open(config).expect("token")), None, dir)
+}
+
+fn fixture_on(
+    backend: Box<dyn HsmBackend>,
+    sealing: Option<Sealing>,
+    dir: tempfile::TempDir,
+) -> Fixture {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let backend = SoftwareHsm::open(&dir.path().join("sealed.json")).expect("hsm");
-    let (hsm, _) =
-        kms_hsm::spawn(Box::new(backend), 1024, Duration::from_secs(5)).expect("hsm actor");
+    let (hsm, _) = kms_hsm::spawn(backend, 1024, Duration::from_secs(5)).expect("hsm actor");
     let id = KeyId::random();
-    let wrapped = runtime.block_on(async {
-        let out = hsm.initialize(1, 1).await.expect("init");
-        let share = SecretString::new(out.shares[0].expose().to_owned());
-        hsm.submit_share(share).await.expect("unseal");
-        hsm.generate_wrapped(WrapContext {
+    let (master_key, wrapped) = runtime.block_on(async {
+        let mk = hsm
+            .create_master_key(MasterKeySource::Generate, sealing)
+            .await
+            .expect("master key");
+        let context = WrapContext {
             key: id,
             version: KeyVersion::FIRST,
             algorithm: Algorithm::Aes256Gcm,
-        })
-        .await
-        .expect("generate")
+        };
+        let wrapped = hsm
+            .generate_wrapped(context, mk.id.clone())
+            .await
+            .expect("generate");
+        (mk.id, wrapped)
     });
     let version = VersionEntry {
         version: KeyVersion::FIRST,
@@ -67,6 +96,7 @@ pub fn fixture() -> Fixture {
     Fixture {
         hsm,
         key: Arc::new(key),
+        master_key,
         runtime,
         _dir: dir,
     }

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod error;
 pub mod ids;
 pub mod keyring;
+pub mod master_key;
 pub mod pool;
 pub mod secret;
 pub mod store;

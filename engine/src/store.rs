@@ -16,11 +16,12 @@ use crate::algorithm::OperationSet;
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::clock::Timestamp;
 use crate::directory::Credential;
-use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion};
+use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use crate::keyring::KeyEntry;
+use crate::master_key::{MasterKeyRecord, RotationJob};
 use crate::token::TokenHash;
 use crate::version::VersionState;
-use crate::wrap::WrappedKey;
+use crate::wrap::{WrapContext, WrappedKey};
 
 /// Position in the store's change feed. Strictly increasing, assigned in commit order.
 pub type Revision = u64;
@@ -160,6 +161,56 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> Result<Revision, StoreError>;
     async fn set_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<Revision, StoreError>;
     async fn key_history(&self, key: KeyId) -> Result<Vec<KeyEvent>, StoreError>;
+
+    // ---- master keys ----
+    async fn master_keys(&self) -> Result<Vec<MasterKeyRecord>, StoreError>;
+    /// Records the first master key (state active) and the root token of a newly initialised
+    /// KMS. Fails with `AlreadyExists("master key")` once a master key is active.
+    async fn initialize_master_key(
+        &self,
+        key: &MasterKeyRecord,
+        root_label: &str,
+        root_token: &TokenHash,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Starts a rotation: the active master key becomes retiring, `new` becomes active, and a
+    /// rewrap job is recorded, in one transaction.
+    async fn begin_master_key_rotation(
+        &self,
+        new: &MasterKeyRecord,
+        audit: &AuditEvent,
+    ) -> Result<RotationJob, StoreError>;
+    /// Rotation jobs that are not done, oldest first.
+    async fn unfinished_rotations(&self) -> Result<Vec<RotationJob>, StoreError>;
+    async fn rotation(&self, id: i64) -> Result<Option<RotationJob>, StoreError>;
+    /// Up to `limit` versions whose material is wrapped under `master_key`.
+    async fn versions_wrapped_under(
+        &self,
+        master_key: &MasterKeyId,
+        limit: u32,
+    ) -> Result<Vec<(WrapContext, WrappedKey)>, StoreError>;
+    /// How many versions are wrapped under `master_key`.
+    async fn count_wrapped_under(&self, master_key: &MasterKeyId) -> Result<u64, StoreError>;
+    /// Replaces the wrapped material of versions still wrapped under the job's old master key
+    /// with their rewrapped form, in one transaction. Returns the revision committed.
+    async fn store_rewrapped(
+        &self,
+        job: i64,
+        rewrapped: &[(WrapContext, WrappedKey)],
+    ) -> Result<Revision, StoreError>;
+    /// Marks the job rewrapped, provided no version is left under the old key (`Conflict`
+    /// otherwise).
+    async fn finish_rewrap(&self, job: i64) -> Result<(), StoreError>;
+    /// After the old master key is destroyed in the HSM: the key is recorded destroyed, the job
+    /// done.
+    async fn complete_rotation(&self, job: i64, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Records a master key destroyed; refused (`Conflict`) while it is active or anything is
+    /// wrapped under it.
+    async fn destroy_master_key(
+        &self,
+        id: &MasterKeyId,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
 
     // ---- audit ----
     /// Appends events (refusals seen by the data plane), chained, in one transaction.

@@ -171,12 +171,17 @@ impl From<HsmError> for ApiError {
             HsmError::InvalidShare(_) => Self::bad_request("invalid_share", message),
             HsmError::WrongShares => Self::bad_request("wrong_shares", message),
             HsmError::InvalidParameters(_) => Self::bad_request("invalid_request", message),
+            HsmError::InvalidComponent(_) => Self::bad_request("invalid_component", message),
+            HsmError::KcvMismatch { .. } => Self::bad_request("kcv_mismatch", message),
             HsmError::NotSupported(_) => Self::bad_request("not_supported", message),
-            HsmError::Busy | HsmError::Timeout | HsmError::Stopped => {
-                Self::unavailable("hsm_unavailable", message)
+            HsmError::Busy | HsmError::Timeout | HsmError::Stopped | HsmError::Unavailable(_) => {
+                tracing::warn!(error = %e, "HSM unavailable");
+                Self::unavailable("hsm_unavailable", "the HSM is unavailable; retry shortly")
             }
             HsmError::UnwrapFailed
             | HsmError::UnknownMasterKey(_)
+            | HsmError::Config(_)
+            | HsmError::Pkcs11(_)
             | HsmError::Io(_)
             | HsmError::Corrupt(_) => Self::internal(&e),
         }

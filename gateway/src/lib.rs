@@ -4,8 +4,13 @@
 pub mod api;
 pub mod audit_sink;
 pub mod auth;
+pub mod ceremony;
 pub mod cli;
+pub mod config;
+pub mod custodians;
 pub mod error;
+pub mod master_keys;
+pub mod rewrap;
 pub mod routes;
 pub mod server;
 pub mod state;

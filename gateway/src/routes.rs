@@ -3,14 +3,20 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use crate::api::{admin, data, sys};
+use crate::api::{admin, data, hsm, sys};
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(sys::health::handle)))
         .service(resource("/v1/sys/seal-status").route(web::get().to(sys::seal_status::handle)))
-        .service(resource("/v1/sys/init").route(web::post().to(sys::init::handle)))
         .service(resource("/v1/sys/unseal").route(web::post().to(sys::unseal::handle)))
+        .service(resource("/v1/hsm/status").route(web::get().to(hsm::status::handle)))
+        .service(resource("/v1/hsm/rotations").route(web::get().to(hsm::rotations::handle)))
+        .service(resource("/v1/hsm/ceremonies").route(web::post().to(hsm::start::handle)))
+        .service(resource("/v1/hsm/ceremonies/{id}").route(web::get().to(hsm::show::handle)))
+        .service(
+            resource("/v1/hsm/ceremonies/{id}/approve").route(web::post().to(hsm::approve::handle)),
+        )
         .service(resource("/v1/admin/apps").route(web::post().to(admin::create_app::handle)))
         .service(
             resource("/v1/admin/keys")

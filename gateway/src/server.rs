@@ -9,20 +9,24 @@ use actix_web::{App, HttpServer, web};
 use kms_engine::audit::{AuditEvent, Outcome};
 use kms_engine::clock::{Clock, SystemClock};
 use kms_engine::directory::DirectoryHandle;
+use kms_engine::master_key::{MasterKeyRecord, MasterKeyState};
 use kms_engine::pool::{PoolConfig, WorkerPool};
 use kms_engine::secret::SecretString;
 use kms_engine::store::{KeyStore, StoreError};
 use kms_engine::sync::{KeySync, SyncConfig};
 use kms_engine::token::{self, TokenHash};
-use kms_hsm::{HsmError, HsmHandle, SoftwareHsm};
+use kms_hsm::{HsmBackend, HsmError, HsmHandle, MasterKeySource, Pkcs11Hsm, Sealing, SoftwareHsm};
 use kms_store::SqliteStore;
 
 use crate::audit_sink::AuditSink;
+use crate::ceremony::Ceremonies;
+use crate::config::{ConfigError, ConfigFile, HsmChoice, RewrapPace};
+use crate::custodians::{Custodian, Custodians, Quorum};
 use crate::error::json_error;
+use crate::rewrap::Rewrapper;
 use crate::routes;
 use crate::state::{AppState, Limits};
 
-#[derive(Clone, Debug)]
 pub struct ServeOptions {
     /// Dev mode: initialise and unseal automatically; accept a dev root token.
     pub dev: bool,
@@ -33,7 +37,11 @@ pub struct ServeOptions {
     pub http_workers: usize,
     pub pool: PoolConfig,
     pub limits: Limits,
+    pub hsm: HsmChoice,
     pub hsm_timeout: Duration,
+    pub quorum: Quorum,
+    pub custodians: Vec<Custodian>,
+    pub rewrap: RewrapPace,
 }
 
 impl ServeOptions {
@@ -46,8 +54,34 @@ impl ServeOptions {
             http_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             pool: PoolConfig::default(),
             limits: Limits::default(),
+            hsm: HsmChoice::Software,
             hsm_timeout: Duration::from_secs(10),
+            quorum: Quorum::default(),
+            custodians: Vec::new(),
+            rewrap: RewrapPace::default(),
         }
+    }
+
+    /// Options from `kms.toml`; command-line flags are applied on top by the CLI.
+    pub fn from_config(file: &ConfigFile) -> Result<Self, ServeError> {
+        let mut opts = Self::new(file.data_dir.clone().unwrap_or_else(|| "kms-data".into()));
+        if let Some(listen) = file.listen {
+            opts.listen = listen;
+        }
+        if let Some(n) = file.http_workers {
+            opts.http_workers = n;
+        }
+        if let Some(n) = file.crypto_workers {
+            opts.pool.workers = n;
+        }
+        if let Some(n) = file.max_body_bytes {
+            opts.limits.body_bytes = n;
+        }
+        opts.hsm = file.hsm_choice()?;
+        opts.quorum = file.quorum()?;
+        opts.custodians = file.custodians()?;
+        opts.rewrap = file.rewrap();
+        Ok(opts)
     }
 }
 
@@ -75,6 +109,10 @@ pub enum ServeError {
     },
     #[error("HTTP server: {0}")]
     Http(std::io::Error),
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Start(String),
 }
 
 /// The running KMS without its HTTP listener.
@@ -121,19 +159,13 @@ fn write_private_file(path: &Path, contents: &str) -> Result<(), ServeError> {
         .map_err(data_dir_error(path))
 }
 
-/// Dev mode: initialise with a single share kept in the data directory, and unseal with it.
+/// Dev mode: the software HSM's single unseal share is kept in the data directory; unseal with it.
 async fn dev_unseal(hsm: &HsmHandle, data_dir: &Path) -> Result<(), ServeError> {
-    let share_path = data_dir.join(DEV_SHARE_FILE);
     let status = hsm.seal_status().await?;
-    if !status.initialized {
-        let out = hsm.initialize(1, 1).await?;
-        if let Some(share) = out.shares.first() {
-            write_private_file(&share_path, share.expose())?;
-        }
-    }
-    if !hsm.seal_status().await?.sealed {
+    if !status.initialized || !status.sealed {
         return Ok(());
     }
+    let share_path = data_dir.join(DEV_SHARE_FILE);
     let share = match std::fs::read_to_string(&share_path) {
         Ok(s) => SecretString::new(s),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -142,6 +174,80 @@ async fn dev_unseal(hsm: &HsmHandle, data_dir: &Path) -> Result<(), ServeError> 
         Err(e) => return Err(data_dir_error(&share_path)(e)),
     };
     hsm.submit_share(share).await?;
+    Ok(())
+}
+
+/// Dev mode: makes the master key without a ceremony (there are no custodians in dev mode) and
+/// sets the dev root token. Refuses a data directory initialised outside dev mode.
+async fn dev_initialise(
+    store: &dyn KeyStore,
+    hsm: &HsmHandle,
+    clock: &dyn Clock,
+    data_dir: &Path,
+    root: &SecretString,
+) -> Result<(), ServeError> {
+    dev_unseal(hsm, data_dir).await?;
+    let event = |action: &str| AuditEvent {
+        at: clock.now(),
+        actor: "system".into(),
+        action: action.into(),
+        target: Some(format!("root:{DEV_ROOT_LABEL}")),
+        outcome: Outcome::Success,
+        code: None,
+        remote: None,
+        detail: Some("dev mode start".into()),
+    };
+    let initialised = store
+        .master_keys()
+        .await?
+        .iter()
+        .any(|k| k.state == MasterKeyState::Active);
+    if initialised {
+        store
+            .put_root_token(
+                DEV_ROOT_LABEL,
+                &TokenHash::of(root.expose()),
+                &event("set_root_token"),
+            )
+            .await?;
+        return Ok(());
+    }
+    let software = hsm.seal_status().await?.backend == "software";
+    if software && hsm.seal_status().await?.initialized {
+        return Err(ServeError::NotADevDataDir(data_dir.to_owned()));
+    }
+    let sealing = software.then_some(Sealing {
+        shares: 1,
+        threshold: 1,
+    });
+    let created = hsm
+        .create_master_key(MasterKeySource::Generate, sealing)
+        .await?;
+    if let Some(share) = created.shares.first() {
+        write_private_file(&data_dir.join(DEV_SHARE_FILE), share.expose())?;
+    }
+    let now = clock.now();
+    let record = MasterKeyRecord {
+        id: created.id.clone(),
+        kcv: created.kcv.clone(),
+        origin: created.origin,
+        state: MasterKeyState::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut audit = event("master_key_create");
+    audit.detail = Some(format!(
+        "dev mode: master_key={} kcv={}",
+        created.id, created.kcv
+    ));
+    store
+        .initialize_master_key(
+            &record,
+            DEV_ROOT_LABEL,
+            &TokenHash::of(root.expose()),
+            &audit,
+        )
+        .await?;
     Ok(())
 }
 
@@ -158,33 +264,39 @@ impl Kms {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store: Arc<dyn KeyStore> =
             Arc::new(control.block_on(SqliteStore::open(&opts.data_dir.join("kms.db")))?);
-        let backend = SoftwareHsm::open(&opts.data_dir.join("hsm").join("sealed.json"))?;
-        let (hsm, _thread) = kms_hsm::spawn(Box::new(backend), 1024, opts.hsm_timeout)
-            .map_err(ServeError::Runtime)?;
+        let backend: Box<dyn HsmBackend> = match &opts.hsm {
+            HsmChoice::Software => Box::new(SoftwareHsm::open(
+                &opts.data_dir.join("hsm").join("sealed.json"),
+            )?),
+            HsmChoice::Pkcs11(config) => Box::new(Pkcs11Hsm::open(config)?),
+        };
+        let (hsm, _thread) =
+            kms_hsm::spawn(backend, 1024, opts.hsm_timeout).map_err(ServeError::Runtime)?;
 
         let root_token = if opts.dev {
-            control.block_on(dev_unseal(&hsm, &opts.data_dir))?;
             let token = opts
                 .dev_root_token
                 .clone()
                 .map_or_else(token::generate, SecretString::new);
-            let event = AuditEvent {
-                at: clock.now(),
-                actor: "system".into(),
-                action: "set_root_token".into(),
-                target: Some(format!("root:{DEV_ROOT_LABEL}")),
-                outcome: Outcome::Success,
-                code: None,
-                remote: None,
-                detail: Some("dev mode start".into()),
-            };
-            control.block_on(store.put_root_token(
-                DEV_ROOT_LABEL,
-                &TokenHash::of(token.expose()),
-                &event,
+            control.block_on(dev_initialise(
+                store.as_ref(),
+                &hsm,
+                clock.as_ref(),
+                &opts.data_dir,
+                &token,
             ))?;
             Some(token)
         } else {
+            if !opts
+                .quorum
+                .reachable(&Custodians::new(opts.custodians.clone()))
+            {
+                tracing::warn!(
+                    quorum = %opts.quorum.describe(),
+                    custodians = opts.custodians.len(),
+                    "the configured custodians cannot meet the quorum: no master-key ceremony can run"
+                );
+            }
             None
         };
 
@@ -197,6 +309,17 @@ impl Kms {
         let pool =
             WorkerPool::start(&opts.pool, Arc::new(hsm.clone())).map_err(ServeError::Runtime)?;
         let audit = AuditSink::start(Arc::clone(&store), control.handle());
+        let rewrapper = Rewrapper::start(
+            Arc::clone(&store),
+            hsm.clone(),
+            Arc::clone(&clock),
+            opts.rewrap,
+            control.handle(),
+        );
+        let ceremonies = Ceremonies::new(
+            opts.quorum.clone(),
+            Custodians::new(opts.custodians.clone()),
+        );
         let state = web::Data::new(AppState {
             directory,
             pool,
@@ -204,6 +327,8 @@ impl Kms {
             hsm,
             sync,
             audit,
+            ceremonies,
+            rewrapper,
             clock,
             io: control.handle().clone(),
             limits: opts.limits.clone(),
@@ -273,10 +398,19 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
     let result = actix_web::rt::System::new().block_on(async {
         let (server, addr) = kms.http_server(opts.listen, opts.http_workers)?;
         println!("kms: listening on http://{addr}");
-        let status = kms.state.hsm.seal_status().await?;
-        if !status.initialized {
-            println!("kms: not initialised; run `kms init --shares N --threshold M`");
-        } else if status.sealed {
+        let initialised = kms
+            .state
+            .store
+            .master_keys()
+            .await?
+            .iter()
+            .any(|k| k.state == MasterKeyState::Active);
+        if !initialised {
+            println!(
+                "kms: not initialised; custodians run the create ceremony (`kms init`, then \
+                 `kms hsm ceremony approve`)"
+            );
+        } else if kms.state.hsm.seal_status().await?.sealed {
             println!("kms: sealed; custodians run `kms unseal`");
         }
         server.await.map_err(ServeError::Http)

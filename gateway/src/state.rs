@@ -13,7 +13,9 @@ use kms_engine::sync::KeySync;
 use kms_hsm::HsmHandle;
 
 use crate::audit_sink::AuditSink;
+use crate::ceremony::Ceremonies;
 use crate::error::ApiError;
+use crate::rewrap::Rewrapper;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -40,6 +42,10 @@ pub struct AppState {
     pub hsm: HsmHandle,
     pub sync: KeySync,
     pub audit: AuditSink,
+    /// Master-key ceremonies waiting for their quorum.
+    pub ceremonies: Ceremonies,
+    /// The master-key rotation job.
+    pub rewrapper: Rewrapper,
     pub clock: Arc<dyn Clock>,
     /// The control runtime: store, HSM and sync calls run here, never on an HTTP worker.
     pub io: tokio::runtime::Handle,

@@ -15,7 +15,12 @@ use kms_engine::secret::{KeyMaterial, SecretString};
 use kms_engine::wrap::{KeyUnwrapper, WrapContext, WrappedKey};
 use tokio::sync::oneshot;
 
-use crate::backend::{HsmBackend, HsmError, InitOutput, SealStatus};
+use kms_engine::ids::MasterKeyId;
+use kms_engine::master_key::Kcv;
+
+use crate::backend::{
+    CreatedMasterKey, HsmBackend, HsmError, HsmStatus, MasterKeySource, SealStatus, Sealing,
+};
 
 /// Where a reply goes: an awaiting task or a blocked thread.
 enum Reply<T> {
@@ -40,31 +45,49 @@ impl<T> Reply<T> {
 type R<T> = Reply<Result<T, HsmError>>;
 
 enum Request {
-    Status(Reply<SealStatus>),
-    Initialize {
-        shares: u8,
-        threshold: u8,
-        reply: R<InitOutput>,
-    },
+    SealStatus(Reply<SealStatus>),
+    Status(Reply<HsmStatus>),
     SubmitShare {
         share: SecretString,
         reply: R<SealStatus>,
     },
     ResetUnseal(Reply<SealStatus>),
-    Seal(R<()>),
+    CreateMasterKey {
+        source: MasterKeySource,
+        sealing: Option<Sealing>,
+        reply: R<CreatedMasterKey>,
+    },
+    LoadMasterKey {
+        id: MasterKeyId,
+        expected: Kcv,
+        components: Vec<KeyMaterial>,
+        reply: R<Vec<String>>,
+    },
+    DestroyMasterKey {
+        id: MasterKeyId,
+        reply: R<()>,
+    },
     GenerateWrapped {
         context: WrapContext,
+        under: MasterKeyId,
         reply: R<WrappedKey>,
     },
     Wrap {
         context: WrapContext,
         material: KeyMaterial,
+        under: MasterKeyId,
         reply: R<WrappedKey>,
     },
     Unwrap {
         context: WrapContext,
         wrapped: WrappedKey,
         reply: R<KeyMaterial>,
+    },
+    Rewrap {
+        context: WrapContext,
+        wrapped: WrappedKey,
+        under: MasterKeyId,
+        reply: R<WrappedKey>,
     },
 }
 
@@ -105,31 +128,47 @@ fn run(mut backend: Box<dyn HsmBackend>, rx: &Receiver<Request>) {
 
 fn handle(backend: &mut dyn HsmBackend, request: Request) {
     match request {
-        Request::Status(reply) => reply.send(backend.seal_status()),
-        Request::Initialize {
-            shares,
-            threshold,
-            reply,
-        } => reply.send(backend.initialize(shares, threshold)),
+        Request::SealStatus(reply) => reply.send(backend.seal_status()),
+        Request::Status(reply) => reply.send(backend.status()),
         Request::SubmitShare { share, reply } => reply.send(backend.submit_share(share.expose())),
         Request::ResetUnseal(reply) => {
             backend.reset_unseal();
             reply.send(backend.seal_status());
         }
-        Request::Seal(reply) => reply.send(backend.seal()),
-        Request::GenerateWrapped { context, reply } => {
-            reply.send(backend.generate_wrapped(&context));
-        }
+        Request::CreateMasterKey {
+            source,
+            sealing,
+            reply,
+        } => reply.send(backend.create_master_key(source, sealing)),
+        Request::LoadMasterKey {
+            id,
+            expected,
+            components,
+            reply,
+        } => reply.send(backend.load_master_key(&id, &expected, components)),
+        Request::DestroyMasterKey { id, reply } => reply.send(backend.destroy_master_key(&id)),
+        Request::GenerateWrapped {
+            context,
+            under,
+            reply,
+        } => reply.send(backend.generate_wrapped(&context, &under)),
         Request::Wrap {
             context,
             material,
+            under,
             reply,
-        } => reply.send(backend.wrap(&context, &material)),
+        } => reply.send(backend.wrap(&context, &material, &under)),
         Request::Unwrap {
             context,
             wrapped,
             reply,
         } => reply.send(backend.unwrap(&context, &wrapped)),
+        Request::Rewrap {
+            context,
+            wrapped,
+            under,
+            reply,
+        } => reply.send(backend.rewrap(&context, &wrapped, &under)),
     }
 }
 
@@ -169,16 +208,11 @@ impl HsmHandle {
     }
 
     pub async fn seal_status(&self) -> Result<SealStatus, HsmError> {
-        self.ask(Request::Status).await
+        self.ask(Request::SealStatus).await
     }
 
-    pub async fn initialize(&self, shares: u8, threshold: u8) -> Result<InitOutput, HsmError> {
-        self.ask(|reply| Request::Initialize {
-            shares,
-            threshold,
-            reply,
-        })
-        .await?
+    pub async fn status(&self) -> Result<HsmStatus, HsmError> {
+        self.ask(Request::Status).await
     }
 
     pub async fn submit_share(&self, share: SecretString) -> Result<SealStatus, HsmError> {
@@ -190,23 +224,62 @@ impl HsmHandle {
         self.ask(Request::ResetUnseal).await
     }
 
-    pub async fn seal(&self) -> Result<(), HsmError> {
-        self.ask(Request::Seal).await?
+    pub async fn create_master_key(
+        &self,
+        source: MasterKeySource,
+        sealing: Option<Sealing>,
+    ) -> Result<CreatedMasterKey, HsmError> {
+        self.ask(|reply| Request::CreateMasterKey {
+            source,
+            sealing,
+            reply,
+        })
+        .await?
     }
 
-    pub async fn generate_wrapped(&self, context: WrapContext) -> Result<WrappedKey, HsmError> {
-        self.ask(|reply| Request::GenerateWrapped { context, reply })
+    pub async fn load_master_key(
+        &self,
+        id: MasterKeyId,
+        expected: Kcv,
+        components: Vec<KeyMaterial>,
+    ) -> Result<Vec<String>, HsmError> {
+        self.ask(|reply| Request::LoadMasterKey {
+            id,
+            expected,
+            components,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn destroy_master_key(&self, id: MasterKeyId) -> Result<(), HsmError> {
+        self.ask(|reply| Request::DestroyMasterKey { id, reply })
             .await?
+    }
+
+    pub async fn generate_wrapped(
+        &self,
+        context: WrapContext,
+        under: MasterKeyId,
+    ) -> Result<WrappedKey, HsmError> {
+        self.ask(|reply| Request::GenerateWrapped {
+            context,
+            under,
+            reply,
+        })
+        .await?
     }
 
     pub async fn wrap(
         &self,
         context: WrapContext,
         material: KeyMaterial,
+        under: MasterKeyId,
     ) -> Result<WrappedKey, HsmError> {
         self.ask(|reply| Request::Wrap {
             context,
             material,
+            under,
             reply,
         })
         .await?
@@ -220,6 +293,21 @@ impl HsmHandle {
         self.ask(|reply| Request::Unwrap {
             context,
             wrapped,
+            reply,
+        })
+        .await?
+    }
+
+    pub async fn rewrap(
+        &self,
+        context: WrapContext,
+        wrapped: WrappedKey,
+        under: MasterKeyId,
+    ) -> Result<WrappedKey, HsmError> {
+        self.ask(|reply| Request::Rewrap {
+            context,
+            wrapped,
+            under,
             reply,
         })
         .await?
@@ -248,7 +336,7 @@ impl KeyUnwrapper for HsmHandle {
         self.unwrap_blocking(*context, wrapped.clone())
             .map_err(|e| match e {
                 HsmError::Sealed | HsmError::NotInitialized => EngineError::Sealed,
-                HsmError::UnwrapFailed | HsmError::UnknownMasterKey(_) => {
+                HsmError::UnwrapFailed | HsmError::UnknownMasterKey(_) | HsmError::Corrupt(_) => {
                     tracing::error!(key = %context.key, version = %context.version, error = %e,
                         "a stored working key does not unwrap");
                     EngineError::KeyMaterialCorrupt
@@ -264,6 +352,7 @@ impl KeyUnwrapper for HsmHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::Sealing;
     use crate::soft::SoftwareHsm;
     use kms_engine::algorithm::Algorithm;
     use kms_engine::ids::{KeyId, KeyVersion};
@@ -282,17 +371,18 @@ mod tests {
         let backend = SoftwareHsm::open(&dir.path().join("s.json")).unwrap();
         let (hsm, _thread) = spawn(Box::new(backend), 8, Duration::from_secs(5)).unwrap();
         let ctx = context();
-        assert!(matches!(
-            hsm.generate_wrapped(ctx).await,
-            Err(HsmError::NotInitialized)
-        ));
-        let out = hsm.initialize(1, 1).await.unwrap();
-        let share = SecretString::new(out.shares[0].expose().to_owned());
-        // Sealed until the share is in: a worker's unwrap says so.
-        let wrapped_err = hsm.generate_wrapped(ctx).await;
-        assert!(matches!(wrapped_err, Err(HsmError::Sealed)));
-        assert!(!hsm.submit_share(share).await.unwrap().sealed);
-        let wrapped = hsm.generate_wrapped(ctx).await.unwrap();
+        let created = hsm
+            .create_master_key(
+                MasterKeySource::Generate,
+                Some(Sealing {
+                    shares: 1,
+                    threshold: 1,
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.shares.len(), 1);
+        let wrapped = hsm.generate_wrapped(ctx, created.id.clone()).await.unwrap();
         let h = hsm.clone();
         let w = wrapped.clone();
         let material = tokio::task::spawn_blocking(move || h.unwrap_key(&ctx, &w))
@@ -304,13 +394,11 @@ mod tests {
             hsm.unwrap(ctx, wrapped).await.unwrap().expose(),
             material.expose()
         );
-        hsm.seal().await.unwrap();
-        assert!(hsm.seal_status().await.unwrap().sealed);
     }
 
     #[test]
     fn a_full_mailbox_is_refused_at_once() {
-        // A backend whose thread never drains: no thread at all, just the channel.
+        // A mailbox nobody drains: the channel without its thread.
         let (tx, _rx) = crossbeam_channel::bounded(1);
         let hsm = HsmHandle {
             mailbox: tx,
@@ -333,7 +421,7 @@ mod tests {
             hsm.unwrap_blocking(
                 context(),
                 WrappedKey {
-                    master_key: kms_engine::ids::MasterKeyId::new("mk").unwrap(),
+                    master_key: MasterKeyId::new("mk").unwrap(),
                     blob: vec![]
                 }
             ),

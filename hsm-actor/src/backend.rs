@@ -1,10 +1,12 @@
 //! The interface every HSM backend implements, and the HSM layer's error enum.
 //!
-//! A backend owns the master key. Working keys enter it only to be wrapped and leave it wrapped;
+//! A backend holds master keys. Working keys enter it only to be wrapped and leave it wrapped;
 //! `generate_wrapped` makes a new working key inside the backend and returns only its wrapped
-//! form, so a new key never exists in plaintext outside the HSM until a crypto worker unwraps it.
+//! form. The backend has no notion of which master key is current: the store records that, and
+//! callers name the master key to wrap under.
 
 use kms_engine::ids::MasterKeyId;
+use kms_engine::master_key::{Kcv, MasterKeyOrigin};
 use kms_engine::secret::{KeyMaterial, SecretString};
 use kms_engine::wrap::{WrapContext, WrappedKey};
 use thiserror::Error;
@@ -21,14 +23,29 @@ pub enum HsmError {
     InvalidShare(&'static str),
     #[error("the submitted shares do not reconstruct the unseal key; start again")]
     WrongShares,
+    #[error("invalid key component: {0}")]
+    InvalidComponent(&'static str),
+    #[error("the components form a key with KCV {got}, not the recorded {expected}")]
+    KcvMismatch { expected: Kcv, got: Kcv },
+    /// The wrapped key failed authentication: tampered, or bound to another key version.
     #[error("the wrapped key does not unwrap under this master key for this key version")]
     UnwrapFailed,
-    #[error("wrapped under master key {0}, which this HSM does not hold")]
+    #[error("no reachable token holds master key {0}")]
     UnknownMasterKey(MasterKeyId),
     #[error("invalid parameters: {0}")]
     InvalidParameters(String),
     #[error("this HSM backend does not support {0}")]
     NotSupported(&'static str),
+    /// Start-up configuration: a missing module or token, a wrong PIN.
+    #[error("{0}")]
+    Config(String),
+    /// The device or session failed (token removed, session lost) and no other token could stand
+    /// in.
+    #[error("HSM unavailable: {0}")]
+    Unavailable(String),
+    /// A PKCS#11 call failed in a way that is neither of the above.
+    #[error("PKCS#11: {0}")]
+    Pkcs11(String),
     #[error("the HSM's mailbox is full")]
     Busy,
     #[error("the HSM did not answer in time")]
@@ -46,6 +63,7 @@ pub enum HsmError {
 pub struct SealStatus {
     /// Which backend: `software` or `pkcs11`.
     pub backend: &'static str,
+    /// Whether the backend holds a master key (software: its sealed file exists).
     pub initialized: bool,
     pub sealed: bool,
     /// Shares needed to unseal (0 where the backend has no shares).
@@ -54,38 +72,109 @@ pub struct SealStatus {
     pub shares: u8,
     /// Shares submitted so far towards the next unseal.
     pub progress: u8,
-    pub master_key_id: Option<String>,
 }
 
-/// What initialisation hands back once: the unseal shares, to be given to the custodians.
-pub struct InitOutput {
-    pub master_key: MasterKeyId,
+/// One token (or, for the software backend, its one sealed keyring).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TokenStatus {
+    pub label: String,
+    pub healthy: bool,
+    /// Why it is not healthy.
+    pub error: Option<String>,
+    pub master_keys: Vec<MasterKeyInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MasterKeyInfo {
+    pub id: String,
+    pub kcv: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HsmStatus {
+    pub backend: &'static str,
+    pub tokens: Vec<TokenStatus>,
+}
+
+pub enum MasterKeySource {
+    /// Generated inside the HSM.
+    Generate,
+    /// The XOR of custodians' components.
+    Components(Vec<KeyMaterial>),
+}
+
+/// The software backend's sealing of a newly initialised keyring.
+#[derive(Clone, Copy, Debug)]
+pub struct Sealing {
+    pub shares: u8,
+    pub threshold: u8,
+}
+
+pub struct CreatedMasterKey {
+    pub id: MasterKeyId,
+    pub kcv: Kcv,
+    pub origin: MasterKeyOrigin,
+    /// Tokens that now hold it.
+    pub tokens: Vec<String>,
+    /// Software backend, first key: the unseal shares, to be handed out once.
     pub shares: Vec<SecretString>,
+}
+
+/// A fresh master key id: `mk-` and 16 hex digits.
+pub fn new_master_key_id() -> MasterKeyId {
+    let mut bytes = [0u8; 8];
+    rand::fill(&mut bytes);
+    let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // 19 printable ASCII characters: always a valid id.
+    MasterKeyId::new(&format!("mk-{text}")).expect("mk- and 16 hex digits is a valid id")
 }
 
 pub trait HsmBackend: Send + 'static {
     fn seal_status(&self) -> SealStatus;
 
-    /// Creates the master key. The software backend seals it under `shares` Shamir shares of
-    /// which `threshold` unseal it.
-    fn initialize(&mut self, shares: u8, threshold: u8) -> Result<InitOutput, HsmError>;
+    /// Every token's health and the master keys it holds. May probe the tokens.
+    fn status(&mut self) -> HsmStatus;
 
     /// Adds one unseal share; when enough are in, unseals (or fails and starts over).
-    fn submit_share(&mut self, share: &str) -> Result<SealStatus, HsmError>;
+    fn submit_share(&mut self, _share: &str) -> Result<SealStatus, HsmError> {
+        Err(HsmError::NotSupported("unseal shares"))
+    }
 
     /// Forgets the shares submitted so far.
-    fn reset_unseal(&mut self);
+    fn reset_unseal(&mut self) {}
 
-    /// Forgets the master key until it is unsealed again.
-    fn seal(&mut self) -> Result<(), HsmError>;
+    /// Creates a master key. `sealing` initialises the software backend's shares and is only
+    /// valid for its first key.
+    fn create_master_key(
+        &mut self,
+        source: MasterKeySource,
+        sealing: Option<Sealing>,
+    ) -> Result<CreatedMasterKey, HsmError>;
 
-    /// A new random working key of `context.algorithm`, wrapped. The plaintext never leaves.
-    fn generate_wrapped(&mut self, context: &WrapContext) -> Result<WrappedKey, HsmError>;
+    /// Loads an existing master key, formed from its components, into every token that lacks
+    /// it. The components must give the recorded KCV. Returns the tokens it was loaded into.
+    fn load_master_key(
+        &mut self,
+        id: &MasterKeyId,
+        expected: &Kcv,
+        components: Vec<KeyMaterial>,
+    ) -> Result<Vec<String>, HsmError>;
+
+    /// Destroys a master key in every token. Destroying one that is not there is not an error.
+    fn destroy_master_key(&mut self, id: &MasterKeyId) -> Result<(), HsmError>;
+
+    /// A new random working key of `context.algorithm`, wrapped under `under`.
+    fn generate_wrapped(
+        &mut self,
+        context: &WrapContext,
+        under: &MasterKeyId,
+    ) -> Result<WrappedKey, HsmError>;
 
     fn wrap(
         &mut self,
         context: &WrapContext,
         material: &KeyMaterial,
+        under: &MasterKeyId,
     ) -> Result<WrappedKey, HsmError>;
 
     fn unwrap(
@@ -93,4 +182,15 @@ pub trait HsmBackend: Send + 'static {
         context: &WrapContext,
         wrapped: &WrappedKey,
     ) -> Result<KeyMaterial, HsmError>;
+
+    /// Unwraps and wraps again under `under`; the material never leaves the backend.
+    fn rewrap(
+        &mut self,
+        context: &WrapContext,
+        wrapped: &WrappedKey,
+        under: &MasterKeyId,
+    ) -> Result<WrappedKey, HsmError> {
+        let material = self.unwrap(context, wrapped)?;
+        self.wrap(context, &material, under)
+    }
 }

@@ -3,8 +3,14 @@
 
 pub mod actor;
 pub mod backend;
+pub mod components;
+pub mod pkcs11;
 pub mod soft;
 
 pub use actor::{HsmHandle, spawn};
-pub use backend::{HsmBackend, HsmError, InitOutput, SealStatus};
+pub use backend::{
+    CreatedMasterKey, HsmBackend, HsmError, HsmStatus, MasterKeyInfo, MasterKeySource, SealStatus,
+    Sealing, TokenStatus,
+};
+pub use pkcs11::{Pkcs11Config, Pkcs11Hsm, TokenConfig};
 pub use soft::SoftwareHsm;

@@ -1,144 +1,188 @@
-//! The `kms` binary as an operator uses it: a production-mode server initialised with 3-of-5
-//! shares, unsealed by custodians through `kms unseal`, killed with SIGKILL and started again.
-
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+//! The software HSM as an operator runs it: a create ceremony approved by a quorum of custodians,
+//! 3-of-5 unseal shares, SIGKILL and restart, unseal by other custodians, and a master-key
+//! rotation killed in the middle of its rewrap job.
 
 use serde_json::json;
 
+use crate::process::*;
+use crate::rotation;
 use crate::support::*;
 
-const KMS: &str = env!("CARGO_BIN_EXE_kms");
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    /// Starts `kms serve` (not dev mode) and waits for its listening line.
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(KMS)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("KMS_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("server printed its address").unwrap();
-            if let Some(a) = line.strip_prefix("kms: listening on ") {
-                break a.to_owned();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, addr }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn kms(args: &[&str], addr: &str, stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(KMS)
-        .args(args)
-        .args(["--addr", addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn field<'a>(text: &'a str, label: &str) -> Vec<&'a str> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix(label))
-        .map(|rest| rest.rsplit(' ').next().unwrap())
-        .collect()
-}
-
 #[test]
-fn init_unseal_kill_and_unseal_again_through_the_cli() {
+fn a_quorum_initialises_the_kms_and_custodians_unseal_it_after_a_crash() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
-    let http = Http::at(&server.addr);
+    let config = write_config(dir.path(), "[hsm]\nbackend = \"software\"\n");
+    let server = Server::start(&config, &[]);
+    let http = server.http();
     let (_, status) = http.get("/v1/sys/seal-status", None);
     assert_eq!(status["initialized"], false);
 
-    let (ok, out, err) = kms(
-        &["init", "--shares", "5", "--threshold", "3"],
-        &server.addr,
-        "",
+    // There is no way around the ceremony: the old unauthenticated init is gone.
+    let (s, _) = http.post(
+        "/v1/sys/init",
+        None,
+        &json!({ "shares": 1, "threshold": 1 }),
     );
-    assert!(ok, "{err}");
-    let shares = field(&out, "Unseal share ");
-    let root = field(&out, "Root token:")[0].to_owned();
+    assert_eq!(s, 404);
+
+    let run = kms(
+        &[
+            "init",
+            "--shares",
+            "5",
+            "--threshold",
+            "3",
+            "--custodian",
+            "alice",
+        ],
+        &server.addr,
+        "pw-alice\n",
+        &[],
+    );
+    assert!(run.ok, "{}", run.stderr);
+    let id = field(&run.stdout, "Ceremony:")[0].to_owned();
+
+    // Wrong password, unknown custodian: refused.
+    let r = kms(
+        &["hsm", "ceremony", "approve", &id, "--custodian", "bob"],
+        &server.addr,
+        "nope\n",
+        &[],
+    );
+    assert!(
+        !r.ok && r.stderr.contains("invalid_credentials"),
+        "{}",
+        r.stderr
+    );
+    let r = kms(
+        &["hsm", "ceremony", "approve", &id, "--custodian", "mallory"],
+        &server.addr,
+        "pw-alice\n",
+        &[],
+    );
+    assert!(
+        !r.ok && r.stderr.contains("invalid_credentials"),
+        "{}",
+        r.stderr
+    );
+    // The same custodian twice counts once.
+    assert!(approve(&server.addr, &id, "alice", None).ok);
+    let r = approve(&server.addr, &id, "alice", None);
+    assert!(
+        !r.ok && r.stderr.contains("already_approved"),
+        "{}",
+        r.stderr
+    );
+    // Three security admins are not the quorum without an operator; nothing has happened yet.
+    for who in ["bob", "carol"] {
+        let r = approve(&server.addr, &id, who, None);
+        assert!(r.ok && !r.stdout.contains("Done."), "{}", r.stdout);
+    }
+    let (_, status) = http.get("/v1/sys/seal-status", None);
+    assert_eq!(status["initialized"], false);
+
+    let done = approve(&server.addr, &id, "dave", None);
+    assert!(
+        done.ok && done.stdout.contains("Done."),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    let shares = field(&done.stdout, "Unseal share ");
     assert_eq!(shares.len(), 5);
-    // Initialisation works once.
-    let (ok, _, err) = kms(&["init"], &server.addr, "");
-    assert!(!ok && err.contains("already_initialized"), "{err}");
-
-    // Sealed: nothing that needs the master key works yet.
-    let create = || http.post("/v1/admin/keys", Some(&root), &json!({ "name": "cards" }));
-    assert_error(&create(), 503, "sealed");
-
-    // Two custodians are not enough; a mistyped share is refused without losing progress.
-    let (ok, out, err) = kms(
-        &["unseal"],
-        &server.addr,
-        &format!("{}\n{}\n", shares[0], shares[3]),
+    let root = field(&done.stdout, "Root token:")[0].to_owned();
+    // A ceremony runs once.
+    let r = approve(&server.addr, &id, "erin", None);
+    assert!(
+        !r.ok && r.stderr.contains("ceremony_closed"),
+        "{}",
+        r.stderr
     );
-    assert!(ok, "{err}");
-    assert!(out.contains("2 of 3"), "{out}");
-    let typo = format!("{}x", &shares[1][..shares[1].len() - 1]);
-    let (ok, _, err) = kms(&["unseal"], &server.addr, &format!("{typo}\n"));
-    assert!(!ok && err.contains("invalid_share"), "{err}");
-    let (ok, out, _) = kms(&["unseal"], &server.addr, &format!("{}\n", shares[4]));
-    assert!(ok && out.contains("Unsealed"), "{out}");
+    let r = kms(
+        &[
+            "init",
+            "--shares",
+            "5",
+            "--threshold",
+            "3",
+            "--custodian",
+            "bob",
+        ],
+        &server.addr,
+        "pw-bob\n",
+        &[],
+    );
+    assert!(r.ok, "a second create ceremony may start: {}", r.stderr);
+    let second = field(&r.stdout, "Ceremony:")[0].to_owned();
+    for who in ["alice", "bob", "carol"] {
+        assert!(approve(&server.addr, &second, who, None).ok);
+    }
+    let r = approve(&server.addr, &second, "erin", None);
+    assert!(
+        !r.ok && r.stderr.contains("already_initialized"),
+        "{}",
+        r.stderr
+    );
 
-    let (s, b) = create();
+    // The audit log names the ceremony and every approver, never a password or share.
+    let status = kms(&["status"], &server.addr, "", &[]);
+    assert!(
+        status.stdout.contains("Initialised:   true"),
+        "{}",
+        status.stdout
+    );
+
+    let (s, b) = http.post("/v1/admin/keys", Some(&root), &json!({ "name": "cards" }));
     assert_eq!(s, 201, "{b}");
     let ct = http.seal(&root, "cards", b"5500000000000004", None);
 
-    // Killed without warning: what was acknowledged is still there after a restart.
+    // Killed without warning; after the restart the KMS is sealed until three custodians unseal.
     server.kill();
-    let server = Server::start(dir.path());
-    let http = Http::at(&server.addr);
-    let (ok, out, _) = kms(&["status"], &server.addr, "");
-    assert!(ok && out.contains("Sealed:        true"), "{out}");
+    let server = Server::start(&config, &[]);
+    let http = server.http();
+    let (_, status) = http.get("/v1/sys/seal-status", None);
+    assert_eq!(status["sealed"], true);
     assert_error(&http.decrypt(&root, "cards", &ct, None), 503, "sealed");
-    // Shares of another set of three custodians unseal it as well.
-    let (ok, out, err) = kms(
+    let typo = format!("{}x", &shares[1][..shares[1].len() - 1]);
+    let r = kms(&["unseal"], &server.addr, &format!("{typo}\n"), &[]);
+    assert!(!r.ok && r.stderr.contains("invalid_share"), "{}", r.stderr);
+    let r = kms(
         &["unseal"],
         &server.addr,
-        &format!("{}\n{}\n{}\n", shares[1], shares[2], shares[3]),
+        &format!("{}\n{}\n", shares[1], shares[4]),
+        &[],
     );
-    assert!(ok && out.contains("Unsealed"), "{out} {err}");
+    assert!(r.ok && r.stdout.contains("2 of 3"), "{}", r.stdout);
+    let r = kms(&["unseal"], &server.addr, &format!("{}\n", shares[2]), &[]);
+    assert!(r.ok && r.stdout.contains("Unsealed"), "{}", r.stdout);
     assert_eq!(http.open(&root, "cards", &ct, None), b"5500000000000004");
-    server.kill();
+}
+
+#[test]
+fn a_software_master_key_rotation_survives_a_kill_mid_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[hsm]\nbackend = \"software\"\nrewrap_batch = 1\nrewrap_pause_ms = 150\n",
+    );
+    rotation::survives_a_kill_mid_job(
+        &config,
+        &[],
+        &["--operation", "create", "--shares", "3", "--threshold", "2"],
+        &|server: &Server, shares: &[String]| {
+            let r = kms(
+                &["unseal"],
+                &server.addr,
+                &format!("{}\n{}\n", shares[0], shares[2]),
+                &[],
+            );
+            assert!(
+                r.ok && r.stdout.contains("Unsealed"),
+                "{}{}",
+                r.stdout,
+                r.stderr
+            );
+        },
+        &|_old: &str| {},
+    );
 }

@@ -8,4 +8,7 @@ mod at_rest;
 mod cli;
 mod data_plane;
 mod errors;
+mod pkcs11;
+mod process;
+mod rotation;
 mod support;

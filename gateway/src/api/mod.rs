@@ -3,4 +3,5 @@
 pub mod admin;
 pub mod batch;
 pub mod data;
+pub mod hsm;
 pub mod sys;

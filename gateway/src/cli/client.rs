@@ -1,5 +1,9 @@
 //! A small blocking HTTP client for the CLI commands that talk to a running server.
 
+use std::io::{BufRead, IsTerminal};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +18,15 @@ pub enum CliError {
     Transport { addr: String, reason: String },
     #[error("{0}")]
     Input(String),
+}
+
+/// How a request authenticates.
+pub enum Auth<'a> {
+    None,
+    /// An administrator's or app's bearer token.
+    Bearer(&'a str),
+    /// A custodian's name and password.
+    Custodian(&'a str, &'a str),
 }
 
 pub struct Client {
@@ -40,6 +53,17 @@ impl Client {
         }
     }
 
+    fn header(auth: &Auth<'_>) -> Option<String> {
+        match auth {
+            Auth::None => None,
+            Auth::Bearer(t) => Some(format!("Bearer {t}")),
+            Auth::Custodian(name, password) => Some(format!(
+                "Basic {}",
+                STANDARD.encode(format!("{name}:{password}"))
+            )),
+        }
+    }
+
     fn answer(
         &self,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
@@ -61,16 +85,39 @@ impl Client {
         })
     }
 
-    pub fn get(&self, path: &str) -> Result<Value, CliError> {
-        let r = self.agent.get(format!("{}{path}", self.addr)).call();
-        self.answer(r)
+    pub fn get(&self, path: &str, auth: &Auth<'_>) -> Result<Value, CliError> {
+        let mut req = self.agent.get(format!("{}{path}", self.addr));
+        if let Some(h) = Self::header(auth) {
+            req = req.header("Authorization", &h);
+        }
+        self.answer(req.call())
     }
 
-    pub fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
-        let r = self
-            .agent
-            .post(format!("{}{path}", self.addr))
-            .send_json(body);
-        self.answer(r)
+    pub fn post(&self, path: &str, auth: &Auth<'_>, body: &Value) -> Result<Value, CliError> {
+        let mut req = self.agent.post(format!("{}{path}", self.addr));
+        if let Some(h) = Self::header(auth) {
+            req = req.header("Authorization", &h);
+        }
+        self.answer(req.send_json(body))
     }
+}
+
+/// Reads one secret line: from the terminal without echo, or from standard input when it is a
+/// pipe (scripts, tests). Secrets are never taken from the command line.
+pub fn read_secret(prompt: &str, lines: &mut impl BufRead) -> Result<String, CliError> {
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).map_err(|e| CliError::Input(e.to_string()));
+    }
+    let mut line = String::new();
+    lines
+        .read_line(&mut line)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let line = line.trim_end_matches(['\n', '\r']).to_owned();
+    if line.is_empty() {
+        return Err(CliError::Input(format!(
+            "{} expected on standard input",
+            prompt.trim_end_matches([':', ' '])
+        )));
+    }
+    Ok(line)
 }

@@ -1,28 +1,36 @@
-//! `kms init --shares N --threshold M`: prints the unseal shares and the root token, once.
+//! `kms init --custodian NAME [--shares N --threshold M]`: starts the create ceremony. The master
+//! key is made once a quorum of custodians has approved it (`kms hsm ceremony approve`); the
+//! approval that completes the quorum prints the unseal shares and the root token, once.
 
 use serde_json::json;
 
+use super::client::{Auth, read_secret};
 use super::{CliError, Client, InitArgs};
 
 pub fn run(args: &InitArgs) -> Result<(), CliError> {
-    let client = Client::new(&args.addr.addr);
-    let out = client.post(
-        "/v1/sys/init",
-        &json!({ "shares": args.shares, "threshold": args.threshold }),
-    )?;
-    let shares = out["shares"].as_array().cloned().unwrap_or_default();
-    println!(
-        "Master key: {}",
-        out["master_key_id"].as_str().unwrap_or("?")
-    );
-    for (i, share) in shares.iter().enumerate() {
-        println!("Unseal share {}: {}", i + 1, share.as_str().unwrap_or("?"));
+    let stdin = std::io::stdin();
+    let password = read_secret("Password: ", &mut stdin.lock())?;
+    let mut body = json!({ "operation": "create" });
+    if let Some(s) = &args.source {
+        body["source"] = json!(s);
     }
-    println!("Root token: {}", out["root_token"].as_str().unwrap_or("?"));
+    if let Some(n) = args.components {
+        body["components"] = json!(n);
+    }
+    if let (Some(n), Some(m)) = (args.shares, args.threshold) {
+        body["shares"] = json!(n);
+        body["threshold"] = json!(m);
+    }
+    let view = Client::new(&args.addr.addr).post(
+        "/v1/hsm/ceremonies",
+        &Auth::Custodian(&args.custodian, &password),
+        &body,
+    )?;
+    let id = view["id"].as_str().unwrap_or("?");
+    println!("Ceremony: {id}");
     println!(
-        "\nGive each share to a different custodian. {} of them unseal the KMS (`kms unseal`). \
-         These shares and the root token are not shown again.",
-        args.threshold
+        "Custodians now approve it: `kms hsm ceremony approve {id} --custodian NAME`. The approval \
+         that completes the quorum prints the unseal shares and the root token, once."
     );
     Ok(())
 }

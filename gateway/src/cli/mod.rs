@@ -1,6 +1,7 @@
 //! The `kms` command line.
 
 mod client;
+mod hsm;
 mod init;
 mod status;
 mod unseal;
@@ -10,7 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::server::{self, ServeOptions};
+use crate::config::ConfigFile;
+use crate::server::{self, ServeError, ServeOptions};
 
 pub use client::{CliError, Client};
 
@@ -29,13 +31,18 @@ pub struct Cli {
 pub enum Command {
     /// Run the KMS server.
     Serve(ServeArgs),
-    /// Initialise a new server: create the master key and print the unseal shares and root token
-    /// (once).
+    /// Start the create ceremony of a new KMS (its first master key and root token); a quorum
+    /// of custodians then approves it with `kms hsm ceremony approve`.
     Init(InitArgs),
-    /// Submit unseal shares, read from standard input one per line.
+    /// Submit unseal shares (software HSM), read from standard input one per line.
     Unseal(UnsealArgs),
     /// Show whether the server is initialised and sealed.
     Status(AddrArgs),
+    /// The HSM: status, rotations, master-key ceremonies.
+    #[command(subcommand)]
+    Hsm(hsm::HsmCommand),
+    /// Print an argon2id hash of a password read from standard input (for kms.toml custodians).
+    HashPassword,
 }
 
 #[derive(Args, Debug)]
@@ -46,16 +53,37 @@ pub struct AddrArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// An administrator's token (better given as KMS_TOKEN than on the command line).
+    #[arg(long, env = "KMS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub addr: AddrArgs,
+}
+
+impl TokenArgs {
+    pub fn token(&self) -> Result<String, CliError> {
+        self.token
+            .clone()
+            .ok_or_else(|| CliError::Input("set KMS_TOKEN to an administrator's token".into()))
+    }
+}
+
+#[derive(Args, Debug)]
 pub struct ServeArgs {
+    /// kms.toml: HSM backend and tokens, custodians, quorum, data directory, listen address.
+    #[arg(long, env = "KMS_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Dev mode: initialise and unseal automatically (the unseal share is kept in the data
     /// directory) and accept a dev root token. Never for real data.
     #[arg(long)]
     pub dev: bool,
-    /// Where the database and the sealed master key live.
-    #[arg(long, env = "KMS_DATA_DIR", default_value = "kms-data")]
-    pub data_dir: PathBuf,
-    #[arg(long, env = "KMS_LISTEN", default_value = "127.0.0.1:8200")]
-    pub listen: SocketAddr,
+    /// Where the database and the sealed master key live (default: kms-data).
+    #[arg(long, env = "KMS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Default: 127.0.0.1:8200.
+    #[arg(long, env = "KMS_LISTEN")]
+    pub listen: Option<SocketAddr>,
     /// Dev mode: the root token to accept (a random one is printed otherwise).
     #[arg(long, env = "KMS_DEV_ROOT_TOKEN", requires = "dev")]
     pub dev_root_token: Option<String>,
@@ -65,19 +93,28 @@ pub struct ServeArgs {
     /// Crypto worker threads (default: one per core).
     #[arg(long)]
     pub crypto_workers: Option<usize>,
-    /// Largest request body in bytes.
-    #[arg(long, default_value_t = 1 << 20)]
-    pub max_body_bytes: usize,
+    /// Largest request body in bytes (default 1 MiB).
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
 }
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Unseal shares to create.
-    #[arg(long, default_value_t = 5)]
-    pub shares: u8,
-    /// Shares needed to unseal.
-    #[arg(long, default_value_t = 3)]
-    pub threshold: u8,
+    /// Software HSM: unseal shares to create.
+    #[arg(long)]
+    pub shares: Option<u8>,
+    /// Software HSM: shares needed to unseal.
+    #[arg(long)]
+    pub threshold: Option<u8>,
+    /// generate (default) or components.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// For --source components: how many.
+    #[arg(long)]
+    pub components: Option<u8>,
+    /// The custodian starting the ceremony; the password is read from the terminal or stdin.
+    #[arg(long)]
+    pub custodian: String,
     #[command(flatten)]
     pub addr: AddrArgs,
 }
@@ -92,10 +129,20 @@ pub struct UnsealArgs {
 }
 
 impl ServeArgs {
-    pub fn options(&self) -> ServeOptions {
-        let mut opts = ServeOptions::new(self.data_dir.clone());
+    /// kms.toml if given, then the flags on top.
+    pub fn options(&self) -> Result<ServeOptions, ServeError> {
+        let file = match &self.config {
+            Some(path) => ConfigFile::load(path)?,
+            None => ConfigFile::default(),
+        };
+        let mut opts = ServeOptions::from_config(&file)?;
         opts.dev = self.dev;
-        opts.listen = self.listen;
+        if let Some(d) = &self.data_dir {
+            opts.data_dir.clone_from(d);
+        }
+        if let Some(l) = self.listen {
+            opts.listen = l;
+        }
         opts.dev_root_token.clone_from(&self.dev_root_token);
         if let Some(n) = self.http_workers {
             opts.http_workers = n;
@@ -103,18 +150,33 @@ impl ServeArgs {
         if let Some(n) = self.crypto_workers {
             opts.pool.workers = n;
         }
-        opts.limits.body_bytes = self.max_body_bytes;
-        opts
+        if let Some(n) = self.max_body_bytes {
+            opts.limits.body_bytes = n;
+        }
+        Ok(opts)
     }
+}
+
+fn hash_password() -> Result<(), CliError> {
+    let stdin = std::io::stdin();
+    let password = client::read_secret("Password: ", &mut stdin.lock())?;
+    let hash = crate::custodians::hash_password(&password).map_err(CliError::Input)?;
+    println!("{hash}");
+    Ok(())
 }
 
 /// Runs a command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
-        Command::Serve(args) => server::serve(&args.options()).map_err(|e| e.to_string()),
+        Command::Serve(args) => args
+            .options()
+            .and_then(|o| server::serve(&o))
+            .map_err(|e| e.to_string()),
         Command::Init(args) => init::run(&args).map_err(|e| e.to_string()),
         Command::Unseal(args) => unseal::run(&args).map_err(|e| e.to_string()),
         Command::Status(args) => status::run(&args).map_err(|e| e.to_string()),
+        Command::Hsm(command) => hsm::run(&command).map_err(|e| e.to_string()),
+        Command::HashPassword => hash_password().map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => 0,

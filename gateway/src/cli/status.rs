@@ -1,9 +1,10 @@
 //! `kms status`: initialised? sealed? how far is the unseal?
 
+use super::client::Auth;
 use super::{AddrArgs, CliError, Client};
 
 pub fn run(args: &AddrArgs) -> Result<(), CliError> {
-    let status = Client::new(&args.addr).get("/v1/sys/seal-status")?;
+    let status = Client::new(&args.addr).get("/v1/sys/seal-status", &Auth::None)?;
     println!(
         "Backend:       {}",
         status["backend"].as_str().unwrap_or("?")
@@ -15,8 +16,9 @@ pub fn run(args: &AddrArgs) -> Result<(), CliError> {
         status["progress"], status["threshold"], status["shares"]
     );
     println!(
-        "Master key:    {}",
-        status["master_key_id"].as_str().unwrap_or("-")
+        "Master key:    {} (KCV {})",
+        status["master_key_id"].as_str().unwrap_or("-"),
+        status["kcv"].as_str().unwrap_or("-")
     );
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::io::BufRead;
 
 use serde_json::json;
 
+use super::client::Auth;
 use super::{CliError, Client, UnsealArgs};
 
 fn show(status: &serde_json::Value) {
@@ -22,10 +23,10 @@ fn show(status: &serde_json::Value) {
 pub fn run(args: &UnsealArgs) -> Result<(), CliError> {
     let client = Client::new(&args.addr.addr);
     if args.reset {
-        show(&client.post("/v1/sys/unseal", &json!({ "reset": true }))?);
+        show(&client.post("/v1/sys/unseal", &Auth::None, &json!({ "reset": true }))?);
         return Ok(());
     }
-    let status = client.get("/v1/sys/seal-status")?;
+    let status = client.get("/v1/sys/seal-status", &Auth::None)?;
     if status["sealed"] == json!(false) {
         println!("Already unsealed.");
         return Ok(());
@@ -39,7 +40,7 @@ pub fn run(args: &UnsealArgs) -> Result<(), CliError> {
         if share.is_empty() {
             continue;
         }
-        let status = client.post("/v1/sys/unseal", &json!({ "share": share }))?;
+        let status = client.post("/v1/sys/unseal", &Auth::None, &json!({ "share": share }))?;
         submitted += 1;
         show(&status);
         if status["sealed"] == json!(false) {

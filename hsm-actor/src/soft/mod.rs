@@ -1,45 +1,57 @@
 //! The software HSM, the embedded default.
 //!
-//! A random 256-bit master key lives only in this process's memory while unsealed. On disk there
-//! is only its sealed form: the master key encrypted (AES-256-GCM) under a random unseal key, and
-//! the unseal key exists only as Shamir shares held by the custodians. `threshold` shares
-//! reconstruct it, decrypt the master key, and the unseal key is erased again.
+//! Master keys live in this process's memory only while unsealed. On disk there is only the
+//! sealed keyring (`sealed.rs`): the master keys encrypted under a keyring key (KEK), and the KEK
+//! encrypted under an unseal key that exists only as Shamir shares held by the custodians.
+//! `threshold` shares reconstruct the unseal key, which opens the KEK, which opens the master
+//! keys; the unseal key is erased at once.
 //!
-//! Working keys are wrapped with AES-256-GCM under the master key, bound to their key id, version
+//! Working keys are wrapped with AES-256-GCM under a master key, bound to their key id, version
 //! and algorithm (see [`WrapContext::associated_data`]). Wrapped form: nonce ‖ ciphertext ‖ tag.
 
 mod sealed;
 pub mod shamir;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use kms_engine::ids::MasterKeyId;
+use kms_engine::master_key::{Kcv, MasterKeyOrigin};
 use kms_engine::secret::KeyMaterial;
 use kms_engine::wrap::{WrapContext, WrappedKey};
 use zeroize::Zeroizing;
 
-use crate::backend::{HsmBackend, HsmError, InitOutput, SealStatus};
-use sealed::SealedFile;
+use crate::backend::{
+    CreatedMasterKey, HsmBackend, HsmError, HsmStatus, MasterKeyInfo, MasterKeySource, SealStatus,
+    Sealing, TokenStatus, new_master_key_id,
+};
+use crate::components;
+use sealed::{SealedFile, SealedMasterKey};
 
 const NONCE_LEN: usize = 12;
+const LABEL: &str = "software";
 
 struct Unsealed {
-    id: MasterKeyId,
-    cipher: Aes256Gcm,
+    kek: Aes256Gcm,
+    keys: HashMap<MasterKeyId, Aes256Gcm>,
 }
 
 pub struct SoftwareHsm {
     path: PathBuf,
-    sealed: Option<SealedFile>,
-    master: Option<Unsealed>,
+    file: Option<SealedFile>,
+    unsealed: Option<Unsealed>,
     /// Decoded shares submitted towards the next unseal.
     pending: Vec<Zeroizing<Vec<u8>>>,
 }
 
-fn seal_aad(id: &MasterKeyId) -> Vec<u8> {
-    [b"kms-seal-v1".as_slice(), id.as_str().as_bytes()].concat()
+fn kek_aad() -> &'static [u8] {
+    b"kms-seal-v1"
+}
+
+fn mk_aad(id: &str) -> Vec<u8> {
+    [b"kms-mk-v1".as_slice(), id.as_bytes()].concat()
 }
 
 fn aead_seal(cipher: &Aes256Gcm, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, HsmError> {
@@ -77,77 +89,166 @@ fn cipher_for(key: &[u8]) -> Result<Aes256Gcm, HsmError> {
     Aes256Gcm::new_from_slice(key).map_err(|_| HsmError::Corrupt("key length".into()))
 }
 
+fn origin_name(origin: MasterKeyOrigin) -> String {
+    origin.name().to_owned()
+}
+
 impl SoftwareHsm {
-    /// Opens the software HSM whose sealed master key is (or will be) at `path`. Starts sealed.
+    /// Opens the software HSM whose sealed keyring is (or will be) at `path`. Starts sealed.
     pub fn open(path: &Path) -> Result<Self, HsmError> {
-        let sealed = SealedFile::read(path)?;
         Ok(Self {
             path: path.to_owned(),
-            sealed,
-            master: None,
+            file: SealedFile::read(path)?,
+            unsealed: None,
             pending: Vec::new(),
         })
     }
 
-    fn master(&self) -> Result<&Unsealed, HsmError> {
-        match (&self.master, &self.sealed) {
-            (Some(m), _) => Ok(m),
+    fn unsealed(&self) -> Result<&Unsealed, HsmError> {
+        match (&self.unsealed, &self.file) {
+            (Some(u), _) => Ok(u),
             (None, Some(_)) => Err(HsmError::Sealed),
             (None, None) => Err(HsmError::NotInitialized),
         }
     }
+
+    fn master(&self, id: &MasterKeyId) -> Result<&Aes256Gcm, HsmError> {
+        self.unsealed()?
+            .keys
+            .get(id)
+            .ok_or_else(|| HsmError::UnknownMasterKey(id.clone()))
+    }
+
+    /// Opens every master key of the file under `kek`.
+    fn open_keys(
+        file: &SealedFile,
+        kek: &Aes256Gcm,
+    ) -> Result<HashMap<MasterKeyId, Aes256Gcm>, HsmError> {
+        file.master_keys
+            .iter()
+            .map(|mk| {
+                let id = MasterKeyId::new(&mk.id).map_err(|e| HsmError::Corrupt(e.to_string()))?;
+                let key = aead_open(
+                    kek,
+                    &mk_aad(&mk.id),
+                    &sealed::decode("master key", &mk.sealed)?,
+                )
+                .map_err(|_| HsmError::Corrupt(format!("master key {} does not open", mk.id)))?;
+                Ok((id, cipher_for(&key)?))
+            })
+            .collect()
+    }
+
+    /// Seals `material` as a new master key into the keyring and keeps it open.
+    fn add_key(
+        &mut self,
+        material: &KeyMaterial,
+        origin: MasterKeyOrigin,
+    ) -> Result<CreatedMasterKey, HsmError> {
+        let id = new_master_key_id();
+        let kcv = components::kcv(material)?;
+        let unsealed = self.unsealed.as_mut().ok_or(HsmError::Sealed)?;
+        let file = self.file.as_mut().ok_or(HsmError::NotInitialized)?;
+        let sealed = aead_seal(&unsealed.kek, &mk_aad(id.as_str()), material.expose())?;
+        let mut next = file.clone();
+        next.master_keys.push(SealedMasterKey {
+            id: id.to_string(),
+            kcv: kcv.to_string(),
+            origin: origin_name(origin),
+            sealed: sealed::encode(&sealed),
+        });
+        next.write(&self.path)?;
+        *file = next;
+        unsealed
+            .keys
+            .insert(id.clone(), cipher_for(material.expose())?);
+        Ok(CreatedMasterKey {
+            id,
+            kcv,
+            origin,
+            tokens: vec![LABEL.into()],
+            shares: Vec::new(),
+        })
+    }
+
+    /// First key: creates the KEK and the unseal key, and splits the unseal key into shares.
+    fn initialise(
+        &mut self,
+        sealing: Sealing,
+    ) -> Result<Vec<kms_engine::secret::SecretString>, HsmError> {
+        let kek = KeyMaterial::random(32);
+        let unseal_key = KeyMaterial::random(32);
+        let shares = shamir::split(unseal_key.expose(), sealing.shares, sealing.threshold)?;
+        let file = SealedFile {
+            format: sealed::FORMAT,
+            shares: sealing.shares,
+            threshold: sealing.threshold,
+            sealed_kek: sealed::encode(&aead_seal(
+                &cipher_for(unseal_key.expose())?,
+                kek_aad(),
+                kek.expose(),
+            )?),
+            master_keys: Vec::new(),
+        };
+        file.write(&self.path)?;
+        self.file = Some(file);
+        self.unsealed = Some(Unsealed {
+            kek: cipher_for(kek.expose())?,
+            keys: HashMap::new(),
+        });
+        self.pending.clear();
+        Ok(shares)
+    }
+}
+
+fn material_of(source: MasterKeySource) -> Result<(KeyMaterial, MasterKeyOrigin), HsmError> {
+    Ok(match source {
+        MasterKeySource::Generate => (KeyMaterial::random(32), MasterKeyOrigin::Generated),
+        MasterKeySource::Components(parts) => {
+            (components::combine(&parts)?, MasterKeyOrigin::Components)
+        }
+    })
 }
 
 impl HsmBackend for SoftwareHsm {
     fn seal_status(&self) -> SealStatus {
         SealStatus {
-            backend: "software",
-            initialized: self.sealed.is_some(),
-            sealed: self.master.is_none(),
-            threshold: self.sealed.as_ref().map_or(0, |s| s.threshold),
-            shares: self.sealed.as_ref().map_or(0, |s| s.shares),
+            backend: LABEL,
+            initialized: self.file.is_some(),
+            sealed: self.unsealed.is_none(),
+            threshold: self.file.as_ref().map_or(0, |f| f.threshold),
+            shares: self.file.as_ref().map_or(0, |f| f.shares),
             progress: u8::try_from(self.pending.len()).unwrap_or(u8::MAX),
-            master_key_id: self.sealed.as_ref().map(|s| s.master_key_id.clone()),
         }
     }
 
-    fn initialize(&mut self, shares: u8, threshold: u8) -> Result<InitOutput, HsmError> {
-        if self.sealed.is_some() {
-            return Err(HsmError::AlreadyInitialized);
-        }
-        let mut id_bytes = [0u8; 8];
-        rand::fill(&mut id_bytes);
-        let id = MasterKeyId::new(&format!("mk-{}", hex::encode(id_bytes)))
-            .map_err(|e| HsmError::Corrupt(e.to_string()))?;
-        let master = KeyMaterial::random(32);
-        let unseal_key = KeyMaterial::random(32);
-        let share_texts = shamir::split(unseal_key.expose(), shares, threshold)?;
-        let sealed_master = aead_seal(
-            &cipher_for(unseal_key.expose())?,
-            &seal_aad(&id),
-            master.expose(),
-        )?;
-        let file = SealedFile {
-            format: sealed::FORMAT,
-            master_key_id: id.as_str().to_owned(),
-            shares,
-            threshold,
-            sealed_master_key: sealed_master,
+    fn status(&mut self) -> HsmStatus {
+        let (healthy, error) = match self.unsealed() {
+            Ok(_) => (true, None),
+            Err(e) => (false, Some(e.to_string())),
         };
-        file.write(&self.path)?;
-        self.sealed = Some(file);
-        // Initialisation leaves the HSM sealed, like a fresh start: custodians unseal it.
-        self.master = None;
-        self.pending.clear();
-        Ok(InitOutput {
-            master_key: id,
-            shares: share_texts,
-        })
+        HsmStatus {
+            backend: LABEL,
+            tokens: vec![TokenStatus {
+                label: LABEL.into(),
+                healthy,
+                error,
+                master_keys: self
+                    .file
+                    .iter()
+                    .flat_map(|f| &f.master_keys)
+                    .map(|k| MasterKeyInfo {
+                        id: k.id.clone(),
+                        kcv: k.kcv.clone(),
+                    })
+                    .collect(),
+            }],
+        }
     }
 
     fn submit_share(&mut self, share: &str) -> Result<SealStatus, HsmError> {
-        let sealed = self.sealed.as_ref().ok_or(HsmError::NotInitialized)?;
-        if self.master.is_some() {
+        let file = self.file.as_ref().ok_or(HsmError::NotInitialized)?;
+        if self.unsealed.is_some() {
             return Ok(self.seal_status());
         }
         let decoded = shamir::decode(share)?;
@@ -158,24 +259,21 @@ impl HsmBackend for SoftwareHsm {
             return Err(HsmError::InvalidShare("this share was already submitted"));
         }
         self.pending.push(decoded);
-        if self.pending.len() < usize::from(sealed.threshold) {
+        if self.pending.len() < usize::from(file.threshold) {
             return Ok(self.seal_status());
         }
         let shares = std::mem::take(&mut self.pending);
         let unseal_key = shamir::combine(&shares)?;
-        let id = MasterKeyId::new(&sealed.master_key_id)
-            .map_err(|e| HsmError::Corrupt(e.to_string()))?;
-        let master = aead_open(
+        let kek = aead_open(
             &cipher_for(&unseal_key)?,
-            &seal_aad(&id),
-            &sealed.sealed_master_key,
+            kek_aad(),
+            &sealed::decode("sealed_kek", &file.sealed_kek)?,
         )
         .map_err(|_| HsmError::WrongShares)?;
-        self.master = Some(Unsealed {
-            cipher: cipher_for(&master)?,
-            id,
-        });
-        tracing::info!(master_key = %sealed.master_key_id, "software HSM unsealed");
+        let kek = cipher_for(&kek)?;
+        let keys = Self::open_keys(file, &kek)?;
+        tracing::info!(master_keys = keys.len(), "software HSM unsealed");
+        self.unsealed = Some(Unsealed { kek, keys });
         Ok(self.seal_status())
     }
 
@@ -183,30 +281,76 @@ impl HsmBackend for SoftwareHsm {
         self.pending.clear();
     }
 
-    fn seal(&mut self) -> Result<(), HsmError> {
-        self.master = None;
-        self.pending.clear();
+    fn create_master_key(
+        &mut self,
+        source: MasterKeySource,
+        sealing: Option<Sealing>,
+    ) -> Result<CreatedMasterKey, HsmError> {
+        let (material, origin) = material_of(source)?;
+        let shares = match (sealing, &self.file) {
+            (Some(sealing), None) => self.initialise(sealing)?,
+            (Some(_), Some(_)) => return Err(HsmError::AlreadyInitialized),
+            (None, None) => {
+                return Err(HsmError::InvalidParameters(
+                    "the software HSM's first master key needs shares and a threshold".into(),
+                ));
+            }
+            (None, Some(_)) => Vec::new(),
+        };
+        let mut created = self.add_key(&material, origin)?;
+        created.shares = shares;
+        Ok(created)
+    }
+
+    fn load_master_key(
+        &mut self,
+        id: &MasterKeyId,
+        expected: &Kcv,
+        parts: Vec<KeyMaterial>,
+    ) -> Result<Vec<String>, HsmError> {
+        // One keyring, so there is no other token to load into; the components are still
+        // checked, so a ceremony run here proves the custodians hold the right ones.
+        let got = components::kcv(&components::combine(&parts)?)?;
+        if &got != expected {
+            return Err(HsmError::KcvMismatch {
+                expected: expected.clone(),
+                got,
+            });
+        }
+        self.master(id)?;
+        Ok(Vec::new())
+    }
+
+    fn destroy_master_key(&mut self, id: &MasterKeyId) -> Result<(), HsmError> {
+        let unsealed = self.unsealed.as_mut().ok_or(HsmError::Sealed)?;
+        let file = self.file.as_mut().ok_or(HsmError::NotInitialized)?;
+        let mut next = file.clone();
+        next.master_keys.retain(|k| k.id != id.as_str());
+        next.write(&self.path)?;
+        *file = next;
+        unsealed.keys.remove(id);
         Ok(())
     }
 
-    fn generate_wrapped(&mut self, context: &WrapContext) -> Result<WrappedKey, HsmError> {
+    fn generate_wrapped(
+        &mut self,
+        context: &WrapContext,
+        under: &MasterKeyId,
+    ) -> Result<WrappedKey, HsmError> {
         let material = KeyMaterial::random(context.algorithm.key_len());
-        self.wrap(context, &material)
+        self.wrap(context, &material, under)
     }
 
     fn wrap(
         &mut self,
         context: &WrapContext,
         material: &KeyMaterial,
+        under: &MasterKeyId,
     ) -> Result<WrappedKey, HsmError> {
-        let master = self.master()?;
+        let master = self.master(under)?;
         Ok(WrappedKey {
-            master_key: master.id.clone(),
-            blob: aead_seal(
-                &master.cipher,
-                &context.associated_data(),
-                material.expose(),
-            )?,
+            master_key: under.clone(),
+            blob: aead_seal(master, &context.associated_data(), material.expose())?,
         })
     }
 
@@ -215,112 +359,9 @@ impl HsmBackend for SoftwareHsm {
         context: &WrapContext,
         wrapped: &WrappedKey,
     ) -> Result<KeyMaterial, HsmError> {
-        let master = self.master()?;
-        if wrapped.master_key != master.id {
-            return Err(HsmError::UnknownMasterKey(wrapped.master_key.clone()));
-        }
-        let plain = aead_open(&master.cipher, &context.associated_data(), &wrapped.blob)
+        let master = self.master(&wrapped.master_key)?;
+        let plain = aead_open(master, &context.associated_data(), &wrapped.blob)
             .map_err(|_| HsmError::UnwrapFailed)?;
         Ok(KeyMaterial::from_slice(&plain))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kms_engine::algorithm::Algorithm;
-    use kms_engine::ids::{KeyId, KeyVersion};
-
-    fn context(version: u32) -> WrapContext {
-        WrapContext {
-            key: KeyId::from_bytes([9; 16]),
-            version: KeyVersion::new(version).unwrap(),
-            algorithm: Algorithm::Aes256Gcm,
-        }
-    }
-
-    fn initialised(dir: &Path, n: u8, t: u8) -> (SoftwareHsm, Vec<String>) {
-        let mut hsm = SoftwareHsm::open(&dir.join("sealed.json")).unwrap();
-        let out = hsm.initialize(n, t).unwrap();
-        let shares = out.shares.iter().map(|s| s.expose().to_owned()).collect();
-        (hsm, shares)
-    }
-
-    #[test]
-    fn threshold_of_shares_unseals_and_wrapping_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut hsm, shares) = initialised(dir.path(), 5, 3);
-        assert!(hsm.seal_status().sealed);
-        assert!(matches!(
-            hsm.generate_wrapped(&context(1)),
-            Err(HsmError::Sealed)
-        ));
-        assert_eq!(hsm.submit_share(&shares[4]).unwrap().progress, 1);
-        assert!(matches!(
-            hsm.submit_share(&shares[4]),
-            Err(HsmError::InvalidShare(_))
-        ));
-        assert!(hsm.submit_share(&shares[1]).unwrap().sealed);
-        assert!(!hsm.submit_share(&shares[2]).unwrap().sealed);
-
-        let material = KeyMaterial::random(32);
-        let wrapped = hsm.wrap(&context(1), &material).unwrap();
-        assert_eq!(
-            hsm.unwrap(&context(1), &wrapped).unwrap().expose(),
-            material.expose()
-        );
-        // Bound to its key version: the same blob does not unwrap as version 2.
-        assert!(matches!(
-            hsm.unwrap(&context(2), &wrapped),
-            Err(HsmError::UnwrapFailed)
-        ));
-        // The wrapped form does not contain the material.
-        assert!(!wrapped.blob.windows(32).any(|w| w == material.expose()));
-    }
-
-    #[test]
-    fn a_restart_needs_the_shares_again_and_wrong_shares_fail() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut hsm, shares) = initialised(dir.path(), 3, 2);
-        for s in &shares[..2] {
-            hsm.submit_share(s).unwrap();
-        }
-        let wrapped = hsm.generate_wrapped(&context(1)).unwrap();
-        let material = hsm.unwrap(&context(1), &wrapped).unwrap();
-
-        let mut again = SoftwareHsm::open(&dir.path().join("sealed.json")).unwrap();
-        assert!(again.seal_status().initialized && again.seal_status().sealed);
-        assert!(matches!(
-            again.initialize(3, 2),
-            Err(HsmError::AlreadyInitialized)
-        ));
-        // Shares of another HSM pass their checksums but do not open this one.
-        let other = tempfile::tempdir().unwrap();
-        let (_, foreign) = initialised(other.path(), 3, 2);
-        again.submit_share(&foreign[0]).unwrap();
-        assert!(matches!(
-            again.submit_share(&foreign[1]),
-            Err(HsmError::WrongShares)
-        ));
-        assert_eq!(again.seal_status().progress, 0);
-        again.submit_share(&shares[2]).unwrap();
-        again.submit_share(&shares[0]).unwrap();
-        assert_eq!(
-            again.unwrap(&context(1), &wrapped).unwrap().expose(),
-            material.expose()
-        );
-    }
-
-    #[test]
-    fn the_sealed_file_holds_no_master_or_unseal_key_in_clear() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut hsm, shares) = initialised(dir.path(), 1, 1);
-        hsm.submit_share(&shares[0]).unwrap();
-        let file = std::fs::read(dir.path().join("sealed.json")).unwrap();
-        let share = shamir::decode(&shares[0]).unwrap();
-        let unseal_key = &share[1..];
-        assert!(!file.windows(32).any(|w| w == unseal_key));
-        let text = String::from_utf8(file).unwrap();
-        assert!(!text.contains(&shares[0]));
     }
 }

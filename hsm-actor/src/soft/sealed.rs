@@ -1,4 +1,11 @@
-//! The software HSM's file: the sealed master key and the share parameters, nothing secret.
+//! The software HSM's file. Nothing in it is usable without the custodians' shares:
+//!
+//! - `sealed_kek`: the keyring key (KEK), AES-256-GCM under the unseal key, which exists only as
+//!   Shamir shares;
+//! - `master_keys`: each master key, AES-256-GCM under the KEK, with its id, KCV and origin.
+//!
+//! Adding a master key (a rotation) needs the KEK, so it needs the HSM unsealed, but not the
+//! shares again.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,22 +18,34 @@ use crate::backend::HsmError;
 
 pub const FORMAT: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
-struct OnDisk {
-    format: u32,
-    master_key_id: String,
-    shares: u8,
-    threshold: u8,
-    /// base64(nonce ‖ AES-256-GCM(unseal key, master key) ‖ tag).
-    sealed_master_key: String,
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SealedMasterKey {
+    pub id: String,
+    pub kcv: String,
+    /// `generated` or `components`.
+    pub origin: String,
+    /// base64(nonce ‖ AES-256-GCM(KEK, master key) ‖ tag), AAD `kms-mk-v1` ‖ id.
+    pub sealed: String,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SealedFile {
     pub format: u32,
-    pub master_key_id: String,
     pub shares: u8,
     pub threshold: u8,
-    pub sealed_master_key: Vec<u8>,
+    /// base64(nonce ‖ AES-256-GCM(unseal key, KEK) ‖ tag), AAD `kms-seal-v1`.
+    pub sealed_kek: String,
+    pub master_keys: Vec<SealedMasterKey>,
+}
+
+pub fn decode(field: &str, text: &str) -> Result<Vec<u8>, HsmError> {
+    STANDARD
+        .decode(text)
+        .map_err(|_| HsmError::Corrupt(format!("{field} is not base64")))
+}
+
+pub fn encode(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
 }
 
 impl SealedFile {
@@ -36,38 +55,22 @@ impl SealedFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let disk: OnDisk = serde_json::from_str(&text)
+        let file: SealedFile = serde_json::from_str(&text)
             .map_err(|e| HsmError::Corrupt(format!("{}: {e}", path.display())))?;
-        if disk.format != FORMAT {
+        if file.format != FORMAT {
             return Err(HsmError::Corrupt(format!(
                 "{}: unknown format {}",
                 path.display(),
-                disk.format
+                file.format
             )));
         }
-        let sealed_master_key = STANDARD
-            .decode(&disk.sealed_master_key)
-            .map_err(|_| HsmError::Corrupt(format!("{}: bad base64", path.display())))?;
-        Ok(Some(Self {
-            format: disk.format,
-            master_key_id: disk.master_key_id,
-            shares: disk.shares,
-            threshold: disk.threshold,
-            sealed_master_key,
-        }))
+        Ok(Some(file))
     }
 
     /// Writes the file atomically: a temporary file, fsync, rename, fsync of the directory. A crash
-    /// leaves either no file or the whole file.
+    /// leaves either the old file or the new one.
     pub fn write(&self, path: &Path) -> Result<(), HsmError> {
-        let disk = OnDisk {
-            format: self.format,
-            master_key_id: self.master_key_id.clone(),
-            shares: self.shares,
-            threshold: self.threshold,
-            sealed_master_key: STANDARD.encode(&self.sealed_master_key),
-        };
-        let text = serde_json::to_vec_pretty(&disk)
+        let text = serde_json::to_vec_pretty(self)
             .map_err(|e| HsmError::Corrupt(format!("cannot encode: {e}")))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;

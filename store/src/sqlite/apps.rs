@@ -1,11 +1,12 @@
 //! Apps and bearer tokens (app tokens and root tokens).
 
 use kms_engine::audit::AuditEvent;
+use kms_engine::clock::Timestamp;
 use kms_engine::directory::{Credential, Principal};
 use kms_engine::ids::AppName;
 use kms_engine::store::{AppRecord, Change, Revision, StoreError};
 use kms_engine::token::TokenHash;
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, feed, is_unique_violation};
@@ -69,6 +70,46 @@ pub async fn find(pool: &SqlitePool, name: &AppName) -> Result<Option<AppRecord>
     .transpose()
 }
 
+/// Revokes the live root token called `label` (if it is another token) and stores `token` under
+/// that label. The same token again (a dev server restarted with the same --dev-root-token)
+/// revives its row rather than failing on the primary key.
+pub async fn insert_root_token(
+    tx: &mut Transaction<'static, Sqlite>,
+    label: &str,
+    token: &TokenHash,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let hash = token.as_bytes().to_vec();
+    sqlx::query(
+        "UPDATE tokens SET revoked_at = ? WHERE kind = ? AND label = ? AND revoked_at IS NULL \
+         AND hash <> ?",
+    )
+    .bind(at.millis())
+    .bind(KIND_ROOT)
+    .bind(label)
+    .bind(hash.clone())
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    let done = sqlx::query(
+        "INSERT INTO tokens (hash, kind, label, created_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL WHERE tokens.kind = ? \
+         AND tokens.label = excluded.label",
+    )
+    .bind(hash)
+    .bind(KIND_ROOT)
+    .bind(label)
+    .bind(at.millis())
+    .bind(KIND_ROOT)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::AlreadyExists("token"));
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     pub(super) async fn create_app_tx(
         &self,
@@ -111,37 +152,7 @@ impl SqliteStore {
         audit_event: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
-        let at = audit_event.at.millis();
-        let hash = token.as_bytes().to_vec();
-        sqlx::query(
-            "UPDATE tokens SET revoked_at = ? WHERE kind = ? AND label = ? AND revoked_at IS NULL \
-             AND hash <> ?",
-        )
-        .bind(at)
-        .bind(KIND_ROOT)
-        .bind(label)
-        .bind(hash.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        // The same token again (a dev server restarted with the same --dev-root-token) revives
-        // its row rather than failing on the primary key.
-        let done = sqlx::query(
-            "INSERT INTO tokens (hash, kind, label, created_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL WHERE tokens.kind = ? \
-             AND tokens.label = excluded.label",
-        )
-        .bind(hash)
-        .bind(KIND_ROOT)
-        .bind(label)
-        .bind(at)
-        .bind(KIND_ROOT)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::AlreadyExists("token"));
-        }
+        insert_root_token(&mut tx, label, token, audit_event.at).await?;
         audit::append(&mut tx, audit_event).await?;
         let revision = feed::record(&mut tx, Change::Credentials, audit_event.at).await?;
         self.commit(tx, revision).await

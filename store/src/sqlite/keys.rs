@@ -7,6 +7,7 @@ use kms_engine::audit::AuditEvent;
 use kms_engine::clock::Timestamp;
 use kms_engine::ids::{AppId, KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::{KeyEntry, VersionEntry};
+use kms_engine::master_key::MasterKeyState;
 use kms_engine::store::{Change, Grant, KeyEvent, NewKey, Revision, Rotation, StoreError};
 use kms_engine::version::VersionState;
 use kms_engine::wrap::WrappedKey;
@@ -187,6 +188,25 @@ async fn record_event(
     Ok(())
 }
 
+/// New material must be wrapped under the active master key. Otherwise a version wrapped just
+/// before a master-key rotation could be committed after the rewrap job finished and the old key
+/// was destroyed, and never unwrap again.
+async fn require_active_master_key(
+    tx: &mut Transaction<'static, Sqlite>,
+    wrapped: &WrappedKey,
+) -> Result<(), StoreError> {
+    let state: Option<i64> = sqlx::query_scalar("SELECT state FROM master_keys WHERE id = ?")
+        .bind(wrapped.master_key.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if state == Some(i64::from(MasterKeyState::Active.code())) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict("master key is not the active one"))
+    }
+}
+
 async fn insert_version(
     tx: &mut Transaction<'static, Sqlite>,
     key: KeyId,
@@ -194,6 +214,7 @@ async fn insert_version(
     wrapped: &WrappedKey,
     at: Timestamp,
 ) -> Result<(), StoreError> {
+    require_active_master_key(tx, wrapped).await?;
     sqlx::query(
         "INSERT INTO key_versions (key_id, version, state, master_key_id, wrapped, created_at, \
          updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -9,22 +9,27 @@ mod apps;
 mod audit;
 mod feed;
 mod keys;
+mod master_keys;
 mod rows;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use kms_engine::audit::{AuditEvent, AuditRecord};
+use kms_engine::clock::{Clock, SystemClock, Timestamp};
 use kms_engine::directory::Credential;
-use kms_engine::ids::{AppName, KeyId, KeyName};
+use kms_engine::ids::{AppName, KeyId, KeyName, MasterKeyId};
 use kms_engine::keyring::KeyEntry;
+use kms_engine::master_key::{MasterKeyRecord, RotationJob};
 use kms_engine::store::{
     AppRecord, AuditQuery, Change, Grant, KeyEvent, KeyStore, NewKey, Revision, Rotation,
     StoreError,
 };
 use kms_engine::token::TokenHash;
+use kms_engine::wrap::{WrapContext, WrappedKey};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -37,6 +42,7 @@ pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     notify: watch::Sender<Revision>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Maps a driver error. Connection-level failures mean the store is unavailable; the rest are
@@ -59,6 +65,11 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_clock(path, Arc::new(SystemClock)).await
+    }
+
+    /// As [`open`](Self::open), with the clock that stamps the rows the store writes itself.
+    pub async fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(db_err)?
             .filename(path)
@@ -85,6 +96,7 @@ impl SqliteStore {
             read,
             write,
             notify: watch::Sender::new(0),
+            clock,
         };
         let revision = feed::current_revision(&store.read).await?;
         store.notify.send_replace(revision);
@@ -113,6 +125,10 @@ impl SqliteStore {
             newer
         });
         Ok(revision)
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     pub async fn close(&self) {
@@ -199,6 +215,79 @@ impl KeyStore for SqliteStore {
 
     async fn key_history(&self, key: KeyId) -> Result<Vec<KeyEvent>, StoreError> {
         keys::history(&self.read, key).await
+    }
+
+    async fn master_keys(&self) -> Result<Vec<MasterKeyRecord>, StoreError> {
+        master_keys::all(&self.read).await
+    }
+
+    async fn initialize_master_key(
+        &self,
+        key: &MasterKeyRecord,
+        root_label: &str,
+        root_token: &TokenHash,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.initialize_master_key_tx(key, root_label, root_token, audit)
+            .await
+    }
+
+    async fn begin_master_key_rotation(
+        &self,
+        new: &MasterKeyRecord,
+        audit: &AuditEvent,
+    ) -> Result<RotationJob, StoreError> {
+        self.begin_rotation_tx(new, audit).await
+    }
+
+    async fn unfinished_rotations(&self) -> Result<Vec<RotationJob>, StoreError> {
+        master_keys::unfinished(&self.read).await
+    }
+
+    async fn rotation(&self, id: i64) -> Result<Option<RotationJob>, StoreError> {
+        master_keys::rotation(&self.read, id).await
+    }
+
+    async fn versions_wrapped_under(
+        &self,
+        master_key: &MasterKeyId,
+        limit: u32,
+    ) -> Result<Vec<(WrapContext, WrappedKey)>, StoreError> {
+        master_keys::wrapped_under(&self.read, master_key, limit).await
+    }
+
+    async fn count_wrapped_under(&self, master_key: &MasterKeyId) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM key_versions WHERE master_key_id = ?")
+                .bind(master_key.as_str())
+                .fetch_one(&self.read)
+                .await
+                .map_err(db_err)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))
+    }
+
+    async fn store_rewrapped(
+        &self,
+        job: i64,
+        rewrapped: &[(WrapContext, WrappedKey)],
+    ) -> Result<Revision, StoreError> {
+        self.store_rewrapped_tx(job, rewrapped).await
+    }
+
+    async fn finish_rewrap(&self, job: i64) -> Result<(), StoreError> {
+        self.finish_rewrap_tx(job).await
+    }
+
+    async fn complete_rotation(&self, job: i64, audit: &AuditEvent) -> Result<(), StoreError> {
+        self.complete_rotation_tx(job, audit).await
+    }
+
+    async fn destroy_master_key(
+        &self,
+        id: &MasterKeyId,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.destroy_master_key_tx(id, audit).await
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {

@@ -44,7 +44,25 @@ fn v(n: u32) -> KeyVersion {
     KeyVersion::new(n).unwrap()
 }
 
+/// Records "mk-test" as the active master key unless one is active already.
+async fn ensure_master_key(store: &dyn KeyStore) {
+    use kms_engine::master_key::MasterKeyState;
+    let keys = store.master_keys().await.unwrap();
+    if !keys.iter().any(|k| k.state == MasterKeyState::Active) {
+        store
+            .initialize_master_key(
+                &master_key("mk-test", 0),
+                "initial",
+                &TokenHash::of("r"),
+                &event("init"),
+            )
+            .await
+            .unwrap();
+    }
+}
+
 async fn new_key(store: &dyn KeyStore, name: &str) -> KeyId {
+    ensure_master_key(store).await;
     let key = NewKey {
         id: KeyId::random(),
         name: KeyName::new(name).unwrap(),
@@ -184,6 +202,7 @@ pub async fn concurrent_rotations_commit_exactly_one(store: Arc<dyn KeyStore>) {
 
 pub async fn apps_tokens_and_grants(store: &dyn KeyStore) {
     let key = new_key(store, "k1").await;
+    let baseline = store.load_credentials().await.unwrap().len();
     let app = AppRecord {
         id: AppId::random(),
         name: AppName::new("billing").unwrap(),
@@ -213,14 +232,14 @@ pub async fn apps_tokens_and_grants(store: &dyn KeyStore) {
         .await
         .unwrap();
     let creds = store.load_credentials().await.unwrap();
-    assert_eq!(creds.len(), 2);
+    assert_eq!(creds.len(), baseline + 2);
     let root2 = TokenHash::of("root-2");
     store
         .put_root_token("dev", &root2, &event("root_token"))
         .await
         .unwrap();
     let creds = store.load_credentials().await.unwrap();
-    assert_eq!(creds.len(), 2);
+    assert_eq!(creds.len(), baseline + 2);
     assert!(creds.iter().any(|c| c.hash == root2));
     assert!(!creds.iter().any(|c| c.hash == root1));
     let app_cred = creds.iter().find(|c| c.hash == token).unwrap();
@@ -267,6 +286,7 @@ pub async fn apps_tokens_and_grants(store: &dyn KeyStore) {
 }
 
 pub async fn the_change_feed_orders_every_commit(store: Arc<dyn KeyStore>) {
+    ensure_master_key(store.as_ref()).await;
     let start = store.revision().await.unwrap();
     // Nothing happens: the wait runs to its timeout and reports no progress.
     let t = Instant::now();
@@ -327,6 +347,8 @@ pub async fn the_change_feed_orders_every_commit(store: Arc<dyn KeyStore>) {
 }
 
 pub async fn the_audit_log_is_a_hash_chain(store: &dyn KeyStore) {
+    ensure_master_key(store).await;
+    let before = store.audit_log(&AuditQuery::default()).await.unwrap().len();
     new_key(store, "audited").await;
     let denied = AuditEvent {
         actor: "app:billing".into(),
@@ -342,7 +364,7 @@ pub async fn the_audit_log_is_a_hash_chain(store: &dyn KeyStore) {
         .await
         .unwrap();
     let log = store.audit_log(&AuditQuery::default()).await.unwrap();
-    assert_eq!(log.len(), 3);
+    assert_eq!(log.len(), before + 3);
     let mut prev = audit::GENESIS;
     for (i, r) in log.iter().enumerate() {
         assert_eq!(r.seq, i as u64 + 1);
@@ -350,7 +372,7 @@ pub async fn the_audit_log_is_a_hash_chain(store: &dyn KeyStore) {
         assert_eq!(r.hash, audit::chain_hash(&prev, r.seq, &r.event));
         prev = r.hash;
     }
-    assert_eq!(log[1].event, denied);
+    assert_eq!(log[before + 1].event, denied);
     let only_denied = store
         .audit_log(&AuditQuery {
             actor: Some("app:billing".into()),
@@ -361,7 +383,7 @@ pub async fn the_audit_log_is_a_hash_chain(store: &dyn KeyStore) {
     assert_eq!(only_denied.len(), 2);
     let after = store
         .audit_log(&AuditQuery {
-            after_seq: Some(2),
+            after_seq: Some(log[log.len() - 2].seq),
             ..Default::default()
         })
         .await
@@ -377,4 +399,182 @@ pub async fn create_and_rotate(store: &dyn KeyStore) -> KeyId {
         .await
         .unwrap();
     id
+}
+
+fn master_key(id: &str, ms: i64) -> kms_engine::master_key::MasterKeyRecord {
+    use kms_engine::master_key::*;
+    MasterKeyRecord {
+        id: MasterKeyId::new(id).unwrap(),
+        kcv: Kcv::parse("ABCDEF").unwrap(),
+        origin: MasterKeyOrigin::Generated,
+        state: MasterKeyState::Active,
+        created_at: at(ms),
+        updated_at: at(ms),
+    }
+}
+
+pub async fn a_master_key_is_initialised_once(store: &dyn KeyStore) {
+    use kms_engine::master_key::MasterKeyState;
+    let root = TokenHash::of("initial-root");
+    store
+        .initialize_master_key(&master_key("mk-test", 0), "initial", &root, &event("init"))
+        .await
+        .unwrap();
+    let keys = store.master_keys().await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].state, MasterKeyState::Active);
+    assert!(
+        store
+            .load_credentials()
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.hash == root)
+    );
+    assert!(matches!(
+        store
+            .initialize_master_key(&master_key("mk-other", 1), "initial", &root, &event("init"))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.master_keys().await.unwrap().len(), 1);
+}
+
+pub async fn a_master_key_rotation_rewraps_every_version_once(store: &dyn KeyStore) {
+    use kms_engine::master_key::{MasterKeyState, RotationState};
+    let a = new_key(store, "a").await;
+    let b = new_key(store, "b").await;
+    store
+        .rotate_key(&rotation(b, 2), &event("rotate_key"))
+        .await
+        .unwrap();
+    // Three versions under mk-test: a/1, b/1, b/2.
+    let job = store
+        .begin_master_key_rotation(&master_key("mk-next", 10), &event("rotate_master_key"))
+        .await
+        .unwrap();
+    assert_eq!(job.state, RotationState::Running);
+    assert_eq!(job.from.as_str(), "mk-test");
+    let states: Vec<_> = store
+        .master_keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| (k.id.as_str().to_owned(), k.state))
+        .collect();
+    assert!(states.contains(&("mk-test".into(), MasterKeyState::Retiring)));
+    assert!(states.contains(&("mk-next".into(), MasterKeyState::Active)));
+    // Only one rotation at a time.
+    assert!(matches!(
+        store
+            .begin_master_key_rotation(&master_key("mk-third", 11), &event("rotate_master_key"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let old = MasterKeyId::new("mk-test").unwrap();
+    let rewrap = |batch: Vec<(kms_engine::wrap::WrapContext, WrappedKey)>| {
+        batch
+            .into_iter()
+            .map(|(ctx, w)| {
+                let mut blob = w.blob;
+                blob.reverse();
+                (
+                    ctx,
+                    WrappedKey {
+                        master_key: MasterKeyId::new("mk-next").unwrap(),
+                        blob,
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = rewrap(store.versions_wrapped_under(&old, 2).await.unwrap());
+    assert_eq!(first.len(), 2);
+    let before = store.revision().await.unwrap();
+    store.store_rewrapped(job.id, &first).await.unwrap();
+    assert!(
+        store.revision().await.unwrap() > before,
+        "rewrapped keys go out on the change feed"
+    );
+    // A batch replayed after a crash changes nothing.
+    store.store_rewrapped(job.id, &first).await.unwrap();
+    assert_eq!(store.rotation(job.id).await.unwrap().unwrap().rewrapped, 2);
+    assert!(matches!(
+        store.finish_rewrap(job.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Material under the wrong key is refused.
+    let wrong: Vec<_> = store
+        .versions_wrapped_under(&old, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert!(matches!(
+        store.store_rewrapped(job.id, &wrong).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let rest = rewrap(store.versions_wrapped_under(&old, 10).await.unwrap());
+    assert_eq!(rest.len(), 1);
+    store.store_rewrapped(job.id, &rest).await.unwrap();
+    assert!(
+        store
+            .versions_wrapped_under(&old, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Completing before the rewrap is marked finished is refused.
+    assert!(matches!(
+        store
+            .complete_rotation(job.id, &event("rotate_master_key"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.finish_rewrap(job.id).await.unwrap();
+    assert_eq!(
+        store.rotation(job.id).await.unwrap().unwrap().state,
+        RotationState::Rewrapped
+    );
+    store
+        .complete_rotation(job.id, &event("rotate_master_key"))
+        .await
+        .unwrap();
+    assert!(store.unfinished_rotations().await.unwrap().is_empty());
+    let mk_test = store
+        .master_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.id == old)
+        .unwrap();
+    assert_eq!(mk_test.state, MasterKeyState::Destroyed);
+    for id in [a, b] {
+        let key = store.load_key(id).await.unwrap().unwrap();
+        for v in key.versions() {
+            let w = v.wrapped.as_ref().unwrap();
+            assert_eq!(w.master_key.as_str(), "mk-next");
+            let mut original = w.blob.clone();
+            original.reverse();
+            assert_eq!(original, vec![u8::try_from(v.version.get()).unwrap(); 60]);
+        }
+    }
+    // New material under the retired key is refused: it would never unwrap again.
+    let mut late = rotation(a, 2);
+    late.wrapped = wrapped(9);
+    assert!(matches!(
+        store.rotate_key(&late, &event("rotate_key")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    late.wrapped.master_key = MasterKeyId::new("mk-next").unwrap();
+    store.rotate_key(&late, &event("rotate_key")).await.unwrap();
+
+    // The active master key cannot be destroyed.
+    assert!(matches!(
+        store
+            .destroy_master_key(&MasterKeyId::new("mk-next").unwrap(), &event("destroy"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
 }

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Algorithm;
 use kms_engine::ids::{KeyId, KeyName, KeyVersion};
-use kms_engine::store::NewKey;
+use kms_engine::store::{NewKey, StoreError};
 use kms_engine::wrap::WrapContext;
 use serde::Deserialize;
 
@@ -12,6 +12,7 @@ use super::key_view::KeyView;
 use super::{run, success};
 use crate::auth;
 use crate::error::ApiError;
+use crate::master_keys;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -35,23 +36,29 @@ pub async fn handle(
     let actor = caller.actor();
     let view = run(&state, &caller, "create_key", target, |st| async move {
         let id = KeyId::random();
-        let wrapped = st
-            .hsm
-            .generate_wrapped(WrapContext {
-                key: id,
-                version: KeyVersion::FIRST,
-                algorithm,
-            })
-            .await?;
-        let key = NewKey {
-            id,
-            name,
+        let context = WrapContext {
+            key: id,
+            version: KeyVersion::FIRST,
             algorithm,
-            wrapped,
-            at: st.clock.now(),
-            actor,
         };
-        let revision = st.store.create_key(&key, &event).await?;
+        let mut attempt = 0;
+        let revision = loop {
+            attempt += 1;
+            let under = master_keys::active(st.store.as_ref()).await?.id;
+            let key = NewKey {
+                id,
+                name: name.clone(),
+                algorithm,
+                wrapped: st.hsm.generate_wrapped(context, under).await?,
+                at: st.clock.now(),
+                actor: actor.clone(),
+            };
+            // A master-key rotation between reading the active key and committing: wrap again.
+            match st.store.create_key(&key, &event).await {
+                Err(StoreError::Conflict(_)) if attempt < 3 => continue,
+                other => break other?,
+            }
+        };
         st.synced(revision).await;
         KeyView::load(&st, id).await
     })

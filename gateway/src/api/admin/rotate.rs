@@ -11,6 +11,7 @@ use super::key_view::{KeyView, key_id};
 use super::{run, success};
 use crate::auth;
 use crate::error::ApiError;
+use crate::master_keys;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -19,7 +20,8 @@ pub struct Request {
     reason: String,
 }
 
-/// Attempts before a rotation that keeps losing to concurrent ones gives up with 409.
+/// Attempts before a rotation that keeps losing to concurrent ones (key rotations, or a
+/// master-key rotation) gives up with 409.
 const ATTEMPTS: usize = 3;
 
 pub async fn handle(
@@ -56,7 +58,11 @@ pub async fn handle(
                 .map(|v| v.version)
                 .ok_or(EngineError::CorruptRecord("a key without versions"))?;
             let version = latest.next()?;
-            let wrapped = st.hsm.generate_wrapped(key.wrap_context(version)).await?;
+            let under = master_keys::active(st.store.as_ref()).await?.id;
+            let wrapped = st
+                .hsm
+                .generate_wrapped(key.wrap_context(version), under)
+                .await?;
             let rotation = Rotation {
                 key: id,
                 new_version: version,

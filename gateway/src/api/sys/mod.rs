@@ -1,8 +1,7 @@
-//! Unauthenticated system endpoints: liveness, seal status, initialisation and unsealing. Like
-//! Vault's, init and unseal need no token: the unseal shares are themselves the credential, and
-//! init works only once.
+//! Unauthenticated system endpoints: liveness, seal status and unsealing. Like Vault's, unseal
+//! needs no token: the unseal shares are themselves the credential. Initialisation is a master-key
+//! ceremony (`/v1/hsm/ceremonies`), approved by a quorum of custodians.
 
 pub mod health;
-pub mod init;
 pub mod seal_status;
 pub mod unseal;

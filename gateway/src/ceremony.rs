@@ -1,0 +1,435 @@
+//! Master-key ceremonies: a master-key operation runs only once a quorum of distinct custodians
+//! has approved it, each with their own password.
+//!
+//! Ceremonies live in memory only: they are short (an hour by default) and a component ceremony
+//! holds the custodians' components until it executes; those must never reach the disk. A
+//! restart forgets open ceremonies, which then start over. A ceremony executes at most once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use actix_web::http::StatusCode;
+use kms_engine::clock::{Clock, Timestamp};
+use kms_engine::ids::MasterKeyId;
+use kms_engine::master_key::Kcv;
+use kms_engine::secret::KeyMaterial;
+use kms_hsm::Sealing;
+use kms_hsm::components;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::custodians::{Custodian, CustodianRole, Custodians, Quorum};
+use crate::error::ApiError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CeremonyOp {
+    /// The first master key (and the KMS's initial root token).
+    Create,
+    /// A new master key; every working key is rewrapped under it, then the old one is destroyed.
+    Rotate,
+    /// An existing master key, from its components, into tokens that lack it.
+    Load,
+    /// A master key nothing is wrapped under any more.
+    Destroy,
+}
+
+impl CeremonyOp {
+    pub fn action(self) -> &'static str {
+        match self {
+            CeremonyOp::Create => "master_key_create",
+            CeremonyOp::Rotate => "master_key_rotate",
+            CeremonyOp::Load => "master_key_load",
+            CeremonyOp::Destroy => "master_key_destroy",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Generate,
+    Components,
+}
+
+/// `POST /v1/hsm/ceremonies`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    pub operation: CeremonyOp,
+    pub source: Option<Source>,
+    /// Components to collect, for `source = components` (default 3).
+    pub components: Option<u8>,
+    /// Software HSM, `create` only: unseal shares to issue and how many unseal.
+    pub shares: Option<u8>,
+    pub threshold: Option<u8>,
+    /// `load` and `destroy`: which master key.
+    pub master_key_id: Option<String>,
+}
+
+/// What a ceremony will do, checked when it starts.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub op: CeremonyOp,
+    pub source: Option<Source>,
+    pub components: u8,
+    pub sealing: Option<Sealing>,
+    pub master_key: Option<MasterKeyId>,
+}
+
+fn bad(message: &str) -> ApiError {
+    ApiError::bad_request("invalid_request", message)
+}
+
+impl Plan {
+    pub fn from_request(r: StartRequest) -> Result<Self, ApiError> {
+        let master_key = r
+            .master_key_id
+            .as_deref()
+            .map(MasterKeyId::new)
+            .transpose()?;
+        let sealing = match (r.shares, r.threshold) {
+            (Some(shares), Some(threshold)) => Some(Sealing { shares, threshold }),
+            (None, None) => None,
+            _ => return Err(bad("give both `shares` and `threshold`, or neither")),
+        };
+        let source = match r.operation {
+            CeremonyOp::Create | CeremonyOp::Rotate => Some(r.source.unwrap_or(Source::Generate)),
+            CeremonyOp::Load => match r.source {
+                None | Some(Source::Components) => Some(Source::Components),
+                Some(Source::Generate) => return Err(bad("`load` forms a key from components")),
+            },
+            CeremonyOp::Destroy => {
+                if r.source.is_some() || r.components.is_some() {
+                    return Err(bad("`destroy` takes no source or components"));
+                }
+                None
+            }
+        };
+        if sealing.is_some() && r.operation != CeremonyOp::Create {
+            return Err(bad("`shares` and `threshold` only apply to `create`"));
+        }
+        if matches!(r.operation, CeremonyOp::Load | CeremonyOp::Destroy) != master_key.is_some() {
+            return Err(bad(
+                "`master_key_id` is required for `load` and `destroy`, and only there",
+            ));
+        }
+        let components = match source {
+            Some(Source::Components) => {
+                let n = r.components.unwrap_or(3);
+                if !(2..=16).contains(&n) {
+                    return Err(bad("`components` must be 2 to 16"));
+                }
+                n
+            }
+            _ if r.components.is_some() => {
+                return Err(bad("`components` only applies to `source = components`"));
+            }
+            _ => 0,
+        };
+        Ok(Self {
+            op: r.operation,
+            source,
+            components,
+            sealing,
+            master_key,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ApprovalView {
+    pub custodian: String,
+    pub role: &'static str,
+    pub at: String,
+    /// The KCV of the component this custodian entered, to compare with their printed one.
+    pub component_kcv: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CeremonyView {
+    pub id: String,
+    pub operation: CeremonyOp,
+    pub source: Option<Source>,
+    pub master_key_id: Option<String>,
+    pub components_required: u8,
+    pub components_received: usize,
+    /// Distinct approvals needed per role.
+    pub required: HashMap<&'static str, u8>,
+    pub approvals: Vec<ApprovalView>,
+    /// `open`, `executing`, `done`, `failed` or `expired`.
+    pub state: &'static str,
+    pub started_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// What the ceremony did (never secrets: shares and tokens go to the last approver only).
+    pub result: Option<serde_json::Value>,
+    pub error: Option<serde_json::Value>,
+}
+
+enum State {
+    Open,
+    Executing,
+    Done(serde_json::Value),
+    Failed { code: &'static str, message: String },
+}
+
+struct Ceremony {
+    id: String,
+    plan: Plan,
+    started_by: String,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    approvals: Vec<(Custodian, Timestamp, Option<Kcv>)>,
+    components: Vec<KeyMaterial>,
+    state: State,
+}
+
+/// What an approval led to.
+pub enum Approved {
+    /// Recorded; more approvals (or components) are needed.
+    Pending(Box<CeremonyView>),
+    /// The quorum is met: the caller executes the plan and reports back with [`Ceremonies::finish`].
+    Ready {
+        plan: Plan,
+        components: Vec<KeyMaterial>,
+        approvers: Vec<String>,
+    },
+}
+
+pub struct Ceremonies {
+    open: Mutex<HashMap<String, Ceremony>>,
+    pub quorum: Quorum,
+    pub custodians: Custodians,
+}
+
+fn conflict(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, message)
+}
+
+fn lock_error() -> ApiError {
+    ApiError::internal(&"ceremony registry lock poisoned")
+}
+
+impl Ceremony {
+    fn expire(&mut self, now: Timestamp) {
+        if matches!(self.state, State::Open) && now > self.expires_at {
+            self.components.clear();
+            self.state = State::Failed {
+                code: "ceremony_expired",
+                message: "the ceremony expired before its quorum was met".into(),
+            };
+        }
+    }
+
+    fn view(&self, quorum: &Quorum) -> CeremonyView {
+        let (state, result, error) = match &self.state {
+            State::Open => ("open", None, None),
+            State::Executing => ("executing", None, None),
+            State::Done(v) => ("done", Some(v.clone()), None),
+            State::Failed { code, message } => (
+                if *code == "ceremony_expired" {
+                    "expired"
+                } else {
+                    "failed"
+                },
+                None,
+                Some(serde_json::json!({ "code": code, "message": message })),
+            ),
+        };
+        CeremonyView {
+            id: self.id.clone(),
+            operation: self.plan.op,
+            source: self.plan.source,
+            master_key_id: self.plan.master_key.as_ref().map(ToString::to_string),
+            components_required: self.plan.components,
+            // Counted from the approvals: the components themselves leave at execution.
+            components_received: self.approvals.iter().filter(|a| a.2.is_some()).count(),
+            required: quorum
+                .required()
+                .iter()
+                .map(|(r, n)| (r.name(), *n))
+                .collect(),
+            approvals: self
+                .approvals
+                .iter()
+                .map(|(c, at, kcv)| ApprovalView {
+                    custodian: c.name.clone(),
+                    role: c.role.name(),
+                    at: at.rfc3339(),
+                    component_kcv: kcv.as_ref().map(ToString::to_string),
+                })
+                .collect(),
+            state,
+            started_by: self.started_by.clone(),
+            created_at: self.created_at.rfc3339(),
+            expires_at: self.expires_at.rfc3339(),
+            result,
+            error,
+        }
+    }
+}
+
+impl Ceremonies {
+    pub fn new(quorum: Quorum, custodians: Custodians) -> Self {
+        Self {
+            open: Mutex::new(HashMap::new()),
+            quorum,
+            custodians,
+        }
+    }
+
+    pub fn start(
+        &self,
+        plan: Plan,
+        by: &Custodian,
+        clock: &dyn Clock,
+    ) -> Result<CeremonyView, ApiError> {
+        if !self.quorum.reachable(&self.custodians) {
+            return Err(conflict(
+                "quorum_unreachable",
+                &format!(
+                    "the configured custodians cannot meet the quorum ({})",
+                    self.quorum.describe()
+                ),
+            ));
+        }
+        let now = clock.now();
+        let ttl = i64::try_from(self.quorum.ttl.as_millis()).unwrap_or(i64::MAX);
+        let mut id = [0u8; 8];
+        rand::fill(&mut id);
+        let id: String = format!(
+            "cer-{}",
+            id.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let ceremony = Ceremony {
+            id: id.clone(),
+            plan,
+            started_by: by.name.clone(),
+            created_at: now,
+            expires_at: Timestamp::from_millis(now.millis().saturating_add(ttl)),
+            approvals: Vec::new(),
+            components: Vec::new(),
+            state: State::Open,
+        };
+        let view = ceremony.view(&self.quorum);
+        let mut open = self.open.lock().map_err(|_| lock_error())?;
+        // Forget ceremonies that ended more than a day ago.
+        open.retain(|_, c| {
+            c.expires_at.millis() + 86_400_000 > now.millis()
+                || matches!(c.state, State::Open | State::Executing)
+        });
+        open.insert(id, ceremony);
+        Ok(view)
+    }
+
+    pub fn view(&self, id: &str, clock: &dyn Clock) -> Result<CeremonyView, ApiError> {
+        let mut open = self.open.lock().map_err(|_| lock_error())?;
+        let c = open.get_mut(id).ok_or_else(not_found)?;
+        c.expire(clock.now());
+        Ok(c.view(&self.quorum))
+    }
+
+    /// Records `who`'s approval (with their component, when the ceremony collects them).
+    pub fn approve(
+        &self,
+        id: &str,
+        who: &Custodian,
+        component: Option<KeyMaterial>,
+        clock: &dyn Clock,
+    ) -> Result<(Approved, Option<Kcv>), ApiError> {
+        let now = clock.now();
+        let mut open = self.open.lock().map_err(|_| lock_error())?;
+        let c = open.get_mut(id).ok_or_else(not_found)?;
+        c.expire(now);
+        match &c.state {
+            State::Open => {}
+            State::Failed {
+                code: "ceremony_expired",
+                ..
+            } => {
+                return Err(ApiError::new(
+                    StatusCode::GONE,
+                    "ceremony_expired",
+                    "this ceremony expired; start a new one",
+                ));
+            }
+            _ => return Err(conflict("ceremony_closed", "this ceremony has already run")),
+        }
+        if c.approvals.iter().any(|(a, _, _)| a.name == who.name) {
+            return Err(conflict("already_approved", "each custodian approves once"));
+        }
+        let wants_component = c.components.len() < usize::from(c.plan.components);
+        let kcv = match (component, wants_component) {
+            (Some(part), true) => {
+                if c.components
+                    .iter()
+                    .any(|p| bool::from(p.expose().ct_eq(part.expose())))
+                {
+                    return Err(ApiError::bad_request(
+                        "invalid_component",
+                        "this component equals one already entered",
+                    ));
+                }
+                let kcv = components::kcv(&part)?;
+                c.components.push(part);
+                Some(kcv)
+            }
+            (None, true) => {
+                return Err(ApiError::bad_request(
+                    "component_required",
+                    "this ceremony still collects components: approve with yours",
+                ));
+            }
+            (Some(_), false) => {
+                return Err(ApiError::bad_request(
+                    "component_not_expected",
+                    "this ceremony collects no (more) components",
+                ));
+            }
+            (None, false) => None,
+        };
+        c.approvals.push((who.clone(), now, kcv.clone()));
+        let roles: Vec<CustodianRole> = c.approvals.iter().map(|(a, _, _)| a.role).collect();
+        let ready =
+            self.quorum.is_met(&roles) && c.components.len() == usize::from(c.plan.components);
+        if !ready {
+            return Ok((Approved::Pending(Box::new(c.view(&self.quorum))), kcv));
+        }
+        c.state = State::Executing;
+        Ok((
+            Approved::Ready {
+                plan: c.plan.clone(),
+                components: std::mem::take(&mut c.components),
+                approvers: c.approvals.iter().map(|(a, _, _)| a.name.clone()).collect(),
+            },
+            kcv,
+        ))
+    }
+
+    /// Records how an executed ceremony ended.
+    pub fn finish(
+        &self,
+        id: &str,
+        outcome: Result<serde_json::Value, &ApiError>,
+    ) -> Result<CeremonyView, ApiError> {
+        let mut open = self.open.lock().map_err(|_| lock_error())?;
+        let c = open.get_mut(id).ok_or_else(not_found)?;
+        c.state = match outcome {
+            Ok(result) => State::Done(result),
+            Err(e) => State::Failed {
+                code: e.code,
+                message: e.message.clone(),
+            },
+        };
+        Ok(c.view(&self.quorum))
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ceremony_not_found",
+        "no such ceremony",
+    )
+}

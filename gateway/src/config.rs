@@ -1,0 +1,338 @@
+//! `kms.toml`: everything `kms serve` can be told, and how it becomes [`ServeOptions`].
+//!
+//! ```toml
+//! data_dir = "/var/lib/kms"
+//! listen = "127.0.0.1:8200"
+//!
+//! [hsm]
+//! backend = "pkcs11"            # or "software" (the default)
+//! rewrap_batch = 100            # master-key rotation: versions per transaction
+//! rewrap_pause_ms = 0           # and a pause between batches, to spare a busy HSM
+//!
+//! [hsm.pkcs11]
+//! module = "/usr/lib/softhsm/libsofthsm2.so"
+//! tokens = [                    # the primary first, then standbys
+//!   { label = "kms-primary", pin_env = "KMS_PIN_PRIMARY" },
+//!   { label = "kms-standby", pin_file = "/etc/kms/standby.pin" },
+//! ]
+//!
+//! [quorum]                      # approvals every master-key ceremony needs
+//! security_admin = 3
+//! operator = 1
+//! ceremony_ttl_secs = 3600
+//!
+//! [[custodians]]
+//! name = "alice"
+//! role = "security_admin"
+//! password_hash = "$argon2id$v=19$..."   # from `kms hash-password`
+//! ```
+//!
+//! PINs come from an environment variable or a file, never from the command line or this file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kms_engine::secret::SecretString;
+use kms_hsm::{Pkcs11Config, TokenConfig};
+use serde::Deserialize;
+
+use crate::custodians::{Custodian, CustodianRole, Quorum};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub http_workers: Option<usize>,
+    pub crypto_workers: Option<usize>,
+    pub max_body_bytes: Option<usize>,
+    #[serde(default)]
+    pub hsm: HsmSection,
+    #[serde(default)]
+    pub quorum: QuorumSection,
+    #[serde(default)]
+    pub custodians: Vec<CustodianEntry>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    #[default]
+    Software,
+    Pkcs11,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HsmSection {
+    #[serde(default)]
+    pub backend: BackendKind,
+    pub pkcs11: Option<Pkcs11Section>,
+    pub rewrap_batch: Option<u32>,
+    pub rewrap_pause_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Section {
+    pub module: PathBuf,
+    pub tokens: Vec<TokenEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    pub label: String,
+    pub pin_env: Option<String>,
+    pub pin_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuorumSection {
+    #[serde(default = "default_security_admins")]
+    pub security_admin: u8,
+    #[serde(default = "default_operators")]
+    pub operator: u8,
+    #[serde(default = "default_ttl")]
+    pub ceremony_ttl_secs: u64,
+}
+
+fn default_security_admins() -> u8 {
+    3
+}
+fn default_operators() -> u8 {
+    1
+}
+fn default_ttl() -> u64 {
+    3600
+}
+
+impl Default for QuorumSection {
+    fn default() -> Self {
+        Self {
+            security_admin: default_security_admins(),
+            operator: default_operators(),
+            ceremony_ttl_secs: default_ttl(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodianEntry {
+    pub name: String,
+    pub role: CustodianRole,
+    pub password_hash: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Which HSM backend to run, fully resolved (PINs read).
+pub enum HsmChoice {
+    Software,
+    Pkcs11(Pkcs11Config),
+}
+
+/// The master-key rotation job's pace.
+#[derive(Clone, Copy, Debug)]
+pub struct RewrapPace {
+    pub batch: u32,
+    pub pause: Duration,
+}
+
+impl Default for RewrapPace {
+    fn default() -> Self {
+        Self {
+            batch: 100,
+            pause: Duration::ZERO,
+        }
+    }
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The HSM backend, with each token's PIN read from its environment variable or file.
+    pub fn hsm_choice(&self) -> Result<HsmChoice, ConfigError> {
+        match self.hsm.backend {
+            BackendKind::Software => Ok(HsmChoice::Software),
+            BackendKind::Pkcs11 => {
+                let section = self.hsm.pkcs11.as_ref().ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "hsm.backend = \"pkcs11\" needs an [hsm.pkcs11] section".into(),
+                    )
+                })?;
+                if section.tokens.is_empty() {
+                    return Err(ConfigError::Invalid("[hsm.pkcs11] lists no tokens".into()));
+                }
+                let tokens = section
+                    .tokens
+                    .iter()
+                    .map(|t| {
+                        Ok(TokenConfig {
+                            label: t.label.clone(),
+                            pin: read_pin(t)?,
+                        })
+                    })
+                    .collect::<Result<_, ConfigError>>()?;
+                Ok(HsmChoice::Pkcs11(Pkcs11Config {
+                    module: section.module.clone(),
+                    tokens,
+                }))
+            }
+        }
+    }
+
+    pub fn quorum(&self) -> Result<Quorum, ConfigError> {
+        Quorum::new(
+            vec![
+                (CustodianRole::SecurityAdmin, self.quorum.security_admin),
+                (CustodianRole::Operator, self.quorum.operator),
+            ],
+            Duration::from_secs(self.quorum.ceremony_ttl_secs),
+        )
+        .map_err(ConfigError::Invalid)
+    }
+
+    pub fn custodians(&self) -> Result<Vec<Custodian>, ConfigError> {
+        let mut out: Vec<Custodian> = Vec::new();
+        for c in &self.custodians {
+            if out.iter().any(|o| o.name == c.name) {
+                return Err(ConfigError::Invalid(format!(
+                    "custodian `{}` is listed twice",
+                    c.name
+                )));
+            }
+            out.push(
+                Custodian::new(&c.name, c.role, &c.password_hash).map_err(ConfigError::Invalid)?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub fn rewrap(&self) -> RewrapPace {
+        let d = RewrapPace::default();
+        RewrapPace {
+            batch: self.hsm.rewrap_batch.unwrap_or(d.batch).max(1),
+            pause: self
+                .hsm
+                .rewrap_pause_ms
+                .map_or(d.pause, Duration::from_millis),
+        }
+    }
+}
+
+fn read_pin(token: &TokenEntry) -> Result<SecretString, ConfigError> {
+    match (&token.pin_env, &token.pin_file) {
+        (Some(var), None) => std::env::var(var).map(SecretString::new).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "token `{}`: environment variable {var} (its PIN) is not set",
+                token.label
+            ))
+        }),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|s| SecretString::new(s.trim_end_matches(['\n', '\r']).to_owned()))
+            .map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "token `{}`: cannot read its PIN file {}: {e}",
+                    token.label,
+                    path.display()
+                ))
+            }),
+        _ => Err(ConfigError::Invalid(format!(
+            "token `{}`: give exactly one of pin_env and pin_file",
+            token.label
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses_and_pins_come_from_env_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pin_file = dir.path().join("pin");
+        std::fs::write(&pin_file, "4321\n").unwrap();
+        let text = format!(
+            r#"
+data_dir = "/tmp/x"
+listen = "127.0.0.1:9000"
+[hsm]
+backend = "pkcs11"
+rewrap_batch = 7
+[hsm.pkcs11]
+module = "/usr/lib/softhsm/libsofthsm2.so"
+tokens = [ {{ label = "a", pin_env = "PATH" }}, {{ label = "b", pin_file = "{}" }} ]
+[quorum]
+security_admin = 2
+operator = 0
+[[custodians]]
+name = "alice"
+role = "security_admin"
+password_hash = "{}"
+"#,
+            pin_file.display(),
+            crate::custodians::hash_password("pw").unwrap()
+        );
+        let cfg: ConfigFile = toml::from_str(&text).unwrap();
+        assert_eq!(cfg.listen.unwrap().port(), 9000);
+        assert_eq!(cfg.rewrap().batch, 7);
+        let HsmChoice::Pkcs11(p) = cfg.hsm_choice().unwrap() else {
+            panic!("not pkcs11")
+        };
+        // Any variable the test process has will do to show the PIN comes from the environment.
+        assert_eq!(p.tokens[0].pin.expose(), std::env::var("PATH").unwrap());
+        assert_eq!(p.tokens[1].pin.expose(), "4321");
+        assert_eq!(cfg.custodians().unwrap().len(), 1);
+        assert!(cfg.quorum().is_ok());
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = |text: &str| -> String {
+            let cfg: ConfigFile = toml::from_str(text).unwrap();
+            match cfg.hsm_choice() {
+                Err(e) => e.to_string(),
+                Ok(_) => "no error".into(),
+            }
+        };
+        assert!(err("[hsm]\nbackend = \"pkcs11\"").contains("[hsm.pkcs11]"));
+        let m = err(
+            "[hsm]\nbackend = \"pkcs11\"\n[hsm.pkcs11]\nmodule = \"/x\"\ntokens = [{ label = \"a\", pin_env = \"KMS_SURELY_UNSET_VAR\" }]",
+        );
+        assert!(
+            m.contains("KMS_SURELY_UNSET_VAR") && m.contains("`a`"),
+            "{m}"
+        );
+        let m = err(
+            "[hsm]\nbackend = \"pkcs11\"\n[hsm.pkcs11]\nmodule = \"/x\"\ntokens = [{ label = \"a\" }]",
+        );
+        assert!(m.contains("exactly one"), "{m}");
+        assert!(toml::from_str::<ConfigFile>("listen = 5").is_err());
+        assert!(toml::from_str::<ConfigFile>("typo_field = 1").is_err());
+    }
+}
