@@ -5,8 +5,10 @@ set -euo pipefail
 
 # command -> Debian package
 declare -A need=(
-  [curl]=curl        # the README walkthrough
-  [jq]=jq            # the README walkthrough
+  [curl]=curl                    # the README walkthrough
+  [jq]=jq                        # the README walkthrough
+  [softhsm2-util]=softhsm2       # the PKCS#11 HSM the tests run against
+  [pkcs11-tool]=opensc           # an independent look at the tokens' objects
 )
 
 missing=()

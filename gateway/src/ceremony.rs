@@ -433,3 +433,197 @@ fn not_found() -> ApiError {
         "no such ceremony",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::custodians::hash_password;
+    use kms_engine::clock::ManualClock;
+    use std::time::Duration;
+
+    fn custodian(name: &str, role: CustodianRole) -> Custodian {
+        Custodian::new(name, role, &hash_password("pw").unwrap()).unwrap()
+    }
+
+    fn ceremonies() -> (Ceremonies, Vec<Custodian>) {
+        use CustodianRole::*;
+        let people = vec![
+            custodian("a", SecurityAdmin),
+            custodian("b", SecurityAdmin),
+            custodian("c", SecurityAdmin),
+            custodian("o", Operator),
+        ];
+        let quorum = Quorum::new(
+            vec![(SecurityAdmin, 2), (Operator, 1)],
+            Duration::from_secs(3600),
+        )
+        .unwrap();
+        (
+            Ceremonies::new(quorum, Custodians::new(people.clone())),
+            people,
+        )
+    }
+
+    fn plan(body: serde_json::Value) -> Plan {
+        Plan::from_request(serde_json::from_value(body).unwrap()).unwrap()
+    }
+
+    fn part(byte: u8) -> KeyMaterial {
+        KeyMaterial::from_slice(&[byte; 32])
+    }
+
+    #[test]
+    fn the_quorum_executes_once_and_only_distinct_custodians_count() {
+        let (cer, p) = ceremonies();
+        let clock = ManualClock::new(Timestamp::from_millis(0));
+        let id = cer
+            .start(
+                plan(serde_json::json!({"operation": "rotate"})),
+                &p[0],
+                &clock,
+            )
+            .unwrap()
+            .id;
+        assert!(matches!(
+            cer.approve(&id, &p[0], None, &clock).unwrap().0,
+            Approved::Pending(_)
+        ));
+        let again = cer.approve(&id, &p[0], None, &clock).err().unwrap();
+        assert_eq!(again.code, "already_approved");
+        // Two security admins but no operator: still pending.
+        assert!(matches!(
+            cer.approve(&id, &p[1], None, &clock).unwrap().0,
+            Approved::Pending(_)
+        ));
+        let Approved::Ready { approvers, .. } = cer.approve(&id, &p[3], None, &clock).unwrap().0
+        else {
+            panic!("quorum met but not ready");
+        };
+        assert_eq!(approvers, vec!["a", "b", "o"]);
+        // Executing, then done: no further approval runs it again.
+        assert_eq!(
+            cer.approve(&id, &p[2], None, &clock).err().unwrap().code,
+            "ceremony_closed"
+        );
+        cer.finish(&id, Ok(serde_json::json!({"ok": true})))
+            .unwrap();
+        assert_eq!(
+            cer.approve(&id, &p[2], None, &clock).err().unwrap().code,
+            "ceremony_closed"
+        );
+        assert_eq!(cer.view(&id, &clock).unwrap().state, "done");
+    }
+
+    #[test]
+    fn approvals_expire() {
+        let (cer, p) = ceremonies();
+        let clock = ManualClock::new(Timestamp::from_millis(1_000_000));
+        let id = cer
+            .start(
+                plan(serde_json::json!({"operation": "rotate"})),
+                &p[0],
+                &clock,
+            )
+            .unwrap()
+            .id;
+        cer.approve(&id, &p[0], None, &clock).unwrap();
+        cer.approve(&id, &p[1], None, &clock).unwrap();
+        clock.advance_millis(3_600_001);
+        let e = cer.approve(&id, &p[3], None, &clock).err().unwrap();
+        assert_eq!((e.status.as_u16(), e.code), (410, "ceremony_expired"));
+        assert_eq!(cer.view(&id, &clock).unwrap().state, "expired");
+    }
+
+    #[test]
+    fn components_are_collected_one_per_approval_and_never_twice() {
+        let (cer, p) = ceremonies();
+        let clock = ManualClock::new(Timestamp::from_millis(0));
+        let id = cer
+            .start(plan(serde_json::json!({"operation": "create", "source": "components", "components": 2})), &p[0], &clock)
+            .unwrap()
+            .id;
+        assert_eq!(
+            cer.approve(&id, &p[0], None, &clock).err().unwrap().code,
+            "component_required"
+        );
+        let (_, kcv) = cer.approve(&id, &p[0], Some(part(1)), &clock).unwrap();
+        assert_eq!(kcv.unwrap(), components::kcv(&part(1)).unwrap());
+        assert_eq!(
+            cer.approve(&id, &p[1], Some(part(1)), &clock)
+                .err()
+                .unwrap()
+                .code,
+            "invalid_component"
+        );
+        cer.approve(&id, &p[1], Some(part(2)), &clock).unwrap();
+        assert_eq!(
+            cer.approve(&id, &p[3], Some(part(3)), &clock)
+                .err()
+                .unwrap()
+                .code,
+            "component_not_expected"
+        );
+        let Approved::Ready { components, .. } = cer.approve(&id, &p[3], None, &clock).unwrap().0
+        else {
+            panic!("not ready");
+        };
+        assert_eq!(components.len(), 2);
+        assert_eq!(cer.view(&id, &clock).unwrap().components_received, 2);
+    }
+
+    #[test]
+    fn plans_are_checked_when_the_ceremony_starts() {
+        let bad = |body: serde_json::Value| {
+            Plan::from_request(serde_json::from_value(body).unwrap())
+                .err()
+                .unwrap()
+                .code
+        };
+        assert_eq!(
+            bad(serde_json::json!({"operation": "destroy"})),
+            "invalid_request"
+        );
+        assert_eq!(
+            bad(
+                serde_json::json!({"operation": "load", "master_key_id": "mk-1", "source": "generate"})
+            ),
+            "invalid_request"
+        );
+        assert_eq!(
+            bad(serde_json::json!({"operation": "rotate", "shares": 3, "threshold": 2})),
+            "invalid_request"
+        );
+        assert_eq!(
+            bad(serde_json::json!({"operation": "create", "shares": 3})),
+            "invalid_request"
+        );
+        assert_eq!(
+            bad(
+                serde_json::json!({"operation": "create", "source": "components", "components": 1})
+            ),
+            "invalid_request"
+        );
+        assert_eq!(
+            bad(serde_json::json!({"operation": "create", "components": 3})),
+            "invalid_request"
+        );
+        let p = plan(serde_json::json!({"operation": "load", "master_key_id": "mk-1"}));
+        assert_eq!((p.source, p.components), (Some(Source::Components), 3));
+    }
+
+    #[test]
+    fn an_unreachable_quorum_is_refused_up_front() {
+        let quorum = Quorum::default();
+        let cer = Ceremonies::new(
+            quorum,
+            Custodians::new(vec![custodian("a", CustodianRole::SecurityAdmin)]),
+        );
+        let clock = ManualClock::new(Timestamp::from_millis(0));
+        let a = custodian("a", CustodianRole::SecurityAdmin);
+        let e = cer
+            .start(plan(serde_json::json!({"operation": "rotate"})), &a, &clock)
+            .err()
+            .unwrap();
+        assert_eq!(e.code, "quorum_unreachable");
+    }
+}

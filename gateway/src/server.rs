@@ -386,11 +386,17 @@ impl Kms {
 pub fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
     let kms = Kms::start(opts)?;
     if opts.dev {
-        eprintln!(
-            "\n==> WARNING: dev mode. The unseal share is kept in {}: anyone who can read the data \
-             directory can unseal its keys. Never put real data in a dev server.\n",
-            opts.data_dir.join(DEV_SHARE_FILE).display()
-        );
+        match opts.hsm {
+            HsmChoice::Software => eprintln!(
+                "\n==> WARNING: dev mode. The unseal share is kept in {}: anyone who can read the \
+                 data directory can unseal its keys. Never put real data in a dev server.\n",
+                opts.data_dir.join(DEV_SHARE_FILE).display()
+            ),
+            HsmChoice::Pkcs11(_) => eprintln!(
+                "\n==> WARNING: dev mode. The master key was made without a custodians' ceremony and \
+                 the root token is fixed. Never put real data in a dev server.\n"
+            ),
+        }
         if let Some(token) = &kms.root_token {
             println!("Root token: {}", token.expose());
         }

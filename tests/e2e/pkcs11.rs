@@ -18,6 +18,22 @@ struct Rig {
     softhsm: SoftHsm,
     config: std::path::PathBuf,
     env: Vec<(&'static str, String)>,
+    /// How kms-b appears in the tokens list, to write a configuration without it.
+    standby_entry: String,
+}
+
+impl Rig {
+    /// The same configuration with the primary token only.
+    fn primary_only(&self) -> std::path::PathBuf {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let path = self.config.with_file_name("primary-only.toml");
+        std::fs::write(
+            &path,
+            text.replace(&format!(", {}", self.standby_entry), ""),
+        )
+        .unwrap();
+        path
+    }
 }
 
 /// Two tokens; kms-a's PIN from an environment variable, kms-b's from a file.
@@ -26,11 +42,13 @@ fn rig(extra_hsm: &str) -> Rig {
     let softhsm = SoftHsm::create(&dir.path().join("softhsm"), &["kms-a", "kms-b"]);
     let pin_file = dir.path().join("pin-b");
     std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
+    let standby_entry = format!(
+        "{{ label = \"kms-b\", pin_file = \"{}\" }}",
+        pin_file.display()
+    );
     let hsm = format!(
         "[hsm]\nbackend = \"pkcs11\"\n{extra_hsm}\n[hsm.pkcs11]\nmodule = \"{MODULE}\"\n\
-         tokens = [ {{ label = \"kms-a\", pin_env = \"KMS_TEST_PIN_A\" }}, \
-         {{ label = \"kms-b\", pin_file = \"{}\" }} ]\n",
-        pin_file.display()
+         tokens = [ {{ label = \"kms-a\", pin_env = \"KMS_TEST_PIN_A\" }}, {standby_entry} ]\n"
     );
     let config = write_config(dir.path(), &hsm);
     let env = vec![
@@ -42,6 +60,7 @@ fn rig(extra_hsm: &str) -> Rig {
         softhsm,
         config,
         env,
+        standby_entry,
     }
 }
 
@@ -294,4 +313,100 @@ fn start_up_problems_stop_the_server_with_a_message_that_says_which() {
     let server = Server::start(&rig.config, &rig.env);
     let (s, _) = server.http().get("/healthz", None);
     assert_eq!(s, 200);
+}
+
+/// Runs a components ceremony (`start` flags) with these three components from alice, bob and
+/// carol, and dave's approval; returns dave's run.
+fn components_ceremony(addr: &str, start: &[&str], parts: &[String]) -> Run {
+    let mut args = vec!["hsm", "ceremony", "start"];
+    args.extend_from_slice(start);
+    args.extend_from_slice(&["--custodian", "alice"]);
+    let run = kms(&args, addr, "pw-alice\n", &[]);
+    assert!(run.ok, "{}", run.stderr);
+    let id = field(&run.stdout, "Ceremony:")[0].to_owned();
+    for (part, who) in parts.iter().zip(["alice", "bob", "carol"]) {
+        let r = approve(addr, &id, who, Some(part));
+        assert!(r.ok, "{}", r.stderr);
+    }
+    approve(addr, &id, "dave", None)
+}
+
+#[test]
+fn the_same_components_load_the_master_key_into_a_new_standby_token() {
+    let rig = rig("");
+    let parts: Vec<String> = (0..3).map(|_| component().0).collect();
+
+    // Formed while only the primary is configured.
+    let server = Server::start(&rig.primary_only(), &rig.env);
+    let done = components_ceremony(
+        &server.addr,
+        &["--operation", "create", "--source", "components"],
+        &parts,
+    );
+    assert!(
+        done.ok && done.stdout.contains("In tokens: kms-a\n"),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    let root = field(&done.stdout, "Root token:")[0].to_owned();
+    let mk = field(&done.stdout, "Master key:")[0].to_owned();
+    let kcv = field(&done.stdout, "Master key KCV:")[0].to_owned();
+    let http = server.http();
+    let (s, b) = http.post("/v1/admin/keys", Some(&root), &json!({ "name": "cards" }));
+    assert_eq!(s, 201, "{b}");
+    let ct = http.seal(&root, "cards", b"4000000000000002", None);
+    server.kill();
+
+    // The standby joins; it holds nothing yet.
+    let server = Server::start(&rig.config, &rig.env);
+    let addr = server.addr.clone();
+    assert!(labels_on(&rig.softhsm.conf(), "kms-b").is_empty());
+    // Wrong components: the KCV does not match the recorded one, nothing is loaded.
+    let wrong: Vec<String> = (0..3).map(|_| component().0).collect();
+    let load = ["--operation", "load", "--master-key", mk.as_str()];
+    let r = components_ceremony(&addr, &load, &wrong);
+    assert!(
+        !r.ok && r.stderr.contains("kcv_mismatch"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(labels_on(&rig.softhsm.conf(), "kms-b").is_empty());
+    // The right ones.
+    let r = components_ceremony(&addr, &load, &parts);
+    assert!(
+        r.ok && r.stdout.contains(&format!("Master key KCV: {kcv}")),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(labels_on(&rig.softhsm.conf(), "kms-b"), vec![mk.clone()]);
+
+    // Destroying the active master key is refused, even with a quorum.
+    let mut args = vec![
+        "hsm",
+        "ceremony",
+        "start",
+        "--operation",
+        "destroy",
+        "--master-key",
+        mk.as_str(),
+    ];
+    args.extend_from_slice(&["--custodian", "alice"]);
+    let run = kms(&args, &addr, "pw-alice\n", &[]);
+    assert!(run.ok, "{}", run.stderr);
+    let id = field(&run.stdout, "Ceremony:")[0].to_owned();
+    for who in ["alice", "bob", "carol"] {
+        assert!(approve(&addr, &id, who, None).ok);
+    }
+    let r = approve(&addr, &id, "dave", None);
+    assert!(!r.ok && r.stderr.contains("conflict"), "{}", r.stderr);
+    assert_eq!(labels_on(&rig.softhsm.conf(), "kms-a"), vec![mk.clone()]);
+
+    // With the primary gone, the standby unwraps what the primary wrapped: it is the same key.
+    rig.softhsm.pull("kms-a");
+    let http = server.http();
+    assert_eq!(http.open(&root, "cards", &ct, None), b"4000000000000002");
+    rig.softhsm.restore("kms-a");
 }
