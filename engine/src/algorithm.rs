@@ -14,14 +14,76 @@ use crate::error::EngineError;
 pub enum Algorithm {
     /// AES-256 in GCM mode, 96-bit random nonce, 128-bit tag. The default.
     Aes256Gcm = 1,
+    Aes128Gcm = 2,
+    ChaCha20Poly1305 = 3,
+    /// SM4 in GCM mode (RFC 8998), for Chinese financial regulation.
+    Sm4Gcm = 4,
+    /// AES-256-GCM-SIV (RFC 8452); may be created deterministic.
+    Aes256GcmSiv = 5,
+    HmacSha256 = 6,
+    HmacSm3 = 7,
+    Rsa2048 = 8,
+    Rsa3072 = 9,
+    Rsa4096 = 10,
+    EcdsaP256 = 11,
+    Ed25519 = 12,
+    /// SM2 (GB/T 32918): signatures with SM3 and the default id, and encryption.
+    Sm2 = 13,
+}
+
+/// What kind of key an algorithm makes, which decides the operations it can do.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Family {
+    Aead,
+    Mac,
+    Rsa,
+    EcdsaP256,
+    Ed25519,
+    Sm2,
+}
+
+/// How a version's secret material comes to be.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MaterialKind {
+    /// This many random bytes, generated inside the HSM.
+    Random(usize),
+    /// A key pair generated in software (RSA: PKCS#8 DER; EC: the 32-byte secret scalar or seed),
+    /// then wrapped by the HSM.
+    KeyPair,
 }
 
 impl Algorithm {
-    pub const ALL: &'static [Algorithm] = &[Algorithm::Aes256Gcm];
+    pub const ALL: &'static [Algorithm] = &[
+        Algorithm::Aes256Gcm,
+        Algorithm::Aes128Gcm,
+        Algorithm::ChaCha20Poly1305,
+        Algorithm::Sm4Gcm,
+        Algorithm::Aes256GcmSiv,
+        Algorithm::HmacSha256,
+        Algorithm::HmacSm3,
+        Algorithm::Rsa2048,
+        Algorithm::Rsa3072,
+        Algorithm::Rsa4096,
+        Algorithm::EcdsaP256,
+        Algorithm::Ed25519,
+        Algorithm::Sm2,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Aes256Gcm => "aes-256-gcm",
+            Algorithm::Aes128Gcm => "aes-128-gcm",
+            Algorithm::ChaCha20Poly1305 => "chacha20-poly1305",
+            Algorithm::Sm4Gcm => "sm4-gcm",
+            Algorithm::Aes256GcmSiv => "aes-256-gcm-siv",
+            Algorithm::HmacSha256 => "hmac-sha256",
+            Algorithm::HmacSm3 => "hmac-sm3",
+            Algorithm::Rsa2048 => "rsa-2048",
+            Algorithm::Rsa3072 => "rsa-3072",
+            Algorithm::Rsa4096 => "rsa-4096",
+            Algorithm::EcdsaP256 => "ecdsa-p256",
+            Algorithm::Ed25519 => "ed25519",
+            Algorithm::Sm2 => "sm2",
         }
     }
 
@@ -46,18 +108,70 @@ impl Algorithm {
             .ok_or(EngineError::CorruptRecord("unknown algorithm code"))
     }
 
-    /// Length in bytes of one version's secret material.
-    pub fn key_len(self) -> usize {
+    pub fn family(self) -> Family {
         match self {
-            Algorithm::Aes256Gcm => 32,
+            Algorithm::Aes256Gcm
+            | Algorithm::Aes128Gcm
+            | Algorithm::ChaCha20Poly1305
+            | Algorithm::Sm4Gcm
+            | Algorithm::Aes256GcmSiv => Family::Aead,
+            Algorithm::HmacSha256 | Algorithm::HmacSm3 => Family::Mac,
+            Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => Family::Rsa,
+            Algorithm::EcdsaP256 => Family::EcdsaP256,
+            Algorithm::Ed25519 => Family::Ed25519,
+            Algorithm::Sm2 => Family::Sm2,
+        }
+    }
+
+    pub fn material(self) -> MaterialKind {
+        match self {
+            Algorithm::Aes128Gcm | Algorithm::Sm4Gcm => MaterialKind::Random(16),
+            Algorithm::Aes256Gcm
+            | Algorithm::ChaCha20Poly1305
+            | Algorithm::Aes256GcmSiv
+            | Algorithm::HmacSha256
+            | Algorithm::HmacSm3 => MaterialKind::Random(32),
+            Algorithm::Rsa2048
+            | Algorithm::Rsa3072
+            | Algorithm::Rsa4096
+            | Algorithm::EcdsaP256
+            | Algorithm::Ed25519
+            | Algorithm::Sm2 => MaterialKind::KeyPair,
+        }
+    }
+
+    /// RSA modulus size in bits.
+    pub fn rsa_bits(self) -> Option<usize> {
+        match self {
+            Algorithm::Rsa2048 => Some(2048),
+            Algorithm::Rsa3072 => Some(3072),
+            Algorithm::Rsa4096 => Some(4096),
+            _ => None,
         }
     }
 
     /// Whether keys of this algorithm can do `op` at all (a grant is needed as well).
     pub fn supports(self, op: Operation) -> bool {
-        match self {
-            Algorithm::Aes256Gcm => matches!(op, Operation::Encrypt | Operation::Decrypt),
+        use Operation as O;
+        match self.family() {
+            Family::Aead => matches!(op, O::Encrypt | O::Decrypt | O::Rewrap | O::Datakey),
+            Family::Mac => matches!(op, O::Hmac),
+            Family::Rsa | Family::Sm2 => {
+                matches!(
+                    op,
+                    O::Encrypt | O::Decrypt | O::Rewrap | O::Sign | O::Verify
+                )
+            }
+            Family::EcdsaP256 | Family::Ed25519 => matches!(op, O::Sign | O::Verify),
         }
+    }
+
+    /// Whether the key has a public half (`public-key`).
+    pub fn has_public_key(self) -> bool {
+        matches!(
+            self.family(),
+            Family::Rsa | Family::EcdsaP256 | Family::Ed25519 | Family::Sm2
+        )
     }
 }
 
@@ -68,21 +182,39 @@ impl fmt::Display for Algorithm {
 }
 
 /// An operation an application may be granted on a key. The names are the data-plane endpoint
-/// names, so a grant reads the same as the URL it allows.
+/// names, so a grant reads the same as the URL it allows (`hmac` also covers `hmac/verify`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Operation {
     Encrypt = 1,
     Decrypt = 2,
+    Rewrap = 3,
+    Datakey = 4,
+    Sign = 5,
+    Verify = 6,
+    Hmac = 7,
 }
 
 impl Operation {
-    pub const ALL: &'static [Operation] = &[Operation::Encrypt, Operation::Decrypt];
+    pub const ALL: &'static [Operation] = &[
+        Operation::Encrypt,
+        Operation::Decrypt,
+        Operation::Rewrap,
+        Operation::Datakey,
+        Operation::Sign,
+        Operation::Verify,
+        Operation::Hmac,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Operation::Encrypt => "encrypt",
             Operation::Decrypt => "decrypt",
+            Operation::Rewrap => "rewrap",
+            Operation::Datakey => "datakey",
+            Operation::Sign => "sign",
+            Operation::Verify => "verify",
+            Operation::Hmac => "hmac",
         }
     }
 
@@ -160,9 +292,44 @@ mod tests {
     /// The stored codes are part of the database format.
     #[test]
     fn stored_codes_never_change() {
-        assert_eq!(Algorithm::Aes256Gcm.code(), 1);
-        assert_eq!(Operation::Encrypt.code(), 1);
-        assert_eq!(Operation::Decrypt.code(), 2);
+        let codes: Vec<(u16, &str)> = Algorithm::ALL
+            .iter()
+            .map(|a| (a.code(), a.name()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                (1, "aes-256-gcm"),
+                (2, "aes-128-gcm"),
+                (3, "chacha20-poly1305"),
+                (4, "sm4-gcm"),
+                (5, "aes-256-gcm-siv"),
+                (6, "hmac-sha256"),
+                (7, "hmac-sm3"),
+                (8, "rsa-2048"),
+                (9, "rsa-3072"),
+                (10, "rsa-4096"),
+                (11, "ecdsa-p256"),
+                (12, "ed25519"),
+                (13, "sm2"),
+            ]
+        );
+        let ops: Vec<(u8, &str)> = Operation::ALL
+            .iter()
+            .map(|o| (o.code(), o.name()))
+            .collect();
+        assert_eq!(
+            ops,
+            vec![
+                (1, "encrypt"),
+                (2, "decrypt"),
+                (3, "rewrap"),
+                (4, "datakey"),
+                (5, "sign"),
+                (6, "verify"),
+                (7, "hmac")
+            ]
+        );
         for a in Algorithm::ALL {
             assert_eq!(Algorithm::from_code(i64::from(a.code())).unwrap(), *a);
             assert_eq!(Algorithm::parse(a.name()).unwrap(), *a);
@@ -175,11 +342,42 @@ mod tests {
     }
 
     #[test]
+    fn each_family_supports_its_operations() {
+        use Operation::*;
+        let ops = |a: Algorithm| {
+            Operation::ALL
+                .iter()
+                .copied()
+                .filter(|o| a.supports(*o))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ops(Algorithm::Sm4Gcm),
+            vec![Encrypt, Decrypt, Rewrap, Datakey]
+        );
+        assert_eq!(ops(Algorithm::HmacSm3), vec![Hmac]);
+        assert_eq!(
+            ops(Algorithm::Rsa3072),
+            vec![Encrypt, Decrypt, Rewrap, Sign, Verify]
+        );
+        assert_eq!(
+            ops(Algorithm::Sm2),
+            vec![Encrypt, Decrypt, Rewrap, Sign, Verify]
+        );
+        assert_eq!(ops(Algorithm::Ed25519), vec![Sign, Verify]);
+        assert!(Algorithm::EcdsaP256.has_public_key());
+        assert!(!Algorithm::Aes128Gcm.has_public_key());
+    }
+
+    #[test]
     fn operation_sets() {
-        let set: OperationSet = [Operation::Decrypt].into_iter().collect();
+        let set: OperationSet = [Operation::Decrypt, Operation::Hmac].into_iter().collect();
         assert!(set.contains(Operation::Decrypt));
         assert!(!set.contains(Operation::Encrypt));
-        assert_eq!(set.iter().collect::<Vec<_>>(), vec![Operation::Decrypt]);
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            vec![Operation::Decrypt, Operation::Hmac]
+        );
         assert!(OperationSet::default().is_empty());
     }
 }

@@ -75,32 +75,64 @@ pub struct Parsed {
     pub body: Vec<u8>,
 }
 
-/// Parses the text form. Structural problems get their own errors; whether the ciphertext is
-/// authentic is only known after decryption.
+/// Which versioned value is being parsed: each has its own error codes.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Ciphertext,
+    Signature,
+    Hmac,
+}
+
+impl Kind {
+    fn malformed(self, why: &'static str) -> EngineError {
+        match self {
+            Kind::Ciphertext => EngineError::InvalidCiphertext(why),
+            Kind::Signature => EngineError::InvalidSignature(why),
+            Kind::Hmac => EngineError::InvalidHmac(why),
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            Kind::Ciphertext => "ciphertext",
+            Kind::Signature => "signature",
+            Kind::Hmac => "hmac",
+        }
+    }
+}
+
+/// Parses the text form of a ciphertext. Structural problems get their own errors; whether the
+/// ciphertext is authentic is only known after decryption.
 pub fn parse(text: &str) -> Result<Parsed, EngineError> {
+    let parsed = parse_as(Kind::Ciphertext, text)?;
+    if parsed.body.len() < NONCE_LEN + TAG_LEN {
+        return Err(EngineError::CiphertextTruncated);
+    }
+    Ok(parsed)
+}
+
+/// Parses any `kms:NNNNN:<base64>` value (a ciphertext, a signature, a MAC).
+pub fn parse_as(kind: Kind, text: &str) -> Result<Parsed, EngineError> {
     let bytes = text.as_bytes();
     if !text.starts_with(PREFIX) {
-        return Err(EngineError::InvalidCiphertext("it must start with `kms:`"));
+        return Err(kind.malformed("it must start with `kms:`"));
     }
     if bytes.len() < HEADER_LEN
         || bytes[HEADER_LEN - 1] != b':'
         || !bytes[4..9].iter().all(u8::is_ascii_digit)
     {
-        return Err(EngineError::InvalidCiphertext(
-            "the header must be `kms:` followed by a five-digit version and `:`",
-        ));
+        return Err(
+            kind.malformed("the header must be `kms:` followed by a five-digit version and `:`")
+        );
     }
     let number = bytes[4..9]
         .iter()
         .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-    let version = KeyVersion::new(number)
-        .map_err(|_| EngineError::InvalidCiphertext("version 00000 does not exist"))?;
+    let version =
+        KeyVersion::new(number).map_err(|_| kind.malformed("version 00000 does not exist"))?;
     let mut header = [0u8; HEADER_LEN];
     header.copy_from_slice(&bytes[..HEADER_LEN]);
-    let body = decode_b64("ciphertext", &text[HEADER_LEN..])?;
-    if body.len() < NONCE_LEN + TAG_LEN {
-        return Err(EngineError::CiphertextTruncated);
-    }
+    let body = decode_b64(kind.field(), &text[HEADER_LEN..])?;
     Ok(Parsed {
         version,
         header,

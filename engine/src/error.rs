@@ -26,6 +26,16 @@ pub enum EngineError {
     UnknownOperation(String),
     #[error("the key's algorithm does not support `{0}`")]
     OperationNotSupported(&'static str),
+    #[error("plaintext is larger than this key can encrypt ({0} bytes at most)")]
+    PlaintextTooLarge(usize),
+    #[error("this key's algorithm cannot bind a context; send none")]
+    ContextNotSupported,
+    #[error("invalid signature input: {0}")]
+    InvalidSignatureInput(&'static str),
+    #[error("signature is malformed: {0}")]
+    InvalidSignature(&'static str),
+    #[error("hmac is malformed: {0}")]
+    InvalidHmac(&'static str),
 
     // ---- the key's state ----
     #[error("key not found")]

@@ -20,11 +20,36 @@ pub struct VersionEntry {
     pub updated_at: Timestamp,
 }
 
+/// A key's settings, chosen at creation or changed by an administrator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeySettings {
+    /// AES-256-GCM-SIV only: same plaintext and context give the same ciphertext.
+    pub deterministic: bool,
+    /// Scheduled rotation: the active version is replaced this long after it was made.
+    pub rotation_period_ms: Option<i64>,
+    /// How long before a scheduled rotation its notice goes out.
+    pub notice_period_ms: i64,
+}
+
+/// Seven days.
+pub const DEFAULT_NOTICE_MS: i64 = 7 * 24 * 3600 * 1000;
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            deterministic: false,
+            rotation_period_ms: None,
+            notice_period_ms: DEFAULT_NOTICE_MS,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct KeyEntry {
     pub id: KeyId,
     pub name: KeyName,
     pub algorithm: Algorithm,
+    pub settings: KeySettings,
     pub created_at: Timestamp,
     /// The one version in state `Active`.
     pub active: KeyVersion,
@@ -38,10 +63,12 @@ pub struct KeyEntry {
 
 impl KeyEntry {
     /// Builds an entry, checking the invariants the data plane relies on.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: KeyId,
         name: KeyName,
         algorithm: Algorithm,
+        settings: KeySettings,
         created_at: Timestamp,
         min_decryption_version: KeyVersion,
         mut versions: Vec<VersionEntry>,
@@ -68,6 +95,7 @@ impl KeyEntry {
             id,
             name,
             algorithm,
+            settings,
             created_at,
             active: active_version,
             min_decryption_version,
@@ -151,6 +179,7 @@ mod tests {
             KeyId::random(),
             KeyName::new("k").unwrap(),
             Algorithm::Aes256Gcm,
+            KeySettings::default(),
             Timestamp::from_millis(0),
             KeyVersion::new(min).unwrap(),
             versions,

@@ -3,11 +3,11 @@
 //! [`store::KeyStore`] and [`wrap::KeyUnwrapper`] traits.
 #![forbid(unsafe_code)]
 
-pub mod aead;
 pub mod algorithm;
 pub mod audit;
 pub mod ciphertext;
 pub mod clock;
+pub mod crypto;
 pub mod directory;
 pub mod error;
 pub mod ids;

@@ -17,7 +17,7 @@ use crate::audit::{AuditEvent, AuditRecord};
 use crate::clock::Timestamp;
 use crate::directory::Credential;
 use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
-use crate::keyring::KeyEntry;
+use crate::keyring::{KeyEntry, KeySettings};
 use crate::master_key::{MasterKeyRecord, RotationJob};
 use crate::token::TokenHash;
 use crate::version::VersionState;
@@ -65,6 +65,7 @@ pub struct NewKey {
     pub id: KeyId,
     pub name: KeyName,
     pub algorithm: Algorithm,
+    pub settings: KeySettings,
     pub wrapped: WrappedKey,
     pub at: Timestamp,
     pub actor: String,
@@ -92,6 +93,92 @@ pub struct Grant {
     pub operations: OperationSet,
     pub at: Timestamp,
     pub actor: String,
+}
+
+/// An administrator's change to one version's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionAction {
+    /// decrypt-only → disabled (reversible; the active version cannot be disabled).
+    Disable,
+    /// disabled → decrypt-only.
+    Enable,
+    /// decrypt-only or disabled → scheduled for destruction, destroyed at `destroy_at`.
+    ScheduleDestruction { destroy_at: Timestamp },
+    /// scheduled for destruction → disabled.
+    CancelDestruction,
+}
+
+impl VersionAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            VersionAction::Disable => "disable",
+            VersionAction::Enable => "enable",
+            VersionAction::ScheduleDestruction { .. } => "schedule_destruction",
+            VersionAction::CancelDestruction => "cancel_destruction",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct VersionChange {
+    pub key: KeyId,
+    pub version: KeyVersion,
+    pub action: VersionAction,
+    pub at: Timestamp,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// The previous version active again (the highest decrypt-only version below the active one);
+/// the active one becomes decrypt-only.
+#[derive(Clone, Debug)]
+pub struct Rollback {
+    pub key: KeyId,
+    pub at: Timestamp,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// Changes to a key's settings; `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default)]
+pub struct KeyConfig {
+    pub min_decryption_version: Option<KeyVersion>,
+    /// `Some(None)` turns scheduled rotation off.
+    pub rotation_period_ms: Option<Option<i64>>,
+    pub notice_period_ms: Option<i64>,
+}
+
+/// A lifecycle event, for `GET /v1/admin/events` and the webhooks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub at: Timestamp,
+    /// `rotation_notice`, `key_rotated`, `key_rolled_back`, `version_destruction_scheduled`,
+    /// `version_destroyed`.
+    pub kind: String,
+    pub key: Option<KeyId>,
+    pub key_name: Option<String>,
+    pub version: Option<KeyVersion>,
+    /// JSON object.
+    pub detail: String,
+}
+
+/// A webhook delivery that is due.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub event: EventRecord,
+    pub url: String,
+    pub attempts: u32,
+}
+
+/// Use of one version by one caller for one operation, summed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageSummary {
+    pub version: KeyVersion,
+    pub principal: String,
+    pub operation: crate::algorithm::Operation,
+    pub count: u64,
+    pub last_used: Timestamp,
 }
 
 /// One entry of a key's history: who changed which version, when, from what to what, and why.
@@ -161,6 +248,65 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> Result<Revision, StoreError>;
     async fn set_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<Revision, StoreError>;
     async fn key_history(&self, key: KeyId) -> Result<Vec<KeyEvent>, StoreError>;
+
+    // ---- the version lifecycle ----
+    async fn change_version(
+        &self,
+        change: &VersionChange,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    async fn rollback_key(
+        &self,
+        rollback: &Rollback,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    async fn configure_key(
+        &self,
+        key: KeyId,
+        config: &KeyConfig,
+        at: Timestamp,
+        actor: &str,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Destroys every version whose destruction time has come: material erased from the store
+    /// (and from the database files), metadata kept. Returns what it destroyed.
+    async fn destroy_due_versions(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(KeyId, KeyVersion)>, StoreError>;
+
+    // ---- events, notices, webhooks ----
+    /// Records an event and a pending delivery to each webhook URL, in one transaction.
+    async fn append_event(
+        &self,
+        event: &EventRecord,
+        webhooks: &[String],
+    ) -> Result<i64, StoreError>;
+    /// Records the rotation notice for `key`'s active `version` with its event, unless one was
+    /// already recorded (then `None`).
+    async fn record_rotation_notice(
+        &self,
+        key: KeyId,
+        version: KeyVersion,
+        event: &EventRecord,
+        webhooks: &[String],
+    ) -> Result<Option<i64>, StoreError>;
+    async fn events(&self, after: i64, limit: u32) -> Result<Vec<EventRecord>, StoreError>;
+    async fn due_deliveries(&self, now: Timestamp, limit: u32)
+    -> Result<Vec<Delivery>, StoreError>;
+    /// `Ok`: delivered. `Err(next)`: failed, try again at `next` (`None`: give up).
+    async fn delivery_outcome(
+        &self,
+        event: i64,
+        url: &str,
+        at: Timestamp,
+        outcome: Result<(), (String, Option<Timestamp>)>,
+    ) -> Result<(), StoreError>;
+
+    // ---- usage ----
+    async fn record_usage(&self, usage: &[crate::pool::UsageRecord]) -> Result<(), StoreError>;
+    async fn usage(&self, key: KeyId) -> Result<Vec<UsageSummary>, StoreError>;
 
     // ---- master keys ----
     async fn master_keys(&self) -> Result<Vec<MasterKeyRecord>, StoreError>;

@@ -5,6 +5,7 @@
 //! form. The backend has no notion of which master key is current: the store records that, and
 //! callers name the master key to wrap under.
 
+use kms_engine::algorithm::MaterialKind;
 use kms_engine::ids::MasterKeyId;
 use kms_engine::master_key::{Kcv, MasterKeyOrigin};
 use kms_engine::secret::{KeyMaterial, SecretString};
@@ -118,6 +119,18 @@ pub struct CreatedMasterKey {
     pub tokens: Vec<String>,
     /// Software backend, first key: the unseal shares, to be handed out once.
     pub shares: Vec<SecretString>,
+}
+
+/// The length of random material `context`'s algorithm needs; key pairs are made outside the
+/// HSM and wrapped with [`HsmBackend::wrap`].
+pub fn random_material_len(context: &WrapContext) -> Result<usize, HsmError> {
+    match context.algorithm.material() {
+        MaterialKind::Random(len) => Ok(len),
+        MaterialKind::KeyPair => Err(HsmError::InvalidParameters(format!(
+            "{} keys are key pairs: generate them, then wrap",
+            context.algorithm
+        ))),
+    }
 }
 
 /// A fresh master key id: `mk-` and 16 hex digits.

@@ -34,7 +34,7 @@ use zeroize::Zeroize;
 
 use crate::backend::{
     CreatedMasterKey, HsmBackend, HsmError, HsmStatus, MasterKeySource, SealStatus, Sealing,
-    TokenStatus, new_master_key_id,
+    TokenStatus, new_master_key_id, random_material_len,
 };
 use crate::components;
 pub use token::is_connection_error;
@@ -329,7 +329,7 @@ impl HsmBackend for Pkcs11Hsm {
         context: &WrapContext,
         under: &MasterKeyId,
     ) -> Result<WrappedKey, HsmError> {
-        let len = context.algorithm.key_len();
+        let len = random_material_len(context)?;
         let aad = context.associated_data();
         let (label, result) = self.on_key(under, |c, h| {
             let mut material = vec![0u8; len];

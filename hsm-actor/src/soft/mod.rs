@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::backend::{
     CreatedMasterKey, HsmBackend, HsmError, HsmStatus, MasterKeyInfo, MasterKeySource, SealStatus,
-    Sealing, TokenStatus, new_master_key_id,
+    Sealing, TokenStatus, new_master_key_id, random_material_len,
 };
 use crate::components;
 use sealed::{SealedFile, SealedMasterKey};
@@ -337,7 +337,7 @@ impl HsmBackend for SoftwareHsm {
         context: &WrapContext,
         under: &MasterKeyId,
     ) -> Result<WrappedKey, HsmError> {
-        let material = KeyMaterial::random(context.algorithm.key_len());
+        let material = KeyMaterial::random(random_material_len(context)?);
         self.wrap(context, &material, under)
     }
 

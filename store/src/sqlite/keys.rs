@@ -6,7 +6,7 @@ use kms_engine::algorithm::{Algorithm, Operation, OperationSet};
 use kms_engine::audit::AuditEvent;
 use kms_engine::clock::Timestamp;
 use kms_engine::ids::{AppId, KeyId, KeyName, KeyVersion, MasterKeyId};
-use kms_engine::keyring::{KeyEntry, VersionEntry};
+use kms_engine::keyring::{KeyEntry, KeySettings, VersionEntry};
 use kms_engine::master_key::MasterKeyState;
 use kms_engine::store::{Change, Grant, KeyEvent, NewKey, Revision, Rotation, StoreError};
 use kms_engine::version::VersionState;
@@ -17,9 +17,10 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, feed, is_unique_violation};
 
-const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at FROM keys";
-const KEYS_ONE: &str =
-    "SELECT id, name, algorithm, min_decryption_version, created_at FROM keys WHERE id = ?";
+const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
+     deterministic, rotation_period_ms, notice_period_ms FROM keys";
+const KEYS_ONE: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
+     deterministic, rotation_period_ms, notice_period_ms FROM keys WHERE id = ?";
 const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
      updated_at FROM key_versions";
 const VERSIONS_ONE: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
@@ -103,6 +104,11 @@ pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry
                 id,
                 KeyName::new(row.get("name")).map_err(corrupt)?,
                 Algorithm::from_code(row.get("algorithm")).map_err(corrupt)?,
+                KeySettings {
+                    deterministic: row.get::<i64, _>("deterministic") != 0,
+                    rotation_period_ms: row.get("rotation_period_ms"),
+                    notice_period_ms: row.get("notice_period_ms"),
+                },
                 rows::ts(row.get("created_at")),
                 rows::version(row.get("min_decryption_version"))?,
                 versions.remove(&id).unwrap_or_default(),
@@ -155,18 +161,18 @@ pub async fn history(pool: &SqlitePool, key: KeyId) -> Result<Vec<KeyEvent>, Sto
         .collect()
 }
 
-struct Event<'a> {
-    key: KeyId,
-    version: Option<KeyVersion>,
-    action: &'a str,
-    from: Option<VersionState>,
-    to: Option<VersionState>,
-    actor: &'a str,
-    reason: Option<&'a str>,
-    at: Timestamp,
+pub(super) struct Event<'a> {
+    pub key: KeyId,
+    pub version: Option<KeyVersion>,
+    pub action: &'a str,
+    pub from: Option<VersionState>,
+    pub to: Option<VersionState>,
+    pub actor: &'a str,
+    pub reason: Option<&'a str>,
+    pub at: Timestamp,
 }
 
-async fn record_event(
+pub(super) async fn record_event(
     tx: &mut Transaction<'static, Sqlite>,
     e: Event<'_>,
 ) -> Result<(), StoreError> {
@@ -246,14 +252,17 @@ impl SqliteStore {
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
         sqlx::query(
-            "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at) \
-             VALUES (?, ?, ?, 1, ?, ?)",
+            "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at, \
+             deterministic, rotation_period_ms, notice_period_ms) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
         )
         .bind(key.id.as_bytes().to_vec())
         .bind(key.name.as_str())
         .bind(i64::from(key.algorithm.code()))
         .bind(key.at.millis())
         .bind(key.at.millis())
+        .bind(i64::from(key.settings.deterministic))
+        .bind(key.settings.rotation_period_ms)
+        .bind(key.settings.notice_period_ms)
         .execute(&mut *tx)
         .await
         .map_err(|e| {

@@ -7,10 +7,13 @@
 
 mod apps;
 mod audit;
+mod events;
 mod feed;
 mod keys;
+mod lifecycle;
 mod master_keys;
 mod rows;
+mod usage;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -21,12 +24,13 @@ use async_trait::async_trait;
 use kms_engine::audit::{AuditEvent, AuditRecord};
 use kms_engine::clock::{Clock, SystemClock, Timestamp};
 use kms_engine::directory::Credential;
-use kms_engine::ids::{AppName, KeyId, KeyName, MasterKeyId};
+use kms_engine::ids::{AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::KeyEntry;
 use kms_engine::master_key::{MasterKeyRecord, RotationJob};
+use kms_engine::pool::UsageRecord;
 use kms_engine::store::{
-    AppRecord, AuditQuery, Change, Grant, KeyEvent, KeyStore, NewKey, Revision, Rotation,
-    StoreError,
+    AppRecord, AuditQuery, Change, Delivery, EventRecord, Grant, KeyConfig, KeyEvent, KeyStore,
+    NewKey, Revision, Rollback, Rotation, StoreError, UsageSummary, VersionChange,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
@@ -77,6 +81,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Freed cells are overwritten with zeros: destroyed key material does not linger in
+            // the file's free space.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(5));
         let write = SqlitePoolOptions::new()
             .max_connections(1)
@@ -215,6 +222,90 @@ impl KeyStore for SqliteStore {
 
     async fn key_history(&self, key: KeyId) -> Result<Vec<KeyEvent>, StoreError> {
         keys::history(&self.read, key).await
+    }
+
+    async fn change_version(
+        &self,
+        change: &VersionChange,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.change_version_tx(change, audit).await
+    }
+
+    async fn rollback_key(
+        &self,
+        rollback: &Rollback,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.rollback_tx(rollback, audit).await
+    }
+
+    async fn configure_key(
+        &self,
+        key: KeyId,
+        config: &KeyConfig,
+        at: Timestamp,
+        actor: &str,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.configure_tx(key, config, at, actor, reason, audit)
+            .await
+    }
+
+    async fn destroy_due_versions(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(KeyId, KeyVersion)>, StoreError> {
+        self.destroy_due_tx(now).await
+    }
+
+    async fn append_event(
+        &self,
+        event: &EventRecord,
+        webhooks: &[String],
+    ) -> Result<i64, StoreError> {
+        self.append_event_tx(event, webhooks).await
+    }
+
+    async fn record_rotation_notice(
+        &self,
+        key: KeyId,
+        version: KeyVersion,
+        event: &EventRecord,
+        webhooks: &[String],
+    ) -> Result<Option<i64>, StoreError> {
+        self.record_notice_tx(key, version, event, webhooks).await
+    }
+
+    async fn events(&self, after: i64, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+        events::list(&self.read, after, limit).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        events::due(&self.read, now, limit).await
+    }
+
+    async fn delivery_outcome(
+        &self,
+        event: i64,
+        url: &str,
+        at: Timestamp,
+        outcome: Result<(), (String, Option<Timestamp>)>,
+    ) -> Result<(), StoreError> {
+        self.delivery_outcome_tx(event, url, at, outcome).await
+    }
+
+    async fn record_usage(&self, usage: &[UsageRecord]) -> Result<(), StoreError> {
+        self.record_usage_tx(usage).await
+    }
+
+    async fn usage(&self, key: KeyId) -> Result<Vec<UsageSummary>, StoreError> {
+        usage::summary(&self.read, key).await
     }
 
     async fn master_keys(&self) -> Result<Vec<MasterKeyRecord>, StoreError> {

@@ -1,0 +1,115 @@
+//! RSA: OAEP (SHA-256, MGF1-SHA-256) encryption with the ciphertext's associated data as the OAEP
+//! label, so an RSA ciphertext is bound to its header, key and context like an AEAD one; PSS
+//! (SHA-256, 32-byte salt) and PKCS#1 v1.5 (SHA-256) signatures. The stored material is the
+//! private key in PKCS#8 DER.
+
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::sha2::{Digest, Sha256};
+use rsa::traits::PublicKeyParts;
+use rsa::{Oaep, PrivateKey};
+
+use super::SignScheme;
+use crate::error::EngineError;
+use crate::secret::{KeyMaterial, PlaintextBuf};
+
+pub struct RsaKey {
+    key: Box<PrivateKey>,
+}
+
+/// SHA-256 output and the OAEP overhead (2 hashes + 2 bytes).
+const DIGEST: usize = 32;
+
+pub fn generate(bits: usize) -> Result<KeyMaterial, EngineError> {
+    let key = PrivateKey::new(&mut rand::rng(), bits)
+        .map_err(|e| EngineError::InvalidArgument(format!("RSA key generation failed: {e}")))?;
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|_| EngineError::KeyMaterialCorrupt)?;
+    Ok(KeyMaterial::from_slice(der.as_bytes()))
+}
+
+impl RsaKey {
+    pub fn new(material: &KeyMaterial) -> Result<Self, EngineError> {
+        let key = PrivateKey::from_pkcs8_der(material.expose())
+            .map_err(|_| EngineError::KeyMaterialCorrupt)?;
+        Ok(Self { key: Box::new(key) })
+    }
+
+    /// The largest plaintext OAEP-SHA256 takes with this modulus.
+    pub fn max_plaintext(&self) -> usize {
+        self.key.size() - 2 * DIGEST - 2
+    }
+
+    pub fn encrypt(&self, label: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, EngineError> {
+        if plaintext.len() > self.max_plaintext() {
+            return Err(EngineError::PlaintextTooLarge(self.max_plaintext()));
+        }
+        self.key
+            .to_public_key()
+            .encrypt(
+                &mut rand::rng(),
+                Oaep::<Sha256>::new_with_label(label),
+                plaintext,
+            )
+            .map_err(|_| EngineError::PlaintextTooLarge(self.max_plaintext()))
+    }
+
+    pub fn decrypt(&self, label: &[u8], ciphertext: &[u8]) -> Result<PlaintextBuf, EngineError> {
+        self.key
+            .decrypt(Oaep::<Sha256>::new_with_label(label), ciphertext)
+            .map(PlaintextBuf::new)
+            .map_err(|_| EngineError::DecryptionFailed)
+    }
+
+    fn digest(input: &[u8], prehashed: bool) -> Result<[u8; DIGEST], EngineError> {
+        if prehashed {
+            <[u8; DIGEST]>::try_from(input).map_err(|_| {
+                EngineError::InvalidSignatureInput("a prehashed input is a 32-byte SHA-256 digest")
+            })
+        } else {
+            Ok(Sha256::digest(input).into())
+        }
+    }
+
+    pub fn sign(
+        &self,
+        input: &[u8],
+        prehashed: bool,
+        scheme: SignScheme,
+    ) -> Result<Vec<u8>, EngineError> {
+        let digest = Self::digest(input, prehashed)?;
+        let signed = match scheme {
+            SignScheme::Pss => self
+                .key
+                .pss_sign_prehash_with_rng::<Sha256, _>(&mut rand::rng(), &digest),
+            SignScheme::Pkcs1v15 => self.key.pkcs1v15_sign_prehash::<Sha256>(&digest),
+        };
+        signed.map_err(|_| EngineError::KeyMaterialCorrupt)
+    }
+
+    pub fn verify(
+        &self,
+        input: &[u8],
+        prehashed: bool,
+        scheme: SignScheme,
+        signature: &[u8],
+    ) -> Result<bool, EngineError> {
+        let digest = Self::digest(input, prehashed)?;
+        let public = self.key.to_public_key();
+        Ok(match scheme {
+            SignScheme::Pss => public
+                .pss_verify_prehash::<Sha256>(&digest, signature)
+                .is_ok(),
+            SignScheme::Pkcs1v15 => public
+                .pkcs1v15_verify_prehash::<Sha256>(&digest, signature)
+                .is_ok(),
+        })
+    }
+
+    pub fn public_key_pem(&self) -> Result<String, EngineError> {
+        self.key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|_| EngineError::KeyMaterialCorrupt)
+    }
+}

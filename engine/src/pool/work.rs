@@ -1,0 +1,121 @@
+//! What a crypto job asks for and what it gets back, for every data-plane operation.
+
+use std::sync::Arc;
+
+use crate::algorithm::Operation;
+use crate::clock::Timestamp;
+use crate::crypto::SignScheme;
+use crate::ids::{KeyId, KeyVersion};
+use crate::secret::PlaintextBuf;
+
+/// One item of a request. A job carries items of one operation.
+pub enum Item {
+    Encrypt {
+        plaintext: PlaintextBuf,
+        context: Vec<u8>,
+    },
+    Decrypt {
+        ciphertext: String,
+        context: Vec<u8>,
+    },
+    /// Decrypt, then encrypt under the active version, inside the worker.
+    Rewrap {
+        ciphertext: String,
+        context: Vec<u8>,
+    },
+    /// A fresh random data key of `bytes`, encrypted under the key.
+    DataKey {
+        bytes: usize,
+        context: Vec<u8>,
+        return_plaintext: bool,
+    },
+    Sign {
+        input: Vec<u8>,
+        prehashed: bool,
+        scheme: Option<SignScheme>,
+    },
+    Verify {
+        input: Vec<u8>,
+        prehashed: bool,
+        scheme: Option<SignScheme>,
+        signature: String,
+    },
+    Hmac {
+        input: Vec<u8>,
+    },
+    HmacVerify {
+        input: Vec<u8>,
+        hmac: String,
+    },
+}
+
+impl Item {
+    /// The grant this item needs.
+    pub fn operation(&self) -> Operation {
+        match self {
+            Item::Encrypt { .. } => Operation::Encrypt,
+            Item::Decrypt { .. } => Operation::Decrypt,
+            Item::Rewrap { .. } => Operation::Rewrap,
+            Item::DataKey { .. } => Operation::Datakey,
+            Item::Sign { .. } => Operation::Sign,
+            Item::Verify { .. } => Operation::Verify,
+            Item::Hmac { .. } | Item::HmacVerify { .. } => Operation::Hmac,
+        }
+    }
+}
+
+/// An item's result. `version` is the key version the item used.
+#[derive(Debug)]
+pub enum Done {
+    Ciphertext {
+        ciphertext: String,
+        version: KeyVersion,
+    },
+    Plaintext {
+        plaintext: PlaintextBuf,
+        version: KeyVersion,
+    },
+    DataKey {
+        ciphertext: String,
+        version: KeyVersion,
+        plaintext: Option<PlaintextBuf>,
+    },
+    Signature {
+        signature: String,
+        version: KeyVersion,
+    },
+    Hmac {
+        hmac: String,
+        version: KeyVersion,
+    },
+    Valid {
+        valid: bool,
+        version: KeyVersion,
+    },
+}
+
+impl Done {
+    pub fn version(&self) -> KeyVersion {
+        match self {
+            Done::Ciphertext { version, .. }
+            | Done::Plaintext { version, .. }
+            | Done::DataKey { version, .. }
+            | Done::Signature { version, .. }
+            | Done::Hmac { version, .. }
+            | Done::Valid { version, .. } => *version,
+        }
+    }
+}
+
+/// Data-plane use of one key version by one caller for one operation, summed over a flush
+/// interval (a second), stamped with its last use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageRecord {
+    pub key: KeyId,
+    pub version: KeyVersion,
+    /// `app:<name>` or `root:<label>`.
+    pub principal: Arc<str>,
+    pub operation: Operation,
+    pub count: u64,
+    pub last_used: Timestamp,
+}
