@@ -82,11 +82,13 @@ fn fixture_on(
         wrapped: Some(wrapped),
         created_at: Timestamp::from_millis(0),
         updated_at: Timestamp::from_millis(0),
+        destroy_at: None,
     };
     let key = KeyEntry::new(
         id,
         KeyName::new("bench").expect("name"),
         Algorithm::Aes256Gcm,
+        Default::default(),
         Timestamp::from_millis(0),
         KeyVersion::FIRST,
         vec![version],

@@ -17,7 +17,10 @@ pub struct VersionEntry {
     /// `None` once destroyed.
     pub wrapped: Option<WrappedKey>,
     pub created_at: Timestamp,
+    /// When the version last changed state (for the active version: since when it is active).
     pub updated_at: Timestamp,
+    /// Scheduled for destruction: when.
+    pub destroy_at: Option<Timestamp>,
 }
 
 /// A key's settings, chosen at creation or changed by an administrator.
@@ -166,6 +169,7 @@ mod tests {
             }),
             created_at: Timestamp::from_millis(0),
             updated_at: Timestamp::from_millis(0),
+            destroy_at: None,
         }
     }
 

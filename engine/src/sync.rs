@@ -38,6 +38,10 @@ impl Default for SyncConfig {
     }
 }
 
+/// Told about every key the sync loads after a change (the worker pool purges versions that may no
+/// longer be used).
+pub type KeyListener = Arc<dyn Fn(&crate::keyring::KeyEntry) + Send + Sync>;
+
 pub struct KeySync {
     applied: watch::Receiver<Revision>,
     healthy: Arc<AtomicBool>,
@@ -51,6 +55,7 @@ impl KeySync {
         store: Arc<dyn KeyStore>,
         directory: Arc<DirectoryHandle>,
         config: SyncConfig,
+        on_key: Option<KeyListener>,
     ) -> Result<Self, StoreError> {
         let revision = store.revision().await?;
         let keys = store.load_keys().await?;
@@ -64,6 +69,7 @@ impl KeySync {
             config,
             applied: tx,
             healthy: Arc::clone(&healthy),
+            on_key,
         };
         let task = tokio::spawn(actor.run(revision));
         Ok(Self {
@@ -114,6 +120,7 @@ struct Actor {
     config: SyncConfig,
     applied: watch::Sender<Revision>,
     healthy: Arc<AtomicBool>,
+    on_key: Option<KeyListener>,
 }
 
 impl Actor {
@@ -154,7 +161,12 @@ impl Actor {
         for (_, change) in changes {
             match change {
                 Change::Key(id) if seen.insert(id) => match self.store.load_key(id).await? {
-                    Some(key) => next.put_key(key),
+                    Some(key) => {
+                        if let Some(listener) = &self.on_key {
+                            listener(&key);
+                        }
+                        next.put_key(key);
+                    }
                     None => next.remove_key(&id),
                 },
                 Change::Key(_) => {}

@@ -110,8 +110,34 @@ pub async fn authorize_key(
     key_name: &str,
     op: Operation,
 ) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
+    authorize(state, req, key_name, op.name(), |k, app| {
+        k.grants_app(app, op)
+    })
+    .await
+}
+
+/// As [`authorize_key`], for endpoints any grant on the key allows (`public-key`).
+pub async fn authorize_key_any(
+    state: &AppState,
+    req: &HttpRequest,
+    key_name: &str,
+    action: &str,
+) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
+    authorize(state, req, key_name, action, |k, app| {
+        k.grants.get(app).is_some_and(|ops| !ops.is_empty())
+    })
+    .await
+}
+
+async fn authorize(
+    state: &AppState,
+    req: &HttpRequest,
+    key_name: &str,
+    action: &str,
+    granted: impl Fn(&KeyEntry, &kms_engine::ids::AppId) -> bool,
+) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
     let target = Some(format!("key:{key_name}"));
-    let caller = authenticate(state, req, op.name(), target.clone()).await?;
+    let caller = authenticate(state, req, action, target.clone()).await?;
     let key = state.directory.load().key(key_name).cloned();
     let allowed = match (&caller.principal, &key) {
         (Principal::Root { .. }, Some(_)) => true,
@@ -122,7 +148,7 @@ pub async fn authorize_key(
                 "key not found",
             ));
         }
-        (Principal::App { id, .. }, Some(k)) => k.grants_app(id, op),
+        (Principal::App { id, .. }, Some(k)) => granted(k, id),
         (Principal::App { .. }, None) => false,
     };
     match key {
@@ -131,12 +157,9 @@ pub async fn authorize_key(
             let e = ApiError::new(
                 StatusCode::FORBIDDEN,
                 "operation_not_granted",
-                format!(
-                    "no grant for `{}` on key `{key_name}` (or no such key)",
-                    op.name()
-                ),
+                format!("no grant for `{action}` on key `{key_name}` (or no such key)"),
             );
-            Err(refuse(state, caller.actor(), caller.remote, op.name(), target, e).await)
+            Err(refuse(state, caller.actor(), caller.remote, action, target, e).await)
         }
     }
 }

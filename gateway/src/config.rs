@@ -38,6 +38,7 @@ use kms_hsm::{Pkcs11Config, TokenConfig};
 use serde::Deserialize;
 
 use crate::custodians::{Custodian, CustodianRole, Quorum};
+use crate::webhooks::Webhook;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +54,27 @@ pub struct ConfigFile {
     pub quorum: QuorumSection,
     #[serde(default)]
     pub custodians: Vec<CustodianEntry>,
+    #[serde(default)]
+    pub webhooks: Vec<WebhookEntry>,
+    #[serde(default)]
+    pub scheduler: SchedulerSection,
+}
+
+/// `[[webhooks]]`: where lifecycle events (rotation notices, rotations, destructions) are POSTed,
+/// signed with HMAC-SHA256 under the secret.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEntry {
+    pub url: String,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSection {
+    /// How often rotations, notices, destructions and webhook retries are checked (e.g. `10s`).
+    pub interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +254,42 @@ impl ConfigFile {
         Ok(out)
     }
 
+    pub fn webhooks(&self) -> Result<Vec<Webhook>, ConfigError> {
+        self.webhooks
+            .iter()
+            .map(|w| {
+                if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
+                    return Err(ConfigError::Invalid(format!(
+                        "webhook {}: the URL must be http:// or https://",
+                        w.url
+                    )));
+                }
+                Ok(Webhook {
+                    url: w.url.clone(),
+                    secret: read_secret(
+                        &format!("webhook {}", w.url),
+                        "secret",
+                        w.secret_env.as_deref(),
+                        w.secret_file.as_deref(),
+                        ("secret_env", "secret_file"),
+                    )?,
+                })
+            })
+            .collect()
+    }
+
+    pub fn scheduler_interval(&self) -> Result<Option<Duration>, ConfigError> {
+        self.scheduler
+            .interval
+            .as_deref()
+            .map(|i| {
+                crate::durations::parse("scheduler.interval", i)
+                    .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+                    .map_err(|e| ConfigError::Invalid(e.message))
+            })
+            .transpose()
+    }
+
     pub fn rewrap(&self) -> RewrapPace {
         let d = RewrapPace::default();
         RewrapPace {
@@ -245,25 +303,41 @@ impl ConfigFile {
 }
 
 fn read_pin(token: &TokenEntry) -> Result<SecretString, ConfigError> {
-    match (&token.pin_env, &token.pin_file) {
+    read_secret(
+        &format!("token `{}`", token.label),
+        "PIN",
+        token.pin_env.as_deref(),
+        token.pin_file.as_deref(),
+        ("pin_env", "pin_file"),
+    )
+}
+
+/// A secret from an environment variable or a file (trailing newline dropped), never from the
+/// configuration itself.
+fn read_secret(
+    owner: &str,
+    what: &str,
+    env: Option<&str>,
+    file: Option<&Path>,
+    fields: (&str, &str),
+) -> Result<SecretString, ConfigError> {
+    match (env, file) {
         (Some(var), None) => std::env::var(var).map(SecretString::new).map_err(|_| {
             ConfigError::Invalid(format!(
-                "token `{}`: environment variable {var} (its PIN) is not set",
-                token.label
+                "{owner}: environment variable {var} (its {what}) is not set"
             ))
         }),
         (None, Some(path)) => std::fs::read_to_string(path)
             .map(|s| SecretString::new(s.trim_end_matches(['\n', '\r']).to_owned()))
             .map_err(|e| {
                 ConfigError::Invalid(format!(
-                    "token `{}`: cannot read its PIN file {}: {e}",
-                    token.label,
+                    "{owner}: cannot read its {what} file {}: {e}",
                     path.display()
                 ))
             }),
         _ => Err(ConfigError::Invalid(format!(
-            "token `{}`: give exactly one of pin_env and pin_file",
-            token.label
+            "{owner}: give exactly one of {} and {}",
+            fields.0, fields.1
         ))),
     }
 }

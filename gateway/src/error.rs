@@ -109,6 +109,11 @@ impl From<EngineError> for ApiError {
             E::UnsupportedAlgorithm(_) => (StatusCode::BAD_REQUEST, "unsupported_algorithm"),
             E::UnknownOperation(_) => (StatusCode::BAD_REQUEST, "unknown_operation"),
             E::OperationNotSupported(_) => (StatusCode::BAD_REQUEST, "operation_not_supported"),
+            E::PlaintextTooLarge(_) => (StatusCode::BAD_REQUEST, "plaintext_too_large"),
+            E::ContextNotSupported => (StatusCode::BAD_REQUEST, "context_not_supported"),
+            E::InvalidSignatureInput(_) => (StatusCode::BAD_REQUEST, "invalid_signature_input"),
+            E::InvalidSignature(_) => (StatusCode::BAD_REQUEST, "invalid_signature"),
+            E::InvalidHmac(_) => (StatusCode::BAD_REQUEST, "invalid_hmac"),
             E::KeyNotFound => (StatusCode::NOT_FOUND, "key_not_found"),
             E::KeyVersionNotFound => (StatusCode::BAD_REQUEST, "key_version_not_found"),
             E::BelowMinDecryptionVersion => {

@@ -25,13 +25,50 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/admin/keys/{name}").route(web::get().to(admin::get_key::handle)))
         .service(
+            resource("/v1/admin/keys/{name}/rollback")
+                .route(web::post().to(admin::rollback::handle)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/config").route(web::post().to(admin::config::handle)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/versions/{version}/disable")
+                .route(web::post().to(admin::versions::disable)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/versions/{version}/enable")
+                .route(web::post().to(admin::versions::enable)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/versions/{version}/schedule-destruction")
+                .route(web::post().to(admin::versions::schedule_destruction)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/versions/{version}/cancel-destruction")
+                .route(web::post().to(admin::versions::cancel_destruction)),
+        )
+        .service(resource("/v1/admin/events").route(web::get().to(admin::events::handle)))
+        .service(
             resource("/v1/admin/keys/{name}/grants").route(web::post().to(admin::grant::handle)),
         )
         .service(
             resource("/v1/admin/keys/{name}/rotate").route(web::post().to(admin::rotate::handle)),
         )
         .service(resource("/v1/keys/{name}/encrypt").route(web::post().to(data::encrypt::handle)))
-        .service(resource("/v1/keys/{name}/decrypt").route(web::post().to(data::decrypt::handle)));
+        .service(resource("/v1/keys/{name}/decrypt").route(web::post().to(data::decrypt::handle)))
+        .service(resource("/v1/keys/{name}/rewrap").route(web::post().to(data::rewrap::handle)))
+        .service(resource("/v1/keys/{name}/datakey").route(web::post().to(data::datakey::handle)))
+        .service(resource("/v1/keys/{name}/sign").route(web::post().to(data::sign::handle)))
+        .service(resource("/v1/keys/{name}/verify").route(web::post().to(data::verify::handle)))
+        .service(resource("/v1/keys/{name}/hmac").route(web::post().to(data::hmac::handle)))
+        .service(
+            resource("/v1/keys/{name}/hmac/verify")
+                .route(web::post().to(data::hmac_verify::handle)),
+        )
+        .service(
+            resource("/v1/keys/{name}/public-key").route(web::get().to(data::public_key::handle)),
+        )
+        .service(resource("/v1/random").route(web::post().to(data::random::handle)));
 }
 
 /// A resource that answers 405 in our error format for methods it has no route for.

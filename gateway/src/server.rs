@@ -13,7 +13,7 @@ use kms_engine::master_key::{MasterKeyRecord, MasterKeyState};
 use kms_engine::pool::{PoolConfig, WorkerPool};
 use kms_engine::secret::SecretString;
 use kms_engine::store::{KeyStore, StoreError};
-use kms_engine::sync::{KeySync, SyncConfig};
+use kms_engine::sync::{KeyListener, KeySync, SyncConfig};
 use kms_engine::token::{self, TokenHash};
 use kms_hsm::{HsmBackend, HsmError, HsmHandle, MasterKeySource, Pkcs11Hsm, Sealing, SoftwareHsm};
 use kms_store::SqliteStore;
@@ -26,6 +26,8 @@ use crate::error::json_error;
 use crate::rewrap::Rewrapper;
 use crate::routes;
 use crate::state::{AppState, Limits};
+use crate::webhooks::Webhook;
+use crate::{scheduler, usage};
 
 pub struct ServeOptions {
     /// Dev mode: initialise and unseal automatically; accept a dev root token.
@@ -42,6 +44,11 @@ pub struct ServeOptions {
     pub quorum: Quorum,
     pub custodians: Vec<Custodian>,
     pub rewrap: RewrapPace,
+    /// Where time comes from (tests inject a manual clock).
+    pub clock: Arc<dyn Clock>,
+    /// How often the scheduler runs on its own (tests call it directly instead).
+    pub scheduler_interval: Duration,
+    pub webhooks: Vec<Webhook>,
 }
 
 impl ServeOptions {
@@ -59,6 +66,9 @@ impl ServeOptions {
             quorum: Quorum::default(),
             custodians: Vec::new(),
             rewrap: RewrapPace::default(),
+            clock: Arc::new(SystemClock),
+            scheduler_interval: Duration::from_secs(10),
+            webhooks: Vec::new(),
         }
     }
 
@@ -81,6 +91,10 @@ impl ServeOptions {
         opts.quorum = file.quorum()?;
         opts.custodians = file.custodians()?;
         opts.rewrap = file.rewrap();
+        opts.webhooks = file.webhooks()?;
+        if let Some(interval) = file.scheduler_interval()? {
+            opts.scheduler_interval = interval;
+        }
         Ok(opts)
     }
 }
@@ -261,9 +275,11 @@ impl Kms {
             .enable_all()
             .build()
             .map_err(ServeError::Runtime)?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let store: Arc<dyn KeyStore> =
-            Arc::new(control.block_on(SqliteStore::open(&opts.data_dir.join("kms.db")))?);
+        let clock: Arc<dyn Clock> = Arc::clone(&opts.clock);
+        let store: Arc<dyn KeyStore> = Arc::new(control.block_on(SqliteStore::open_with_clock(
+            &opts.data_dir.join("kms.db"),
+            Arc::clone(&clock),
+        ))?);
         let backend: Box<dyn HsmBackend> = match &opts.hsm {
             HsmChoice::Software => Box::new(SoftwareHsm::open(
                 &opts.data_dir.join("hsm").join("sealed.json"),
@@ -300,14 +316,27 @@ impl Kms {
             None
         };
 
+        let pool = Arc::new(
+            WorkerPool::start(&opts.pool, Arc::new(hsm.clone()), Arc::clone(&clock))
+                .map_err(ServeError::Runtime)?,
+        );
+        if let Some(usage) = pool.take_usage() {
+            usage::start(usage, Arc::clone(&store), control.handle().clone())
+                .map_err(ServeError::Runtime)?;
+        }
         let directory = Arc::new(DirectoryHandle::default());
+        // A version that may no longer be used leaves every worker's cache as soon as the change
+        // arrives.
+        let purge: KeyListener = {
+            let pool = Arc::clone(&pool);
+            Arc::new(move |key| pool.purge_unusable(key))
+        };
         let sync = control.block_on(KeySync::start(
             Arc::clone(&store),
             Arc::clone(&directory),
             SyncConfig::default(),
+            Some(purge),
         ))?;
-        let pool =
-            WorkerPool::start(&opts.pool, Arc::new(hsm.clone())).map_err(ServeError::Runtime)?;
         let audit = AuditSink::start(Arc::clone(&store), control.handle());
         let rewrapper = Rewrapper::start(
             Arc::clone(&store),
@@ -329,10 +358,12 @@ impl Kms {
             audit,
             ceremonies,
             rewrapper,
+            webhooks: opts.webhooks.iter().map(Webhook::copy).collect(),
             clock,
             io: control.handle().clone(),
             limits: opts.limits.clone(),
         });
+        scheduler::spawn(state.clone(), opts.scheduler_interval);
         Ok(Self {
             state,
             control,

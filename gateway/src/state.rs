@@ -16,6 +16,7 @@ use crate::audit_sink::AuditSink;
 use crate::ceremony::Ceremonies;
 use crate::error::ApiError;
 use crate::rewrap::Rewrapper;
+use crate::webhooks::Webhook;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -37,7 +38,7 @@ impl Default for Limits {
 pub struct AppState {
     /// The data plane's view of keys and credentials; read without locks.
     pub directory: Arc<DirectoryHandle>,
-    pub pool: WorkerPool,
+    pub pool: Arc<WorkerPool>,
     pub store: Arc<dyn KeyStore>,
     pub hsm: HsmHandle,
     pub sync: KeySync,
@@ -46,6 +47,8 @@ pub struct AppState {
     pub ceremonies: Ceremonies,
     /// The master-key rotation job.
     pub rewrapper: Rewrapper,
+    /// Where lifecycle events are POSTed.
+    pub webhooks: Vec<Webhook>,
     pub clock: Arc<dyn Clock>,
     /// The control runtime: store, HSM and sync calls run here, never on an HTTP worker.
     pub io: tokio::runtime::Handle,
@@ -74,6 +77,10 @@ impl AppState {
         if let Err(e) = self.sync.wait_applied(revision, SYNC_WAIT).await {
             tracing::warn!(revision, error = %e, "key directory is behind the store");
         }
+    }
+
+    pub fn webhook_urls(&self) -> Vec<String> {
+        self.webhooks.iter().map(|w| w.url.clone()).collect()
     }
 
     pub fn event(

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use kms_engine::aead::PreparedCipher;
 use kms_engine::algorithm::Algorithm;
 use kms_engine::ciphertext;
+use kms_engine::crypto::PreparedKey;
 use kms_engine::ids::KeyVersion;
 use kms_engine::secret::KeyMaterial;
 use serde_json::json;
@@ -103,7 +103,8 @@ fn the_data_dir_holds_no_working_key_bytes() {
     }
     // The bytes the worker holds really are the key: they open what the server sealed.
     let (_, v2) = &materials[1];
-    let cipher = PreparedCipher::new(Algorithm::Aes256Gcm, &KeyMaterial::from_slice(v2)).unwrap();
+    let cipher =
+        PreparedKey::new(Algorithm::Aes256Gcm, false, &KeyMaterial::from_slice(v2)).unwrap();
     let opened = cipher
         .decrypt(&key.id, ciphertext::parse(&ct).unwrap(), b"ctx")
         .unwrap();

@@ -16,8 +16,9 @@ pub enum Shape<T> {
     Batch(Vec<T>),
 }
 
-/// Decides the request's shape. `single` is the item built from top-level fields, if any were
-/// sent; `stray_top_level` is true when top-level item fields came along with `items`.
+/// Decides the request's shape. `single` is the item built from top-level fields, if its
+/// required field was sent; `stray_top_level` is true when other top-level item fields came along
+/// with `items`.
 pub fn shape<T>(
     single: Option<T>,
     items: Option<Vec<T>>,

@@ -22,9 +22,9 @@ const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, crea
 const KEYS_ONE: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
      deterministic, rotation_period_ms, notice_period_ms FROM keys WHERE id = ?";
 const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
-     updated_at FROM key_versions";
+     updated_at, destroy_at FROM key_versions";
 const VERSIONS_ONE: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
-     updated_at FROM key_versions WHERE key_id = ?";
+     updated_at, destroy_at FROM key_versions WHERE key_id = ?";
 const GRANTS_ALL: &str = "SELECT key_id, app_id, operation FROM grants";
 const GRANTS_ONE: &str = "SELECT key_id, app_id, operation FROM grants WHERE key_id = ?";
 
@@ -50,6 +50,7 @@ fn version_entry(row: &SqliteRow) -> Result<(KeyId, VersionEntry), StoreError> {
             wrapped,
             created_at: rows::ts(row.get("created_at")),
             updated_at: rows::ts(row.get("updated_at")),
+            destroy_at: row.get::<Option<i64>, _>("destroy_at").map(rows::ts),
         },
     ))
 }

@@ -1,11 +1,13 @@
 //! How a key is shown to administrators: versions with their states, grants, and history.
 
+use kms_engine::clock::Timestamp;
 use kms_engine::directory::Directory;
 use kms_engine::ids::KeyId;
 use kms_engine::keyring::KeyEntry;
-use kms_engine::store::KeyEvent;
+use kms_engine::store::{KeyEvent, UsageSummary};
 use serde::Serialize;
 
+use crate::durations;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -15,6 +17,9 @@ pub struct VersionView {
     state: &'static str,
     created_at: String,
     updated_at: String,
+    /// For a version scheduled for destruction: when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destroy_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -36,20 +41,47 @@ pub struct HistoryView {
 }
 
 #[derive(Serialize)]
+pub struct UsageView {
+    version: u32,
+    caller: String,
+    operation: &'static str,
+    count: u64,
+    last_used_at: String,
+}
+
+#[derive(Serialize)]
 pub struct KeyView {
     id: String,
     name: String,
     algorithm: &'static str,
+    deterministic: bool,
     created_at: String,
     active_version: u32,
     min_decryption_version: u32,
+    rotation_period: Option<String>,
+    notice_period: String,
+    /// When the scheduler rotates next (with `rotation_period`).
+    next_rotation_at: Option<String>,
     versions: Vec<VersionView>,
     grants: Vec<GrantView>,
+    /// Use per version, caller and operation, with the last use: when is an old version safe to
+    /// retire?
+    usage: Vec<UsageView>,
     history: Vec<HistoryView>,
 }
 
 impl KeyView {
-    pub fn new(key: &KeyEntry, history: &[KeyEvent], directory: &Directory) -> Self {
+    pub fn active_version(&self) -> kms_engine::ids::KeyVersion {
+        kms_engine::ids::KeyVersion::new(self.active_version)
+            .unwrap_or(kms_engine::ids::KeyVersion::FIRST)
+    }
+
+    pub fn new(
+        key: &KeyEntry,
+        history: &[KeyEvent],
+        usage: &[UsageSummary],
+        directory: &Directory,
+    ) -> Self {
         let mut grants: Vec<GrantView> = key
             .grants
             .iter()
@@ -62,13 +94,22 @@ impl KeyView {
             })
             .collect();
         grants.sort_by(|a, b| a.app.cmp(&b.app));
+        let active_since = key.version(key.active).map(|v| v.updated_at);
         Self {
             id: key.id.to_string(),
             name: key.name.to_string(),
             algorithm: key.algorithm.name(),
+            deterministic: key.settings.deterministic,
             created_at: key.created_at.rfc3339(),
             active_version: key.active.get(),
             min_decryption_version: key.min_decryption_version.get(),
+            rotation_period: key.settings.rotation_period_ms.map(durations::format),
+            notice_period: durations::format(key.settings.notice_period_ms),
+            next_rotation_at: key
+                .settings
+                .rotation_period_ms
+                .zip(active_since)
+                .map(|(p, since)| Timestamp::from_millis(since.millis() + p).rfc3339()),
             versions: key
                 .versions()
                 .iter()
@@ -77,9 +118,20 @@ impl KeyView {
                     state: v.state.name(),
                     created_at: v.created_at.rfc3339(),
                     updated_at: v.updated_at.rfc3339(),
+                    destroy_at: v.destroy_at.map(Timestamp::rfc3339),
                 })
                 .collect(),
             grants,
+            usage: usage
+                .iter()
+                .map(|u| UsageView {
+                    version: u.version.get(),
+                    caller: u.principal.clone(),
+                    operation: u.operation.name(),
+                    count: u.count,
+                    last_used_at: u.last_used.rfc3339(),
+                })
+                .collect(),
             history: history
                 .iter()
                 .map(|e| HistoryView {
@@ -103,7 +155,8 @@ impl KeyView {
             .await?
             .ok_or_else(|| ApiError::from(kms_engine::EngineError::KeyNotFound))?;
         let history = state.store.key_history(id).await?;
-        Ok(Self::new(&key, &history, &state.directory.load()))
+        let usage = state.store.usage(id).await?;
+        Ok(Self::new(&key, &history, &usage, &state.directory.load()))
     }
 }
 

@@ -1,13 +1,17 @@
 //! Admin endpoints. Each runs its store and HSM work on the control runtime. A success is audited
 //! by the store in the same transaction as the change; a failure is audited here.
 
+pub mod config;
 pub mod create_app;
 pub mod create_key;
+pub mod events;
 pub mod get_key;
 pub mod grant;
 pub mod key_view;
 pub mod list_keys;
+pub mod rollback;
 pub mod rotate;
+pub mod versions;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +22,17 @@ use kms_engine::audit::{AuditEvent, Outcome};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// A change's reason, as kept in the key's history: 1 to 1024 characters, not only blanks.
+pub fn reason(reason: String) -> Result<String, ApiError> {
+    if reason.trim().is_empty() || reason.len() > 1024 {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "`reason` must be 1 to 1024 characters",
+        ));
+    }
+    Ok(reason)
+}
 
 /// The audit record of a successful admin action, written with the change.
 pub fn success(state: &AppState, caller: &Caller, action: &str, target: String) -> AuditEvent {

@@ -3,13 +3,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Operation;
-use kms_engine::ciphertext::encode_b64;
-use kms_engine::pool::DecryptItem;
-use kms_engine::secret::PlaintextBuf;
-use serde::{Deserialize, Serialize};
+use kms_engine::pool::Item as Work;
+use serde::Deserialize;
 
-use crate::api::batch;
-use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,13 +24,8 @@ pub struct Item {
     context: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Response {
-    plaintext: String,
-}
-
-fn parse(item: Item) -> Result<DecryptItem, kms_engine::EngineError> {
-    Ok(DecryptItem {
+fn parse(item: Item) -> Result<Work, kms_engine::EngineError> {
+    Ok(Work::Decrypt {
         ciphertext: item.ciphertext,
         context: super::context(item.context)?,
     })
@@ -43,24 +34,15 @@ fn parse(item: Item) -> Result<DecryptItem, kms_engine::EngineError> {
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
-    name: web::Path<String>,
+    name: super::Path,
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_caller, key) = auth::authorize_key(&state, &req, &name, Operation::Decrypt).await?;
     let body = body.into_inner();
-    let stray = body.context.is_some();
+    let stray = body.items.is_some() && body.context.is_some();
     let single = body.ciphertext.map(|ciphertext| Item {
         ciphertext,
         context: body.context,
     });
-    let shape = batch::shape(single, body.items, stray, "ciphertext", &state.limits)?;
-    batch::run(
-        shape,
-        parse,
-        |items| state.pool.decrypt(key, items),
-        |p: PlaintextBuf| Response {
-            plaintext: encode_b64(&p),
-        },
-    )
-    .await
+    let shape = super::shape(&state, single, body.items, stray, "ciphertext")?;
+    super::run(&state, &req, &name, Operation::Decrypt, shape, parse).await
 }

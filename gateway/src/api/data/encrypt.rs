@@ -4,12 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Operation;
 use kms_engine::ciphertext::decode_b64;
-use kms_engine::pool::{EncryptItem, Encrypted};
+use kms_engine::pool::Item as Work;
 use kms_engine::secret::PlaintextBuf;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::api::batch;
-use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,14 +26,8 @@ pub struct Item {
     context: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Response {
-    ciphertext: String,
-    key_version: u32,
-}
-
-fn parse(item: Item) -> Result<EncryptItem, kms_engine::EngineError> {
-    Ok(EncryptItem {
+fn parse(item: Item) -> Result<Work, kms_engine::EngineError> {
+    Ok(Work::Encrypt {
         plaintext: PlaintextBuf::new(decode_b64("plaintext", &item.plaintext)?),
         context: super::context(item.context)?,
     })
@@ -44,25 +36,15 @@ fn parse(item: Item) -> Result<EncryptItem, kms_engine::EngineError> {
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
-    name: web::Path<String>,
+    name: super::Path,
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_caller, key) = auth::authorize_key(&state, &req, &name, Operation::Encrypt).await?;
     let body = body.into_inner();
-    let stray = body.context.is_some();
+    let stray = body.items.is_some() && body.context.is_some();
     let single = body.plaintext.map(|plaintext| Item {
         plaintext,
         context: body.context,
     });
-    let shape = batch::shape(single, body.items, stray, "plaintext", &state.limits)?;
-    batch::run(
-        shape,
-        parse,
-        |items| state.pool.encrypt(key, items),
-        |e: Encrypted| Response {
-            ciphertext: e.ciphertext,
-            key_version: e.version.get(),
-        },
-    )
-    .await
+    let shape = super::shape(&state, single, body.items, stray, "plaintext")?;
+    super::run(&state, &req, &name, Operation::Encrypt, shape, parse).await
 }

@@ -1,12 +1,104 @@
-//! Data-plane endpoints: what applications call, under `/v1/keys/{name}/`.
+//! Data-plane endpoints: what applications call, under `/v1/keys/{name}/`, and `/v1/random`.
+//! Each file declares its request; this module runs it: the grant, whether the key's algorithm
+//! can do it, the batch, the crypto workers, and one rendering of every kind of result.
 
+pub mod datakey;
 pub mod decrypt;
 pub mod encrypt;
+pub mod hmac;
+pub mod hmac_verify;
+pub mod public_key;
+pub mod random;
+pub mod rewrap;
+pub mod sign;
+pub mod verify;
 
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
-use kms_engine::ciphertext::decode_b64;
+use kms_engine::algorithm::Operation;
+use kms_engine::ciphertext::{decode_b64, encode_b64};
+use kms_engine::crypto::SignScheme;
+use kms_engine::pool::{Done, Item};
+use serde_json::{Value, json};
+
+use crate::api::batch::{self, Shape};
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The optional base64 `context` of an item; absent means empty.
 fn context(field: Option<String>) -> Result<Vec<u8>, EngineError> {
     field.map_or_else(|| Ok(Vec::new()), |c| decode_b64("context", &c))
 }
+
+/// The optional `scheme` of a sign or verify item.
+fn scheme(field: Option<&str>) -> Result<Option<SignScheme>, EngineError> {
+    field.map(SignScheme::parse).transpose()
+}
+
+/// Every kind of result as JSON.
+fn render(done: Done) -> Value {
+    match done {
+        Done::Ciphertext {
+            ciphertext,
+            version,
+        } => json!({ "ciphertext": ciphertext, "key_version": version.get() }),
+        Done::Plaintext { plaintext, .. } => json!({ "plaintext": encode_b64(&plaintext) }),
+        Done::DataKey {
+            ciphertext,
+            version,
+            plaintext,
+        } => {
+            let mut out = json!({ "ciphertext": ciphertext, "key_version": version.get() });
+            if let Some(p) = plaintext {
+                out["plaintext"] = json!(encode_b64(&p));
+            }
+            out
+        }
+        Done::Signature { signature, version } => {
+            json!({ "signature": signature, "key_version": version.get() })
+        }
+        Done::Hmac { hmac, version } => json!({ "hmac": hmac, "key_version": version.get() }),
+        Done::Valid { valid, .. } => json!({ "valid": valid }),
+    }
+}
+
+/// Runs one data-plane request: the caller's grant for `op` on the key, the algorithm's support
+/// for it, then each item through the crypto workers.
+pub async fn run<T>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    name: &str,
+    op: Operation,
+    shape: Shape<T>,
+    parse: impl Fn(T) -> Result<Item, EngineError>,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, key) = auth::authorize_key(state, req, name, op).await?;
+    if !key.algorithm.supports(op) {
+        return Err(EngineError::OperationNotSupported(op.name()).into());
+    }
+    let who: Arc<str> = caller.actor().into();
+    batch::run(
+        shape,
+        parse,
+        |items| state.pool.run(key, who, items),
+        render,
+    )
+    .await
+}
+
+/// Single or batch, from a body's top-level item (if any of its fields were sent) and `items`.
+pub fn shape<T>(
+    state: &AppState,
+    single: Option<T>,
+    items: Option<Vec<T>>,
+    stray: bool,
+    required: &'static str,
+) -> Result<Shape<T>, ApiError> {
+    batch::shape(single, items, stray, required, &state.limits)
+}
+
+/// A handler's signature, for the route table.
+pub type Path = web::Path<String>;

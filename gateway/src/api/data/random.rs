@@ -1,0 +1,70 @@
+//! `POST /v1/random` `{"bytes":N}` → `{"random":"<b64>"}`: N (1 to 1024) bytes from the
+//! operating system's CSPRNG. Any authenticated caller; `items` for several.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use kms_engine::ciphertext::encode_b64;
+use serde::{Deserialize, Serialize};
+
+use crate::api::batch;
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    bytes: Option<usize>,
+    items: Option<Vec<Item>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    bytes: usize,
+}
+
+#[derive(Serialize)]
+struct Random {
+    random: String,
+}
+
+const MAX: usize = 1024;
+
+fn parse(item: Item) -> Result<usize, kms_engine::EngineError> {
+    if (1..=MAX).contains(&item.bytes) {
+        Ok(item.bytes)
+    } else {
+        Err(kms_engine::EngineError::InvalidArgument(format!(
+            "`bytes` must be 1 to {MAX}"
+        )))
+    }
+}
+
+pub async fn handle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Request>,
+) -> Result<HttpResponse, ApiError> {
+    auth::authenticate(&state, &req, "random", None).await?;
+    let body = body.into_inner();
+    let single = body.bytes.map(|bytes| Item { bytes });
+    let shape = batch::shape(single, body.items, false, "bytes", &state.limits)?;
+    batch::run(
+        shape,
+        parse,
+        |sizes: Vec<usize>| async move {
+            Ok(sizes
+                .into_iter()
+                .map(|n| {
+                    let mut out = vec![0u8; n];
+                    rand::fill(&mut out[..]);
+                    Ok(out)
+                })
+                .collect())
+        },
+        |bytes: Vec<u8>| Random {
+            random: encode_b64(&bytes),
+        },
+    )
+    .await
+}

@@ -1,0 +1,126 @@
+//! Key operations shared by the admin handlers and the scheduler.
+
+use kms_engine::EngineError;
+use kms_engine::algorithm::MaterialKind;
+use kms_engine::audit::{AuditEvent, Outcome};
+use kms_engine::ids::{KeyId, KeyVersion};
+use kms_engine::store::{EventRecord, Revision, Rotation, StoreError};
+use kms_engine::wrap::{WrapContext, WrappedKey};
+
+use crate::error::ApiError;
+use crate::master_keys;
+use crate::state::AppState;
+
+/// Material for a new version, wrapped under the active master key: random bytes generated inside
+/// the HSM, or a key pair generated here (off the async workers) and wrapped by the HSM.
+pub async fn new_material(state: &AppState, context: WrapContext) -> Result<WrappedKey, ApiError> {
+    let under = master_keys::active(state.store.as_ref()).await?.id;
+    match context.algorithm.material() {
+        MaterialKind::Random(_) => Ok(state.hsm.generate_wrapped(context, under).await?),
+        MaterialKind::KeyPair => {
+            let algorithm = context.algorithm;
+            let material = tokio::task::spawn_blocking(move || {
+                kms_engine::crypto::generate_key_pair(algorithm)
+            })
+            .await
+            .map_err(|e| ApiError::internal(&e))??;
+            Ok(state.hsm.wrap(context, material, under).await?)
+        }
+    }
+}
+
+/// Attempts before a rotation that keeps losing to concurrent ones (key rotations, or a
+/// master-key rotation) gives up with 409.
+const ATTEMPTS: usize = 3;
+
+/// Rotates `key`: a new version, active; the old active one decrypt-only. Records a
+/// `key_rotated` event for administrators and webhooks. Returns the revision and the version.
+pub async fn rotate(
+    state: &AppState,
+    key: KeyId,
+    actor: &str,
+    reason: &str,
+    audit: &AuditEvent,
+) -> Result<(Revision, KeyVersion), ApiError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let entry = state
+            .store
+            .load_key(key)
+            .await?
+            .ok_or(EngineError::KeyNotFound)?;
+        let latest = entry
+            .versions()
+            .last()
+            .map(|v| v.version)
+            .ok_or(EngineError::CorruptRecord("a key without versions"))?;
+        let version = latest.next()?;
+        let rotation = Rotation {
+            key,
+            new_version: version,
+            wrapped: new_material(state, entry.wrap_context(version)).await?,
+            at: state.clock.now(),
+            actor: actor.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut audit = audit.clone();
+        audit.detail = Some(format!("version={version} reason={reason}"));
+        match state.store.rotate_key(&rotation, &audit).await {
+            Ok(revision) => {
+                event(
+                    state,
+                    "key_rotated",
+                    key,
+                    entry.name.as_str(),
+                    Some(version),
+                    serde_json::json!({ "actor": actor, "reason": reason, "previous_version": entry.active.get() }),
+                )
+                .await;
+                return Ok((revision, version));
+            }
+            Err(StoreError::Conflict(_)) if attempt < ATTEMPTS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Records a lifecycle event (and its webhook deliveries). A failure to record is logged, not
+/// returned: the change it describes has been committed.
+pub async fn event(
+    state: &AppState,
+    kind: &str,
+    key: KeyId,
+    key_name: &str,
+    version: Option<KeyVersion>,
+    detail: serde_json::Value,
+) {
+    let record = EventRecord {
+        id: 0,
+        at: state.clock.now(),
+        kind: kind.to_owned(),
+        key: Some(key),
+        key_name: Some(key_name.to_owned()),
+        version,
+        detail: detail.to_string(),
+    };
+    if let Err(e) = state
+        .store
+        .append_event(&record, &state.webhook_urls())
+        .await
+    {
+        tracing::error!(kind, key = %key, error = %e, "lifecycle event not recorded");
+    }
+}
+
+/// An audit record for something the system does on its own (the scheduler).
+pub fn system_event(state: &AppState, action: &str, target: String, detail: String) -> AuditEvent {
+    let mut e = state.event(
+        "system:scheduler".into(),
+        action,
+        Some(target),
+        Outcome::Success,
+    );
+    e.detail = Some(detail);
+    e
+}

@@ -1,0 +1,111 @@
+//! The scheduler, on the KMS's clock (injectable: tests move a manual clock and call [`tick`]).
+//! Each tick:
+//! 1. destroys the versions whose destruction waiting period is over;
+//! 2. rotates the keys whose `rotation_period` has passed since their active version became
+//!    active, and sends a rotation notice (once per active version) `notice_period` before;
+//! 3. delivers the webhook calls that are due.
+
+use std::time::Duration;
+
+use actix_web::web;
+use kms_engine::clock::Timestamp;
+use kms_engine::store::EventRecord;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{durations, keyops, webhooks};
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TickReport {
+    pub destroyed: usize,
+    pub rotated: usize,
+    pub notices: usize,
+    pub deliveries: usize,
+}
+
+pub async fn tick(state: &AppState) -> Result<TickReport, ApiError> {
+    let mut report = TickReport::default();
+    let now = state.clock.now();
+
+    for (key, version) in state.store.destroy_due_versions(now).await? {
+        report.destroyed += 1;
+        let name = state
+            .store
+            .load_key(key)
+            .await?
+            .map(|k| k.name.to_string())
+            .unwrap_or_default();
+        keyops::event(
+            state,
+            "version_destroyed",
+            key,
+            &name,
+            Some(version),
+            json!({}),
+        )
+        .await;
+    }
+
+    let keys: Vec<_> = state.directory.load().keys().cloned().collect();
+    for key in keys {
+        let Some(period) = key.settings.rotation_period_ms else {
+            continue;
+        };
+        let Some(active) = key.version(key.active) else {
+            continue;
+        };
+        let due = Timestamp::from_millis(active.updated_at.millis() + period);
+        if now >= due {
+            let reason = format!("scheduled rotation (every {})", durations::format(period));
+            let audit = keyops::system_event(
+                state,
+                "rotate_key",
+                format!("key:{}", key.name),
+                reason.clone(),
+            );
+            let (revision, _) =
+                keyops::rotate(state, key.id, "system:scheduler", &reason, &audit).await?;
+            state.synced(revision).await;
+            report.rotated += 1;
+        } else if now.millis() >= due.millis() - key.settings.notice_period_ms {
+            let notice = EventRecord {
+                id: 0,
+                at: now,
+                kind: "rotation_notice".into(),
+                key: Some(key.id),
+                key_name: Some(key.name.to_string()),
+                version: Some(key.active),
+                detail: json!({
+                    "due_at": due.rfc3339(),
+                    "rotation_period": durations::format(period),
+                })
+                .to_string(),
+            };
+            if state
+                .store
+                .record_rotation_notice(key.id, key.active, &notice, &state.webhook_urls())
+                .await?
+                .is_some()
+            {
+                report.notices += 1;
+            }
+        }
+    }
+
+    report.deliveries = webhooks::deliver_due(state).await?;
+    Ok(report)
+}
+
+/// Ticks every `interval` on the control runtime for as long as it runs.
+pub fn spawn(state: web::Data<AppState>, interval: Duration) {
+    let runtime = state.io.clone();
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            if let Err(e) = tick(&state).await {
+                tracing::warn!(error = %e, "scheduler tick failed; it runs again at the next one");
+            }
+        }
+    });
+}
