@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kms_engine::aead::PreparedCipher;
 use kms_engine::algorithm::Algorithm;
 use kms_engine::clock::Timestamp;
+use kms_engine::crypto::PreparedKey;
 use kms_engine::ids::{KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::{KeyEntry, VersionEntry};
 use kms_engine::secret::KeyMaterial;
@@ -109,7 +109,7 @@ impl Fixture {
     ///
     /// # Panics
     /// When the unwrap fails.
-    pub fn cipher(&self) -> (PreparedCipher, KeyMaterial) {
+    pub fn cipher(&self) -> (PreparedKey, KeyMaterial) {
         let version = KeyVersion::FIRST;
         let wrapped = self
             .key
@@ -120,7 +120,7 @@ impl Fixture {
             .hsm
             .unwrap_key(&self.key.wrap_context(version), wrapped)
             .expect("unwrap");
-        let cipher = PreparedCipher::new(self.key.algorithm, &material).expect("cipher");
+        let cipher = PreparedKey::new(self.key.algorithm, false, &material).expect("cipher");
         (cipher, material)
     }
 }

@@ -9,6 +9,7 @@ declare -A need=(
   [jq]=jq                        # the README walkthrough
   [softhsm2-util]=softhsm2       # the PKCS#11 HSM the tests run against
   [pkcs11-tool]=opensc           # an independent look at the tokens' objects
+  [openssl]=openssl              # an independent implementation the tests check signatures with
 )
 
 missing=()

@@ -1,8 +1,8 @@
 //! Engine operations in process, one thread: the cost floor under every request.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kms_engine::aead::PreparedCipher;
 use kms_engine::ciphertext;
+use kms_engine::crypto::PreparedKey;
 use kms_engine::ids::KeyVersion;
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::KeyUnwrapper;
@@ -45,7 +45,7 @@ fn engine(c: &mut Criterion) {
         b.iter(|| TokenHash::of(black_box("kms_wuYY41cmqxrj9BuWSyH2ydimxAsJ6NOBaXyUqZ9jm1c")));
     });
     c.bench_function("prepare-cipher", |b| {
-        b.iter(|| PreparedCipher::new(key.algorithm, black_box(&material)));
+        b.iter(|| PreparedKey::new(key.algorithm, false, black_box(&material)));
     });
     c.bench_function("hsm/unwrap-through-actor", |b| {
         let wrapped = key

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kms_engine::clock::SystemClock;
 use kms_engine::ids::KeyVersion;
-use kms_engine::pool::{EncryptItem, PoolConfig, WorkerPool};
+use kms_engine::pool::{Item, PoolConfig, WorkerPool};
 use kms_engine::secret::PlaintextBuf;
 
-fn item() -> EncryptItem {
-    EncryptItem {
+fn item() -> Item {
+    Item::Encrypt {
         plaintext: PlaintextBuf::new(vec![0x42; 64]),
         context: Vec::new(),
     }
@@ -27,9 +28,11 @@ fn pool(c: &mut Criterion) {
             cache_capacity: 1024,
         },
         Arc::new(f.hsm.clone()),
+        Arc::new(SystemClock),
     )
     .expect("pool");
 
+    let caller: Arc<str> = Arc::from("app:bench");
     let mut g = c.benchmark_group("encrypt-64B");
     g.throughput(Throughput::Elements(1));
     g.bench_function("inline", |b| {
@@ -38,7 +41,7 @@ fn pool(c: &mut Criterion) {
     g.bench_function("pool-round-trip", |b| {
         b.iter(|| {
             f.runtime
-                .block_on(workers.encrypt(Arc::clone(&key), vec![item()]))
+                .block_on(workers.run(Arc::clone(&key), Arc::clone(&caller), vec![item()]))
         });
     });
     g.finish();
@@ -48,7 +51,8 @@ fn pool(c: &mut Criterion) {
     g.bench_function("pool-round-trip", |b| {
         b.iter(|| {
             let items = (0..100).map(|_| item()).collect();
-            f.runtime.block_on(workers.encrypt(Arc::clone(&key), items))
+            f.runtime
+                .block_on(workers.run(Arc::clone(&key), Arc::clone(&caller), items))
         });
     });
     g.finish();

@@ -5,8 +5,8 @@
 //! one active version; destroyed is final; a destroyed version's material is gone from the store
 //! and from the database files; a version that is not active or decrypt-only neither encrypts nor
 //! decrypts.
-// Test helpers panic on failure by design.
-#![allow(clippy::unwrap_used)]
+// Test helpers panic on failure by design; version numbers here are tiny.
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! 3-of-5 unseal shares, SIGKILL and restart, unseal by other custodians, and a master-key
 //! rotation killed in the middle of its rewrap job.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::process::*;
 use crate::rotation;
@@ -185,4 +185,94 @@ fn a_software_master_key_rotation_survives_a_kill_mid_job() {
         },
         &|_old: &str| {},
     );
+}
+
+/// The version lifecycle through `kms key`, as an administrator types it.
+#[test]
+fn the_key_lifecycle_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_dev(dir.path(), "cli-root");
+    let env = [("KMS_TOKEN", "cli-root")];
+    let key = |args: &[&str]| {
+        let mut all = vec!["key"];
+        all.extend_from_slice(args);
+        let r = kms(&all, &server.addr, "", &env);
+        assert!(r.ok, "kms {all:?}: {}", r.stderr);
+        r.stdout
+    };
+    let out = key(&[
+        "create",
+        "cards",
+        "--algorithm",
+        "sm4-gcm",
+        "--rotation-period",
+        "90d",
+    ]);
+    assert!(out.contains("Key:                    cards"), "{out}");
+    assert!(out.contains("Algorithm:              sm4-gcm"), "{out}");
+    assert!(out.contains("every 90d (notice 7d)"), "{out}");
+    key(&["rotate", "cards", "--reason", "quarterly"]);
+    key(&["rotate", "cards", "--reason", "again"]);
+    let out = key(&["rollback", "cards", "--reason", "bad batch"]);
+    assert!(out.contains("Active version:         2"), "{out}");
+    key(&["disable", "cards", "1", "--reason", "unused"]);
+    let out = key(&[
+        "schedule-destruction",
+        "cards",
+        "1",
+        "--reason",
+        "retire",
+        "--delay",
+        "3d",
+    ]);
+    assert!(out.contains("scheduled_for_destruction"), "{out}");
+    key(&["cancel-destruction", "cards", "1", "--reason", "keep"]);
+    key(&[
+        "config",
+        "cards",
+        "--min-decryption-version",
+        "2",
+        "--rotation-period",
+        "none",
+        "--reason",
+        "v1 out",
+    ]);
+    let json: Value = serde_json::from_str(&key(&["show", "cards", "--output", "json"])).unwrap();
+    assert_eq!(json["active_version"], 2);
+    assert_eq!(json["min_decryption_version"], 2);
+    assert!(json["rotation_period"].is_null());
+    let states: Vec<&str> = json["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["disabled", "active", "decrypt_only"]);
+    let reasons: Vec<&str> = json["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["reason"].as_str())
+        .collect();
+    for r in ["quarterly", "bad batch", "unused", "keep"] {
+        assert!(
+            reasons.iter().any(|x| x.starts_with(r)),
+            "{r} not in {reasons:?}"
+        );
+    }
+    let list = key(&["list"]);
+    assert!(list.contains("cards") && list.contains("sm4-gcm"), "{list}");
+    let events = key(&["events"]);
+    assert!(
+        events.contains("key_rolled_back") && events.contains("version_destruction_scheduled"),
+        "{events}"
+    );
+    // A mistake is reported with the server's error code.
+    let r = kms(
+        &["key", "disable", "cards", "2", "--reason", "x"],
+        &server.addr,
+        "",
+        &env,
+    );
+    assert!(!r.ok && r.stderr.contains("409 conflict"), "{}", r.stderr);
 }

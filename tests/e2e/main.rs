@@ -4,11 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 mod access;
+mod algorithms;
 mod at_rest;
 mod cli;
 mod data_plane;
 mod errors;
+mod lifecycle;
 mod pkcs11;
 mod process;
 mod rotation;
 mod support;
+mod webhook_receiver;

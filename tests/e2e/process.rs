@@ -55,9 +55,29 @@ pub struct Server {
 impl Server {
     /// Starts `kms serve --config`, or returns what it printed on stderr if it exits first.
     pub fn try_start(config: &Path, env: &[(&str, String)]) -> Result<Self, String> {
+        let mut args: Vec<std::ffi::OsString> = vec!["serve".into(), "--config".into()];
+        args.push(config.into());
+        Self::spawn(&args, env)
+    }
+
+    /// `kms serve --dev` on `data_dir` with `root` as the root token.
+    pub fn start_dev(data_dir: &Path, root: &str) -> Self {
+        let args: Vec<std::ffi::OsString> = vec![
+            "serve".into(),
+            "--dev".into(),
+            "--dev-root-token".into(),
+            root.into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data_dir.into(),
+        ];
+        Self::spawn(&args, &[]).unwrap_or_else(|e| panic!("kms serve --dev failed:\n{e}"))
+    }
+
+    fn spawn(args: &[std::ffi::OsString], env: &[(&str, String)]) -> Result<Self, String> {
         let mut cmd = Command::new(KMS);
-        cmd.args(["serve", "--config"])
-            .arg(config)
+        cmd.args(args)
             .env("KMS_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

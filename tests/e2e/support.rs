@@ -23,6 +23,13 @@ pub fn dev_server(dir: &Path) -> RunningServer {
     RunningServer::start(dev_options(dir)).expect("server starts")
 }
 
+/// A dev server whose options `adjust` changes first (a manual clock, webhooks, ...).
+pub fn dev_server_with(dir: &Path, adjust: impl FnOnce(&mut ServeOptions)) -> RunningServer {
+    let mut o = dev_options(dir);
+    adjust(&mut o);
+    RunningServer::start(o).expect("server starts")
+}
+
 /// A client for one server.
 pub struct Http {
     agent: ureq::Agent,

@@ -79,11 +79,11 @@ enum Control {
         key: KeyId,
         versions: Vec<KeyVersion>,
     },
-    /// Test hook: how many prepared keys the worker holds for this key.
+    /// Test hook: the versions of this key the worker holds prepared.
     #[cfg(feature = "test-hooks")]
-    Count {
+    Cached {
         key: KeyId,
-        reply: crossbeam_channel::Sender<usize>,
+        reply: crossbeam_channel::Sender<Vec<KeyVersion>>,
     },
 }
 
@@ -218,17 +218,17 @@ impl WorkerPool {
         rx.await.map_err(|_| EngineError::WorkerGone)?
     }
 
-    /// Test hook: prepared keys held for `key`, summed over the workers.
+    /// Test hook: the versions of `key` any worker holds prepared.
     #[cfg(feature = "test-hooks")]
-    pub fn cached_for_test(&self, key: KeyId) -> usize {
+    pub fn cached_for_test(&self, key: KeyId) -> std::collections::BTreeSet<KeyVersion> {
         self.controls
             .iter()
-            .map(|c| {
+            .flat_map(|c| {
                 let (tx, rx) = crossbeam_channel::bounded(1);
-                let _ = c.send(Control::Count { key, reply: tx });
-                rx.recv().unwrap_or(0)
+                let _ = c.send(Control::Cached { key, reply: tx });
+                rx.recv().unwrap_or_default()
             })
-            .sum()
+            .collect()
     }
 
     /// Stops taking jobs, lets the workers finish what is queued, and joins them.

@@ -99,9 +99,14 @@ impl Worker {
                 }
             }
             #[cfg(feature = "test-hooks")]
-            Control::Count { key, reply } => {
-                let n = self.cache.iter().filter(|((k, _), _)| *k == key).count();
-                let _ = reply.send(n);
+            Control::Cached { key, reply } => {
+                let versions = self
+                    .cache
+                    .iter()
+                    .filter(|((k, _), _)| *k == key)
+                    .map(|((_, v), _)| *v)
+                    .collect();
+                let _ = reply.send(versions);
             }
         }
     }

@@ -3,6 +3,7 @@
 mod client;
 mod hsm;
 mod init;
+mod key;
 mod status;
 mod unseal;
 
@@ -41,6 +42,9 @@ pub enum Command {
     /// The HSM: status, rotations, master-key ceremonies.
     #[command(subcommand)]
     Hsm(hsm::HsmCommand),
+    /// Keys and their versions: create, show, rotate, roll back, disable, destroy, events.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Print an argon2id hash of a password read from standard input (for kms.toml custodians).
     HashPassword,
 }
@@ -176,6 +180,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Unseal(args) => unseal::run(&args).map_err(|e| e.to_string()),
         Command::Status(args) => status::run(&args).map_err(|e| e.to_string()),
         Command::Hsm(command) => hsm::run(&command).map_err(|e| e.to_string()),
+        Command::Key(command) => key::run(&command).map_err(|e| e.to_string()),
         Command::HashPassword => hash_password().map_err(|e| e.to_string()),
     };
     match result {
