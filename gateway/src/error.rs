@@ -193,7 +193,8 @@ impl From<HsmError> for ApiError {
     }
 }
 
-/// Turns actix's JSON extractor errors into ours (400 / 413 / 415).
+/// Turns actix's JSON extractor errors into ours (400 / 413). Any Content-Type is accepted (see
+/// server.rs), so there is no 415.
 pub fn json_error(
     err: actix_web::error::JsonPayloadError,
     _req: &actix_web::HttpRequest,
@@ -204,11 +205,6 @@ pub fn json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             "request body is larger than the server's limit",
-        ),
-        J::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send Content-Type: application/json",
         ),
         J::Deserialize(e) => ApiError::bad_request("invalid_json", e.to_string()),
         other => ApiError::bad_request("invalid_json", other.to_string()),

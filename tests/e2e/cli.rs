@@ -80,6 +80,25 @@ fn a_quorum_initialises_the_kms_and_custodians_unseal_it_after_a_crash() {
     }
     let (_, status) = http.get("/v1/sys/seal-status", None);
     assert_eq!(status["initialized"], false);
+    // Any custodian can look at the ceremony: who approved, what it still needs.
+    let show = kms(
+        &["hsm", "ceremony", "show", &id, "--custodian", "erin"],
+        &server.addr,
+        "pw-erin\n",
+        &[],
+    );
+    assert!(show.ok, "{}", show.stderr);
+    let view: Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(view["state"], "open");
+    assert_eq!(view["operation"], "create");
+    let approvers: Vec<&str> = view["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["custodian"].as_str().unwrap())
+        .collect();
+    assert_eq!(approvers, vec!["alice", "bob", "carol"]);
+    assert_eq!(view["required"]["security_admin"], 3);
 
     let done = approve(&server.addr, &id, "dave", None);
     assert!(

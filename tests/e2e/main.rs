@@ -8,6 +8,7 @@ mod algorithms;
 mod at_rest;
 mod cli;
 mod data_plane;
+mod docs;
 mod errors;
 mod lifecycle;
 mod pkcs11;
