@@ -102,3 +102,40 @@ pub fn shape<T>(
 
 /// A handler's signature, for the route table.
 pub type Path = web::Path<String>;
+
+/// The body of `decrypt` and `rewrap`: a ciphertext and its context, or `items` of those.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiphertextRequest {
+    ciphertext: Option<String>,
+    context: Option<String>,
+    items: Option<Vec<CiphertextItem>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiphertextItem {
+    ciphertext: String,
+    context: Option<String>,
+}
+
+/// Runs `decrypt` or `rewrap`: `make` turns a ciphertext and its context into the work item.
+pub async fn ciphertext_op(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    name: &str,
+    body: CiphertextRequest,
+    op: Operation,
+    make: fn(String, Vec<u8>) -> Item,
+) -> Result<HttpResponse, ApiError> {
+    let stray = body.items.is_some() && body.context.is_some();
+    let single = body.ciphertext.map(|ciphertext| CiphertextItem {
+        ciphertext,
+        context: body.context,
+    });
+    let shape = shape(state, single, body.items, stray, "ciphertext")?;
+    run(state, req, name, op, shape, |item| {
+        Ok(make(item.ciphertext, context(item.context)?))
+    })
+    .await
+}
