@@ -9,11 +9,18 @@ fn read(path: &str) -> String {
 fn every_route_is_documented() {
     let routes = read("gateway/src/routes.rs");
     let api = read("docs/api.md");
-    let paths: Vec<&str> = routes
+    let paths: Vec<String> = routes
         .split("resource(\"")
         .skip(1)
         .map(|rest| &rest[..rest.find('"').unwrap()])
         .filter(|p| p.starts_with('/'))
+        .map(str::to_owned)
+        .chain(
+            routes
+                .split("key_resource(\"")
+                .skip(1)
+                .map(|rest| format!("/v1/keys/{{name}}/{}", &rest[..rest.find('"').unwrap()])),
+        )
         .collect();
     assert!(
         paths.len() >= 30,
