@@ -26,6 +26,7 @@ fn pool(c: &mut Criterion) {
             workers: 2,
             queue_depth: 1024,
             cache_capacity: 1024,
+            ..PoolConfig::default()
         },
         Arc::new(f.hsm.clone()),
         Arc::new(SystemClock),

@@ -6,8 +6,8 @@
 //! backoff, reporting itself unhealthy until it catches up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -42,9 +42,37 @@ impl Default for SyncConfig {
 /// longer be used).
 pub type KeyListener = Arc<dyn Fn(&crate::keyring::KeyEntry) + Send + Sync>;
 
+/// When the actor last heard from the store (it hears at least once per long poll when healthy).
+struct Contact {
+    base: Instant,
+    /// Milliseconds after `base`.
+    last: AtomicU64,
+}
+
+impl Contact {
+    fn new() -> Self {
+        Self {
+            base: Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(ms, Ordering::Relaxed);
+    }
+
+    fn age(&self) -> Duration {
+        self.base
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.last.load(Ordering::Relaxed)))
+    }
+}
+
 pub struct KeySync {
     applied: watch::Receiver<Revision>,
     healthy: Arc<AtomicBool>,
+    contact: Arc<Contact>,
     task: JoinHandle<()>,
 }
 
@@ -63,18 +91,21 @@ impl KeySync {
         directory.publish(Directory::new(revision, keys, credentials));
         let (tx, applied) = watch::channel(revision);
         let healthy = Arc::new(AtomicBool::new(true));
+        let contact = Arc::new(Contact::new());
         let actor = Actor {
             store,
             directory,
             config,
             applied: tx,
             healthy: Arc::clone(&healthy),
+            contact: Arc::clone(&contact),
             on_key,
         };
         let task = tokio::spawn(actor.run(revision));
         Ok(Self {
             applied,
             healthy,
+            contact,
             task,
         })
     }
@@ -87,6 +118,12 @@ impl KeySync {
     /// Whether the last call to the store succeeded.
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// How long since the actor last heard from the store: under the long-poll interval while
+    /// the store answers; growing while it does not (how stale the served keys may be).
+    pub fn since_contact(&self) -> Duration {
+        self.contact.age()
     }
 
     /// Waits until the directory reflects `revision` (what an admin call just committed).
@@ -120,6 +157,7 @@ struct Actor {
     config: SyncConfig,
     applied: watch::Sender<Revision>,
     healthy: Arc<AtomicBool>,
+    contact: Arc<Contact>,
     on_key: Option<KeyListener>,
 }
 
@@ -136,6 +174,7 @@ impl Actor {
                 Ok(revision) => {
                     current = revision;
                     backoff = self.config.backoff;
+                    self.contact.touch();
                     self.healthy.store(true, Ordering::Relaxed);
                 }
                 Err(e) => {

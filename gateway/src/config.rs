@@ -47,6 +47,8 @@ pub struct ConfigFile {
     pub listen: Option<SocketAddr>,
     pub http_workers: Option<usize>,
     pub crypto_workers: Option<usize>,
+    /// Worker threads for asymmetric keys; 0 runs them on the crypto workers.
+    pub slow_workers: Option<usize>,
     pub max_body_bytes: Option<usize>,
     #[serde(default)]
     pub hsm: HsmSection,

@@ -12,6 +12,7 @@ pub mod durations;
 pub mod error;
 pub mod keyops;
 pub mod master_keys;
+pub mod metrics;
 pub mod rewrap;
 pub mod routes;
 pub mod scheduler;

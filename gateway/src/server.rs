@@ -84,6 +84,9 @@ impl ServeOptions {
         if let Some(n) = file.crypto_workers {
             opts.pool.workers = n;
         }
+        if let Some(n) = file.slow_workers {
+            opts.pool.slow_workers = n;
+        }
         if let Some(n) = file.max_body_bytes {
             opts.limits.body_bytes = n;
         }
@@ -268,6 +271,8 @@ async fn dev_initialise(
 impl Kms {
     /// Opens the store and the HSM, loads the key directory and starts the actors.
     pub fn start(opts: &ServeOptions) -> Result<Self, ServeError> {
+        // Installed before anything records (the HSM actor and the workers record from the start).
+        let _ = crate::metrics::handle();
         create_private_dir(&opts.data_dir)?;
         let control = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

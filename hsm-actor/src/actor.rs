@@ -7,7 +7,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use kms_engine::EngineError;
@@ -120,8 +120,32 @@ pub fn spawn(
 
 fn run(mut backend: Box<dyn HsmBackend>, rx: &Receiver<Request>) {
     while let Ok(request) = rx.recv() {
+        let operation = request.name();
+        let started = Instant::now();
         if catch_unwind(AssertUnwindSafe(|| handle(backend.as_mut(), request))).is_err() {
             tracing::error!("an HSM request panicked; the actor continues");
+        }
+        metrics::counter!("kms_hsm_operations_total", "operation" => operation).increment(1);
+        metrics::histogram!("kms_hsm_operation_duration_seconds", "operation" => operation)
+            .record(started.elapsed().as_secs_f64());
+    }
+}
+
+impl Request {
+    /// The operation's name, for metrics.
+    fn name(&self) -> &'static str {
+        match self {
+            Request::SealStatus(_) => "seal_status",
+            Request::Status(_) => "status",
+            Request::SubmitShare { .. } => "submit_share",
+            Request::ResetUnseal(_) => "reset_unseal",
+            Request::CreateMasterKey { .. } => "create_master_key",
+            Request::LoadMasterKey { .. } => "load_master_key",
+            Request::DestroyMasterKey { .. } => "destroy_master_key",
+            Request::GenerateWrapped { .. } => "generate_wrapped",
+            Request::Wrap { .. } => "wrap",
+            Request::Unwrap { .. } => "unwrap",
+            Request::Rewrap { .. } => "rewrap",
         }
     }
 }

@@ -162,6 +162,12 @@ fn a_quorum_initialises_the_kms_and_custodians_unseal_it_after_a_crash() {
     let (_, status) = http.get("/v1/sys/seal-status", None);
     assert_eq!(status["sealed"], true);
     assert_error(&http.decrypt(&root, "cards", &ct, None), 503, "sealed");
+    let (s, ready) = http.get("/readyz", None);
+    assert_eq!(
+        (s, ready["status"].as_str()),
+        (503, Some("sealed")),
+        "{ready}"
+    );
     let typo = format!("{}x", &shares[1][..shares[1].len() - 1]);
     let r = kms(&["unseal"], &server.addr, &format!("{typo}\n"), &[]);
     assert!(!r.ok && r.stderr.contains("invalid_share"), "{}", r.stderr);
@@ -175,6 +181,12 @@ fn a_quorum_initialises_the_kms_and_custodians_unseal_it_after_a_crash() {
     let r = kms(&["unseal"], &server.addr, &format!("{}\n", shares[2]), &[]);
     assert!(r.ok && r.stdout.contains("Unsealed"), "{}", r.stdout);
     assert_eq!(http.open(&root, "cards", &ct, None), b"5500000000000004");
+    let (s, ready) = http.get("/readyz", None);
+    assert_eq!(
+        (s, ready["status"].as_str()),
+        (200, Some("ready")),
+        "{ready}"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod data_plane;
 mod docs;
 mod errors;
 mod lifecycle;
+mod observability;
 mod pkcs11;
 mod process;
 mod rotation;

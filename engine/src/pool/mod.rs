@@ -1,18 +1,25 @@
-//! The fixed pool of crypto worker threads.
+//! The fixed pools of crypto worker threads.
 //!
 //! Request handlers hand a job (one key snapshot, the caller, and one or more items of one
-//! operation) to the pool over a bounded crossbeam channel and await the reply on a tokio
+//! operation) to a lane's workers over a bounded crossbeam channel and await the reply on a tokio
 //! oneshot. A full channel is answered at once with [`EngineError::Overloaded`], never by queueing
 //! without bound. Each worker owns a bounded cache of prepared keys; the workers are the only
 //! place where working keys exist in plaintext. Each worker also has a control channel (to purge a
 //! version that may no longer be used) and counts its own usage, flushed about once a second.
-//! See docs/architecture.md for why the hand-off is built this way.
+//!
+//! Two lanes ([`Lane`]) keep slow asymmetric operations from delaying fast symmetric ones, and
+//! [`WorkerPool::run_coalesced`] sends the jobs one HTTP worker made in one turn of its event loop
+//! as one message. docs/performance.md has the measurements behind each choice.
 
+mod coalesce;
+mod lane;
 mod work;
 mod worker;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::oneshot;
@@ -25,26 +32,40 @@ use crate::keyring::KeyEntry;
 use crate::version::VersionState;
 use crate::wrap::KeyUnwrapper;
 
+pub use lane::Lane;
 pub use work::{Done, Item, UsageRecord};
+pub use worker::CacheStats;
 
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
-    /// Worker threads; defaults to the number of cores.
+    /// Fast-lane worker threads (symmetric keys); defaults to the number of cores.
     pub workers: usize,
-    /// Jobs waiting in the channel before callers get `Overloaded`.
+    /// Slow-lane worker threads (asymmetric keys); defaults to the number of cores. Zero: no
+    /// slow lane, and asymmetric keys share the fast lane's workers (kept to measure what the
+    /// lanes are worth; see docs/performance.md).
+    pub slow_workers: usize,
+    /// The slow lane's nice value (0 = the same priority as everything else; 19 = the lowest).
+    pub slow_nice: i32,
+    /// Messages waiting in each lane's channel before callers get `Overloaded`.
     pub queue_depth: usize,
     /// Prepared keys each worker keeps. Sized to hold every live key version: a miss costs a
     /// round trip to the HSM actor.
     pub cache_capacity: usize,
+    /// How long an idle fast-lane worker polls its channel before it sleeps. A sleeping worker
+    /// costs the sender a wake-up (a futex call and a context switch).
+    pub spin: Duration,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
-            workers,
+            workers: cores,
+            slow_workers: cores,
+            slow_nice: 10,
             queue_depth: 1024,
             cache_capacity: 100_000,
+            spin: Duration::ZERO,
         }
     }
 }
@@ -52,24 +73,53 @@ impl Default for PoolConfig {
 /// One result per item, in order: a user error is that item's; an internal error fails the job.
 pub type ItemResults = Vec<Result<Done, EngineError>>;
 
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+struct ItemsJob {
+    key: Arc<KeyEntry>,
+    caller: Arc<str>,
+    items: Vec<Item>,
+    reply: Reply<ItemResults>,
+}
+
 enum Job {
-    Items {
-        key: Arc<KeyEntry>,
-        caller: Arc<str>,
-        items: Vec<Item>,
-        reply: oneshot::Sender<Result<ItemResults, EngineError>>,
-    },
+    Items(ItemsJob),
+    /// Several callers' jobs, sent as one message (see [`WorkerPool::run_coalesced`]).
+    Batch(Vec<ItemsJob>),
     PublicKey {
         key: Arc<KeyEntry>,
         version: KeyVersion,
-        reply: oneshot::Sender<Result<String, EngineError>>,
+        reply: Reply<String>,
     },
     #[cfg(feature = "test-hooks")]
     Reveal {
         key: Arc<KeyEntry>,
         version: KeyVersion,
-        reply: oneshot::Sender<Result<Vec<u8>, EngineError>>,
+        reply: Reply<Vec<u8>>,
     },
+}
+
+impl Job {
+    /// Answers every caller in the job with `error` (the job never reached a worker).
+    fn refuse(self, error: fn() -> EngineError) {
+        match self {
+            Job::Items(job) => {
+                let _ = job.reply.send(Err(error()));
+            }
+            Job::Batch(jobs) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(error()));
+                }
+            }
+            Job::PublicKey { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
+            #[cfg(feature = "test-hooks")]
+            Job::Reveal { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
+        }
+    }
 }
 
 enum Control {
@@ -87,11 +137,21 @@ enum Control {
     },
 }
 
-pub struct WorkerPool {
+/// One lane's workers and the channel they take jobs from.
+struct LaneWorkers {
     jobs: Sender<Job>,
     controls: Vec<Sender<Control>>,
-    usage: std::sync::Mutex<Option<Receiver<Vec<UsageRecord>>>>,
     threads: Vec<JoinHandle<()>>,
+    stats: Vec<Arc<CacheStats>>,
+}
+
+static NEXT_POOL: AtomicU64 = AtomicU64::new(0);
+
+pub struct WorkerPool {
+    id: u64,
+    fast: LaneWorkers,
+    slow: Option<LaneWorkers>,
+    usage: std::sync::Mutex<Option<Receiver<Vec<UsageRecord>>>>,
 }
 
 impl WorkerPool {
@@ -100,43 +160,92 @@ impl WorkerPool {
         unwrapper: Arc<dyn KeyUnwrapper>,
         clock: Arc<dyn Clock>,
     ) -> std::io::Result<Self> {
-        let (jobs, rx) = crossbeam_channel::bounded(config.queue_depth.max(1));
         // Usage batches: a few seconds' worth per worker; a full channel keeps counting locally.
         let (usage_tx, usage_rx) = crossbeam_channel::bounded(64);
-        let mut controls = Vec::new();
-        let mut threads = Vec::new();
-        for i in 0..config.workers.max(1) {
-            let (control_tx, control_rx) = crossbeam_channel::unbounded();
-            controls.push(control_tx);
-            let setup = worker::Setup {
-                jobs: rx.clone(),
-                control: control_rx,
-                usage: usage_tx.clone(),
-                unwrapper: Arc::clone(&unwrapper),
-                clock: Arc::clone(&clock),
-                capacity: config.cache_capacity.max(16),
+        let start = |lane: Lane, workers: usize, spin: Duration, nice: i32| {
+            let (jobs, rx) = crossbeam_channel::bounded(config.queue_depth.max(1));
+            let mut out = LaneWorkers {
+                jobs,
+                controls: Vec::new(),
+                threads: Vec::new(),
+                stats: Vec::new(),
             };
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("kms-crypto-{i}"))
-                    .spawn(move || worker::run(setup))?,
-            );
-        }
+            for i in 0..workers.max(1) {
+                let (control_tx, control_rx) = crossbeam_channel::unbounded();
+                let stats = Arc::new(CacheStats::default());
+                let setup = worker::Setup {
+                    jobs: rx.clone(),
+                    control: control_rx,
+                    usage: usage_tx.clone(),
+                    unwrapper: Arc::clone(&unwrapper),
+                    clock: Arc::clone(&clock),
+                    capacity: config.cache_capacity.max(16),
+                    spin,
+                    nice,
+                    stats: Arc::clone(&stats),
+                };
+                out.threads.push(
+                    std::thread::Builder::new()
+                        .name(format!("kms-{}-{i}", lane.name()))
+                        .spawn(move || worker::run(setup))?,
+                );
+                out.controls.push(control_tx);
+                out.stats.push(stats);
+            }
+            Ok::<_, std::io::Error>(out)
+        };
+        let fast = start(Lane::Fast, config.workers, config.spin, 0)?;
+        let slow = (config.slow_workers > 0)
+            .then(|| {
+                start(
+                    Lane::Slow,
+                    config.slow_workers,
+                    Duration::ZERO,
+                    config.slow_nice,
+                )
+            })
+            .transpose()?;
         Ok(Self {
-            jobs,
-            controls,
+            id: NEXT_POOL.fetch_add(1, Ordering::Relaxed),
+            fast,
+            slow,
             usage: std::sync::Mutex::new(Some(usage_rx)),
-            threads,
         })
     }
 
-    pub fn workers(&self) -> usize {
-        self.threads.len()
+    /// The workers that run a lane's jobs (the fast lane's, when there is no slow lane).
+    fn lane(&self, lane: Lane) -> &LaneWorkers {
+        match (lane, &self.slow) {
+            (Lane::Slow, Some(slow)) => slow,
+            _ => &self.fast,
+        }
     }
 
-    /// Jobs waiting for a worker.
-    pub fn queue_len(&self) -> usize {
-        self.jobs.len()
+    /// A lane's own workers, if it has any.
+    fn own(&self, lane: Lane) -> Option<&LaneWorkers> {
+        match lane {
+            Lane::Fast => Some(&self.fast),
+            Lane::Slow => self.slow.as_ref(),
+        }
+    }
+
+    /// Worker threads in a lane (zero for a slow lane that shares the fast lane's).
+    pub fn workers(&self, lane: Lane) -> usize {
+        self.own(lane).map_or(0, |l| l.threads.len())
+    }
+
+    /// Messages waiting in a lane's channel.
+    pub fn queue_len(&self, lane: Lane) -> usize {
+        self.own(lane).map_or(0, |l| l.jobs.len())
+    }
+
+    /// Prepared-key cache hits and misses in a lane, summed over its workers.
+    pub fn cache_stats(&self, lane: Lane) -> (u64, u64) {
+        self.own(lane).map_or((0, 0), |l| {
+            l.stats
+                .iter()
+                .fold((0, 0), |(h, m), s| (h + s.hits(), m + s.misses()))
+        })
     }
 
     /// The usage batches the workers flush; taken once, by whoever records them.
@@ -144,27 +253,33 @@ impl WorkerPool {
         self.usage.lock().ok().and_then(|mut u| u.take())
     }
 
-    fn submit(&self, job: Job) -> Result<(), EngineError> {
-        self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => EngineError::Overloaded,
-            TrySendError::Disconnected(_) => EngineError::WorkerGone,
-        })
+    fn submit(&self, lane: Lane, job: Job) {
+        match self.lane(lane).jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) => job.refuse(|| EngineError::Overloaded),
+            Err(TrySendError::Disconnected(job)) => job.refuse(|| EngineError::WorkerGone),
+        }
     }
 
-    /// Runs `items` (all of one operation) against `key` for `caller`.
+    /// Runs `items` (all of one operation) against `key` for `caller`, as one message to the
+    /// key's lane.
     pub async fn run(
         &self,
         key: Arc<KeyEntry>,
         caller: Arc<str>,
         items: Vec<Item>,
     ) -> Result<ItemResults, EngineError> {
+        let lane = Lane::of(key.algorithm);
         let (reply, rx) = oneshot::channel();
-        self.submit(Job::Items {
-            key,
-            caller,
-            items,
-            reply,
-        })?;
+        self.submit(
+            lane,
+            Job::Items(ItemsJob {
+                key,
+                caller,
+                items,
+                reply,
+            }),
+        );
         rx.await.map_err(|_| EngineError::WorkerGone)?
     }
 
@@ -175,11 +290,14 @@ impl WorkerPool {
         version: KeyVersion,
     ) -> Result<String, EngineError> {
         let (reply, rx) = oneshot::channel();
-        self.submit(Job::PublicKey {
-            key,
-            version,
-            reply,
-        })?;
+        self.submit(
+            Lane::of(key.algorithm),
+            Job::PublicKey {
+                key,
+                version,
+                reply,
+            },
+        );
         rx.await.map_err(|_| EngineError::WorkerGone)?
     }
 
@@ -194,7 +312,7 @@ impl WorkerPool {
         if versions.is_empty() {
             return;
         }
-        for control in &self.controls {
+        for control in &self.lane(Lane::of(key.algorithm)).controls {
             let _ = control.send(Control::Purge {
                 key: key.id,
                 versions: versions.clone(),
@@ -210,19 +328,23 @@ impl WorkerPool {
         version: KeyVersion,
     ) -> Result<Vec<u8>, EngineError> {
         let (reply, rx) = oneshot::channel();
-        self.submit(Job::Reveal {
-            key,
-            version,
-            reply,
-        })?;
+        self.submit(
+            Lane::of(key.algorithm),
+            Job::Reveal {
+                key,
+                version,
+                reply,
+            },
+        );
         rx.await.map_err(|_| EngineError::WorkerGone)?
     }
 
     /// Test hook: the versions of `key` any worker holds prepared.
     #[cfg(feature = "test-hooks")]
     pub fn cached_for_test(&self, key: KeyId) -> std::collections::BTreeSet<KeyVersion> {
-        self.controls
-            .iter()
+        std::iter::once(&self.fast)
+            .chain(&self.slow)
+            .flat_map(|lane| &lane.controls)
             .flat_map(|c| {
                 let (tx, rx) = crossbeam_channel::bounded(1);
                 let _ = c.send(Control::Cached { key, reply: tx });
@@ -233,9 +355,15 @@ impl WorkerPool {
 
     /// Stops taking jobs, lets the workers finish what is queued, and joins them.
     pub fn shutdown(self) {
-        drop(self.jobs);
-        drop(self.controls);
-        for t in self.threads {
+        let threads: Vec<JoinHandle<()>> = std::iter::once(self.fast)
+            .chain(self.slow)
+            .flat_map(|lane| {
+                drop(lane.jobs);
+                drop(lane.controls);
+                lane.threads
+            })
+            .collect();
+        for t in threads {
             let _ = t.join();
         }
     }

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, select};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, select};
 use quick_cache::unsync::Cache;
 
-use super::{Control, Done, Item, ItemResults, Job, UsageRecord};
+use super::{Control, Done, Item, ItemResults, ItemsJob, Job, UsageRecord};
 use crate::algorithm::Operation;
 use crate::ciphertext::{self, Kind};
 use crate::clock::{Clock, Timestamp};
@@ -36,6 +37,26 @@ pub(super) struct Setup {
     pub unwrapper: Arc<dyn KeyUnwrapper>,
     pub clock: Arc<dyn Clock>,
     pub capacity: usize,
+    pub spin: Duration,
+    pub nice: i32,
+    pub stats: Arc<CacheStats>,
+}
+
+/// A worker's prepared-key cache hits and misses, read by the metrics endpoint.
+#[derive(Default, Debug)]
+pub struct CacheStats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl CacheStats {
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
 }
 
 type UsageKey = (KeyId, KeyVersion, Arc<str>, Operation);
@@ -47,9 +68,17 @@ struct Worker {
     counts: HashMap<UsageKey, (u64, Timestamp)>,
     usage: Sender<Vec<UsageRecord>>,
     flushed: Instant,
+    stats: Arc<CacheStats>,
 }
 
 pub(super) fn run(setup: Setup) {
+    if setup.nice != 0 {
+        // Per-thread on Linux: the slow lane yields the CPU to everything else.
+        let me = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(me), setup.nice) {
+            tracing::warn!(error = %e, nice = setup.nice, "could not lower a slow-lane worker's priority");
+        }
+    }
     let mut worker = Worker {
         cache: Cache::new(setup.capacity),
         unwrapper: setup.unwrapper,
@@ -57,31 +86,57 @@ pub(super) fn run(setup: Setup) {
         counts: HashMap::new(),
         usage: setup.usage,
         flushed: Instant::now(),
+        stats: setup.stats,
     };
-    loop {
-        select! {
-            recv(setup.control) -> msg => {
-                if let Ok(control) = msg {
-                    worker.control(control);
-                }
-            }
-            recv(setup.jobs) -> job => match job {
-                // A bug that panics on one job must not take the worker down: the job's caller
-                // sees its reply channel closed (an internal error) and the worker goes on.
-                Ok(job) => {
-                    if catch_unwind(AssertUnwindSafe(|| worker.handle(job))).is_err() {
-                        tracing::error!("a crypto job panicked; the worker continues");
-                    }
-                }
-                Err(_) => break,
-            },
-            default(FLUSH_EVERY) => {}
+    while let Some(job) = next(&setup.jobs, &setup.control, setup.spin, &mut worker) {
+        // A bug that panics on one job must not take the worker down: the job's caller sees its
+        // reply channel closed (an internal error) and the worker goes on.
+        if catch_unwind(AssertUnwindSafe(|| worker.handle(job))).is_err() {
+            tracing::error!("a crypto job panicked; the worker continues");
         }
         if worker.flushed.elapsed() >= FLUSH_EVERY {
             worker.flush();
         }
     }
     worker.flush();
+}
+
+/// The next job, handling control messages on the way; `None` once the pool is gone. A job
+/// already waiting is taken without sleeping; otherwise the worker polls for `spin`, then sleeps
+/// on both channels (and wakes at least every [`FLUSH_EVERY`] to flush its usage counts).
+fn next(
+    jobs: &Receiver<Job>,
+    control: &Receiver<Control>,
+    spin: Duration,
+    worker: &mut Worker,
+) -> Option<Job> {
+    let spin_until = (!spin.is_zero()).then(|| Instant::now() + spin);
+    loop {
+        while let Ok(c) = control.try_recv() {
+            worker.control(c);
+        }
+        match jobs.try_recv() {
+            Ok(job) => return Some(job),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+        if spin_until.is_some_and(|t| Instant::now() < t) {
+            std::thread::yield_now();
+            continue;
+        }
+        select! {
+            recv(control) -> msg => {
+                if let Ok(c) = msg {
+                    worker.control(c);
+                }
+            }
+            recv(jobs) -> job => return job.ok(),
+            default(FLUSH_EVERY) => {}
+        }
+        if worker.flushed.elapsed() >= FLUSH_EVERY {
+            worker.flush();
+        }
+    }
 }
 
 fn random(len: usize) -> PlaintextBuf {
@@ -138,13 +193,14 @@ impl Worker {
 
     fn handle(&mut self, job: Job) {
         match job {
-            Job::Items {
-                key,
-                caller,
-                items,
-                reply,
-            } => {
-                let _ = reply.send(self.items(&key, &caller, items));
+            Job::Items(job) => self.job(job),
+            Job::Batch(jobs) => {
+                for job in jobs {
+                    // One caller's panic must not cost the others their answers.
+                    if catch_unwind(AssertUnwindSafe(|| self.job(job))).is_err() {
+                        tracing::error!("a crypto job panicked; the worker continues");
+                    }
+                }
             }
             Job::PublicKey {
                 key,
@@ -172,10 +228,17 @@ impl Worker {
         }
     }
 
+    fn job(&mut self, job: ItemsJob) {
+        let _ = job.reply.send(self.items(&job.key, &job.caller, job.items));
+    }
+
     /// The prepared key for a version, unwrapping it through the HSM actor on a miss.
     fn prepared(&mut self, key: &KeyEntry, version: KeyVersion) -> Result<&Prepared, EngineError> {
         let slot = (key.id, version);
-        if self.cache.get(&slot).is_none() {
+        if self.cache.get(&slot).is_some() {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.misses.fetch_add(1, Ordering::Relaxed);
             let wrapped = key
                 .version(version)
                 .and_then(|v| v.wrapped.as_ref())
@@ -202,22 +265,36 @@ impl Worker {
         caller: &Arc<str>,
         items: Vec<Item>,
     ) -> Result<ItemResults, EngineError> {
+        let Some(op) = items.first().map(Item::operation) else {
+            return Ok(Vec::new());
+        };
         let mut results = Vec::with_capacity(items.len());
-        let now = self.clock.now();
+        // Successes per version, counted here and added to the usage map once per version: the
+        // items of a job share the key, the caller and the operation.
+        let mut used: Vec<(KeyVersion, u64)> = Vec::new();
         for item in items {
-            let op = item.operation();
             match self.item(key, item) {
                 Ok(done) => {
-                    let slot = self
-                        .counts
-                        .entry((key.id, done.version(), Arc::clone(caller), op))
-                        .or_insert((0, now));
-                    slot.0 += 1;
-                    slot.1 = now;
+                    let version = done.version();
+                    match used.iter_mut().find(|(v, _)| *v == version) {
+                        Some((_, n)) => *n += 1,
+                        None => used.push((version, 1)),
+                    }
                     results.push(Ok(done));
                 }
                 Err(e) if e.is_user_error() => results.push(Err(e)),
                 Err(e) => return Err(e),
+            }
+        }
+        if !used.is_empty() {
+            let now = self.clock.now();
+            for (version, n) in used {
+                let slot = self
+                    .counts
+                    .entry((key.id, version, Arc::clone(caller), op))
+                    .or_insert((0, now));
+                slot.0 += n;
+                slot.1 = now;
             }
         }
         Ok(results)

@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Crypto worker threads (default: one per core).
     #[arg(long)]
     pub crypto_workers: Option<usize>,
+    /// Worker threads for asymmetric keys, at a lower priority (default: one per core; 0 runs
+    /// them on the crypto workers).
+    #[arg(long)]
+    pub slow_workers: Option<usize>,
     /// Largest request body in bytes (default 1 MiB).
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
@@ -153,6 +157,9 @@ impl ServeArgs {
         }
         if let Some(n) = self.crypto_workers {
             opts.pool.workers = n;
+        }
+        if let Some(n) = self.slow_workers {
+            opts.pool.slow_workers = n;
         }
         if let Some(n) = self.max_body_bytes {
             opts.limits.body_bytes = n;

@@ -14,6 +14,7 @@ pub mod sign;
 pub mod verify;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
@@ -75,18 +76,31 @@ pub async fn run<T>(
     shape: Shape<T>,
     parse: impl Fn(T) -> Result<Item, EngineError>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, key) = auth::authorize_key(state, req, name, op).await?;
-    if !key.algorithm.supports(op) {
-        return Err(EngineError::OperationNotSupported(op.name()).into());
+    let started = Instant::now();
+    let items = match &shape {
+        Shape::Single(_) => 1,
+        Shape::Batch(items) => items.len(),
+    };
+    let mut known = false;
+    let result = async {
+        let (caller, key) = auth::authorize_key(state, req, name, op).await?;
+        known = true;
+        if !key.algorithm.supports(op) {
+            return Err(EngineError::OperationNotSupported(op.name()).into());
+        }
+        let who: Arc<str> = caller.actor().into();
+        batch::run(
+            shape,
+            parse,
+            |items| state.pool.run_coalesced(key, who, items),
+            render,
+        )
+        .await
     }
-    let who: Arc<str> = caller.actor().into();
-    batch::run(
-        shape,
-        parse,
-        |items| state.pool.run(key, who, items),
-        render,
-    )
-    .await
+    .await;
+    let outcome = result.as_ref().map_or_else(|e| e.code, |_| "ok");
+    crate::metrics::request(op, if known { name } else { "" }, outcome, items, started);
+    result
 }
 
 /// Single or batch, from a body's top-level item (if any of its fields were sent) and `items`.

@@ -3,5 +3,7 @@
 //! ceremony (`/v1/hsm/ceremonies`), approved by a quorum of custodians.
 
 pub mod health;
+pub mod metrics;
+pub mod ready;
 pub mod seal_status;
 pub mod unseal;

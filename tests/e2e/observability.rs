@@ -1,0 +1,162 @@
+//! `/metrics` counts what the data plane did; `/readyz` tells a load balancer whether to send
+//! traffic.
+
+use kms_gateway::server::ServeOptions;
+use kms_gateway::testing::RunningServer;
+use serde_json::json;
+
+use crate::support::*;
+
+/// The value of the one sample of `metric` whose labels include every `labels` pair.
+fn sample(text: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
+        .find(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn scrape(server: &RunningServer) -> String {
+    let mut r = ureq::get(&server.url("/metrics")).call().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("text/plain"), "{ct}");
+    r.body_mut().read_to_string().unwrap()
+}
+
+#[test]
+fn metrics_count_requests_by_operation_key_and_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let http = Http::new(&server);
+    // Names of their own: the recorder is shared by every server in this test process.
+    http.create_key("obs-pan");
+    let token = http.create_app("obs-shop");
+    http.grant("obs-pan", "obs-shop", &["encrypt"]);
+    for _ in 0..3 {
+        http.seal(&token, "obs-pan", b"4000123412341234", None);
+    }
+    let items: Vec<_> = (0..5).map(|_| json!({ "plaintext": b64(b"x") })).collect();
+    let (s, _) = http.post(
+        "/v1/keys/obs-pan/encrypt",
+        Some(&token),
+        &json!({ "items": items }),
+    );
+    assert_eq!(s, 200);
+    // Refused: no decrypt grant. And a made-up key name, which must not become a label.
+    assert_error(
+        &http.decrypt(&token, "obs-pan", "kms:00001:AAAA", None),
+        403,
+        "operation_not_granted",
+    );
+    let (s, _) = http.post(
+        "/v1/keys/obs-no-such-key/encrypt",
+        Some(&token),
+        &json!({ "plaintext": b64(b"x") }),
+    );
+    assert_eq!(s, 403);
+
+    let text = scrape(&server);
+    let ok = [
+        ("operation", "encrypt"),
+        ("key", "obs-pan"),
+        ("outcome", "ok"),
+    ];
+    assert_eq!(
+        sample(&text, "kms_requests_total", &ok),
+        Some(4.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "kms_requests_total",
+            &[
+                ("operation", "decrypt"),
+                ("outcome", "operation_not_granted")
+            ]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(!text.contains("obs-no-such-key"), "{text}");
+    assert!(
+        sample(&text, "kms_items_total", &[("operation", "encrypt")]).is_some_and(|n| n >= 8.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "kms_request_duration_seconds_count",
+            &[("operation", "encrypt")]
+        )
+        .is_some_and(|n| n >= 4.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("kms_request_duration_seconds_bucket{operation=\"encrypt\",le=\"0.001\"}"),
+        "{text}"
+    );
+    // The workers' caches: the first encrypt unwrapped the key (a miss), the rest hit.
+    assert!(
+        sample(&text, "kms_key_cache_misses_total", &[("lane", "fast")]).is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "kms_key_cache_hits_total", &[("lane", "fast")]).is_some_and(|n| n >= 3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "kms_crypto_workers", &[("lane", "fast")]),
+        Some(2.0)
+    );
+    assert!(sample(&text, "kms_queue_depth", &[("lane", "slow")]).is_some());
+    assert!(
+        sample(
+            &text,
+            "kms_hsm_operations_total",
+            &[("operation", "unwrap")]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert_eq!(sample(&text, "kms_sync_healthy", &[]), Some(1.0), "{text}");
+    let lag = sample(&text, "kms_sync_lag_seconds", &[]).unwrap();
+    assert!((0.0..5.0).contains(&lag), "{lag}");
+    assert!(sample(&text, "kms_sync_applied_revision", &[]).is_some_and(|r| r >= 3.0));
+}
+
+#[test]
+fn readyz_follows_the_seal() {
+    // A fresh KMS without a master key cannot serve.
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = ServeOptions::new(dir.path().to_owned());
+    opts.listen = "127.0.0.1:0".parse().unwrap();
+    opts.http_workers = 1;
+    opts.pool.workers = 1;
+    let server = RunningServer::start(opts).unwrap();
+    let http = Http::new(&server);
+    let (s, body) = http.get("/readyz", None);
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (503, Some("not_initialized")),
+        "{body}"
+    );
+    // Liveness is not readiness.
+    assert_eq!(http.get("/healthz", None).0, 200);
+    server.stop();
+
+    // Dev mode is initialised and unsealed.
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let (s, body) = Http::new(&server).get("/readyz", None);
+    assert_eq!((s, body["status"].as_str()), (200, Some("ready")), "{body}");
+    assert!(
+        body["sync_lag_seconds"].as_f64().is_some_and(|l| l < 5.0),
+        "{body}"
+    );
+}
