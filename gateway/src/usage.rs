@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use kms_engine::pool::UsageRecord;
-use kms_engine::store::KeyStore;
+use kms_engine::store::{KeyStore, StoreError};
 
 pub fn start(
     rx: Receiver<Vec<UsageRecord>>,
@@ -23,20 +23,43 @@ pub fn start(
                 while let Ok(more) = rx.try_recv() {
                     batch.extend(more);
                 }
+                let batch = Arc::new(batch);
                 let mut wait = Duration::from_millis(100);
                 for attempt in 1..=5 {
-                    match runtime.block_on(store.record_usage(&batch)) {
-                        Ok(()) => break,
-                        Err(e) if attempt < 5 => {
+                    match record(&runtime, &store, &batch) {
+                        Some(Ok(())) => break,
+                        Some(Err(e)) if attempt < 5 => {
                             tracing::warn!(error = %e, "usage not recorded yet; retrying");
                             std::thread::sleep(wait);
                             wait *= 2;
                         }
-                        Err(e) => {
+                        Some(Err(e)) => {
                             tracing::error!(error = %e, records = batch.len(), "usage counts lost");
+                        }
+                        None => {
+                            tracing::warn!(
+                                records = batch.len(),
+                                "shutting down: the last usage counts were not recorded"
+                            );
+                            return;
                         }
                     }
                 }
             }
         })
+}
+
+/// Writes one batch on the control runtime; `None` once that runtime is shutting down (it drops
+/// the task instead of running it).
+fn record(
+    runtime: &tokio::runtime::Handle,
+    store: &Arc<dyn KeyStore>,
+    batch: &Arc<Vec<UsageRecord>>,
+) -> Option<Result<(), StoreError>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let (store, batch) = (Arc::clone(store), Arc::clone(batch));
+    runtime.spawn(async move {
+        let _ = tx.send(store.record_usage(&batch).await);
+    });
+    rx.recv().ok()
 }
