@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, when they are missing. Idempotent; needs root (or
-# sudo) only when something is actually missing.
+# sudo) only when something is actually missing. `--loadtest` adds what loadtest/run.sh needs.
 set -euo pipefail
 
 # command -> Debian package
@@ -13,6 +13,11 @@ declare -A need=(
 )
 
 missing=()
+if [ "${1:-}" = "--loadtest" ]; then
+  need[wrk]=wrk                  # peak throughput (goose tops out near 50k requests/s)
+  # The benchmark chart's font.
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+fi
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done

@@ -160,3 +160,36 @@ fn readyz_follows_the_seal() {
         "{body}"
     );
 }
+
+#[test]
+fn the_slow_lane_runs_under_sched_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let _server = dev_server(dir.path());
+    // Every slow-lane thread in this process (other tests' servers too) is SCHED_IDLE (5), and
+    // the fast lane's are SCHED_OTHER (0).
+    let mut seen = (0, 0);
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let path = task.unwrap().path();
+        let Ok(comm) = std::fs::read_to_string(path.join("comm")) else {
+            continue;
+        };
+        let Ok(sched) = std::fs::read_to_string(path.join("sched")) else {
+            continue;
+        };
+        let policy = sched
+            .lines()
+            .find(|l| l.starts_with("policy"))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap()
+            .trim()
+            .to_owned();
+        if comm.starts_with("kms-slow-") {
+            assert_eq!(policy, "5", "{comm}");
+            seen.0 += 1;
+        } else if comm.starts_with("kms-fast-") {
+            assert_eq!(policy, "0", "{comm}");
+            seen.1 += 1;
+        }
+    }
+    assert!(seen.0 >= 2 && seen.1 >= 2, "{seen:?}");
+}

@@ -44,7 +44,11 @@ pub struct PoolConfig {
     /// slow lane, and asymmetric keys share the fast lane's workers (kept to measure what the
     /// lanes are worth; see docs/performance.md).
     pub slow_workers: usize,
-    /// The slow lane's nice value (0 = the same priority as everything else; 19 = the lowest).
+    /// Run the slow lane under SCHED_IDLE: any other runnable thread preempts it at once, so an
+    /// RSA signature never delays the HTTP workers or the fast lane by a time slice. Under full
+    /// load it gets only the CPU left over, and its queue fills (503 `overloaded`) sooner.
+    pub slow_idle: bool,
+    /// Without `slow_idle`: the slow lane's nice value (0 = the same as everything else).
     pub slow_nice: i32,
     /// Messages waiting in each lane's channel before callers get `Overloaded`.
     pub queue_depth: usize,
@@ -62,6 +66,7 @@ impl Default for PoolConfig {
         Self {
             workers: cores,
             slow_workers: cores,
+            slow_idle: true,
             slow_nice: 10,
             queue_depth: 1024,
             cache_capacity: 100_000,
@@ -162,7 +167,7 @@ impl WorkerPool {
     ) -> std::io::Result<Self> {
         // Usage batches: a few seconds' worth per worker; a full channel keeps counting locally.
         let (usage_tx, usage_rx) = crossbeam_channel::bounded(64);
-        let start = |lane: Lane, workers: usize, spin: Duration, nice: i32| {
+        let start = |lane: Lane, workers: usize, spin: Duration, priority: worker::Priority| {
             let (jobs, rx) = crossbeam_channel::bounded(config.queue_depth.max(1));
             let mut out = LaneWorkers {
                 jobs,
@@ -181,7 +186,7 @@ impl WorkerPool {
                     clock: Arc::clone(&clock),
                     capacity: config.cache_capacity.max(16),
                     spin,
-                    nice,
+                    priority,
                     stats: Arc::clone(&stats),
                 };
                 out.threads.push(
@@ -194,14 +199,24 @@ impl WorkerPool {
             }
             Ok::<_, std::io::Error>(out)
         };
-        let fast = start(Lane::Fast, config.workers, config.spin, 0)?;
+        let fast = start(
+            Lane::Fast,
+            config.workers,
+            config.spin,
+            worker::Priority::Normal,
+        )?;
+        let slow_priority = if config.slow_idle {
+            worker::Priority::Idle
+        } else {
+            worker::Priority::Nice(config.slow_nice)
+        };
         let slow = (config.slow_workers > 0)
             .then(|| {
                 start(
                     Lane::Slow,
                     config.slow_workers,
                     Duration::ZERO,
-                    config.slow_nice,
+                    slow_priority,
                 )
             })
             .transpose()?;

@@ -38,7 +38,7 @@ pub(super) struct Setup {
     pub clock: Arc<dyn Clock>,
     pub capacity: usize,
     pub spin: Duration,
-    pub nice: i32,
+    pub priority: Priority,
     pub stats: Arc<CacheStats>,
 }
 
@@ -71,14 +71,44 @@ struct Worker {
     stats: Arc<CacheStats>,
 }
 
-pub(super) fn run(setup: Setup) {
-    if setup.nice != 0 {
-        // Per-thread on Linux: the slow lane yields the CPU to everything else.
-        let me = rustix::thread::gettid();
-        if let Err(e) = rustix::process::setpriority_process(Some(me), setup.nice) {
-            tracing::warn!(error = %e, nice = setup.nice, "could not lower a slow-lane worker's priority");
+/// A worker thread's scheduling (Linux applies both per thread).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Priority {
+    Normal,
+    /// SCHED_IDLE: preempted by any other runnable thread as soon as it wakes.
+    Idle,
+    Nice(i32),
+}
+
+impl Priority {
+    fn apply(self) {
+        let result = match self {
+            Priority::Normal | Priority::Nice(0) => return,
+            Priority::Idle => {
+                use thread_priority::unix::{
+                    NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+                    set_thread_priority_and_policy, thread_native_id,
+                };
+                set_thread_priority_and_policy(
+                    thread_native_id(),
+                    thread_priority::ThreadPriority::Min,
+                    ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+                )
+                .map_err(|e| format!("{e:?}"))
+            }
+            Priority::Nice(nice) => {
+                rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice)
+                    .map_err(|e| e.to_string())
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, priority = ?self, "could not lower a slow-lane worker's priority");
         }
     }
+}
+
+pub(super) fn run(setup: Setup) {
+    setup.priority.apply();
     let mut worker = Worker {
         cache: Cache::new(setup.capacity),
         unwrapper: setup.unwrapper,

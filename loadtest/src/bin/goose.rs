@@ -1,10 +1,12 @@
-//! goose scenarios against a running KMS: `encrypt` and `decrypt` of 64 bytes.
+//! goose scenarios against a running KMS: `encrypt`, `decrypt` and `mixed` (50/50) of 64 bytes,
+//! `batch100` (100 encrypts per request), `signecdsa` and `signrsa` (a SHA-256 digest).
 //!
-//! Set `KMS_TOKEN` to a token granted `encrypt` and `decrypt` on the key `KMS_KEY` (default
-//! `loadtest`), then run e.g.
-//! `cargo run --release -p kms-loadtest -- --host http://127.0.0.1:8200 --users 32 --run-time 30s
-//!  --scenarios encrypt --report-file report.html`.
-//! goose itself tops out near 50k requests/s on two cores; peak figures come from wrk (issue 6).
+//! Set `KMS_TOKEN` to a token granted these operations on `KMS_KEY` (AES, default `loadtest`),
+//! `KMS_ECDSA_KEY` (default `loadtest-ecdsa`) and `KMS_RSA_KEY` (default `loadtest-rsa`), then run
+//! e.g. `cargo run --release -p kms-loadtest --bin kms-loadtest -- --host http://127.0.0.1:8200
+//! --users 32 --run-time 30s --scenarios encrypt --report-file report.html --report-file
+//! report.json`. loadtest/run.sh runs them all.
+//! goose itself tops out near 50k requests/s on two cores; peak figures come from wrk.
 #![forbid(unsafe_code)]
 
 use base64::Engine as _;
@@ -15,14 +17,23 @@ use serde_json::{Value, json};
 struct Config {
     token: String,
     key: String,
+    ecdsa_key: String,
+    rsa_key: String,
 }
 
-fn config() -> Config {
-    Config {
-        token: std::env::var("KMS_TOKEN").unwrap_or_default(),
-        key: std::env::var("KMS_KEY").unwrap_or_else(|_| "loadtest".into()),
-    }
+fn config() -> &'static Config {
+    static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    CONFIG.get_or_init(|| Config {
+        token: var("KMS_TOKEN", ""),
+        key: var("KMS_KEY", "loadtest"),
+        ecdsa_key: var("KMS_ECDSA_KEY", "loadtest-ecdsa"),
+        rsa_key: var("KMS_RSA_KEY", "loadtest-rsa"),
+    })
 }
+
+/// A SHA-256 digest to sign.
+const DIGEST: &str = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
 
 /// A decrypting user's ciphertext, made once when the user starts.
 #[derive(Clone)]
@@ -30,11 +41,12 @@ struct Sealed(String);
 
 async fn post(
     user: &mut GooseUser,
+    key: &str,
     op: &str,
     body: &Value,
 ) -> Result<Value, Box<TransactionError>> {
     let c = config();
-    let path = format!("/v1/keys/{}/{op}", c.key);
+    let path = format!("/v1/keys/{key}/{op}");
     let builder = user
         .get_request_builder(&GooseMethod::Post, &path)?
         .bearer_auth(&c.token)
@@ -61,12 +73,30 @@ fn plaintext() -> Value {
 }
 
 async fn encrypt(user: &mut GooseUser) -> TransactionResult {
-    post(user, "encrypt", &plaintext()).await?;
+    post(user, &config().key, "encrypt", &plaintext()).await?;
+    Ok(())
+}
+
+async fn batch100(user: &mut GooseUser) -> TransactionResult {
+    let items: Vec<Value> = (0..100).map(|_| plaintext()).collect();
+    post(user, &config().key, "encrypt", &json!({ "items": items })).await?;
+    Ok(())
+}
+
+async fn sign_ecdsa(user: &mut GooseUser) -> TransactionResult {
+    let body = json!({ "input": DIGEST, "prehashed": true });
+    post(user, &config().ecdsa_key, "sign", &body).await?;
+    Ok(())
+}
+
+async fn sign_rsa(user: &mut GooseUser) -> TransactionResult {
+    let body = json!({ "input": DIGEST, "prehashed": true });
+    post(user, &config().rsa_key, "sign", &body).await?;
     Ok(())
 }
 
 async fn seal_once(user: &mut GooseUser) -> TransactionResult {
-    let out = post(user, "encrypt", &plaintext()).await?;
+    let out = post(user, &config().key, "encrypt", &plaintext()).await?;
     let ct = out["ciphertext"].as_str().unwrap_or_default().to_owned();
     user.set_session_data(Sealed(ct));
     Ok(())
@@ -77,7 +107,7 @@ async fn decrypt(user: &mut GooseUser) -> TransactionResult {
         .get_session_data::<Sealed>()
         .map(|s| s.0.clone())
         .unwrap_or_default();
-    post(user, "decrypt", &json!({ "ciphertext": ct })).await?;
+    post(user, &config().key, "decrypt", &json!({ "ciphertext": ct })).await?;
     Ok(())
 }
 
@@ -94,6 +124,15 @@ async fn main() -> Result<(), GooseError> {
                 .register_transaction(transaction!(seal_once).set_on_start())
                 .register_transaction(transaction!(decrypt)),
         )
+        .register_scenario(
+            scenario!("mixed")
+                .register_transaction(transaction!(seal_once).set_on_start())
+                .register_transaction(transaction!(encrypt))
+                .register_transaction(transaction!(decrypt)),
+        )
+        .register_scenario(scenario!("batch100").register_transaction(transaction!(batch100)))
+        .register_scenario(scenario!("signecdsa").register_transaction(transaction!(sign_ecdsa)))
+        .register_scenario(scenario!("signrsa").register_transaction(transaction!(sign_rsa)))
         .execute()
         .await?;
     Ok(())
