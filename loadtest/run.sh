@@ -5,6 +5,8 @@
 #
 #   loadtest/run.sh           the full run (about 15 minutes on 2 cores)
 #   loadtest/run.sh --quick   short runs, to check that everything works (about 3 minutes)
+#   loadtest/run.sh --wrk     only the wrk rounds (for trying a change); writes the report under
+#                             target/loadtest/ instead of docs/
 #
 # Throughput is reported as a ratio to the echo server measured in the same round, right before
 # each scenario, with the same wrk settings: the machine is shared and noisy, so absolute figures
@@ -21,9 +23,13 @@ OVERLOAD_SECONDS=${OVERLOAD_SECONDS:-120}
 GOOSE_SECONDS=${GOOSE_SECONDS:-10}
 HTTP_WORKERS=${HTTP_WORKERS:-2}
 QUICK=0
-if [ "${1:-}" = "--quick" ]; then
-  QUICK=1 ROUNDS=1 DURATION=3 RATE_SECONDS=5 OVERLOAD_SECONDS=15 GOOSE_SECONDS=4
-fi
+WRK_ONLY=0
+case "${1:-}" in
+  --quick) QUICK=1 ROUNDS=1 DURATION=3 RATE_SECONDS=5 OVERLOAD_SECONDS=15 GOOSE_SECONDS=4 ;;
+  --wrk) WRK_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: loadtest/run.sh [--quick|--wrk]" >&2; exit 2 ;;
+esac
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
@@ -113,11 +119,22 @@ scenarios=(
 for round in $(seq 1 "$ROUNDS"); do
   for s in "${scenarios[@]}"; do
     read -r label script key items <<<"$s"
+    # ONLY="encrypt decrypt": just those scenarios (with --wrk, for trying a change).
+    [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $label "* ]] && continue
     step "wrk round $round: $label (and the echo server before it)"
     wrk_run "echo:$label" echo.lua - 1 "$round" "$echo_url"
     wrk_run "$label" "$script" "$key" "$items" "$round" "$kms_url"
   done
 done
+
+if [ "$WRK_ONLY" = 1 ]; then
+  stop
+  target/release/kms-report "$results" "$reports/benchmarks.md" "$reports/benchmarks.png" \
+    --settings "wrk only: -t1 -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds"
+  cp "$results" "$reports/results.jsonl"
+  sed -n '/^| scenario/,/^$/p' "$reports/benchmarks.md"
+  exit 0
+fi
 
 rate() { # label rate class...
   local label=$1 r=$2

@@ -41,13 +41,21 @@ pub struct Credential {
     pub principal: Principal,
 }
 
+/// Who a token belongs to, with the name audit records and usage counts give them, made once
+/// per credential set rather than per request.
+#[derive(Debug)]
+pub struct Identity {
+    pub principal: Principal,
+    pub actor: Arc<str>,
+}
+
 #[derive(Debug, Default)]
 pub struct Directory {
     /// The store revision this snapshot reflects.
     pub revision: Revision,
     keys: HashMap<KeyName, Arc<KeyEntry>>,
     names: HashMap<KeyId, KeyName>,
-    credentials: HashMap<u64, Vec<Credential>>,
+    credentials: HashMap<u64, Vec<(TokenHash, Arc<Identity>)>>,
     app_names: HashMap<AppId, AppName>,
 }
 
@@ -72,14 +80,14 @@ impl Directory {
         self.keys.values()
     }
 
-    /// Finds the principal a bearer token belongs to.
-    pub fn authenticate(&self, token: &str) -> Option<&Principal> {
+    /// Finds who a bearer token belongs to.
+    pub fn authenticate(&self, token: &str) -> Option<&Arc<Identity>> {
         let hash = TokenHash::of(token);
         self.credentials
             .get(&hash.lookup_key())?
             .iter()
-            .find(|c| c.hash.matches(&hash))
-            .map(|c| &c.principal)
+            .find(|(h, _)| h.matches(&hash))
+            .map(|(_, identity)| identity)
     }
 
     /// Inserts or replaces a key (a renamed key drops its old name).
@@ -108,10 +116,14 @@ impl Directory {
             if let Principal::App { id, name } = &c.principal {
                 self.app_names.insert(*id, name.clone());
             }
+            let identity = Identity {
+                actor: c.principal.audit_name().into(),
+                principal: c.principal,
+            };
             self.credentials
                 .entry(c.hash.lookup_key())
                 .or_default()
-                .push(c);
+                .push((c.hash, Arc::new(identity)));
         }
     }
 
@@ -163,8 +175,10 @@ mod tests {
                 principal: app.clone(),
             }],
         );
-        assert_eq!(dir.authenticate("kms_good"), Some(&app));
-        assert_eq!(dir.authenticate("kms_goo"), None);
-        assert_eq!(dir.authenticate(""), None);
+        let found = dir.authenticate("kms_good").unwrap();
+        assert_eq!(found.principal, app);
+        assert_eq!(&*found.actor, "app:billing");
+        assert!(dir.authenticate("kms_goo").is_none());
+        assert!(dir.authenticate("").is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! Who is calling, and may they? Every refusal is audited before it is answered.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
@@ -7,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use kms_engine::algorithm::Operation;
 use kms_engine::audit::Outcome;
-use kms_engine::directory::Principal;
+use kms_engine::directory::{Identity, Principal};
 use kms_engine::keyring::KeyEntry;
 
 use crate::error::ApiError;
@@ -16,32 +17,43 @@ use crate::state::AppState;
 /// An authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub principal: Principal,
-    pub remote: Option<String>,
+    pub identity: Arc<Identity>,
+    /// Formatted only when an audit record needs it, never on the data plane's success path.
+    pub remote: Option<IpAddr>,
 }
 
 impl Caller {
+    pub fn principal(&self) -> &Principal {
+        &self.identity.principal
+    }
+
+    /// The caller's name in audit records.
     pub fn actor(&self) -> String {
-        self.principal.audit_name()
+        self.identity.actor.to_string()
+    }
+
+    /// The same name, shared (usage counts carry it per job).
+    pub fn actor_shared(&self) -> Arc<str> {
+        Arc::clone(&self.identity.actor)
     }
 }
 
-fn remote(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+fn remote(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|a| a.ip())
 }
 
 /// Audits a refusal, then returns it as the error to answer with.
 async fn refuse(
     state: &AppState,
     actor: String,
-    remote: Option<String>,
+    remote: Option<IpAddr>,
     action: &str,
     target: Option<String>,
     error: ApiError,
 ) -> ApiError {
     let mut event = state.event(actor, action, target, Outcome::Denied);
     event.code = Some(error.code.to_owned());
-    event.remote = remote;
+    event.remote = remote.map(|ip| ip.to_string());
     state.audit.record(event).await;
     error
 }
@@ -52,6 +64,16 @@ pub async fn authenticate(
     req: &HttpRequest,
     action: &str,
     target: Option<String>,
+) -> Result<Caller, ApiError> {
+    authenticate_lazy(state, req, action, || target).await
+}
+
+/// [`authenticate`], naming the audit record's target only if there is a refusal to record.
+async fn authenticate_lazy(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    target: impl FnOnce() -> Option<String>,
 ) -> Result<Caller, ApiError> {
     let remote = remote(req);
     let token = req
@@ -66,18 +88,18 @@ pub async fn authenticate(
             "missing_token",
             "send Authorization: Bearer <token>",
         );
-        return Err(refuse(state, "anonymous".into(), remote, action, target, e).await);
+        return Err(refuse(state, "anonymous".into(), remote, action, target(), e).await);
     };
-    let principal = state.directory.load().authenticate(token).cloned();
-    match principal {
-        Some(principal) => Ok(Caller { principal, remote }),
+    let identity = state.directory.load().authenticate(token).cloned();
+    match identity {
+        Some(identity) => Ok(Caller { identity, remote }),
         None => {
             let e = ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "unknown or revoked token",
             );
-            Err(refuse(state, "anonymous".into(), remote, action, target, e).await)
+            Err(refuse(state, "anonymous".into(), remote, action, target(), e).await)
         }
     }
 }
@@ -90,7 +112,7 @@ pub async fn require_admin(
     target: Option<String>,
 ) -> Result<Caller, ApiError> {
     let caller = authenticate(state, req, action, target.clone()).await?;
-    if matches!(caller.principal, Principal::Root { .. }) {
+    if matches!(caller.principal(), Principal::Root { .. }) {
         return Ok(caller);
     }
     let e = ApiError::new(
@@ -136,10 +158,10 @@ async fn authorize(
     action: &str,
     granted: impl Fn(&KeyEntry, &kms_engine::ids::AppId) -> bool,
 ) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
-    let target = Some(format!("key:{key_name}"));
-    let caller = authenticate(state, req, action, target.clone()).await?;
+    let target = || Some(format!("key:{key_name}"));
+    let caller = authenticate_lazy(state, req, action, target).await?;
     let key = state.directory.load().key(key_name).cloned();
-    let allowed = match (&caller.principal, &key) {
+    let allowed = match (caller.principal(), &key) {
         (Principal::Root { .. }, Some(_)) => true,
         (Principal::Root { .. }, None) => {
             return Err(ApiError::new(
@@ -159,7 +181,7 @@ async fn authorize(
                 "operation_not_granted",
                 format!("no grant for `{action}` on key `{key_name}` (or no such key)"),
             );
-            Err(refuse(state, caller.actor(), caller.remote, action, target, e).await)
+            Err(refuse(state, caller.actor(), caller.remote, action, target(), e).await)
         }
     }
 }

@@ -7,11 +7,14 @@
 //! not recorded per request. Histogram samples are drained into their buckets every few seconds
 //! by an upkeep thread, so memory stays bounded even if nobody scrapes.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kms_engine::algorithm::Operation;
 use kms_engine::pool::Lane;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
@@ -51,15 +54,43 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Each HTTP worker's handles to the data plane's series, so that recording a request neither
+/// allocates nor hashes its labels into the registry again.
+#[derive(Default)]
+struct Handles {
+    /// (operation, outcome) → key → `kms_requests_total`.
+    requests: HashMap<(&'static str, &'static str), HashMap<Box<str>, Counter>>,
+    /// operation → (`kms_items_total`, `kms_request_duration_seconds`).
+    per_op: HashMap<&'static str, (Counter, Histogram)>,
+}
+
+thread_local! {
+    static HANDLES: RefCell<Handles> = RefCell::default();
+}
+
 /// One data-plane request: its operation, its key (empty when the name matched no key, so that
 /// made-up names cannot grow the label set), its outcome (`ok` or the error code), and its items.
 pub fn request(op: Operation, key: &str, outcome: &'static str, items: usize, started: Instant) {
     let operation = op.name();
-    metrics::counter!("kms_requests_total", "operation" => operation, "key" => key.to_owned(), "outcome" => outcome)
-        .increment(1);
-    metrics::counter!("kms_items_total", "operation" => operation).increment(items as u64);
-    metrics::histogram!("kms_request_duration_seconds", "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    HANDLES.with_borrow_mut(|h| {
+        let by_key = h.requests.entry((operation, outcome)).or_default();
+        if let Some(counter) = by_key.get(key) {
+            counter.increment(1);
+        } else {
+            let counter = metrics::counter!("kms_requests_total", "operation" => operation, "key" => key.to_owned(), "outcome" => outcome);
+            counter.increment(1);
+            by_key.insert(key.into(), counter);
+        }
+        let (items_total, duration) = h.per_op.entry(operation).or_insert_with(|| {
+            (
+                metrics::counter!("kms_items_total", "operation" => operation),
+                metrics::histogram!("kms_request_duration_seconds", "operation" => operation),
+            )
+        });
+        items_total.increment(items as u64);
+        duration.record(seconds);
+    });
 }
 
 /// Sets the gauges read at scrape time, then renders everything.

@@ -6,15 +6,16 @@
 //! event loop (every connection whose bytes arrived in one epoll wake-up), so the first of them to
 //! reach the pool leaves its job in this thread's outbox and spawns a local task; the others add
 //! theirs; the task runs after every task that was already ready and sends the whole outbox as one
-//! message. The worker answers each job on its own oneshot; the first reply wakes the HTTP
-//! worker's LocalSet, and the rest only queue behind that wake-up.
+//! message. The worker answers the whole message with one reply, which wakes the flush task (one
+//! cross-thread wake-up); the task hands each caller its results on the same thread, where waking
+//! a task is only a push onto the local run queue.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::{ItemResults, ItemsJob, Job, Lane, WorkerPool};
+use super::{ItemResults, ItemsJob, Job, Lane, Work, WorkerPool};
 use crate::error::EngineError;
 use crate::keyring::KeyEntry;
 use crate::pool::Item;
@@ -85,7 +86,7 @@ impl WorkerPool {
             match park(self.id, job) {
                 Ok(true) => {
                     let pool = Arc::clone(self);
-                    tokio::task::spawn_local(async move { pool.flush() });
+                    tokio::task::spawn_local(async move { pool.flush().await });
                 }
                 Ok(false) => {}
                 // The outbox is full: this job goes on its own.
@@ -97,16 +98,38 @@ impl WorkerPool {
         rx.await.map_err(|_| EngineError::WorkerGone)?
     }
 
-    fn flush(&self) {
+    async fn flush(&self) {
         let mut jobs = take(self.id);
-        match jobs.len() {
-            0 => {}
-            1 => {
-                if let Some(job) = jobs.pop() {
-                    self.submit(Lane::Fast, Job::Items(job));
+        if jobs.len() <= 1 {
+            if let Some(job) = jobs.pop() {
+                self.submit(Lane::Fast, Job::Items(job));
+            }
+            return;
+        }
+        let (replies, work): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .map(|j| {
+                let work = Work {
+                    key: j.key,
+                    caller: j.caller,
+                    items: j.items,
+                };
+                (j.reply, work)
+            })
+            .unzip();
+        let (reply, answer) = oneshot::channel();
+        self.submit(Lane::Fast, Job::Batch { work, reply });
+        match answer.await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result);
                 }
             }
-            _ => self.submit(Lane::Fast, Job::Batch(jobs)),
+            Err(_) => {
+                for reply in replies {
+                    let _ = reply.send(Err(EngineError::WorkerGone));
+                }
+            }
         }
     }
 }

@@ -87,10 +87,21 @@ struct ItemsJob {
     reply: Reply<ItemResults>,
 }
 
+/// One caller's work inside a [`Job::Batch`].
+struct Work {
+    key: Arc<KeyEntry>,
+    caller: Arc<str>,
+    items: Vec<Item>,
+}
+
 enum Job {
     Items(ItemsJob),
-    /// Several callers' jobs, sent as one message (see [`WorkerPool::run_coalesced`]).
-    Batch(Vec<ItemsJob>),
+    /// Several callers' work, sent as one message and answered with one reply, in order (see
+    /// [`WorkerPool::run_coalesced`]): one cross-thread wake-up each way for the lot.
+    Batch {
+        work: Vec<Work>,
+        reply: oneshot::Sender<Vec<Result<ItemResults, EngineError>>>,
+    },
     PublicKey {
         key: Arc<KeyEntry>,
         version: KeyVersion,
@@ -111,10 +122,8 @@ impl Job {
             Job::Items(job) => {
                 let _ = job.reply.send(Err(error()));
             }
-            Job::Batch(jobs) => {
-                for job in jobs {
-                    let _ = job.reply.send(Err(error()));
-                }
+            Job::Batch { work, reply } => {
+                let _ = reply.send(work.iter().map(|_| Err(error())).collect());
             }
             Job::PublicKey { reply, .. } => {
                 let _ = reply.send(Err(error()));

@@ -224,13 +224,19 @@ impl Worker {
     fn handle(&mut self, job: Job) {
         match job {
             Job::Items(job) => self.job(job),
-            Job::Batch(jobs) => {
-                for job in jobs {
-                    // One caller's panic must not cost the others their answers.
-                    if catch_unwind(AssertUnwindSafe(|| self.job(job))).is_err() {
-                        tracing::error!("a crypto job panicked; the worker continues");
-                    }
-                }
+            Job::Batch { work, reply } => {
+                let results = work
+                    .into_iter()
+                    .map(|w| {
+                        // One caller's panic must not cost the others their answers.
+                        catch_unwind(AssertUnwindSafe(|| self.items(&w.key, &w.caller, w.items)))
+                            .unwrap_or_else(|_| {
+                                tracing::error!("a crypto job panicked; the worker continues");
+                                Err(EngineError::WorkerGone)
+                            })
+                    })
+                    .collect();
+                let _ = reply.send(results);
             }
             Job::PublicKey {
                 key,

@@ -12,7 +12,11 @@
 //! `dropped` (the server is far behind).
 #![forbid(unsafe_code)]
 // Measurement arithmetic: counts and durations become f64 and back, within range by construction.
-#![allow(clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_sign_loss)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
+    clippy::cast_sign_loss
+)]
 
 use std::cell::RefCell;
 use std::rc::Rc;

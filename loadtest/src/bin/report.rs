@@ -6,7 +6,11 @@
 //! and the median over rounds is reported; so are the medians of the absolute figures.
 #![forbid(unsafe_code)]
 // Measurement arithmetic: counts and durations become f64 and back, within range by construction.
-#![allow(clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::cast_sign_loss)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
+    clippy::cast_sign_loss
+)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -37,7 +37,7 @@ pub fn reason(reason: String) -> Result<String, ApiError> {
 /// The audit record of a successful admin action, written with the change.
 pub fn success(state: &AppState, caller: &Caller, action: &str, target: String) -> AuditEvent {
     let mut event = state.event(caller.actor(), action, Some(target), Outcome::Success);
-    event.remote.clone_from(&caller.remote);
+    event.remote = caller.remote.map(|ip| ip.to_string());
     event
 }
 
@@ -58,7 +58,7 @@ where
     if let Err(e) = &result {
         let mut event = state.event(caller.actor(), action, Some(target), Outcome::Failed);
         event.code = Some(e.code.to_owned());
-        event.remote.clone_from(&caller.remote);
+        event.remote = caller.remote.map(|ip| ip.to_string());
         event.detail = Some(e.message.clone());
         state.audit.record(event).await;
     }

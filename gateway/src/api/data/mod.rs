@@ -13,7 +13,6 @@ pub mod rewrap;
 pub mod sign;
 pub mod verify;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,7 +21,6 @@ use kms_engine::algorithm::Operation;
 use kms_engine::ciphertext::{decode_b64, encode_b64};
 use kms_engine::crypto::SignScheme;
 use kms_engine::pool::{Done, Item};
-use serde_json::{Value, json};
 
 use crate::api::batch::{self, Shape};
 use crate::auth;
@@ -39,30 +37,63 @@ fn scheme(field: Option<&str>) -> Result<Option<SignScheme>, EngineError> {
     field.map(SignScheme::parse).transpose()
 }
 
-/// Every kind of result as JSON.
-fn render(done: Done) -> Value {
+/// Every kind of result, as it goes out in JSON (typed, so serialising builds no map per item).
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Rendered {
+    Ciphertext {
+        ciphertext: String,
+        key_version: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        plaintext: Option<String>,
+    },
+    Plaintext {
+        plaintext: String,
+    },
+    Signature {
+        signature: String,
+        key_version: u32,
+    },
+    Hmac {
+        hmac: String,
+        key_version: u32,
+    },
+    Valid {
+        valid: bool,
+    },
+}
+
+fn render(done: Done) -> Rendered {
     match done {
         Done::Ciphertext {
             ciphertext,
             version,
-        } => json!({ "ciphertext": ciphertext, "key_version": version.get() }),
-        Done::Plaintext { plaintext, .. } => json!({ "plaintext": encode_b64(&plaintext) }),
+        } => Rendered::Ciphertext {
+            ciphertext,
+            key_version: version.get(),
+            plaintext: None,
+        },
+        Done::Plaintext { plaintext, .. } => Rendered::Plaintext {
+            plaintext: encode_b64(&plaintext),
+        },
         Done::DataKey {
             ciphertext,
             version,
             plaintext,
-        } => {
-            let mut out = json!({ "ciphertext": ciphertext, "key_version": version.get() });
-            if let Some(p) = plaintext {
-                out["plaintext"] = json!(encode_b64(&p));
-            }
-            out
-        }
-        Done::Signature { signature, version } => {
-            json!({ "signature": signature, "key_version": version.get() })
-        }
-        Done::Hmac { hmac, version } => json!({ "hmac": hmac, "key_version": version.get() }),
-        Done::Valid { valid, .. } => json!({ "valid": valid }),
+        } => Rendered::Ciphertext {
+            ciphertext,
+            key_version: version.get(),
+            plaintext: plaintext.map(|p| encode_b64(&p)),
+        },
+        Done::Signature { signature, version } => Rendered::Signature {
+            signature,
+            key_version: version.get(),
+        },
+        Done::Hmac { hmac, version } => Rendered::Hmac {
+            hmac,
+            key_version: version.get(),
+        },
+        Done::Valid { valid, .. } => Rendered::Valid { valid },
     }
 }
 
@@ -88,7 +119,7 @@ pub async fn run<T>(
         if !key.algorithm.supports(op) {
             return Err(EngineError::OperationNotSupported(op.name()).into());
         }
-        let who: Arc<str> = caller.actor().into();
+        let who = caller.actor_shared();
         batch::run(
             shape,
             parse,
