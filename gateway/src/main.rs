@@ -3,6 +3,10 @@
 
 use clap::Parser;
 
+// Buffers cross between HTTP and crypto worker threads in both directions; see docs/performance.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KMS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

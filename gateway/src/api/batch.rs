@@ -59,15 +59,23 @@ struct ItemError {
 }
 
 #[derive(Serialize)]
-#[serde(untagged)]
-enum ItemResponse<R> {
-    Ok(R),
-    Err { error: ItemError },
+struct ItemResponse {
+    error: ItemError,
 }
 
-#[derive(Serialize)]
-struct BatchResponse<R> {
-    results: Vec<ItemResponse<R>>,
+/// A result that writes its own JSON. Serialising 100 ciphertexts through serde_json's string
+/// escaping cost 8% of the CPU of a batch request, so results write themselves: every string in
+/// them is made by the KMS from an alphabet that never needs escaping (`kms:NNNNN:` headers and
+/// base64), which `write_json` may rely on. Errors, whose messages can hold anything, still go
+/// through serde_json.
+pub trait JsonOut {
+    fn write_json(&self, out: &mut Vec<u8>);
+}
+
+fn json_response(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
 }
 
 /// Parses each item, hands the valid ones to `engine` in one job, and renders the answer.
@@ -80,7 +88,7 @@ pub async fn run<T, I, O, R, F, Fut>(
 where
     F: FnOnce(Vec<I>) -> Fut,
     Fut: Future<Output = Result<Vec<Result<O, EngineError>>, EngineError>>,
-    R: Serialize,
+    R: JsonOut,
 {
     match shape {
         Shape::Single(item) => {
@@ -89,7 +97,9 @@ where
                 .await?
                 .pop()
                 .ok_or_else(|| ApiError::internal(&"the engine returned no result"))??;
-            Ok(HttpResponse::Ok().json(render(output)))
+            let mut body = Vec::with_capacity(128);
+            render(output).write_json(&mut body);
+            Ok(json_response(body))
         }
         Shape::Batch(items) => {
             // Items that fail to parse keep their place as errors; the rest go to the engine.
@@ -111,29 +121,36 @@ where
                 engine(inputs).await?
             }
             .into_iter();
-            let mut results = Vec::with_capacity(slots.len());
-            for slot in slots {
+            let mut body = Vec::with_capacity(64 + 128 * slots.len());
+            body.extend_from_slice(b"{\"results\":[");
+            for (i, slot) in slots.into_iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
                 let result = match slot {
                     Some(parse_error) => parse_error,
                     None => outputs.next().ok_or_else(|| {
                         ApiError::internal(&"the engine returned too few results")
                     })?,
                 };
-                results.push(match result {
-                    Ok(o) => ItemResponse::Ok(render(o)),
+                match result {
+                    Ok(o) => render(o).write_json(&mut body),
                     Err(e) if e.is_user_error() => {
                         let api = ApiError::from(e);
-                        ItemResponse::Err {
+                        let item = ItemResponse {
                             error: ItemError {
                                 code: api.code,
                                 message: api.message,
                             },
-                        }
+                        };
+                        serde_json::to_writer(&mut body, &item)
+                            .map_err(|e| ApiError::internal(&e))?;
                     }
                     Err(e) => return Err(e.into()),
-                });
+                }
             }
-            Ok(HttpResponse::Ok().json(BatchResponse { results }))
+            body.extend_from_slice(b"]}");
+            Ok(json_response(body))
         }
     }
 }

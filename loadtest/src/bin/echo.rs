@@ -1,9 +1,13 @@
 //! The baseline: a bare actix-web JSON echo server, built with the same profile and the same
-//! actix-web as the KMS. `POST /echo` answers the JSON it was sent; `GET /` answers `ok`. The KMS's
+//! actix-web (and allocator) as the KMS. `POST /echo` answers the JSON it was sent; `GET /` answers `ok`. The KMS's
 //! throughput is reported as a share of this server's, measured in the same run, on the same
 //! machine, with the same load generator.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+
+// The same allocator as the `kms` binary, so that the ratio measures the KMS's work, not malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 async fn echo(body: web::Json<serde_json::Value>) -> HttpResponse {
     HttpResponse::Ok().json(body.into_inner())
