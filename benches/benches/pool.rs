@@ -3,6 +3,10 @@
 
 use std::sync::Arc;
 
+// The `kms` binary's allocator: jobs are allocated on one thread and freed on another.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kms_engine::clock::SystemClock;
 use kms_engine::ids::KeyVersion;

@@ -65,7 +65,9 @@ struct Worker {
     cache: Cache<(KeyId, KeyVersion), Prepared>,
     unwrapper: Arc<dyn KeyUnwrapper>,
     clock: Arc<dyn Clock>,
-    counts: HashMap<UsageKey, (u64, Timestamp)>,
+    /// The clock, read once per message (a batch's jobs share it).
+    now: Timestamp,
+    counts: HashMap<UsageKey, (u64, Timestamp), foldhash::fast::RandomState>,
     usage: Sender<Vec<UsageRecord>>,
     flushed: Instant,
     stats: Arc<CacheStats>,
@@ -112,8 +114,9 @@ pub(super) fn run(setup: Setup) {
     let mut worker = Worker {
         cache: Cache::new(setup.capacity),
         unwrapper: setup.unwrapper,
+        now: setup.clock.now(),
         clock: setup.clock,
-        counts: HashMap::new(),
+        counts: HashMap::default(),
         usage: setup.usage,
         flushed: Instant::now(),
         stats: setup.stats,
@@ -222,6 +225,7 @@ impl Worker {
     }
 
     fn handle(&mut self, job: Job) {
+        self.now = self.clock.now();
         match job {
             Job::Items(job) => self.job(job),
             Job::Batch { work, reply } => {
@@ -323,7 +327,7 @@ impl Worker {
             }
         }
         if !used.is_empty() {
-            let now = self.clock.now();
+            let now = self.now;
             for (version, n) in used {
                 let slot = self
                     .counts
