@@ -204,6 +204,9 @@ pub struct AuditQuery {
 
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
+    /// Closes the store's connections: every later call fails with [`StoreError::Unavailable`].
+    async fn close(&self);
+
     // ---- change feed (key sync) ----
     async fn revision(&self) -> Result<Revision, StoreError>;
     /// Returns as soon as the revision is past `after`, or after `timeout` with the current one.

@@ -34,6 +34,7 @@ conformance! {
     audit_chain => |s| conformance::the_audit_log_is_a_hash_chain(s.as_ref());
     master_key_once => |s| conformance::a_master_key_is_initialised_once(s.as_ref());
     master_key_rotation => |s| conformance::a_master_key_rotation_rewraps_every_version_once(s.as_ref());
+    closed_is_unavailable => |s| conformance::a_closed_store_is_unavailable(s.as_ref());
 }
 
 /// Everything committed is there after the file is closed and opened again.

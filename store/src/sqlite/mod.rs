@@ -146,6 +146,11 @@ impl SqliteStore {
 
 #[async_trait]
 impl KeyStore for SqliteStore {
+    async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
     async fn revision(&self) -> Result<Revision, StoreError> {
         feed::current_revision(&self.read).await
     }

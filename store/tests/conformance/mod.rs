@@ -580,3 +580,24 @@ pub async fn a_master_key_rotation_rewraps_every_version_once(store: &dyn KeySto
         Err(StoreError::Conflict(_))
     ));
 }
+
+/// After `close`, the change feed and reads fail as `Unavailable` (what key sync treats as an
+/// outage: keep serving, report degraded), not as a query error.
+pub async fn a_closed_store_is_unavailable(store: &dyn KeyStore) {
+    let revision = store.revision().await.unwrap();
+    store.close().await;
+    assert!(matches!(
+        store.revision().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store
+            .wait_for_change(revision, std::time::Duration::from_millis(10))
+            .await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store.load_keys().await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
