@@ -75,13 +75,7 @@ impl WorkerPool {
         items: Vec<Item>,
     ) -> Result<ItemResults, EngineError> {
         let lane = Lane::of(key.algorithm);
-        let (reply, rx) = oneshot::channel();
-        let job = ItemsJob {
-            key,
-            caller,
-            items,
-            reply,
-        };
+        let (job, answer) = ItemsJob::new(key, caller, items);
         if lane == Lane::Fast {
             match park(self.id, job) {
                 Ok(true) => {
@@ -95,7 +89,7 @@ impl WorkerPool {
         } else {
             self.submit(lane, Job::Items(job));
         }
-        rx.await.map_err(|_| EngineError::WorkerGone)?
+        answer.await
     }
 
     async fn flush(&self) {

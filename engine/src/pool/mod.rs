@@ -87,6 +87,29 @@ struct ItemsJob {
     reply: Reply<ItemResults>,
 }
 
+impl ItemsJob {
+    /// A job and the future of its answer.
+    fn new(
+        key: Arc<KeyEntry>,
+        caller: Arc<str>,
+        items: Vec<Item>,
+    ) -> (
+        Self,
+        impl std::future::Future<Output = Result<ItemResults, EngineError>>,
+    ) {
+        let (reply, rx) = oneshot::channel();
+        let job = Self {
+            key,
+            caller,
+            items,
+            reply,
+        };
+        (job, async {
+            rx.await.map_err(|_| EngineError::WorkerGone)?
+        })
+    }
+}
+
 /// One caller's work inside a [`Job::Batch`].
 struct Work {
     key: Arc<KeyEntry>,
@@ -293,18 +316,9 @@ impl WorkerPool {
         caller: Arc<str>,
         items: Vec<Item>,
     ) -> Result<ItemResults, EngineError> {
-        let lane = Lane::of(key.algorithm);
-        let (reply, rx) = oneshot::channel();
-        self.submit(
-            lane,
-            Job::Items(ItemsJob {
-                key,
-                caller,
-                items,
-                reply,
-            }),
-        );
-        rx.await.map_err(|_| EngineError::WorkerGone)?
+        let (job, answer) = ItemsJob::new(key, caller, items);
+        self.submit(Lane::of(job.key.algorithm), Job::Items(job));
+        answer.await
     }
 
     /// The public key of `version`, SPKI PEM.

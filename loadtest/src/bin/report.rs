@@ -143,15 +143,17 @@ fn chart(rows: &[Row], path: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
+    // One panel: a caption, room for the scenario names below and the values on the left.
+    let panel = |area, caption| {
+        let mut b = ChartBuilder::on(area);
+        b.caption(caption, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(60);
+        b
+    };
     let top = rows.iter().map(|r| r.ratio).fold(1.0, f64::max) * 1.1;
-    let mut c = ChartBuilder::on(&left)
-        .caption(
-            "requests/s as a share of the echo server (median)",
-            ("sans-serif", 20),
-        )
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
+    let mut c = panel(&left, "requests/s as a share of the echo server (median)")
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
     c.configure_mesh()
         .disable_x_mesh()
@@ -182,14 +184,7 @@ fn chart(rows: &[Row], path: &str) -> Result<(), Box<dyn std::error::Error>> {
         .draw()?;
 
     let hi = rows.iter().map(|r| r.p99_ms).fold(1.0, f64::max) * 3.0;
-    let mut c = ChartBuilder::on(&right)
-        .caption(
-            "latency under wrk's 64 connections, ms (log)",
-            ("sans-serif", 20),
-        )
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
+    let mut c = panel(&right, "latency under wrk's 64 connections, ms (log)")
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), (0.01f64..hi).log_scale())?;
     c.configure_mesh()
         .disable_x_mesh()
