@@ -22,6 +22,7 @@ RATE_SECONDS=${RATE_SECONDS:-20}
 OVERLOAD_SECONDS=${OVERLOAD_SECONDS:-120}
 GOOSE_SECONDS=${GOOSE_SECONDS:-10}
 HTTP_WORKERS=${HTTP_WORKERS:-2}
+# KMS_ARGS="--crypto-workers 1": extra `kms serve` flags, for trying a setting.
 QUICK=0
 WRK_ONLY=0
 case "${1:-}" in
@@ -72,7 +73,7 @@ wait_up() {
 
 start_kms() {
   KMS_DATA_DIR="$work/data" target/release/kms serve --dev --dev-root-token "$root" \
-    --listen "127.0.0.1:$kms_port" --http-workers "$HTTP_WORKERS" "$@" >"$work/kms.log" 2>&1 &
+    --listen "127.0.0.1:$kms_port" --http-workers "$HTTP_WORKERS" ${KMS_ARGS:-} "$@" >"$work/kms.log" 2>&1 &
   kms_pid=$!
   wait_up "$kms_url/readyz"
 }
