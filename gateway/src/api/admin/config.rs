@@ -8,10 +8,10 @@ use kms_engine::store::KeyConfig;
 use serde::{Deserialize, Deserializer};
 
 use super::key_view::{KeyView, key_id};
-use super::{reason, run, success};
+use super::{key_admin, reason, run, success};
+use crate::durations;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{auth, durations};
 
 /// Tells a field set to `null` (`Some(None)`) from one left out (`None`).
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -35,8 +35,7 @@ pub async fn handle(
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    let target = format!("key:{name}");
-    let caller = auth::require_admin(&state, &req, "configure_key", Some(target.clone())).await?;
+    let (caller, target) = key_admin(&state, &req, &name, "configure_key").await?;
     let body = body.into_inner();
     let why = reason(body.reason)?;
     let config = KeyConfig {

@@ -9,8 +9,7 @@ use kms_engine::store::Grant;
 use serde::{Deserialize, Serialize};
 
 use super::key_view::key_id;
-use super::{run, success};
-use crate::auth;
+use super::{key_admin, run, success};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -35,8 +34,7 @@ pub async fn handle(
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    let target = format!("key:{name}");
-    let caller = auth::require_admin(&state, &req, "grant", Some(target.clone())).await?;
+    let (caller, target) = key_admin(&state, &req, &name, "grant").await?;
     let body = body.into_inner();
     let app_name = AppName::new(&body.app)?;
     let operations: OperationSet = body

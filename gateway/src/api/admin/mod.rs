@@ -16,10 +16,10 @@ pub mod versions;
 use std::future::Future;
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use kms_engine::audit::{AuditEvent, Outcome};
 
-use crate::auth::Caller;
+use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -34,11 +34,35 @@ pub fn reason(reason: String) -> Result<String, ApiError> {
     Ok(reason)
 }
 
-/// The audit record of a successful admin action, written with the change.
-pub fn success(state: &AppState, caller: &Caller, action: &str, target: String) -> AuditEvent {
-    let mut event = state.event(caller.actor(), action, Some(target), Outcome::Success);
+/// An administrator's action on a key: the caller, authorised as an administrator, and the audit
+/// target `key:{name}`.
+pub async fn key_admin(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    action: &str,
+) -> Result<(Caller, String), ApiError> {
+    let target = format!("key:{name}");
+    let caller = auth::require_admin(state, req, action, Some(target.clone())).await?;
+    Ok((caller, target))
+}
+
+/// The audit record of what `caller` did, with where they called from.
+fn caller_event(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: String,
+    outcome: Outcome,
+) -> AuditEvent {
+    let mut event = state.event(caller.actor(), action, Some(target), outcome);
     event.remote = caller.remote.map(|ip| ip.to_string());
     event
+}
+
+/// The audit record of a successful admin action, written with the change.
+pub fn success(state: &AppState, caller: &Caller, action: &str, target: String) -> AuditEvent {
+    caller_event(state, caller, action, target, Outcome::Success)
 }
 
 /// Runs an admin action on the control runtime, auditing it if it fails.
@@ -56,9 +80,8 @@ where
 {
     let result = state.io(f(Arc::clone(state))).await;
     if let Err(e) = &result {
-        let mut event = state.event(caller.actor(), action, Some(target), Outcome::Failed);
+        let mut event = caller_event(state, caller, action, target, Outcome::Failed);
         event.code = Some(e.code.to_owned());
-        event.remote = caller.remote.map(|ip| ip.to_string());
         event.detail = Some(e.message.clone());
         state.audit.record(event).await;
     }

@@ -7,10 +7,10 @@ use kms_engine::store::Rollback;
 use serde::Deserialize;
 
 use super::key_view::{KeyView, key_id};
-use super::{reason, run, success};
+use super::{key_admin, reason, run, success};
 use crate::error::ApiError;
+use crate::keyops;
 use crate::state::AppState;
-use crate::{auth, keyops};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,8 +25,7 @@ pub async fn handle(
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    let target = format!("key:{name}");
-    let caller = auth::require_admin(&state, &req, "rollback_key", Some(target.clone())).await?;
+    let (caller, target) = key_admin(&state, &req, &name, "rollback_key").await?;
     let why = reason(body.into_inner().reason)?;
     let mut event = success(&state, &caller, "rollback_key", target.clone());
     event.detail = Some(format!("reason={why}"));

@@ -7,10 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::key_view::{KeyView, key_id};
-use super::{reason, run, success};
+use super::{key_admin, reason, run, success};
 use crate::error::ApiError;
+use crate::keyops;
 use crate::state::AppState;
-use crate::{auth, keyops};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,8 +25,7 @@ pub async fn handle(
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    let target = format!("key:{name}");
-    let caller = auth::require_admin(&state, &req, "rotate_key", Some(target.clone())).await?;
+    let (caller, target) = key_admin(&state, &req, &name, "rotate_key").await?;
     let why = reason(body.into_inner().reason)?;
     let event = success(&state, &caller, "rotate_key", target.clone());
     let actor = caller.actor();

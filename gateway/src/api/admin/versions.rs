@@ -14,10 +14,10 @@ use kms_engine::store::{VersionAction, VersionChange};
 use serde::Deserialize;
 
 use super::key_view::{KeyView, key_id};
-use super::{reason, run, success};
+use super::{key_admin, reason, run, success};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{auth, durations, keyops};
+use crate::{durations, keyops};
 
 /// Seven days.
 const DEFAULT_DELAY: &str = "7d";
@@ -38,9 +38,8 @@ async fn change(
 ) -> Result<HttpResponse, ApiError> {
     let (name, version) = path.into_inner();
     let version = KeyVersion::new(version)?;
-    let target = format!("key:{name}");
     let action_name = format!("{which}_version");
-    let caller = auth::require_admin(&state, &req, &action_name, Some(target.clone())).await?;
+    let (caller, target) = key_admin(&state, &req, &name, &action_name).await?;
     let body = body.into_inner();
     let why = reason(body.reason)?;
     let now = state.clock.now();
