@@ -19,7 +19,6 @@ mod worker;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::oneshot;
@@ -55,9 +54,6 @@ pub struct PoolConfig {
     /// Prepared keys each worker keeps. Sized to hold every live key version: a miss costs a
     /// round trip to the HSM actor.
     pub cache_capacity: usize,
-    /// How long an idle fast-lane worker polls its channel before it sleeps. A sleeping worker
-    /// costs the sender a wake-up (a futex call and a context switch).
-    pub spin: Duration,
 }
 
 impl Default for PoolConfig {
@@ -70,7 +66,6 @@ impl Default for PoolConfig {
             slow_nice: 10,
             queue_depth: 1024,
             cache_capacity: 100_000,
-            spin: Duration::ZERO,
         }
     }
 }
@@ -199,7 +194,7 @@ impl WorkerPool {
     ) -> std::io::Result<Self> {
         // Usage batches: a few seconds' worth per worker; a full channel keeps counting locally.
         let (usage_tx, usage_rx) = crossbeam_channel::bounded(64);
-        let start = |lane: Lane, workers: usize, spin: Duration, priority: worker::Priority| {
+        let start = |lane: Lane, workers: usize, priority: worker::Priority| {
             let (jobs, rx) = crossbeam_channel::bounded(config.queue_depth.max(1));
             let mut out = LaneWorkers {
                 jobs,
@@ -217,7 +212,6 @@ impl WorkerPool {
                     unwrapper: Arc::clone(&unwrapper),
                     clock: Arc::clone(&clock),
                     capacity: config.cache_capacity.max(16),
-                    spin,
                     priority,
                     stats: Arc::clone(&stats),
                 };
@@ -231,26 +225,14 @@ impl WorkerPool {
             }
             Ok::<_, std::io::Error>(out)
         };
-        let fast = start(
-            Lane::Fast,
-            config.workers,
-            config.spin,
-            worker::Priority::Normal,
-        )?;
+        let fast = start(Lane::Fast, config.workers, worker::Priority::Normal)?;
         let slow_priority = if config.slow_idle {
             worker::Priority::Idle
         } else {
             worker::Priority::Nice(config.slow_nice)
         };
         let slow = (config.slow_workers > 0)
-            .then(|| {
-                start(
-                    Lane::Slow,
-                    config.slow_workers,
-                    Duration::ZERO,
-                    slow_priority,
-                )
-            })
+            .then(|| start(Lane::Slow, config.slow_workers, slow_priority))
             .transpose()?;
         Ok(Self {
             id: NEXT_POOL.fetch_add(1, Ordering::Relaxed),

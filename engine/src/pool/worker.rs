@@ -37,7 +37,6 @@ pub(super) struct Setup {
     pub unwrapper: Arc<dyn KeyUnwrapper>,
     pub clock: Arc<dyn Clock>,
     pub capacity: usize,
-    pub spin: Duration,
     pub priority: Priority,
     pub stats: Arc<CacheStats>,
 }
@@ -121,7 +120,7 @@ pub(super) fn run(setup: Setup) {
         flushed: Instant::now(),
         stats: setup.stats,
     };
-    while let Some(job) = next(&setup.jobs, &setup.control, setup.spin, &mut worker) {
+    while let Some(job) = next(&setup.jobs, &setup.control, &mut worker) {
         // A bug that panics on one job must not take the worker down: the job's caller sees its
         // reply channel closed (an internal error) and the worker goes on.
         if catch_unwind(AssertUnwindSafe(|| worker.handle(job))).is_err() {
@@ -135,15 +134,10 @@ pub(super) fn run(setup: Setup) {
 }
 
 /// The next job, handling control messages on the way; `None` once the pool is gone. A job
-/// already waiting is taken without sleeping; otherwise the worker polls for `spin`, then sleeps
-/// on both channels (and wakes at least every [`FLUSH_EVERY`] to flush its usage counts).
-fn next(
-    jobs: &Receiver<Job>,
-    control: &Receiver<Control>,
-    spin: Duration,
-    worker: &mut Worker,
-) -> Option<Job> {
-    let spin_until = (!spin.is_zero()).then(|| Instant::now() + spin);
+/// already waiting is taken without sleeping; otherwise the worker sleeps on both channels (and
+/// wakes at least every [`FLUSH_EVERY`] to flush its usage counts). Polling before sleeping was
+/// measured and lost: there is no idle core to poll on (docs/performance.md).
+fn next(jobs: &Receiver<Job>, control: &Receiver<Control>, worker: &mut Worker) -> Option<Job> {
     loop {
         while let Ok(c) = control.try_recv() {
             worker.control(c);
@@ -152,10 +146,6 @@ fn next(
             Ok(job) => return Some(job),
             Err(TryRecvError::Disconnected) => return None,
             Err(TryRecvError::Empty) => {}
-        }
-        if spin_until.is_some_and(|t| Instant::now() < t) {
-            std::thread::yield_now();
-            continue;
         }
         select! {
             recv(control) -> msg => {
