@@ -100,6 +100,97 @@ pub fn chain_hash(prev: &[u8; 32], seq: u64, e: &AuditEvent) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// What a seal's HMAC covers: `"kms-audit-seal-v1" ‖ seq ‖ head`.
+pub fn seal_input(seq: u64, head: &[u8; 32]) -> Vec<u8> {
+    let mut input = b"kms-audit-seal-v1".to_vec();
+    input.extend_from_slice(&seq.to_be_bytes());
+    input.extend_from_slice(head);
+    input
+}
+
+/// The first thing wrong with a chain: the entry it was found at, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub seq: u64,
+    pub problem: String,
+}
+
+/// Checks a chain fed in sequence order, against the seals (already checked for authenticity)
+/// and the head the store records.
+#[derive(Debug)]
+pub struct ChainVerifier {
+    prev: [u8; 32],
+    next_seq: u64,
+    /// Sealed heads by sequence number.
+    seals: std::collections::BTreeMap<u64, [u8; 32]>,
+}
+
+impl ChainVerifier {
+    pub fn new(seals: impl IntoIterator<Item = (u64, [u8; 32])>) -> Self {
+        Self {
+            prev: GENESIS,
+            next_seq: 1,
+            seals: seals.into_iter().collect(),
+        }
+    }
+
+    pub fn feed(&mut self, r: &AuditRecord) -> Result<(), Finding> {
+        let seq = self.next_seq;
+        let finding = |problem: String| Err(Finding { seq, problem });
+        if r.seq != seq {
+            return finding(format!(
+                "entry {seq} is missing: the next entry stored is {} (removed or renumbered)",
+                r.seq
+            ));
+        }
+        if chain_hash(&r.prev_hash, r.seq, &r.event) != r.hash {
+            return finding(format!(
+                "entry {seq} does not match its hash: it was changed or moved"
+            ));
+        }
+        if r.prev_hash != self.prev {
+            return finding(format!(
+                "entry {seq} does not follow entry {}: entries were reordered, removed or rewritten",
+                seq - 1
+            ));
+        }
+        if let Some(sealed) = self.seals.get(&seq) {
+            if *sealed != r.hash {
+                return finding(format!(
+                    "the chain up to entry {seq} differs from what was sealed at entry {seq}:                      entries up to it were rewritten"
+                ));
+            }
+        }
+        self.prev = r.hash;
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    /// Ends the check against the store's recorded head; returns how many entries were checked.
+    pub fn finish(self, head_seq: u64, head: &[u8; 32]) -> Result<u64, Finding> {
+        let last = self.next_seq - 1;
+        if last < head_seq {
+            return Err(Finding {
+                seq: last + 1,
+                problem: format!("entries {} to {head_seq} were removed", last + 1),
+            });
+        }
+        if last > head_seq || (last > 0 && *head != self.prev) {
+            return Err(Finding {
+                seq: last,
+                problem: "the chain does not end at the head the store recorded".into(),
+            });
+        }
+        if let Some((seq, _)) = self.seals.range(last + 1..).next() {
+            return Err(Finding {
+                seq: *seq,
+                problem: format!("entry {seq} was sealed but is no longer there"),
+            });
+        }
+        Ok(last)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +223,82 @@ mod tests {
         let mut b = event("app:ax");
         b.action = "encrypt".into();
         assert_ne!(chain_hash(&GENESIS, 1, &a), chain_hash(&GENESIS, 1, &b));
+    }
+
+    fn chain(n: u64) -> Vec<AuditRecord> {
+        let mut prev = GENESIS;
+        (1..=n)
+            .map(|seq| {
+                let e = event(&format!("app:{seq}"));
+                let hash = chain_hash(&prev, seq, &e);
+                let r = AuditRecord {
+                    seq,
+                    event: e,
+                    prev_hash: prev,
+                    hash,
+                };
+                prev = hash;
+                r
+            })
+            .collect()
+    }
+
+    fn verify(
+        records: &[AuditRecord],
+        head: (u64, [u8; 32]),
+        seals: &[(u64, [u8; 32])],
+    ) -> Result<u64, Finding> {
+        let mut v = ChainVerifier::new(seals.iter().copied());
+        for r in records {
+            v.feed(r)?;
+        }
+        v.finish(head.0, &head.1)
+    }
+
+    #[test]
+    fn the_verifier_names_the_first_changed_removed_or_moved_entry() {
+        let good = chain(6);
+        let head = (6, good[5].hash);
+        assert_eq!(verify(&good, head, &[(3, good[2].hash)]), Ok(6));
+
+        let mut changed = good.clone();
+        changed[3].event.detail = Some("edited".into());
+        assert_eq!(verify(&changed, head, &[]).unwrap_err().seq, 4);
+
+        let mut removed = good.clone();
+        removed.remove(2);
+        assert_eq!(verify(&removed, head, &[]).unwrap_err().seq, 3);
+
+        let mut swapped = good.clone();
+        swapped.swap(1, 2);
+        (swapped[1].seq, swapped[2].seq) = (2, 3);
+        assert_eq!(verify(&swapped, head, &[]).unwrap_err().seq, 2);
+
+        let truncated = &good[..4];
+        assert_eq!(verify(truncated, head, &[]).unwrap_err().seq, 5);
+
+        // Rewritten consistently from entry 2 on: only the seal at 3 shows it.
+        let mut rewritten = good[..1].to_vec();
+        let mut prev = rewritten[0].hash;
+        for seq in 2..=6 {
+            let mut e = event(&format!("app:{seq}"));
+            e.detail = Some("forged".into());
+            let hash = chain_hash(&prev, seq, &e);
+            rewritten.push(AuditRecord {
+                seq,
+                event: e,
+                prev_hash: prev,
+                hash,
+            });
+            prev = hash;
+        }
+        let forged_head = (6, prev);
+        assert_eq!(verify(&rewritten, forged_head, &[]), Ok(6));
+        assert_eq!(
+            verify(&rewritten, forged_head, &[(3, good[2].hash)])
+                .unwrap_err()
+                .seq,
+            3
+        );
     }
 }

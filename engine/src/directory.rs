@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
 
+use crate::clock::Timestamp;
 use crate::ids::{AppId, AppName, KeyId, KeyName};
 use crate::keyring::KeyEntry;
+use crate::role::RoleSet;
 use crate::store::Revision;
 use crate::token::TokenHash;
 
@@ -23,6 +25,13 @@ pub enum Principal {
         id: AppId,
         name: AppName,
     },
+    /// A person, through a session opened with password and second factor.
+    User {
+        name: String,
+        roles: RoleSet,
+        /// The session's end.
+        expires_at: Timestamp,
+    },
 }
 
 impl Principal {
@@ -31,6 +40,7 @@ impl Principal {
         match self {
             Principal::Root { label } => format!("root:{label}"),
             Principal::App { name, .. } => format!("app:{name}"),
+            Principal::User { name, .. } => format!("user:{name}"),
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct KeySettings {
     pub rotation_period_ms: Option<i64>,
     /// How long before a scheduled rotation its notice goes out.
     pub notice_period_ms: i64,
+    /// Created exportable: its material may leave the KMS (wrapped to a requester's public key)
+    /// after a quorum approves. Fixed at creation.
+    pub exportable: bool,
 }
 
 /// Seven days.
@@ -43,6 +46,7 @@ impl Default for KeySettings {
             deterministic: false,
             rotation_period_ms: None,
             notice_period_ms: DEFAULT_NOTICE_MS,
+            exportable: false,
         }
     }
 }

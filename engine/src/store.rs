@@ -19,6 +19,10 @@ use crate::directory::Credential;
 use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use crate::keyring::{KeyEntry, KeySettings};
 use crate::master_key::{MasterKeyRecord, RotationJob};
+use crate::people::{
+    ApprovalRecord, AuditSeal, LoginState, NewApproval, Session, UserRecord, Vote,
+};
+use crate::role::RoleSet;
 use crate::token::TokenHash;
 use crate::version::VersionState;
 use crate::wrap::{WrapContext, WrappedKey};
@@ -198,6 +202,10 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub target: Option<String>,
+    /// Entries at or after this time.
+    pub since: Option<Timestamp>,
+    /// Entries before this time.
+    pub until: Option<Timestamp>,
     pub after_seq: Option<u64>,
     pub limit: u32,
 }
@@ -365,4 +373,78 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Appends events (refusals seen by the data plane), chained, in one transaction.
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The chain's head: the last sequence number and its hash (0 and the genesis value when empty).
+    async fn audit_head(&self) -> Result<(u64, [u8; 32]), StoreError>;
+    async fn append_audit_seal(&self, seal: &AuditSeal) -> Result<(), StoreError>;
+    /// Every seal, oldest first.
+    async fn audit_seals(&self) -> Result<Vec<AuditSeal>, StoreError>;
+
+    // ---- people ----
+    /// Adds a user (`AlreadyExists("user")` if the name is taken).
+    async fn create_user(&self, user: &UserRecord, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// Replaces a user's roles; their open sessions carry the new roles from the next sync.
+    async fn set_user_roles(
+        &self,
+        name: &str,
+        roles: RoleSet,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Disables (ending every session) or re-enables a user; enabling also clears a lock.
+    async fn set_user_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Records a login attempt: the user's new login state and, for a success, the session, in
+    /// one transaction. A success whose TOTP step is not newer than the stored one (a code
+    /// replayed by a concurrent login) fails with `Conflict("totp code")`.
+    async fn record_login(
+        &self,
+        name: &str,
+        state: &LoginState,
+        session: Option<&Session>,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Ends a session (logout).
+    async fn end_session(
+        &self,
+        hash: &TokenHash,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Revokes every live root token; returns how many there were.
+    async fn revoke_root_tokens(&self, audit: &AuditEvent) -> Result<(Revision, u64), StoreError>;
+
+    // ---- approvals ----
+    async fn create_approval(
+        &self,
+        approval: &NewApproval,
+        audit: &AuditEvent,
+    ) -> Result<i64, StoreError>;
+    async fn approval(&self, id: i64) -> Result<Option<ApprovalRecord>, StoreError>;
+    /// Newest first, at most `limit`; only pending ones if `pending_only`.
+    async fn approvals(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<ApprovalRecord>, StoreError>;
+    /// Records a vote on a pending, unexpired request (`Conflict("approval")` otherwise;
+    /// `AlreadyExists("vote")` for a second vote by the same user). A rejection ends the request.
+    async fn vote(
+        &self,
+        id: i64,
+        vote: &Vote,
+        audit: &AuditEvent,
+    ) -> Result<ApprovalRecord, StoreError>;
+    /// Moves a pending, unexpired request to executing. True for exactly one caller.
+    async fn claim_approval(&self, id: i64, at: Timestamp) -> Result<bool, StoreError>;
+    /// Records the run's result; the request is executed.
+    async fn finish_approval(
+        &self,
+        id: i64,
+        result: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
 }

@@ -13,6 +13,7 @@ use kms_engine::keyring::KeyEntry;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::{access, system_keys};
 
 /// An authenticated caller.
 #[derive(Clone, Debug)]
@@ -92,6 +93,15 @@ async fn authenticate_lazy(
     };
     let identity = state.directory.load().authenticate(token).cloned();
     match identity {
+        Some(identity) if session_over(state, &identity) => {
+            let e = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "the session has expired: log in again",
+            );
+            let actor = identity.actor.to_string();
+            Err(refuse(state, actor, remote, action, target(), e).await)
+        }
         Some(identity) => Ok(Caller { identity, remote }),
         None => {
             let e = ApiError::new(
@@ -104,7 +114,13 @@ async fn authenticate_lazy(
     }
 }
 
-/// Admin endpoints: only a root token, until users and roles exist.
+/// Whether `identity` is a user whose session has ended.
+fn session_over(state: &AppState, identity: &Identity) -> bool {
+    matches!(&identity.principal, Principal::User { expires_at, .. } if state.clock.now() >= *expires_at)
+}
+
+/// Admin endpoints: the root token, or a user holding a role the access table allows for
+/// `action` (403 `forbidden` otherwise, audited).
 pub async fn require_admin(
     state: &AppState,
     req: &HttpRequest,
@@ -112,13 +128,21 @@ pub async fn require_admin(
     target: Option<String>,
 ) -> Result<Caller, ApiError> {
     let caller = authenticate(state, req, action, target.clone()).await?;
-    if matches!(caller.principal(), Principal::Root { .. }) {
+    let allowed = match caller.principal() {
+        Principal::Root { .. } => true,
+        Principal::User { roles, .. } => roles.intersects(access::allowed(action)),
+        Principal::App { .. } => false,
+    };
+    if allowed {
         return Ok(caller);
     }
     let e = ApiError::new(
         StatusCode::FORBIDDEN,
         "forbidden",
-        "this endpoint needs an administrator's token",
+        format!(
+            "`{action}` needs one of the roles: {}",
+            access::allowed(action).to_csv()
+        ),
     );
     Err(refuse(state, caller.actor(), caller.remote, action, target, e).await)
 }
@@ -160,7 +184,10 @@ async fn authorize(
 ) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
     let target = || Some(format!("key:{key_name}"));
     let caller = authenticate_lazy(state, req, action, target).await?;
-    let key = state.directory.load().key(key_name).cloned();
+    // The KMS's own keys are not there for anyone.
+    let key = (!system_keys::is_reserved(key_name))
+        .then(|| state.directory.load().key(key_name).cloned())
+        .flatten();
     let allowed = match (caller.principal(), &key) {
         (Principal::Root { .. }, Some(_)) => true,
         (Principal::Root { .. }, None) => {
@@ -171,7 +198,7 @@ async fn authorize(
             ));
         }
         (Principal::App { id, .. }, Some(k)) => granted(k, id),
-        (Principal::App { .. }, None) => false,
+        (Principal::App { .. }, None) | (Principal::User { .. }, _) => false,
     };
     match key {
         Some(key) if allowed => Ok((caller, key)),

@@ -60,6 +60,24 @@ pub struct ConfigFile {
     pub webhooks: Vec<WebhookEntry>,
     #[serde(default)]
     pub scheduler: SchedulerSection,
+    #[serde(default)]
+    pub access: AccessSection,
+}
+
+/// `[access]`: admin sessions, lockout and approvals (docs/access-control.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSection {
+    /// e.g. `30m` (the default).
+    pub session_ttl: Option<String>,
+    /// Consecutive failed logins before the account locks (default 5).
+    pub max_failed_logins: Option<u32>,
+    /// e.g. `15m` (the default).
+    pub lockout: Option<String>,
+    /// Distinct approvers a sensitive action needs, besides the requester (default 2).
+    pub approval_quorum: Option<u8>,
+    /// e.g. `24h` (the default).
+    pub approval_ttl: Option<String>,
 }
 
 /// `[[webhooks]]`: where lifecycle events (rotation notices, rotations, destructions) are POSTed,
@@ -281,15 +299,33 @@ impl ConfigFile {
     }
 
     pub fn scheduler_interval(&self) -> Result<Option<Duration>, ConfigError> {
-        self.scheduler
-            .interval
-            .as_deref()
-            .map(|i| {
-                crate::durations::parse("scheduler.interval", i)
-                    .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
-                    .map_err(|e| ConfigError::Invalid(e.message))
-            })
-            .transpose()
+        duration("scheduler.interval", self.scheduler.interval.as_deref())
+    }
+
+    pub fn access(&self) -> Result<crate::state::AccessPolicy, ConfigError> {
+        let a = &self.access;
+        let mut policy = crate::state::AccessPolicy::default();
+        if let Some(d) = duration("access.session_ttl", a.session_ttl.as_deref())? {
+            policy.session_ttl = d;
+        }
+        if let Some(d) = duration("access.lockout", a.lockout.as_deref())? {
+            policy.lockout = d;
+        }
+        if let Some(d) = duration("access.approval_ttl", a.approval_ttl.as_deref())? {
+            policy.approval_ttl = d;
+        }
+        if let Some(n) = a.max_failed_logins {
+            policy.max_failed_logins = n.max(1);
+        }
+        if let Some(n) = a.approval_quorum {
+            if n == 0 {
+                return Err(ConfigError::Invalid(
+                    "access.approval_quorum must be at least 1".into(),
+                ));
+            }
+            policy.approval_quorum = n;
+        }
+        Ok(policy)
     }
 
     pub fn rewrap(&self) -> RewrapPace {
@@ -411,4 +447,14 @@ password_hash = "{}"
         assert!(toml::from_str::<ConfigFile>("listen = 5").is_err());
         assert!(toml::from_str::<ConfigFile>("typo_field = 1").is_err());
     }
+}
+
+fn duration(what: &str, value: Option<&str>) -> Result<Option<Duration>, ConfigError> {
+    value
+        .map(|i| {
+            crate::durations::parse(what, i)
+                .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+                .map_err(|e| ConfigError::Invalid(e.message))
+        })
+        .transpose()
 }

@@ -142,6 +142,8 @@ impl From<StoreError> for ApiError {
                 let code = match *what {
                     "key" => "key_exists",
                     "app" => "app_exists",
+                    "user" => "user_exists",
+                    "vote" => "already_voted",
                     _ => "already_exists",
                 };
                 Self::new(StatusCode::CONFLICT, code, e.to_string())
@@ -150,10 +152,17 @@ impl From<StoreError> for ApiError {
                 let code = match *what {
                     "key" => "key_not_found",
                     "app" => "app_not_found",
+                    "user" => "user_not_found",
+                    "session" => "session_not_found",
                     _ => "not_found",
                 };
                 Self::new(StatusCode::NOT_FOUND, code, e.to_string())
             }
+            StoreError::Conflict("approval") => Self::new(
+                StatusCode::CONFLICT,
+                "approval_closed",
+                "the request is no longer pending (approved, rejected, expired or executed)",
+            ),
             StoreError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "store unavailable");

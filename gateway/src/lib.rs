@@ -1,7 +1,10 @@
 //! The KMS gateway: the HTTP API (actix-web), the CLI, and the assembly of the whole service.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod api;
+pub mod approvals;
+pub mod audit_chain;
 pub mod audit_sink;
 pub mod auth;
 pub mod ceremony;
@@ -18,6 +21,8 @@ pub mod routes;
 pub mod scheduler;
 pub mod server;
 pub mod state;
+pub mod system_keys;
 pub mod testing;
+pub mod totp;
 pub mod usage;
 pub mod webhooks;

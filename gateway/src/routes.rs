@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use crate::api::{admin, data, hsm, sys};
+use crate::api::{admin, auth, data, hsm, sys};
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -65,7 +65,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/v1/admin/events").route(web::get().to(admin::events::handle)))
     .service(resource("/v1/admin/keys/{name}/grants").route(web::post().to(admin::grant::handle)))
     .service(resource("/v1/admin/keys/{name}/rotate").route(web::post().to(admin::rotate::handle)))
-    .service(resource("/v1/random").route(web::post().to(data::random::handle)));
+    .service(resource("/v1/random").route(web::post().to(data::random::handle)))
+    .service(resource("/v1/auth/login").route(web::post().to(auth::login::handle)))
+    .service(resource("/v1/auth/logout").route(web::post().to(auth::logout::handle)))
+    .service(
+        resource("/v1/admin/users")
+            .route(web::post().to(admin::users::create::handle))
+            .route(web::get().to(admin::users::list::list)),
+    )
+    .service(resource("/v1/admin/users/{name}").route(web::get().to(admin::users::list::show)))
+    .service(
+        resource("/v1/admin/users/{name}/roles").route(web::post().to(admin::users::roles::handle)),
+    )
+    .service(
+        resource("/v1/admin/users/{name}/disable")
+            .route(web::post().to(admin::users::status::disable)),
+    )
+    .service(
+        resource("/v1/admin/users/{name}/enable")
+            .route(web::post().to(admin::users::status::enable)),
+    )
+    .service(
+        resource("/v1/admin/root-tokens/revoke").route(web::post().to(admin::root_tokens::revoke)),
+    )
+    .service(resource("/v1/admin/approvals").route(web::get().to(admin::approvals::list::list)))
+    .service(
+        resource("/v1/admin/approvals/{id}").route(web::get().to(admin::approvals::list::show)),
+    )
+    .service(
+        resource("/v1/admin/approvals/{id}/approve")
+            .route(web::post().to(admin::approvals::vote::approve)),
+    )
+    .service(
+        resource("/v1/admin/approvals/{id}/reject")
+            .route(web::post().to(admin::approvals::vote::reject)),
+    )
+    .service(resource("/v1/admin/audit").route(web::get().to(admin::audit::query::handle)))
+    .service(resource("/v1/admin/audit/verify").route(web::get().to(admin::audit::verify::handle)))
+    .service(resource("/v1/admin/audit/seal").route(web::post().to(admin::audit::seal::handle)));
 }
 
 /// A resource that answers 405 in our error format for methods it has no route for.

@@ -3,7 +3,8 @@
 //! 1. destroys the versions whose destruction waiting period is over;
 //! 2. rotates the keys whose `rotation_period` has passed since their active version became
 //!    active, and sends a rotation notice (once per active version) `notice_period` before;
-//! 3. delivers the webhook calls that are due.
+//! 3. delivers the webhook calls that are due;
+//! 4. seals the audit chain's head (at most once a minute, when it has moved).
 
 use std::time::Duration;
 
@@ -14,7 +15,10 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{durations, keyops, webhooks};
+use crate::{audit_chain, durations, keyops, webhooks};
+
+/// How often the audit chain's head is sealed (when it has moved).
+const SEAL_EVERY_MS: i64 = 60_000;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TickReport {
@@ -94,6 +98,14 @@ pub async fn tick(state: &AppState) -> Result<TickReport, ApiError> {
     }
 
     report.deliveries = webhooks::deliver_due(state).await?;
+
+    // Seal the audit chain's head when it has moved and the last seal is a minute old.
+    let (seq, _) = state.store.audit_head().await?;
+    let last = state.store.audit_seals().await?.pop();
+    let due = last.is_none_or(|s| s.seq < seq && now.millis() - s.at.millis() >= SEAL_EVERY_MS);
+    if seq > 0 && due {
+        audit_chain::seal(state).await?;
+    }
     Ok(report)
 }
 

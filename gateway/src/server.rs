@@ -25,7 +25,7 @@ use crate::custodians::{Custodian, Custodians, Quorum};
 use crate::error::json_error;
 use crate::rewrap::Rewrapper;
 use crate::routes;
-use crate::state::{AppState, Limits};
+use crate::state::{AccessPolicy, AppState, Limits};
 use crate::webhooks::Webhook;
 use crate::{scheduler, usage};
 
@@ -39,6 +39,7 @@ pub struct ServeOptions {
     pub http_workers: usize,
     pub pool: PoolConfig,
     pub limits: Limits,
+    pub access: AccessPolicy,
     pub hsm: HsmChoice,
     pub hsm_timeout: Duration,
     pub quorum: Quorum,
@@ -61,6 +62,7 @@ impl ServeOptions {
             http_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             pool: PoolConfig::default(),
             limits: Limits::default(),
+            access: AccessPolicy::default(),
             hsm: HsmChoice::Software,
             hsm_timeout: Duration::from_secs(10),
             quorum: Quorum::default(),
@@ -95,6 +97,7 @@ impl ServeOptions {
         opts.custodians = file.custodians()?;
         opts.rewrap = file.rewrap();
         opts.webhooks = file.webhooks()?;
+        opts.access = file.access()?;
         if let Some(interval) = file.scheduler_interval()? {
             opts.scheduler_interval = interval;
         }
@@ -367,6 +370,7 @@ impl Kms {
             clock,
             io: control.handle().clone(),
             limits: opts.limits.clone(),
+            access: opts.access.clone(),
         });
         scheduler::spawn(state.clone(), opts.scheduler_interval);
         Ok(Self {

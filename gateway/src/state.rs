@@ -35,6 +35,33 @@ impl Default for Limits {
     }
 }
 
+/// Sessions, lockout and approvals.
+#[derive(Clone, Debug)]
+pub struct AccessPolicy {
+    /// How long an admin session lasts.
+    pub session_ttl: Duration,
+    /// Consecutive failed logins that lock an account...
+    pub max_failed_logins: u32,
+    /// ...for this long.
+    pub lockout: Duration,
+    /// Distinct approvers (other than the requester) a sensitive action needs.
+    pub approval_quorum: u8,
+    /// How long a request waits for its approvals.
+    pub approval_ttl: Duration,
+}
+
+impl Default for AccessPolicy {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(30 * 60),
+            max_failed_logins: 5,
+            lockout: Duration::from_secs(15 * 60),
+            approval_quorum: 2,
+            approval_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
 pub struct AppState {
     /// The data plane's view of keys and credentials; read without locks.
     pub directory: Arc<DirectoryHandle>,
@@ -53,6 +80,7 @@ pub struct AppState {
     /// The control runtime: store, HSM and sync calls run here, never on an HTTP worker.
     pub io: tokio::runtime::Handle,
     pub limits: Limits,
+    pub access: AccessPolicy,
 }
 
 /// How long an admin call waits for the key directory to show what it committed.

@@ -5,13 +5,16 @@
 
 mod access;
 mod algorithms;
+mod approvals;
 mod at_rest;
+mod audit_trail;
 mod cli;
 mod data_plane;
 mod docs;
 mod errors;
 mod lifecycle;
 mod observability;
+mod people;
 mod pkcs11;
 mod process;
 mod rotation;

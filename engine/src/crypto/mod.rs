@@ -8,7 +8,7 @@
 pub mod aead;
 mod ecdsa;
 mod ed25519;
-mod mac;
+pub mod mac;
 mod rsa;
 pub mod sm2;
 

@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per operation: parse → check → engine call → response.
 
 pub mod admin;
+pub mod auth;
 pub mod batch;
 pub mod data;
 pub mod hsm;

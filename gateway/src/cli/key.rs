@@ -1,26 +1,12 @@
 //! `kms key ...`: keys and their version lifecycle, through the admin API (an administrator's
 //! token in KMS_TOKEN).
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use super::client::Auth;
-use super::{CliError, Client, TokenArgs};
-
-#[derive(Clone, Copy, Debug, Default, ValueEnum)]
-pub enum Output {
-    #[default]
-    Table,
-    Json,
-}
-
-#[derive(Args, Debug)]
-pub struct Common {
-    #[arg(long, value_enum, default_value_t = Output::Table)]
-    pub output: Output,
-    #[command(flatten)]
-    pub token: TokenArgs,
-}
+use super::CliError;
+pub use super::output::{Common, Output};
+use super::output::{get, post, s};
 
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
@@ -111,28 +97,6 @@ pub struct VersionArgs {
     pub reason: String,
     #[command(flatten)]
     pub common: Common,
-}
-
-fn client(c: &Common) -> Result<(Client, String), CliError> {
-    Ok((Client::new(&c.token.addr.addr), c.token.token()?))
-}
-
-fn post(c: &Common, path: &str, body: &Value) -> Result<Value, CliError> {
-    let (client, token) = client(c)?;
-    client.post(path, &Auth::Bearer(&token), body)
-}
-
-fn get(c: &Common, path: &str) -> Result<Value, CliError> {
-    let (client, token) = client(c)?;
-    client.get(path, &Auth::Bearer(&token))
-}
-
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
 }
 
 fn show_key(key: &Value, output: Output) {

@@ -1,11 +1,17 @@
 //! The `kms` command line.
 
+mod app;
+mod approvals;
+mod audit;
 mod client;
 mod hsm;
 mod init;
 mod key;
+mod login;
+mod output;
 mod status;
 mod unseal;
+mod user;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +51,22 @@ pub enum Command {
     /// Keys and their versions: create, show, rotate, roll back, disable, destroy, events.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Open an admin session: password and TOTP code from the terminal or standard input.
+    Login(login::LoginArgs),
+    /// People and their roles.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Apps (machine identities).
+    #[command(subcommand)]
+    App(app::AppCommand),
+    /// Grant an app operations on a key.
+    Grant(app::GrantArgs),
+    /// Requests for sensitive actions, waiting for a quorum.
+    #[command(subcommand)]
+    Approvals(approvals::ApprovalsCommand),
+    /// The audit log: list, verify the chain, export as JSON lines.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Print an argon2id hash of a password read from standard input (for kms.toml custodians).
     HashPassword,
 }
@@ -188,6 +210,12 @@ pub fn run(cli: Cli) -> i32 {
         Command::Status(args) => status::run(&args).map_err(|e| e.to_string()),
         Command::Hsm(command) => hsm::run(&command).map_err(|e| e.to_string()),
         Command::Key(command) => key::run(&command).map_err(|e| e.to_string()),
+        Command::Login(args) => login::run(&args).map_err(|e| e.to_string()),
+        Command::User(command) => user::run(&command).map_err(|e| e.to_string()),
+        Command::App(command) => app::run(&command).map_err(|e| e.to_string()),
+        Command::Grant(args) => app::grant(&args).map_err(|e| e.to_string()),
+        Command::Approvals(command) => approvals::run(&command).map_err(|e| e.to_string()),
+        Command::Audit(command) => audit::run(&command).map_err(|e| e.to_string()),
         Command::HashPassword => hash_password().map_err(|e| e.to_string()),
     };
     match result {

@@ -2,6 +2,7 @@
 //! `store_meta`, updated in the same transaction as each append.
 
 use kms_engine::audit::{self, AuditEvent, AuditRecord, Outcome};
+use kms_engine::people::AuditSeal;
 use kms_engine::store::{AuditQuery, StoreError};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
@@ -59,23 +60,22 @@ pub async fn query(pool: &SqlitePool, q: &AuditQuery) -> Result<Vec<AuditRecord>
     let found = sqlx::query(
         "SELECT seq, at, actor, action, target, outcome, code, remote, detail, prev_hash, hash \
          FROM audit WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) \
-         AND (?3 IS NULL OR target = ?3) AND seq > ?4 ORDER BY seq LIMIT ?5",
+         AND (?3 IS NULL OR target = ?3) AND seq > ?4 AND (?6 IS NULL OR at >= ?6) \
+         AND (?7 IS NULL OR at < ?7) ORDER BY seq LIMIT ?5",
     )
     .bind(&q.actor)
     .bind(&q.action)
     .bind(&q.target)
     .bind(rows::to_i64(q.after_seq.unwrap_or(0)))
     .bind(i64::from(limit))
+    .bind(q.since.map(|t| t.millis()))
+    .bind(q.until.map(|t| t.millis()))
     .fetch_all(pool)
     .await
     .map_err(db_err)?;
     found
         .iter()
         .map(|row| {
-            let hash32 = |col: &str| {
-                <[u8; 32]>::try_from(row.get::<Vec<u8>, _>(col).as_slice())
-                    .map_err(|_| corrupt("audit hash is not 32 bytes"))
-            };
             Ok(AuditRecord {
                 seq: u64::try_from(row.get::<i64, _>("seq"))
                     .map_err(|_| corrupt("negative audit sequence"))?,
@@ -90,9 +90,55 @@ pub async fn query(pool: &SqlitePool, q: &AuditQuery) -> Result<Vec<AuditRecord>
                     remote: row.get("remote"),
                     detail: row.get("detail"),
                 },
-                prev_hash: hash32("prev_hash")?,
-                hash: hash32("hash")?,
+                prev_hash: hash32(row, "prev_hash")?,
+                hash: hash32(row, "hash")?,
             })
         })
         .collect()
+}
+
+fn hash32(row: &sqlx::sqlite::SqliteRow, col: &str) -> Result<[u8; 32], StoreError> {
+    <[u8; 32]>::try_from(row.get::<Vec<u8>, _>(col).as_slice())
+        .map_err(|_| corrupt(format!("audit {col} is not 32 bytes")))
+}
+
+pub async fn head(pool: &SqlitePool) -> Result<(u64, [u8; 32]), StoreError> {
+    let row = sqlx::query("SELECT audit_seq, audit_head FROM store_meta WHERE id = 1")
+        .fetch_one(pool)
+        .await
+        .map_err(db_err)?;
+    let seq = u64::try_from(row.get::<i64, _>("audit_seq"))
+        .map_err(|_| corrupt("negative audit sequence"))?;
+    Ok((seq, hash32(&row, "audit_head")?))
+}
+
+pub async fn seals(pool: &SqlitePool) -> Result<Vec<AuditSeal>, StoreError> {
+    sqlx::query("SELECT seq, head, mac, at FROM audit_seals ORDER BY seq")
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| {
+            Ok(AuditSeal {
+                seq: u64::try_from(row.get::<i64, _>("seq"))
+                    .map_err(|_| corrupt("negative seal sequence"))?,
+                head: hash32(row, "head")?,
+                mac: hash32(row, "mac")?,
+                at: rows::ts(row.get("at")),
+            })
+        })
+        .collect()
+}
+
+/// Records a seal; sealing the same head twice keeps the first.
+pub async fn add_seal(pool: &SqlitePool, seal: &AuditSeal) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO audit_seals (seq, head, mac, at) VALUES (?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING")
+        .bind(rows::to_i64(seal.seq))
+        .bind(seal.head.to_vec())
+        .bind(seal.mac.to_vec())
+        .bind(seal.at.millis())
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

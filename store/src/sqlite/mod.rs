@@ -5,6 +5,7 @@
 //! revision is broadcast to in-process waiters (the key-sync actor's long poll); waiters also poll
 //! the file, so a second process writing the same file is seen too.
 
+mod approvals;
 mod apps;
 mod audit;
 mod events;
@@ -12,6 +13,7 @@ mod feed;
 mod keys;
 mod lifecycle;
 mod master_keys;
+mod people;
 mod rows;
 mod usage;
 
@@ -27,7 +29,11 @@ use kms_engine::directory::Credential;
 use kms_engine::ids::{AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::KeyEntry;
 use kms_engine::master_key::{MasterKeyRecord, RotationJob};
+use kms_engine::people::{
+    ApprovalRecord, AuditSeal, LoginState, NewApproval, Session, UserRecord, Vote,
+};
 use kms_engine::pool::UsageRecord;
+use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AuditQuery, Change, Delivery, EventRecord, Grant, KeyConfig, KeyEvent, KeyStore,
     NewKey, Revision, Rollback, Rotation, StoreError, UsageSummary, VersionChange,
@@ -180,7 +186,9 @@ impl KeyStore for SqliteStore {
     }
 
     async fn load_credentials(&self) -> Result<Vec<Credential>, StoreError> {
-        apps::credentials(&self.read).await
+        let mut credentials = apps::credentials(&self.read).await?;
+        credentials.extend(people::session_credentials(&self.read).await?);
+        Ok(credentials)
     }
 
     async fn create_app(
@@ -396,5 +404,111 @@ impl KeyStore for SqliteStore {
 
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         audit::query(&self.read, query).await
+    }
+
+    async fn audit_head(&self) -> Result<(u64, [u8; 32]), StoreError> {
+        audit::head(&self.read).await
+    }
+
+    async fn append_audit_seal(&self, seal: &AuditSeal) -> Result<(), StoreError> {
+        audit::add_seal(&self.write, seal).await
+    }
+
+    async fn audit_seals(&self) -> Result<Vec<AuditSeal>, StoreError> {
+        audit::seals(&self.read).await
+    }
+
+    async fn create_user(&self, user: &UserRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+        self.create_user_tx(user, audit).await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        people::find(&self.read, name).await
+    }
+
+    async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        people::all(&self.read).await
+    }
+
+    async fn set_user_roles(
+        &self,
+        name: &str,
+        roles: RoleSet,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.set_user_roles_tx(name, roles, audit).await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.set_user_disabled_tx(name, disabled, audit).await
+    }
+
+    async fn record_login(
+        &self,
+        name: &str,
+        state: &LoginState,
+        session: Option<&Session>,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.record_login_tx(name, state, session, audit).await
+    }
+
+    async fn end_session(
+        &self,
+        hash: &TokenHash,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.end_session_tx(hash, audit).await
+    }
+
+    async fn revoke_root_tokens(&self, audit: &AuditEvent) -> Result<(Revision, u64), StoreError> {
+        self.revoke_root_tokens_tx(audit).await
+    }
+
+    async fn create_approval(
+        &self,
+        approval: &NewApproval,
+        audit: &AuditEvent,
+    ) -> Result<i64, StoreError> {
+        self.create_approval_tx(approval, audit).await
+    }
+
+    async fn approval(&self, id: i64) -> Result<Option<ApprovalRecord>, StoreError> {
+        approvals::find(&self.read, id).await
+    }
+
+    async fn approvals(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<ApprovalRecord>, StoreError> {
+        approvals::list(&self.read, pending_only, limit).await
+    }
+
+    async fn vote(
+        &self,
+        id: i64,
+        vote: &Vote,
+        audit: &AuditEvent,
+    ) -> Result<ApprovalRecord, StoreError> {
+        self.vote_tx(id, vote, audit).await
+    }
+
+    async fn claim_approval(&self, id: i64, at: Timestamp) -> Result<bool, StoreError> {
+        self.claim_approval_tx(id, at).await
+    }
+
+    async fn finish_approval(
+        &self,
+        id: i64,
+        result: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.finish_approval_tx(id, result, audit).await
     }
 }

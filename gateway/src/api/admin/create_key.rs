@@ -4,10 +4,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Algorithm;
-use kms_engine::ids::{KeyId, KeyName, KeyVersion};
+use kms_engine::ids::KeyName;
 use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings};
-use kms_engine::store::{NewKey, StoreError};
-use kms_engine::wrap::WrapContext;
 use serde::Deserialize;
 
 use super::key_view::KeyView;
@@ -28,6 +26,9 @@ pub struct Request {
     rotation_period: Option<String>,
     /// e.g. `7d` (the default): announce a scheduled rotation this long before.
     notice_period: Option<String>,
+    /// Whether the material may be exported (after a quorum approves each export).
+    #[serde(default)]
+    exportable: bool,
 }
 
 pub async fn handle(
@@ -39,6 +40,7 @@ pub async fn handle(
     let caller = auth::require_admin(&state, &req, "create_key", Some(target.clone())).await?;
     let body = body.into_inner();
     let name = KeyName::new(&body.name)?;
+    crate::system_keys::refuse_reserved(&body.name)?;
     let algorithm = Algorithm::parse(body.algorithm.as_deref().unwrap_or("aes-256-gcm"))?;
     if body.deterministic && algorithm != Algorithm::Aes256GcmSiv {
         return Err(ApiError::bad_request(
@@ -59,38 +61,16 @@ pub async fn handle(
             .map(|p| durations::parse("notice_period", p))
             .transpose()?
             .unwrap_or(DEFAULT_NOTICE_MS),
+        exportable: body.exportable,
     };
     let mut event = success(&state, &caller, "create_key", target.clone());
     event.detail = Some(format!(
-        "algorithm={algorithm} deterministic={}",
-        settings.deterministic
+        "algorithm={algorithm} deterministic={} exportable={}",
+        settings.deterministic, settings.exportable
     ));
     let actor = caller.actor();
     let view = run(&state, &caller, "create_key", target, |st| async move {
-        let id = KeyId::random();
-        let context = WrapContext {
-            key: id,
-            version: KeyVersion::FIRST,
-            algorithm,
-        };
-        let mut attempt = 0;
-        let revision = loop {
-            attempt += 1;
-            let key = NewKey {
-                id,
-                name: name.clone(),
-                algorithm,
-                settings,
-                wrapped: keyops::new_material(&st, context).await?,
-                at: st.clock.now(),
-                actor: actor.clone(),
-            };
-            // A master-key rotation between reading the active key and committing: wrap again.
-            match st.store.create_key(&key, &event).await {
-                Err(StoreError::Conflict(_)) if attempt < 3 => continue,
-                other => break other?,
-            }
-        };
+        let (id, revision) = keyops::create(&st, name, algorithm, settings, &actor, &event).await?;
         st.synced(revision).await;
         KeyView::load(&st, id).await
     })

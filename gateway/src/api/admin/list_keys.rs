@@ -32,6 +32,7 @@ pub async fn handle(
     keys.sort_by(|a, b| a.name.cmp(&b.name));
     let keys = keys
         .iter()
+        .filter(|k| !crate::system_keys::is_reserved(k.name.as_str()))
         .map(|k| Summary {
             name: k.name.to_string(),
             id: k.id.to_string(),

@@ -1,6 +1,8 @@
 //! Admin endpoints. Each runs its store and HSM work on the control runtime. A success is audited
 //! by the store in the same transaction as the change; a failure is audited here.
 
+pub mod approvals;
+pub mod audit;
 pub mod config;
 pub mod create_app;
 pub mod create_key;
@@ -10,7 +12,9 @@ pub mod grant;
 pub mod key_view;
 pub mod list_keys;
 pub mod rollback;
+pub mod root_tokens;
 pub mod rotate;
+pub mod users;
 pub mod versions;
 
 use std::future::Future;
@@ -44,6 +48,9 @@ pub async fn key_admin(
 ) -> Result<(Caller, String), ApiError> {
     let target = format!("key:{name}");
     let caller = auth::require_admin(state, req, action, Some(target.clone())).await?;
+    if crate::system_keys::is_reserved(name) {
+        return Err(kms_engine::EngineError::KeyNotFound.into());
+    }
     Ok((caller, target))
 }
 

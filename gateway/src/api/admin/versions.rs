@@ -11,10 +11,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::ids::KeyVersion;
 use kms_engine::store::{VersionAction, VersionChange};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::key_view::{KeyView, key_id};
-use super::{key_admin, reason, run, success};
+use super::{key_admin, reason, run};
+use crate::approvals::{self, Invocation};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{durations, keyops};
@@ -42,54 +43,123 @@ async fn change(
     let (caller, target) = key_admin(&state, &req, &name, &action_name).await?;
     let body = body.into_inner();
     let why = reason(body.reason)?;
-    let now = state.clock.now();
-    let action = match which {
-        "disable" => VersionAction::Disable,
-        "enable" => VersionAction::Enable,
-        "cancel_destruction" => VersionAction::CancelDestruction,
-        _ => {
-            let delay = durations::parse("delay", body.delay.as_deref().unwrap_or(DEFAULT_DELAY))?;
-            VersionAction::ScheduleDestruction {
-                destroy_at: kms_engine::clock::Timestamp::from_millis(now.millis() + delay),
-            }
-        }
-    };
-    if body.delay.is_some() && !matches!(action, VersionAction::ScheduleDestruction { .. }) {
+    if body.delay.is_some() && which != "schedule_destruction" {
         return Err(ApiError::bad_request(
             "invalid_request",
             "`delay` only applies to schedule-destruction",
         ));
     }
-    let mut event = success(&state, &caller, &action_name, target.clone());
-    event.detail = Some(format!("version={version} reason={why}"));
-    let actor = caller.actor();
-    let view = run(&state, &caller, &action_name, target, move |st| async move {
-        let id = key_id(&st, &name).await?;
-        let change = VersionChange {
-            key: id,
-            version,
-            action,
-            at: now,
-            actor: actor.clone(),
-            reason: why.clone(),
-        };
-        let revision = st.store.change_version(&change, &event).await?;
-        st.synced(revision).await;
-        if let VersionAction::ScheduleDestruction { destroy_at } = action {
-            keyops::event(
-                &st,
-                "version_destruction_scheduled",
-                id,
-                &name,
-                Some(version),
-                serde_json::json!({ "actor": actor, "reason": why, "destroy_at": destroy_at.rfc3339() }),
-            )
-            .await;
+    let delay = body.delay.as_deref().unwrap_or(DEFAULT_DELAY);
+    durations::parse("delay", delay)?;
+    let params = Params {
+        name,
+        version: version.get(),
+        which: which.to_owned(),
+        reason: why,
+        delay: delay.to_owned(),
+    };
+    let params = serde_json::to_value(&params).map_err(|e| ApiError::internal(&e))?;
+    if which == "schedule_destruction" {
+        let pending = approvals::request(
+            &state,
+            &caller,
+            &action_name,
+            target.clone(),
+            params.clone(),
+        )
+        .await?;
+        if let Some(response) = pending {
+            return Ok(response);
         }
-        KeyView::load(&st, id).await
-    })
+    }
+    let invocation = Invocation::of(&caller);
+    let view = run(
+        &state,
+        &caller,
+        &action_name,
+        target,
+        move |st| async move { apply(&st, &invocation, params).await },
+    )
     .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// What a version change needs, as an approval request keeps it.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    name: String,
+    version: u32,
+    which: String,
+    reason: String,
+    delay: String,
+}
+
+/// Schedules a destruction that a quorum approved.
+pub async fn apply_destruction(
+    state: &AppState,
+    invocation: &Invocation,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
+    apply(state, invocation, params).await
+}
+
+async fn apply(
+    st: &AppState,
+    invocation: &Invocation,
+    params: serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
+    let Params {
+        name,
+        version,
+        which,
+        reason: why,
+        delay,
+    } = serde_json::from_value(params)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    let version = KeyVersion::new(version)?;
+    let now = st.clock.now();
+    let action = match which.as_str() {
+        "disable" => VersionAction::Disable,
+        "enable" => VersionAction::Enable,
+        "cancel_destruction" => VersionAction::CancelDestruction,
+        _ => VersionAction::ScheduleDestruction {
+            destroy_at: kms_engine::clock::Timestamp::from_millis(
+                now.millis() + durations::parse("delay", &delay)?,
+            ),
+        },
+    };
+    let mut event = invocation.event(st, &format!("{which}_version"), format!("key:{name}"));
+    let approval = event
+        .detail
+        .take()
+        .map(|a| format!(" {a}"))
+        .unwrap_or_default();
+    event.detail = Some(format!("version={version} reason={why}{approval}"));
+    let actor = invocation.actor.clone();
+    let id = key_id(st, &name).await?;
+    let change = VersionChange {
+        key: id,
+        version,
+        action,
+        at: now,
+        actor: actor.clone(),
+        reason: why.clone(),
+    };
+    let revision = st.store.change_version(&change, &event).await?;
+    st.synced(revision).await;
+    if let VersionAction::ScheduleDestruction { destroy_at } = action {
+        keyops::event(
+            st,
+            "version_destruction_scheduled",
+            id,
+            &name,
+            Some(version),
+            serde_json::json!({ "actor": actor, "reason": why, "destroy_at": destroy_at.rfc3339() }),
+        )
+        .await;
+    }
+    serde_json::to_value(KeyView::load(st, id).await?).map_err(|e| ApiError::internal(&e))
 }
 
 pub async fn disable(

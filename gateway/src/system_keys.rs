@@ -1,0 +1,144 @@
+//! Keys the KMS keeps for itself: the key that seals users' TOTP secrets and the key that seals
+//! the audit chain's head. They are ordinary keys in the store (so a master-key rotation rewraps
+//! them with the rest), generated inside the HSM and kept only wrapped under its master key, under
+//! names in a reserved namespace that no API can create, read, grant or use.
+
+use actix_web::http::StatusCode;
+use kms_engine::algorithm::Algorithm;
+use kms_engine::audit::Outcome;
+use kms_engine::crypto::aead::AeadKey;
+use kms_engine::crypto::mac::MacKey;
+use kms_engine::ids::{KeyName, KeyVersion};
+use kms_engine::keyring::KeySettings;
+use kms_engine::secret::{KeyMaterial, PlaintextBuf};
+use kms_engine::store::StoreError;
+
+use crate::error::ApiError;
+use crate::keyops;
+use crate::state::AppState;
+
+/// Key names starting with this belong to the KMS.
+pub const PREFIX: &str = "kms-system.";
+
+pub fn is_reserved(name: &str) -> bool {
+    name.starts_with(PREFIX)
+}
+
+/// 400 for a name in the reserved namespace.
+pub fn refuse_reserved(name: &str) -> Result<(), ApiError> {
+    if is_reserved(name) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "reserved_name",
+            format!("key names starting with `{PREFIX}` are reserved for the KMS"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum SystemKey {
+    /// AES-256-GCM over users' TOTP secrets.
+    Totp,
+    /// HMAC-SHA256 over the audit chain's head.
+    AuditSeal,
+}
+
+impl SystemKey {
+    fn name(self) -> &'static str {
+        match self {
+            SystemKey::Totp => "kms-system.totp",
+            SystemKey::AuditSeal => "kms-system.audit-seal",
+        }
+    }
+
+    fn algorithm(self) -> Algorithm {
+        match self {
+            SystemKey::Totp => Algorithm::Aes256Gcm,
+            SystemKey::AuditSeal => Algorithm::HmacSha256,
+        }
+    }
+}
+
+/// The key's material, unwrapped by the HSM (the key is made on first use).
+async fn material(state: &AppState, which: SystemKey) -> Result<KeyMaterial, ApiError> {
+    let name = KeyName::new(which.name())?;
+    let id = match state.store.key_id(&name).await? {
+        Some(id) => id,
+        None => {
+            let event = state.event(
+                "system".into(),
+                "create_system_key",
+                Some(format!("key:{name}")),
+                Outcome::Success,
+            );
+            let made = keyops::create(
+                state,
+                name.clone(),
+                which.algorithm(),
+                KeySettings::default(),
+                "system",
+                &event,
+            )
+            .await;
+            match made {
+                Ok((id, _)) => id,
+                // Made concurrently by another request or node.
+                Err(e) if e.code == "key_exists" => state
+                    .store
+                    .key_id(&name)
+                    .await?
+                    .ok_or(StoreError::NotFound("system key"))?,
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let entry = state
+        .store
+        .load_key(id)
+        .await?
+        .ok_or(StoreError::NotFound("system key"))?;
+    let wrapped = entry
+        .version(KeyVersion::FIRST)
+        .and_then(|v| v.wrapped.clone())
+        .ok_or(StoreError::Corrupt("system key without material".into()))?;
+    Ok(state
+        .hsm
+        .unwrap(entry.wrap_context(KeyVersion::FIRST), wrapped)
+        .await?)
+}
+
+fn totp_aad(user: &str) -> Vec<u8> {
+    [b"kms-totp-v1\0".as_slice(), user.as_bytes()].concat()
+}
+
+/// Seals a user's TOTP secret, bound to their name.
+pub async fn seal_totp(state: &AppState, user: &str, secret: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let key = AeadKey::new(
+        Algorithm::Aes256Gcm,
+        false,
+        &material(state, SystemKey::Totp).await?,
+    )?;
+    Ok(key.seal(&totp_aad(user), secret)?)
+}
+
+pub async fn open_totp(
+    state: &AppState,
+    user: &str,
+    sealed: &[u8],
+) -> Result<PlaintextBuf, ApiError> {
+    let key = AeadKey::new(
+        Algorithm::Aes256Gcm,
+        false,
+        &material(state, SystemKey::Totp).await?,
+    )?;
+    Ok(key.open(&totp_aad(user), sealed.to_vec())?)
+}
+
+/// The audit seal key, for sealing and verifying chain heads.
+pub async fn audit_seal_key(state: &AppState) -> Result<MacKey, ApiError> {
+    Ok(MacKey::new(
+        Algorithm::HmacSha256,
+        &material(state, SystemKey::AuditSeal).await?,
+    )?)
+}

@@ -1,0 +1,176 @@
+//! Approvals: a sensitive action asked for by a user runs only after a quorum of other users with
+//! the right roles approve; self-approval, voting twice, the wrong role, expiry, rejection and
+//! replay are all refused.
+
+use serde_json::json;
+
+use crate::people::{create_user, login, people_server};
+use crate::support::*;
+
+#[test]
+fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let mut token = std::collections::HashMap::new();
+    for (name, role) in [
+        ("ka1", "key_admin"),
+        ("ka2", "key_admin"),
+        ("ka3", "key_admin"),
+        ("ka4", "key_admin"),
+        ("aud", "auditor"),
+    ] {
+        let secret = create_user(&http, name, &[role]);
+        token.insert(name, login(&http, &clock, name, &secret));
+    }
+    let t = |n: &str| token[n].clone();
+    http.create_key("cards");
+    for _ in 0..2 {
+        let (s, _) = http.post(
+            "/v1/admin/keys/cards/rotate",
+            Some(&t("ka1")),
+            &json!({ "reason": "r" }),
+        );
+        assert_eq!(s, 200);
+    }
+    let destroy = |who: &str, version: u32| {
+        http.post(
+            &format!("/v1/admin/keys/cards/versions/{version}/schedule-destruction"),
+            Some(&t(who)),
+            &json!({ "reason": "retired" }),
+        )
+    };
+    let (status, pending) = destroy("ka1", 1);
+    assert_eq!(status, 202, "{pending}");
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(pending["quorum"], 2);
+    let id = pending["id"].as_i64().unwrap();
+    let vote = |who: &str, how: &str, id: i64| {
+        http.post(
+            &format!("/v1/admin/approvals/{id}/{how}"),
+            Some(&t(who)),
+            &json!({}),
+        )
+    };
+    // Nothing happened yet.
+    let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
+    assert_eq!(key["versions"][0]["state"], "decrypt_only", "{key}");
+
+    assert_error(&vote("ka1", "approve", id), 403, "self_approval");
+    assert_error(&vote("aud", "approve", id), 403, "forbidden");
+    let (status, after_one) = vote("ka2", "approve", id);
+    assert_eq!(
+        (status, &after_one["approvals"], &after_one["status"]),
+        (200, &json!(1), &json!("pending"))
+    );
+    assert_error(&vote("ka2", "approve", id), 409, "already_voted");
+    let (status, done) = vote("ka3", "approve", id);
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "executed", "{done}");
+    assert_eq!(
+        done["result"]["versions"][0]["state"], "scheduled_for_destruction",
+        "{done}"
+    );
+    // Replay: the request ran once and takes no more votes.
+    assert_error(&vote("ka4", "approve", id), 409, "approval_closed");
+    let (_, shown) = http.get(&format!("/v1/admin/approvals/{id}"), Some(&t("aud")));
+    assert_eq!(shown["votes"].as_array().unwrap().len(), 2);
+
+    // A request expires (24 hours by default).
+    let (_, second) = destroy("ka1", 2);
+    let second = second["id"].as_i64().unwrap();
+    clock.advance_millis(25 * 3600 * 1000);
+    let secret = create_user(&http, "late", &["key_admin"]);
+    let late = login(&http, &clock, "late", &secret);
+    assert_error(
+        &http.post(
+            &format!("/v1/admin/approvals/{second}/approve"),
+            Some(&late),
+            &json!({}),
+        ),
+        409,
+        "approval_expired",
+    );
+    let (_, listed) = http.get("/v1/admin/approvals", Some(&late));
+    assert_eq!(listed["approvals"][0]["status"], "expired", "{listed}");
+
+    // The root token (bootstrap) acts without approval.
+    let (status, _) = http.post(
+        "/v1/admin/keys/cards/versions/2/schedule-destruction",
+        Some(ROOT),
+        &json!({ "reason": "bootstrap" }),
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn adding_an_administrator_needs_approval_and_a_rejection_ends_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let mut token = std::collections::HashMap::new();
+    for name in ["sys1", "sys2", "sys3"] {
+        let secret = create_user(&http, name, &["system_admin"]);
+        token.insert(name, login(&http, &clock, name, &secret));
+    }
+    create_user(&http, "newbie", &["operator"]);
+    let t = |n: &str| token[n].clone();
+    let ask = || {
+        http.post(
+            "/v1/admin/users/newbie/roles",
+            Some(&t("sys1")),
+            &json!({ "roles": ["operator", "key_admin"] }),
+        )
+    };
+    let vote = |who: &str, how: &str, id: i64| {
+        http.post(
+            &format!("/v1/admin/approvals/{id}/{how}"),
+            Some(&t(who)),
+            &json!({}),
+        )
+    };
+    // Non-administrator roles need no approval.
+    let (status, _) = http.post(
+        "/v1/admin/users/newbie/roles",
+        Some(&t("sys1")),
+        &json!({ "roles": ["operator", "auditor"] }),
+    );
+    assert_eq!(status, 200);
+
+    let (status, first) = ask();
+    assert_eq!(status, 202);
+    let first = first["id"].as_i64().unwrap();
+    let (status, rejected) = vote("sys2", "reject", first);
+    assert_eq!((status, &rejected["status"]), (200, &json!("rejected")));
+    assert_error(&vote("sys3", "approve", first), 409, "approval_closed");
+    let (_, user) = http.get("/v1/admin/users/newbie", Some(ROOT));
+    assert_eq!(user["roles"], json!(["auditor", "operator"]));
+
+    let (_, second) = ask();
+    let second = second["id"].as_i64().unwrap();
+    vote("sys2", "approve", second);
+    let (status, done) = vote("sys3", "approve", second);
+    assert_eq!(
+        (status, &done["status"]),
+        (200, &json!("executed")),
+        "{done}"
+    );
+    let (_, user) = http.get("/v1/admin/users/newbie", Some(ROOT));
+    assert_eq!(user["roles"], json!(["key_admin", "operator"]));
+    // The root token is no approver.
+    let (_, third) = http.post(
+        "/v1/admin/users/sys1/roles",
+        Some(&t("sys2")),
+        &json!({ "roles": ["system_admin", "security_admin"] }),
+    );
+    let third = third["id"].as_i64().unwrap();
+    assert_error(
+        &http.post(
+            &format!("/v1/admin/approvals/{third}/approve"),
+            Some(ROOT),
+            &json!({}),
+        ),
+        403,
+        "not_an_approver",
+    );
+}

@@ -1,0 +1,220 @@
+//! People: users with roles, TOTP at every login, sessions that expire, lockout after failed
+//! logins, and revoking the bootstrap root token. Time is a manual clock, so TOTP codes are
+//! computed for a fixed instant.
+
+use std::sync::Arc;
+
+use kms_engine::clock::{Clock, ManualClock, Timestamp};
+use kms_gateway::testing::RunningServer;
+use kms_gateway::totp;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A dev server on a manual clock.
+pub fn people_server(dir: &std::path::Path) -> (RunningServer, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_800_000_000_000)));
+    let c: Arc<dyn Clock> = clock.clone();
+    let server = dev_server_with(dir, |o| o.clock = c);
+    (server, clock)
+}
+
+/// Creates a user with the root token; returns their TOTP secret.
+pub fn create_user(http: &Http, name: &str, roles: &[&str]) -> Vec<u8> {
+    let (status, body) = http.post(
+        "/v1/admin/users",
+        Some(ROOT),
+        &json!({ "name": name, "password": PASSWORD, "roles": roles }),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        body["totp_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/kms:")
+    );
+    totp::from_base32(body["totp_secret"].as_str().unwrap()).unwrap()
+}
+
+pub fn login_with(http: &Http, name: &str, password: &str, code: &str) -> (u16, Value) {
+    http.post(
+        "/v1/auth/login",
+        None,
+        &json!({ "user": name, "password": password, "totp": code }),
+    )
+}
+
+/// Logs in with the current code (moving the clock a step on, so each login has a fresh code).
+pub fn login(http: &Http, clock: &ManualClock, name: &str, secret: &[u8]) -> String {
+    clock.advance_millis(totp::STEP_SECONDS * 1000);
+    let code = totp::code(secret, totp::step_at(clock.now().millis()));
+    let (status, body) = login_with(http, name, PASSWORD, &code);
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_login_needs_the_password_and_a_fresh_totp_code_and_opens_an_expiring_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let secret = create_user(&http, "ann", &["key_admin"]);
+    let now = || clock.now().millis();
+    let code = totp::code(&secret, totp::step_at(now()));
+
+    assert_error(
+        &login_with(&http, "ann", "wrong password!", &code),
+        401,
+        "invalid_credentials",
+    );
+    assert_error(
+        &login_with(&http, "ann", PASSWORD, "123456x"),
+        401,
+        "invalid_credentials",
+    );
+    assert_error(
+        &login_with(&http, "nobody", PASSWORD, &code),
+        401,
+        "invalid_credentials",
+    );
+    let (status, body) = login_with(&http, "ann", PASSWORD, &code);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["roles"], json!(["key_admin"]));
+    let token = body["token"].as_str().unwrap().to_owned();
+    // The same code twice is refused, even with the right password.
+    assert_error(
+        &login_with(&http, "ann", PASSWORD, &code),
+        401,
+        "invalid_credentials",
+    );
+
+    // The session works for what the role allows, and not for the rest.
+    let (status, _) = http.post("/v1/admin/keys", Some(&token), &json!({ "name": "k1" }));
+    assert_eq!(status, 201);
+    assert_error(&http.get("/v1/admin/users", Some(&token)), 403, "forbidden");
+    // Users never reach the data plane.
+    assert_error(
+        &http.encrypt(&token, "k1", b"x", None),
+        403,
+        "operation_not_granted",
+    );
+
+    // Sessions expire (30 minutes by default).
+    clock.advance_millis(31 * 60 * 1000);
+    assert_error(
+        &http.get("/v1/admin/keys", Some(&token)),
+        401,
+        "session_expired",
+    );
+
+    // Logout ends a session at once.
+    let token = login(&http, &clock, "ann", &secret);
+    let (status, _) = http.post("/v1/auth/logout", Some(&token), &json!({}));
+    assert_eq!(status, 204);
+    assert_error(
+        &http.get("/v1/admin/keys", Some(&token)),
+        401,
+        "invalid_token",
+    );
+}
+
+#[test]
+fn repeated_failures_lock_the_account_for_a_while() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let secret = create_user(&http, "bob", &["auditor"]);
+    for _ in 0..5 {
+        let code = totp::code(&secret, totp::step_at(clock.now().millis()));
+        assert_error(
+            &login_with(&http, "bob", "not the password", &code),
+            401,
+            "invalid_credentials",
+        );
+    }
+    let code = totp::code(&secret, totp::step_at(clock.now().millis()));
+    assert_error(
+        &login_with(&http, "bob", PASSWORD, &code),
+        423,
+        "account_locked",
+    );
+    let (_, user) = http.get("/v1/admin/users/bob", Some(ROOT));
+    assert!(user["locked_until"].is_string(), "{user}");
+    // After the lockout (15 minutes by default) the right credentials work again.
+    clock.advance_millis(16 * 60 * 1000);
+    login(&http, &clock, "bob", &secret);
+
+    // A disabled user cannot log in, and their sessions end.
+    let token = login(&http, &clock, "bob", &secret);
+    let (status, _) = http.post("/v1/admin/users/bob/disable", Some(ROOT), &json!({}));
+    assert_eq!(status, 200);
+    assert_error(
+        &http.get("/v1/admin/audit", Some(&token)),
+        401,
+        "invalid_token",
+    );
+    clock.advance_millis(30_000);
+    let code = totp::code(&secret, totp::step_at(clock.now().millis()));
+    assert_error(
+        &login_with(&http, "bob", PASSWORD, &code),
+        403,
+        "account_disabled",
+    );
+}
+
+#[test]
+fn users_are_validated_and_the_root_token_can_be_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let body = |name: &str, password: &str, roles: Value| json!({ "name": name, "password": password, "roles": roles });
+    let post = |b: &Value| http.post("/v1/admin/users", Some(ROOT), b);
+    assert_error(
+        &post(&body("eve", "short", json!([]))),
+        400,
+        "weak_password",
+    );
+    assert_error(
+        &post(&body("eve", PASSWORD, json!(["root"]))),
+        400,
+        "invalid_request",
+    );
+    assert_error(
+        &post(&body("a b", PASSWORD, json!([]))),
+        400,
+        "invalid_name",
+    );
+    let admin = create_user(&http, "sam", &["system_admin"]);
+    assert_error(&post(&body("sam", PASSWORD, json!([]))), 409, "user_exists");
+
+    // A system administrator cannot create an administrator directly.
+    let token = login(&http, &clock, "sam", &admin);
+    assert_error(
+        &http.post(
+            "/v1/admin/users",
+            Some(&token),
+            &body("kim", PASSWORD, json!(["key_admin"])),
+        ),
+        403,
+        "approval_required",
+    );
+    // The TOTP secret is not stored in the clear.
+    let mut db = std::fs::read(dir.path().join("kms.db")).unwrap();
+    db.extend(std::fs::read(dir.path().join("kms.db-wal")).unwrap_or_default());
+    let secret_b32 = totp::base32(&admin);
+    assert!(!db.windows(admin.len()).any(|w| w == admin.as_slice()));
+    assert!(
+        !db.windows(secret_b32.len())
+            .any(|w| w == secret_b32.as_bytes())
+    );
+
+    let (status, body) = http.post("/v1/admin/root-tokens/revoke", Some(&token), &json!({}));
+    assert_eq!((status, &body["revoked"]), (200, &json!(1)), "{body}");
+    assert_error(
+        &http.get("/v1/admin/keys", Some(ROOT)),
+        401,
+        "invalid_token",
+    );
+}
