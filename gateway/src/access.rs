@@ -20,6 +20,8 @@ pub struct Rule {
 const ALL: &[Role] = &[SystemAdmin, SecurityAdmin, KeyAdmin, Auditor, Operator];
 const KEY_READERS: &[Role] = &[KeyAdmin, Auditor, Operator];
 const HSM_READERS: &[Role] = &[SecurityAdmin, Auditor, Operator];
+/// Roles some sensitive action names as approvers (crate::approvals::approver_roles).
+const APPROVERS: &[Role] = &[SystemAdmin, SecurityAdmin, KeyAdmin];
 
 const fn rule(
     action: &'static str,
@@ -129,11 +131,21 @@ pub const RULES: &[Rule] = &[
         "/v1/admin/root-tokens/revoke",
         &[SystemAdmin],
     ),
-    // approvals (who may vote on a request is decided per request)
+    // approvals (which of these roles may vote on a request is decided per request)
     rule("list_approvals", "GET", "/v1/admin/approvals", ALL),
     rule("read_approval", "GET", "/v1/admin/approvals/{id}", ALL),
-    rule("approve", "POST", "/v1/admin/approvals/{id}/approve", ALL),
-    rule("reject", "POST", "/v1/admin/approvals/{id}/reject", ALL),
+    rule(
+        "approve",
+        "POST",
+        "/v1/admin/approvals/{id}/approve",
+        APPROVERS,
+    ),
+    rule(
+        "reject",
+        "POST",
+        "/v1/admin/approvals/{id}/reject",
+        APPROVERS,
+    ),
     // audit
     rule("read_audit", "GET", "/v1/admin/audit", &[Auditor]),
     rule("verify_audit", "GET", "/v1/admin/audit/verify", &[Auditor]),

@@ -4,7 +4,8 @@
 //! ends it, a request expires after `approval_ttl`, and it runs at most once (the store moves it
 //! from pending to executing for exactly one caller).
 //!
-//! Sensitive actions: giving someone an administrator role, scheduling a version's destruction.
+//! Sensitive actions: giving someone an administrator role, scheduling a version's destruction,
+//! exporting an exportable key's material.
 //! The root token (the bootstrap credential) runs them at once. Master-key operations have their
 //! own custodian quorum (ceremonies, docs/hsm.md).
 
@@ -16,7 +17,7 @@ use kms_engine::people::{ApprovalRecord, NewApproval};
 use kms_engine::role::{Role, RoleSet};
 use serde::Serialize;
 
-use crate::api::admin::{users, versions};
+use crate::api::admin::{export, users, versions};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -51,7 +52,9 @@ impl Invocation {
 pub fn approver_roles(action: &str) -> RoleSet {
     match action {
         "set_user_roles" => RoleSet::of(&[Role::SystemAdmin]),
-        "schedule_destruction_version" => RoleSet::of(&[Role::KeyAdmin, Role::SecurityAdmin]),
+        "schedule_destruction_version" | "export_key" => {
+            RoleSet::of(&[Role::KeyAdmin, Role::SecurityAdmin])
+        }
         _ => RoleSet::EMPTY,
     }
 }
@@ -112,6 +115,7 @@ pub async fn execute(
         "schedule_destruction_version" => {
             versions::apply_destruction(state, &invocation, params).await
         }
+        "export_key" => export::apply(state, &invocation, params).await,
         other => Err(ApiError::internal(&format!(
             "no executor for approved action `{other}`"
         ))),

@@ -65,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/v1/admin/events").route(web::get().to(admin::events::handle)))
     .service(resource("/v1/admin/keys/{name}/grants").route(web::post().to(admin::grant::handle)))
     .service(resource("/v1/admin/keys/{name}/rotate").route(web::post().to(admin::rotate::handle)))
+    .service(resource("/v1/admin/keys/{name}/export").route(web::post().to(admin::export::handle)))
     .service(resource("/v1/random").route(web::post().to(data::random::handle)))
     .service(resource("/v1/auth/login").route(web::post().to(auth::login::handle)))
     .service(resource("/v1/auth/logout").route(web::post().to(auth::logout::handle)))

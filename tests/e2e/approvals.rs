@@ -58,6 +58,18 @@ fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
 
     assert_error(&vote("ka1", "approve", id), 403, "self_approval");
     assert_error(&vote("aud", "approve", id), 403, "forbidden");
+    // A system administrator may vote in general, but not on a key's destruction.
+    let secret = create_user(&http, "sys", &["system_admin"]);
+    let sys = login(&http, &clock, "sys", &secret);
+    assert_error(
+        &http.post(
+            &format!("/v1/admin/approvals/{id}/approve"),
+            Some(&sys),
+            &json!({}),
+        ),
+        403,
+        "not_an_approver",
+    );
     let (status, after_one) = vote("ka2", "approve", id);
     assert_eq!(
         (status, &after_one["approvals"], &after_one["status"]),
@@ -173,4 +185,112 @@ fn adding_an_administrator_needs_approval_and_a_rejection_ends_the_request() {
         403,
         "not_an_approver",
     );
+}
+
+#[test]
+fn an_exportable_key_leaves_wrapped_to_the_requester_after_two_approvals() {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    use kms_engine::algorithm::Algorithm;
+    use kms_engine::crypto::aead::AeadKey;
+    use kms_engine::secret::KeyMaterial;
+    use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let mut token = std::collections::HashMap::new();
+    for (name, role) in [
+        ("ka1", "key_admin"),
+        ("ka2", "key_admin"),
+        ("sec", "security_admin"),
+    ] {
+        let secret = create_user(&http, name, &[role]);
+        token.insert(name, login(&http, &clock, name, &secret));
+    }
+    let t = |n: &str| token[n].clone();
+    let create = |name: &str, exportable: bool| {
+        http.post(
+            "/v1/admin/keys",
+            Some(&t("ka1")),
+            &json!({ "name": name, "algorithm": "hmac-sha256", "exportable": exportable }),
+        )
+    };
+    assert_eq!(create("tokens", true).0, 201);
+    assert_eq!(create("sealed", false).0, 201);
+    let der = kms_engine::crypto::generate_key_pair(Algorithm::Rsa2048).unwrap();
+    let private = rsa::PrivateKey::from_pkcs8_der(der.expose()).unwrap();
+    let pem = private
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let export = |key: &str, public_key: &str| {
+        http.post(
+            &format!("/v1/admin/keys/{key}/export"),
+            Some(&t("ka1")),
+            &json!({ "public_key": public_key }),
+        )
+    };
+    assert_error(&export("sealed", &pem), 400, "not_exportable");
+    let (status, pending) = export("tokens", &pem);
+    assert_eq!(status, 202, "{pending}");
+    let id = pending["id"].as_i64().unwrap();
+    let vote = |who: &str| {
+        http.post(
+            &format!("/v1/admin/approvals/{id}/approve"),
+            Some(&t(who)),
+            &json!({}),
+        )
+    };
+    assert_eq!(vote("ka2").1["status"], "pending");
+    let (status, done) = vote("sec");
+    assert_eq!(
+        (status, &done["status"]),
+        (200, &json!("executed")),
+        "{done}"
+    );
+    let out = &done["result"];
+
+    // The requester unwraps it with their private key...
+    let bytes = |v: &serde_json::Value| unb64(v.as_str().unwrap());
+    let transport = private
+        .decrypt(
+            rsa::Oaep::<rsa::sha2::Sha256>::new(),
+            &bytes(&out["wrapped_key"]),
+        )
+        .unwrap();
+    let aead = AeadKey::new(Algorithm::Aes256Gcm, false, &KeyMaterial::new(transport)).unwrap();
+    let material = aead
+        .open(
+            out["aad"].as_str().unwrap().as_bytes(),
+            bytes(&out["ciphertext"]),
+        )
+        .unwrap();
+    // ...and it is the key: an HMAC computed with it matches the KMS's.
+    let app = http.create_app("signer");
+    http.grant("tokens", "signer", &["hmac"]);
+    let (_, mac) = http.post(
+        "/v1/keys/tokens/hmac",
+        Some(&app),
+        &json!({ "input": b64(b"pan-4111") }),
+    );
+    let theirs = mac["hmac"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut ours = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&material).unwrap();
+    ours.update(b"pan-4111");
+    let ours = base64::engine::general_purpose::STANDARD.encode(ours.finalize().into_bytes());
+    assert_eq!(theirs.trim_end_matches('='), ours.trim_end_matches('='));
+
+    // A weak or malformed public key is refused when the export runs (root runs it at once).
+    let (_, small) = http.post(
+        "/v1/admin/keys/tokens/export",
+        Some(ROOT),
+        &json!({ "public_key": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----" }),
+    );
+    assert_eq!(small["error"]["code"], "invalid_request", "{small}");
 }

@@ -45,6 +45,12 @@ fn every_error_code_is_documented() {
         "gateway/src/auth.rs",
         "gateway/src/api/batch.rs",
         "gateway/src/routes.rs",
+        "gateway/src/system_keys.rs",
+        "gateway/src/api/auth/login.rs",
+        "gateway/src/api/auth/logout.rs",
+        "gateway/src/api/admin/users/create.rs",
+        "gateway/src/api/admin/approvals/vote.rs",
+        "gateway/src/api/admin/export.rs",
     ] {
         // String literals in code, not in comments (doc comments show example bodies).
         let text: String = read(file)

@@ -17,6 +17,7 @@ mod observability;
 mod people;
 mod pkcs11;
 mod process;
+mod role_matrix;
 mod rotation;
 mod support;
 mod webhook_receiver;

@@ -8,6 +8,7 @@
 pub mod aead;
 mod ecdsa;
 mod ed25519;
+pub mod export;
 pub mod mac;
 mod rsa;
 pub mod sm2;

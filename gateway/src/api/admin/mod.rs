@@ -7,6 +7,7 @@ pub mod config;
 pub mod create_app;
 pub mod create_key;
 pub mod events;
+pub mod export;
 pub mod get_key;
 pub mod grant;
 pub mod key_view;

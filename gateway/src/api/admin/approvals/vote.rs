@@ -72,9 +72,9 @@ async fn vote(
     if !roles.intersects(record.request.approver_roles) {
         let e = ApiError::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            "not_an_approver",
             format!(
-                "approving `{}` needs one of the roles: {}",
+                "voting on `{}` needs one of the roles: {}",
                 record.request.action,
                 record.request.approver_roles.to_csv()
             ),
