@@ -10,6 +10,7 @@ declare -A need=(
   [softhsm2-util]=softhsm2       # the PKCS#11 HSM the tests run against
   [pkcs11-tool]=opensc           # an independent look at the tokens' objects
   [openssl]=openssl              # an independent implementation the tests check signatures with
+  [oathtool]=oathtool            # TOTP codes in the README's access-control walkthrough
 )
 
 missing=()

@@ -11,6 +11,9 @@ run_cmd=$(sed -n '/<!-- run-command -->/,/<!-- \/run-command -->/p' "$readme" | 
 script=$(sed -n '/<!-- walkthrough -->/,/<!-- \/walkthrough -->/p' "$readme" \
   | awk '/^```sh$/{on=1; next} /^```$/{on=0} on')
 [ -n "$script" ] || { echo "walkthrough: no walkthrough in $readme" >&2; exit 1; }
+access=$(sed -n '/<!-- access-walkthrough -->/,/<!-- \/access-walkthrough -->/p' "$readme" \
+  | awk '/^```sh$/{on=1; next} /^```$/{on=0} on')
+[ -n "$access" ] || { echo "walkthrough: no access-control walkthrough in $readme" >&2; exit 1; }
 
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -36,6 +39,7 @@ curl -sf "http://$KMS_LISTEN/healthz" >/dev/null || { cat "$log"; echo "walkthro
 
 # The README uses the default address; point it at this run's port.
 script=${script//127.0.0.1:8200/$KMS_LISTEN}
+access=${access//127.0.0.1:8200/$KMS_LISTEN}
 checks='
 fail() { echo "walkthrough check failed: $*" >&2; exit 1; }
 [[ "$CT" == kms:00001:* ]] || fail "first ciphertext is not version 1: $CT"
@@ -43,7 +47,18 @@ fail() { echo "walkthrough check failed: $*" >&2; exit 1; }
 [ "$(decrypt "$CT" order-1001)" = 4111111111111111 ] || fail "old ciphertext does not decrypt after rotation"
 [ "$(decrypt "$CT2" order-1002)" = 5500000000000004 ] || fail "new ciphertext does not decrypt"
 '
-if ! bash -euo pipefail -c "$script"$'\n'"$checks" >"$work/out.txt" 2>&1; then
+access_checks='
+fail() { echo "access walkthrough check failed: $*" >&2; exit 1; }
+[ "$(jq -r .status export.json)" = executed ] || fail "the export did not run after two approvals"
+[ "$(wc -c < transport.key)" = 32 ] || fail "the exported key does not open with the requester private key"
+KMS_TOKEN=$ADA kms audit verify | grep -q "audit log OK" || fail "the audit log does not verify"
+grep -q "\"action\":\"export_key\"" audit.jsonl || fail "the export is not in the exported audit log"
+grep -q "\"code\":\"forbidden\"" audit.jsonl || fail "the refusal is not in the exported audit log"
+KMS_TOKEN=root "$KMS_CLI" key list >/dev/null 2>&1 && fail "the revoked root token still works"
+true
+'
+if ! bash -euo pipefail -c "$script"$'\n'"$checks" >"$work/out.txt" 2>&1 \
+  || ! bash -euo pipefail -c "$access"$'\n'"$access_checks" >>"$work/out.txt" 2>&1; then
   cat "$work/out.txt"; echo "--- server log"; cat "$log"
   echo "walkthrough: FAILED" >&2
   exit 1

@@ -26,6 +26,20 @@ pub enum KeyCommand {
         /// Announce a scheduled rotation this long before, e.g. 7d.
         #[arg(long)]
         notice_period: Option<String>,
+        /// Allow approved exports of the material (fixed at creation).
+        #[arg(long)]
+        exportable: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Export an exportable key's material, wrapped to your RSA public key (PEM file). For a
+    /// user this opens an approval request; the approvals' result holds the wrapped material.
+    Export {
+        name: String,
+        #[arg(long)]
+        public_key: std::path::PathBuf,
+        #[arg(long)]
+        version: Option<u32>,
         #[command(flatten)]
         common: Common,
     },
@@ -203,9 +217,11 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
             deterministic,
             rotation_period,
             notice_period,
+            exportable,
             common,
         } => {
-            let mut body = json!({ "name": name, "deterministic": deterministic });
+            let mut body =
+                json!({ "name": name, "deterministic": deterministic, "exportable": exportable });
             for (k, v) in [
                 ("algorithm", algorithm),
                 ("rotation_period", rotation_period),
@@ -216,6 +232,21 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
                 }
             }
             show_key(&post(common, "/v1/admin/keys", &body)?, common.output);
+        }
+        KeyCommand::Export {
+            name,
+            public_key,
+            version,
+            common,
+        } => {
+            let pem = std::fs::read_to_string(public_key)
+                .map_err(|e| CliError::Input(format!("{}: {e}", public_key.display())))?;
+            let answer = post(
+                common,
+                &format!("/v1/admin/keys/{name}/export"),
+                &json!({ "public_key": pem, "version": version }),
+            )?;
+            super::output::object(common.output, &answer);
         }
         KeyCommand::Show { name, common } => show_key(
             &get(common, &format!("/v1/admin/keys/{name}"))?,

@@ -1,6 +1,8 @@
 //! The store conformance suite: every backend must pass these same functions (see sqlite.rs; the
 //! PostgreSQL backend will call them too).
 
+pub mod people;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
