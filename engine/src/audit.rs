@@ -154,12 +154,11 @@ impl ChainVerifier {
                 seq - 1
             ));
         }
-        if let Some(sealed) = self.seals.get(&seq) {
-            if *sealed != r.hash {
-                return finding(format!(
-                    "the chain up to entry {seq} differs from what was sealed at entry {seq}:                      entries up to it were rewritten"
-                ));
-            }
+        if self.seals.get(&seq).is_some_and(|sealed| *sealed != r.hash) {
+            return finding(format!(
+                "the chain up to entry {seq} differs from what was sealed at entry {seq}: \
+                 entries up to it were rewritten"
+            ));
         }
         self.prev = r.hash;
         self.next_seq += 1;

@@ -16,10 +16,10 @@ pub async fn seal(state: &AppState) -> Result<Option<AuditSeal>, ApiError> {
     if seq == 0 {
         return Ok(None);
     }
-    if let Some(last) = state.store.audit_seals().await?.pop() {
-        if last.seq == seq {
-            return Ok(Some(last));
-        }
+    if let Some(last) = state.store.audit_seals().await?.pop()
+        && last.seq == seq
+    {
+        return Ok(Some(last));
     }
     let key = system_keys::audit_seal_key(state).await?;
     let tag = key.tag(&seal_input(seq, &head));

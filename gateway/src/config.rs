@@ -380,6 +380,16 @@ fn read_secret(
     }
 }
 
+fn duration(what: &str, value: Option<&str>) -> Result<Option<Duration>, ConfigError> {
+    value
+        .map(|i| {
+            crate::durations::parse(what, i)
+                .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+                .map_err(|e| ConfigError::Invalid(e.message))
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,14 +457,4 @@ password_hash = "{}"
         assert!(toml::from_str::<ConfigFile>("listen = 5").is_err());
         assert!(toml::from_str::<ConfigFile>("typo_field = 1").is_err());
     }
-}
-
-fn duration(what: &str, value: Option<&str>) -> Result<Option<Duration>, ConfigError> {
-    value
-        .map(|i| {
-            crate::durations::parse(what, i)
-                .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
-                .map_err(|e| ConfigError::Invalid(e.message))
-        })
-        .transpose()
 }
