@@ -378,6 +378,7 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn append_audit_seal(&self, seal: &AuditSeal) -> Result<(), StoreError>;
     /// Every seal, oldest first.
     async fn audit_seals(&self) -> Result<Vec<AuditSeal>, StoreError>;
+    async fn last_audit_seal(&self) -> Result<Option<AuditSeal>, StoreError>;
 
     // ---- people ----
     /// Adds a user (`AlreadyExists("user")` if the name is taken).

@@ -9,15 +9,19 @@
 //! The root token (the bootstrap credential) runs them at once. Master-key operations have their
 //! own custodian quorum (ceremonies, docs/hsm.md).
 
-use actix_web::HttpResponse;
+use std::future::Future;
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
 use kms_engine::audit::{AuditEvent, Outcome};
 use kms_engine::clock::Timestamp;
 use kms_engine::directory::Principal;
 use kms_engine::people::{ApprovalRecord, NewApproval};
 use kms_engine::role::{Role, RoleSet};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::api::admin::{export, users, versions};
+use crate::api::admin::{export, run, users, versions};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -96,6 +100,43 @@ pub async fn request(
     Ok(Some(
         HttpResponse::Accepted().json(ApprovalView::new(&record, now)),
     ))
+}
+
+/// Runs a sensitive action for `caller`: at once (the root token, or `sensitive` false), or as a
+/// request filed for approval (`202`). `apply` is what runs, now or once approved.
+pub async fn run_or_request<P, F, Fut>(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    action: &str,
+    target: String,
+    params: &P,
+    sensitive: bool,
+    apply: F,
+) -> Result<HttpResponse, ApiError>
+where
+    P: Serialize,
+    F: FnOnce(Arc<AppState>, Invocation, serde_json::Value) -> Fut,
+    Fut: Future<Output = Result<serde_json::Value, ApiError>> + Send + 'static,
+{
+    let params = serde_json::to_value(params).map_err(|e| ApiError::internal(&e))?;
+    if sensitive
+        && let Some(pending) =
+            request(state, caller, action, target.clone(), params.clone()).await?
+    {
+        return Ok(pending);
+    }
+    let invocation = Invocation::of(caller);
+    let out = run(state, caller, action, target, move |st| {
+        apply(st, invocation, params)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// An action's parameters, back from the JSON an approval request keeps.
+pub fn params<P: DeserializeOwned>(value: serde_json::Value) -> Result<P, ApiError> {
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
 }
 
 /// Runs an approved request (claimed by the caller) as its requester.

@@ -16,7 +16,7 @@ pub async fn seal(state: &AppState) -> Result<Option<AuditSeal>, ApiError> {
     if seq == 0 {
         return Ok(None);
     }
-    if let Some(last) = state.store.audit_seals().await?.pop()
+    if let Some(last) = state.store.last_audit_seal().await?
         && last.seq == seq
     {
         return Ok(Some(last));

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::people::{create_user, login, people_server};
+use crate::people::{create_user, login, people_server, team};
 use crate::support::*;
 
 #[test]
@@ -12,17 +12,17 @@ fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
     let dir = tempfile::tempdir().unwrap();
     let (server, clock) = people_server(dir.path());
     let http = Http::new(&server);
-    let mut token = std::collections::HashMap::new();
-    for (name, role) in [
-        ("ka1", "key_admin"),
-        ("ka2", "key_admin"),
-        ("ka3", "key_admin"),
-        ("ka4", "key_admin"),
-        ("aud", "auditor"),
-    ] {
-        let secret = create_user(&http, name, &[role]);
-        token.insert(name, login(&http, &clock, name, &secret));
-    }
+    let token = team(
+        &http,
+        &clock,
+        &[
+            ("ka1", "key_admin"),
+            ("ka2", "key_admin"),
+            ("ka3", "key_admin"),
+            ("ka4", "key_admin"),
+            ("aud", "auditor"),
+        ],
+    );
     let t = |n: &str| token[n].clone();
     http.create_key("cards");
     for _ in 0..2 {
@@ -120,11 +120,15 @@ fn adding_an_administrator_needs_approval_and_a_rejection_ends_the_request() {
     let dir = tempfile::tempdir().unwrap();
     let (server, clock) = people_server(dir.path());
     let http = Http::new(&server);
-    let mut token = std::collections::HashMap::new();
-    for name in ["sys1", "sys2", "sys3"] {
-        let secret = create_user(&http, name, &["system_admin"]);
-        token.insert(name, login(&http, &clock, name, &secret));
-    }
+    let token = team(
+        &http,
+        &clock,
+        &[
+            ("sys1", "system_admin"),
+            ("sys2", "system_admin"),
+            ("sys3", "system_admin"),
+        ],
+    );
     create_user(&http, "newbie", &["operator"]);
     let t = |n: &str| token[n].clone();
     let ask = || {
@@ -199,15 +203,15 @@ fn an_exportable_key_leaves_wrapped_to_the_requester_after_two_approvals() {
     let dir = tempfile::tempdir().unwrap();
     let (server, clock) = people_server(dir.path());
     let http = Http::new(&server);
-    let mut token = std::collections::HashMap::new();
-    for (name, role) in [
-        ("ka1", "key_admin"),
-        ("ka2", "key_admin"),
-        ("sec", "security_admin"),
-    ] {
-        let secret = create_user(&http, name, &[role]);
-        token.insert(name, login(&http, &clock, name, &secret));
-    }
+    let token = team(
+        &http,
+        &clock,
+        &[
+            ("ka1", "key_admin"),
+            ("ka2", "key_admin"),
+            ("sec", "security_admin"),
+        ],
+    );
     let t = |n: &str| token[n].clone();
     let create = |name: &str, exportable: bool| {
         http.post(

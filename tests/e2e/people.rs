@@ -55,6 +55,21 @@ pub fn login(http: &Http, clock: &ManualClock, name: &str, secret: &[u8]) -> Str
     body["token"].as_str().unwrap().to_owned()
 }
 
+/// Creates users with one role each and logs them in; returns their session tokens by name.
+pub fn team(
+    http: &Http,
+    clock: &ManualClock,
+    people: &[(&str, &str)],
+) -> std::collections::HashMap<String, String> {
+    people
+        .iter()
+        .map(|(name, role)| {
+            let secret = create_user(http, name, &[role]);
+            ((*name).to_owned(), login(http, clock, name, &secret))
+        })
+        .collect()
+}
+
 #[test]
 fn a_login_needs_the_password_and_a_fresh_totp_code_and_opens_an_expiring_session() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool};
 
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, is_unique_violation};
+use super::{SqliteStore, audit, db_err, unique_err};
 
 const COLUMNS: &str = "id, action, target, params, requester, quorum, approver_roles, state, \
                        created_at, expires_at, executed_at, result";
@@ -149,13 +149,7 @@ impl SqliteStore {
         .bind(vote.at.millis())
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::AlreadyExists("vote")
-            } else {
-                db_err(e)
-            }
-        })?;
+        .map_err(unique_err(StoreError::AlreadyExists("vote")))?;
         if !vote.approve {
             sqlx::query("UPDATE approvals SET state = 3 WHERE id = ?")
                 .bind(id)

@@ -9,7 +9,7 @@ use kms_engine::token::TokenHash;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, feed, is_unique_violation};
+use super::{SqliteStore, audit, db_err, feed, unique_err};
 
 const KIND_APP: i64 = 1;
 const KIND_ROOT: i64 = 2;
@@ -125,13 +125,7 @@ impl SqliteStore {
             .bind(at)
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::AlreadyExists("app")
-                } else {
-                    db_err(e)
-                }
-            })?;
+            .map_err(unique_err(StoreError::AlreadyExists("app")))?;
         sqlx::query("INSERT INTO tokens (hash, kind, app_id, created_at) VALUES (?, ?, ?, ?)")
             .bind(token.as_bytes().to_vec())
             .bind(KIND_APP)

@@ -112,8 +112,14 @@ pub async fn head(pool: &SqlitePool) -> Result<(u64, [u8; 32]), StoreError> {
     Ok((seq, hash32(&row, "audit_head")?))
 }
 
-pub async fn seals(pool: &SqlitePool) -> Result<Vec<AuditSeal>, StoreError> {
-    sqlx::query("SELECT seq, head, mac, at FROM audit_seals ORDER BY seq")
+/// Every seal, or only the last.
+pub async fn seals(pool: &SqlitePool, last: bool) -> Result<Vec<AuditSeal>, StoreError> {
+    let sql = if last {
+        "SELECT seq, head, mac, at FROM audit_seals ORDER BY seq DESC LIMIT 1"
+    } else {
+        "SELECT seq, head, mac, at FROM audit_seals ORDER BY seq"
+    };
+    sqlx::query(sql)
         .fetch_all(pool)
         .await
         .map_err(db_err)?

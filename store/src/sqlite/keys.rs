@@ -15,7 +15,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, feed, is_unique_violation};
+use super::{SqliteStore, audit, db_err, feed, unique_err};
 
 const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
      deterministic, rotation_period_ms, notice_period_ms, exportable FROM keys";
@@ -236,13 +236,7 @@ async fn insert_version(
     .bind(at.millis())
     .execute(&mut **tx)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Conflict("key versions")
-        } else {
-            db_err(e)
-        }
-    })?;
+    .map_err(unique_err(StoreError::Conflict("key versions")))?;
     Ok(())
 }
 
@@ -269,13 +263,7 @@ impl SqliteStore {
         .bind(i64::from(key.settings.exportable))
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::AlreadyExists("key")
-            } else {
-                db_err(e)
-            }
-        })?;
+        .map_err(unique_err(StoreError::AlreadyExists("key")))?;
         insert_version(&mut tx, key.id, KeyVersion::FIRST, &key.wrapped, key.at).await?;
         record_event(
             &mut tx,

@@ -72,6 +72,17 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// Maps a UNIQUE or PRIMARY KEY violation to `on_duplicate`, anything else as [`db_err`].
+pub(crate) fn unique_err(on_duplicate: StoreError) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| {
+        if is_unique_violation(&e) {
+            on_duplicate
+        } else {
+            db_err(e)
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -415,7 +426,11 @@ impl KeyStore for SqliteStore {
     }
 
     async fn audit_seals(&self) -> Result<Vec<AuditSeal>, StoreError> {
-        audit::seals(&self.read).await
+        audit::seals(&self.read, false).await
+    }
+
+    async fn last_audit_seal(&self) -> Result<Option<AuditSeal>, StoreError> {
+        Ok(audit::seals(&self.read, true).await?.pop())
     }
 
     async fn create_user(&self, user: &UserRecord, audit: &AuditEvent) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, feed, is_unique_violation};
+use super::{SqliteStore, audit, db_err, feed, unique_err};
 
 const USER_COLUMNS: &str = "name, roles, password_hash, totp_sealed, failed_logins, locked_until, \
                             totp_last_step, disabled, created_at";
@@ -111,13 +111,7 @@ impl SqliteStore {
         .bind(u.created_at.millis())
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::AlreadyExists("user")
-            } else {
-                db_err(e)
-            }
-        })?;
+        .map_err(unique_err(StoreError::AlreadyExists("user")))?;
         audit::append(&mut tx, audit_event).await?;
         tx.commit().await.map_err(db_err)
     }

@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use kms_engine::audit::{AuditEvent, Outcome};
-use kms_engine::clock::Timestamp;
 use kms_engine::directory::Principal;
 use kms_engine::people::{
     ApprovalState, AuditSeal, LoginState, NewApproval, Session, UserRecord, Vote,
@@ -12,22 +10,7 @@ use kms_engine::role::{Role, RoleSet};
 use kms_engine::store::{KeyStore, StoreError};
 use kms_engine::token::TokenHash;
 
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(1_700_000_000_000 + ms)
-}
-
-fn event(action: &str) -> AuditEvent {
-    AuditEvent {
-        at: at(0),
-        actor: "root:test".into(),
-        action: action.into(),
-        target: None,
-        outcome: Outcome::Success,
-        code: None,
-        remote: None,
-        detail: None,
-    }
-}
+use super::{at, event};
 
 fn user(name: &str, roles: &[Role]) -> UserRecord {
     UserRecord {
@@ -314,5 +297,6 @@ pub async fn audit_seals_are_kept(store: &dyn KeyStore) {
         })
         .await
         .unwrap();
+    assert_eq!(store.last_audit_seal().await.unwrap(), Some(seal.clone()));
     assert_eq!(store.audit_seals().await.unwrap(), vec![seal]);
 }

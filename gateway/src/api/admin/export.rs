@@ -49,7 +49,6 @@ pub async fn handle(
         public_key: body.public_key,
         version: body.version,
     };
-    let params = serde_json::to_value(&params).map_err(|e| ApiError::internal(&e))?;
     // Refuse at once what could never run.
     let key = state
         .directory
@@ -60,27 +59,16 @@ pub async fn handle(
     if !key.settings.exportable {
         return Err(not_exportable(&name));
     }
-    if let Some(pending) = approvals::request(
-        &state,
-        &caller,
-        "export_key",
-        target.clone(),
-        params.clone(),
-    )
-    .await?
-    {
-        return Ok(pending);
-    }
-    let invocation = Invocation::of(&caller);
-    let out = super::run(
+    approvals::run_or_request(
         &state,
         &caller,
         "export_key",
         target,
-        move |st| async move { apply(&st, &invocation, params).await },
+        &params,
+        true,
+        |st, invocation, params| async move { apply(&st, &invocation, params).await },
     )
-    .await?;
-    Ok(HttpResponse::Ok().json(out))
+    .await
 }
 
 fn not_exportable(name: &str) -> ApiError {
@@ -97,8 +85,7 @@ pub async fn apply(
     invocation: &Invocation,
     params: serde_json::Value,
 ) -> Result<serde_json::Value, ApiError> {
-    let params: Params = serde_json::from_value(params)
-        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    let params: Params = approvals::params(params)?;
     let id = key_id(state, &params.name).await?;
     let key = state
         .store

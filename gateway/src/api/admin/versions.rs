@@ -14,7 +14,7 @@ use kms_engine::store::{VersionAction, VersionChange};
 use serde::{Deserialize, Serialize};
 
 use super::key_view::{KeyView, key_id};
-use super::{key_admin, reason, run};
+use super::{key_admin, reason};
 use crate::approvals::{self, Invocation};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -58,30 +58,16 @@ async fn change(
         reason: why,
         delay: delay.to_owned(),
     };
-    let params = serde_json::to_value(&params).map_err(|e| ApiError::internal(&e))?;
-    if which == "schedule_destruction" {
-        let pending = approvals::request(
-            &state,
-            &caller,
-            &action_name,
-            target.clone(),
-            params.clone(),
-        )
-        .await?;
-        if let Some(response) = pending {
-            return Ok(response);
-        }
-    }
-    let invocation = Invocation::of(&caller);
-    let view = run(
+    approvals::run_or_request(
         &state,
         &caller,
         &action_name,
         target,
-        move |st| async move { apply(&st, &invocation, params).await },
+        &params,
+        which == "schedule_destruction",
+        |st, invocation, params| async move { apply(&st, &invocation, params).await },
     )
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 /// What a version change needs, as an approval request keeps it.
@@ -115,8 +101,7 @@ async fn apply(
         which,
         reason: why,
         delay,
-    } = serde_json::from_value(params)
-        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    } = approvals::params(params)?;
     let version = KeyVersion::new(version)?;
     let now = st.clock.now();
     let action = match which.as_str() {

@@ -6,7 +6,6 @@ use kms_engine::store::StoreError;
 use serde::{Deserialize, Serialize};
 
 use super::{UserView, parse_roles};
-use crate::api::admin::run;
 use crate::approvals::{self, Invocation};
 use crate::auth;
 use crate::error::ApiError;
@@ -45,33 +44,19 @@ pub async fn handle(
         name,
         roles: roles.names().into_iter().map(str::to_owned).collect(),
     };
-    let params = serde_json::to_value(&params).map_err(|e| ApiError::internal(&e))?;
     let adds_administrator = roles
         .iter()
         .any(|r| r.is_administrator() && !current.roles.contains(r));
-    if adds_administrator {
-        let pending = approvals::request(
-            &state,
-            &caller,
-            "set_user_roles",
-            target.clone(),
-            params.clone(),
-        )
-        .await?;
-        if let Some(response) = pending {
-            return Ok(response);
-        }
-    }
-    let invocation = Invocation::of(&caller);
-    let view = run(
+    approvals::run_or_request(
         &state,
         &caller,
         "set_user_roles",
         target,
-        move |st| async move { apply(&st, &invocation, params).await },
+        &params,
+        adds_administrator,
+        |st, invocation, params| async move { apply(&st, &invocation, params).await },
     )
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 /// Sets the roles (directly, or once approved).
@@ -80,8 +65,7 @@ pub async fn apply(
     invocation: &Invocation,
     params: serde_json::Value,
 ) -> Result<serde_json::Value, ApiError> {
-    let params: Params = serde_json::from_value(params)
-        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    let params: Params = approvals::params(params)?;
     let roles = parse_roles(&params.roles)?;
     let mut event = invocation.event(state, "set_user_roles", format!("user:{}", params.name));
     let approval = event.detail.take();
