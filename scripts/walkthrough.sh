@@ -51,7 +51,7 @@ access_checks='
 fail() { echo "access walkthrough check failed: $*" >&2; exit 1; }
 [ "$(jq -r .status export.json)" = executed ] || fail "the export did not run after two approvals"
 [ "$(wc -c < transport.key)" = 32 ] || fail "the exported key does not open with the requester private key"
-KMS_TOKEN=$ADA kms audit verify | grep -q "audit log OK" || fail "the audit log does not verify"
+KMS_TOKEN=$ADA kms audit verify | grep -q "audit log OK: .* 1 seals" || fail "the audit log does not verify"
 grep -q "\"action\":\"export_key\"" audit.jsonl || fail "the export is not in the exported audit log"
 grep -q "\"code\":\"forbidden\"" audit.jsonl || fail "the refusal is not in the exported audit log"
 KMS_TOKEN=root "$KMS_CLI" key list >/dev/null 2>&1 && fail "the revoked root token still works"

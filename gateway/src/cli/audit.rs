@@ -67,6 +67,11 @@ pub enum AuditCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Seal the chain's head now with the HSM-held seal key (the server also does it every minute).
+    Seal {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Every matching entry as JSON lines, to standard output or --file.
     Export {
         #[command(flatten)]
@@ -125,6 +130,10 @@ pub fn run(command: &AuditCommand) -> Result<(), CliError> {
                     report["first_bad"]["problem"].as_str().unwrap_or_default()
                 )));
             }
+        }
+        AuditCommand::Seal { common } => {
+            let seal = super::output::post(common, "/v1/admin/audit/seal", &serde_json::json!({}))?;
+            super::output::object(common.output, &seal);
         }
         AuditCommand::Export {
             filter,
