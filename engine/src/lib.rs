@@ -13,6 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod keyring;
 pub mod master_key;
+pub mod policy;
 pub mod pool;
 pub mod secret;
 pub mod store;
