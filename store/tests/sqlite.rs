@@ -35,6 +35,8 @@ conformance! {
     master_key_once => |s| conformance::a_master_key_is_initialised_once(s.as_ref());
     master_key_rotation => |s| conformance::a_master_key_rotation_rewraps_every_version_once(s.as_ref());
     closed_is_unavailable => |s| conformance::a_closed_store_is_unavailable(s.as_ref());
+    app_tokens_rotate_and_revoke => |s| conformance::app_tokens_rotate_with_an_overlap_and_are_revoked(s.as_ref());
+    key_policies => |s| conformance::key_policies_load_with_the_key(s.as_ref());
 }
 
 /// Everything committed is there after the file is closed and opened again.
