@@ -91,13 +91,16 @@ async fn authenticate_lazy(
         return Err(refuse(state, "anonymous".into(), remote, action, target(), e).await);
     };
     let identity = state.directory.load().authenticate(token).cloned();
+    // A token replaced by a rotation stops at its expiry, read off the snapshot: the clock is
+    // read only for such tokens.
+    let identity = identity.filter(|i| !i.expired(|| state.clock.now()));
     match identity {
         Some(identity) => Ok(Caller { identity, remote }),
         None => {
             let e = ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
-                "unknown or revoked token",
+                "unknown, expired or revoked token",
             );
             Err(refuse(state, "anonymous".into(), remote, action, target(), e).await)
         }
@@ -174,7 +177,18 @@ async fn authorize(
         (Principal::App { .. }, None) => false,
     };
     match key {
-        Some(key) if allowed => Ok((caller, key)),
+        Some(key) if allowed => {
+            // The key's usage policy binds apps; administrators' root tokens are not bound.
+            if let (Some(policy), Principal::App { id, .. }) = (&key.policy, caller.principal())
+                && let Err(e) = policy.check(id, caller.remote, state.clock.as_ref())
+            {
+                let e = ApiError::from(e);
+                return Err(
+                    refuse(state, caller.actor(), caller.remote, action, target(), e).await,
+                );
+            }
+            Ok((caller, key))
+        }
         _ => {
             let e = ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -4,6 +4,7 @@ use kms_engine::clock::Timestamp;
 use kms_engine::directory::Directory;
 use kms_engine::ids::KeyId;
 use kms_engine::keyring::KeyEntry;
+use kms_engine::policy::PolicySpec;
 use kms_engine::store::{KeyEvent, UsageSummary};
 use serde::Serialize;
 
@@ -64,6 +65,8 @@ pub struct KeyView {
     next_rotation_at: Option<String>,
     versions: Vec<VersionView>,
     grants: Vec<GrantView>,
+    /// The usage policy (`null`: none): source ranges, time windows, rate limit per app.
+    policy: Option<PolicySpec>,
     /// Use per version, caller and operation, with the last use: when is an old version safe to
     /// retire?
     usage: Vec<UsageView>,
@@ -122,6 +125,7 @@ impl KeyView {
                 })
                 .collect(),
             grants,
+            policy: key.policy.as_ref().map(|p| p.policy.spec()),
             usage: usage
                 .iter()
                 .map(|u| UsageView {
