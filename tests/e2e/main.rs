@@ -5,6 +5,7 @@
 
 mod access;
 mod algorithms;
+mod apps;
 mod at_rest;
 mod cli;
 mod data_plane;

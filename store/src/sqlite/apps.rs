@@ -93,7 +93,7 @@ pub async fn list(pool: &SqlitePool, only: Option<&AppName>) -> Result<Vec<AppTo
     let tokens = sqlx::query(
         "SELECT t.app_id, t.hash, t.created_at, t.expires_at, t.revoked_at FROM tokens t \
          JOIN apps a ON a.id = t.app_id WHERE t.kind = ?1 AND (?2 IS NULL OR a.name = ?2) \
-         ORDER BY t.created_at, t.hash",
+         ORDER BY t.created_at, t.rowid",
     )
     .bind(KIND_APP)
     .bind(name)
