@@ -101,6 +101,8 @@ fn rotated_tokens_overlap_then_expire_and_revocation_ends_every_token() {
         token_states(&http, "checkout"),
         vec!["expired", "expired", "revoked", "revoked"]
     );
+    let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
+    assert_eq!(key["grants"][0]["app"], "checkout", "{key}");
     let (fifth, _) = rotate(&http, "checkout", json!({ "overlap_seconds": 0 }));
     assert!(works(&http, &fifth));
 

@@ -160,7 +160,19 @@ impl KeyView {
             .ok_or_else(|| ApiError::from(kms_engine::EngineError::KeyNotFound))?;
         let history = state.store.key_history(id).await?;
         let usage = state.store.usage(id).await?;
-        Ok(Self::new(&key, &history, &usage, &state.directory.load()))
+        let mut view = Self::new(&key, &history, &usage, &state.directory.load());
+        // The directory knows the names of apps with a live token; an app whose tokens were all
+        // revoked keeps its grants, and its name comes from the store.
+        if view.grants.iter().any(|g| g.app.is_empty()) {
+            let apps = state.store.list_apps(None).await?;
+            for g in view.grants.iter_mut().filter(|g| g.app.is_empty()) {
+                if let Some(a) = apps.iter().find(|a| a.app.id.to_string() == g.app_id) {
+                    g.app = a.app.name.to_string();
+                }
+            }
+            view.grants.sort_by(|a, b| a.app.cmp(&b.app));
+        }
+        Ok(view)
     }
 }
 
