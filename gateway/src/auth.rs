@@ -91,19 +91,22 @@ async fn authenticate_lazy(
         return Err(refuse(state, "anonymous".into(), remote, action, target(), e).await);
     };
     let identity = state.directory.load().authenticate(token).cloned();
-    // A token replaced by a rotation stops at its expiry, read off the snapshot: the clock is
-    // read only for such tokens.
-    let identity = identity.filter(|i| !i.expired(|| state.clock.now()));
+    let refused = |actor: String| async move {
+        let e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "unknown, expired or revoked token",
+        );
+        refuse(state, actor, remote, action, target(), e).await
+    };
     match identity {
-        Some(identity) => Ok(Caller { identity, remote }),
-        None => {
-            let e = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "unknown, expired or revoked token",
-            );
-            Err(refuse(state, "anonymous".into(), remote, action, target(), e).await)
+        // A token replaced by a rotation stops at its expiry, read off the snapshot: the clock
+        // is read only for such tokens. The refusal is audited under the token's owner.
+        Some(identity) if identity.expired(|| state.clock.now()) => {
+            Err(refused(identity.actor.to_string()).await)
         }
+        Some(identity) => Ok(Caller { identity, remote }),
+        None => Err(refused("anonymous".into()).await),
     }
 }
 

@@ -157,6 +157,13 @@ fn rotated_tokens_overlap_then_expire_and_revocation_ends_every_token() {
     };
     assert_eq!(done("rotate_app_token"), 4);
     assert_eq!(done("revoke_app"), 1);
+    // The token that expired in the snapshot was refused under the app's name; tokens that
+    // were gone from the snapshot (overlap 0, revoked) are anonymous, like unknown ones.
+    let expired = audit(&server, "app:checkout")
+        .into_iter()
+        .filter(|r| r.event.code.as_deref() == Some("invalid_token"))
+        .count();
+    assert_eq!(expired, 1);
     // The app's attempt to administer is a refusal on record.
     let denied = audit(&server, "app:checkout")
         .into_iter()
