@@ -5,7 +5,7 @@
 ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
 
 -- One usage policy per key: allowed source ranges, UTC time windows, a rate limit per app. The
--- policy is the canonical JSON of kms-engine policy.rs's PolicySpec; no row means no policy.
+-- policy is the canonical JSON of kms-engine policy/mod.rs's PolicySpec; no row means no policy.
 CREATE TABLE key_policies (
     key_id      BLOB PRIMARY KEY REFERENCES keys (id),
     policy      TEXT NOT NULL,

@@ -1,5 +1,5 @@
 //! `POST /v1/admin/keys/{name}/policy` `{"allowed_cidrs"?,"time_windows"?,"rate_limit"?}` →
-//! `{"key","policy"}`: replaces the key's usage policy (see kms-engine `policy.rs`); `{}` removes
+//! `{"key","policy"}`: replaces the key's usage policy (see kms-engine `policy/`); `{}` removes
 //! it. Served by the data plane before the call returns.
 
 use actix_web::{HttpRequest, HttpResponse, web};
