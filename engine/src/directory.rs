@@ -49,6 +49,8 @@ impl Principal {
 pub struct Credential {
     pub hash: TokenHash,
     pub principal: Principal,
+    /// A token replaced by a rotation stops working at this time (no store change needed).
+    pub expires_at: Option<Timestamp>,
 }
 
 /// Who a token belongs to, with the name audit records and usage counts give them, made once
@@ -57,6 +59,14 @@ pub struct Credential {
 pub struct Identity {
     pub principal: Principal,
     pub actor: Arc<str>,
+    /// Checked per request against the clock, only for tokens that have one.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Identity {
+    pub fn expired(&self, now: impl FnOnce() -> Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| now() >= at)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -100,8 +110,12 @@ impl Directory {
             .map(|(_, identity)| identity)
     }
 
-    /// Inserts or replaces a key (a renamed key drops its old name).
-    pub fn put_key(&mut self, key: KeyEntry) {
+    /// Inserts or replaces a key (a renamed key drops its old name). The rate limiters of the
+    /// key's previous snapshot carry over.
+    pub fn put_key(&mut self, mut key: KeyEntry) {
+        if let Some(previous) = self.names.get(&key.id).and_then(|n| self.keys.get(n)) {
+            key.keep_rate_state(previous);
+        }
         if let Some(old) = self.names.insert(key.id, key.name.clone()) {
             self.keys.remove(&old);
         }
@@ -129,6 +143,7 @@ impl Directory {
             let identity = Identity {
                 actor: c.principal.audit_name().into(),
                 principal: c.principal,
+                expires_at: c.expires_at,
             };
             self.credentials
                 .entry(c.hash.lookup_key())
@@ -180,13 +195,25 @@ mod tests {
         let dir = Directory::new(
             1,
             vec![],
-            vec![Credential {
-                hash: TokenHash::of("kms_good"),
-                principal: app.clone(),
-            }],
+            vec![
+                Credential {
+                    hash: TokenHash::of("kms_good"),
+                    principal: app.clone(),
+                    expires_at: None,
+                },
+                Credential {
+                    hash: TokenHash::of("kms_old"),
+                    principal: app.clone(),
+                    expires_at: Some(Timestamp::from_millis(1000)),
+                },
+            ],
         );
         let found = dir.authenticate("kms_good").unwrap();
         assert_eq!(found.principal, app);
+        assert!(!found.expired(|| Timestamp::from_millis(i64::MAX)));
+        let old = dir.authenticate("kms_old").unwrap();
+        assert!(!old.expired(|| Timestamp::from_millis(999)));
+        assert!(old.expired(|| Timestamp::from_millis(1000)));
         assert_eq!(&*found.actor, "app:billing");
         assert!(dir.authenticate("kms_goo").is_none());
         assert!(dir.authenticate("").is_none());

@@ -36,6 +36,16 @@ pub enum EngineError {
     InvalidSignature(&'static str),
     #[error("hmac is malformed: {0}")]
     InvalidHmac(&'static str),
+    #[error("invalid usage policy: {0}")]
+    InvalidPolicy(String),
+
+    // ---- the key's usage policy (apps only) ----
+    #[error("the key's usage policy does not allow calls from this address")]
+    SourceNotAllowed,
+    #[error("the key's usage policy does not allow calls at this time")]
+    OutsideTimeWindow,
+    #[error("this app is over the key's rate limit; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u32 },
 
     // ---- the key's state ----
     #[error("key not found")]

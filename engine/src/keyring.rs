@@ -7,6 +7,7 @@ use crate::algorithm::{Algorithm, Operation, OperationSet};
 use crate::clock::Timestamp;
 use crate::error::EngineError;
 use crate::ids::{AppId, KeyId, KeyName, KeyVersion};
+use crate::policy::{KeyPolicy, UsagePolicy};
 use crate::version::VersionState;
 use crate::wrap::{WrapContext, WrappedKey};
 
@@ -66,6 +67,9 @@ pub struct KeyEntry {
     /// destroyed one keeps its metadata), so lookup by version is an index.
     versions: Vec<VersionEntry>,
     pub grants: HashMap<AppId, OperationSet>,
+    /// The usage policy with its per-app rate limiters; `None` (the common case) costs the data
+    /// plane one branch.
+    pub policy: Option<Box<KeyPolicy>>,
 }
 
 impl KeyEntry {
@@ -108,7 +112,24 @@ impl KeyEntry {
             min_decryption_version,
             versions,
             grants,
+            policy: None,
         })
+    }
+
+    /// Sets the key's usage policy, with a rate limiter for each granted app (call after the
+    /// grants are in place). An empty policy is no policy.
+    pub fn with_policy(mut self, policy: Option<UsagePolicy>) -> Self {
+        self.policy = policy
+            .filter(|p| !p.is_empty())
+            .map(|p| Box::new(KeyPolicy::new(p, self.grants.keys())));
+        self
+    }
+
+    /// Carries the rate limiters' state over from the previous snapshot of this key.
+    pub fn keep_rate_state(&mut self, previous: &KeyEntry) {
+        if let (Some(new), Some(old)) = (&mut self.policy, &previous.policy) {
+            new.keep_buckets(old);
+        }
     }
 
     pub fn versions(&self) -> &[VersionEntry] {

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod keyring;
 pub mod master_key;
 pub mod people;
+pub mod policy;
 pub mod pool;
 pub mod role;
 pub mod secret;

@@ -22,6 +22,7 @@ use crate::master_key::{MasterKeyRecord, RotationJob};
 use crate::people::{
     ApprovalRecord, AuditSeal, LoginState, NewApproval, Session, UserRecord, Vote,
 };
+use crate::policy::UsagePolicy;
 use crate::role::RoleSet;
 use crate::token::TokenHash;
 use crate::version::VersionState;
@@ -61,6 +62,43 @@ pub struct AppRecord {
     pub id: AppId,
     pub name: AppName,
     pub created_at: Timestamp,
+}
+
+/// One of an app's tokens, as listed (never the token or its full hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// [`TokenHash::id`].
+    pub id: String,
+    pub created_at: Timestamp,
+    /// Set by a rotation: the token stops working then.
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// An app and every token it was ever issued, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppTokens {
+    pub app: AppRecord,
+    pub tokens: Vec<TokenRecord>,
+}
+
+/// A new token for an app; the app's live tokens expire at `old_expire_at` (or earlier, if
+/// they already expire earlier).
+#[derive(Clone, Debug)]
+pub struct TokenRotation {
+    pub app: AppId,
+    pub token: TokenHash,
+    pub at: Timestamp,
+    pub old_expire_at: Timestamp,
+}
+
+/// A key's usage policy set (`Some`) or removed (`None`).
+#[derive(Clone, Debug)]
+pub struct PolicyChange {
+    pub key: KeyId,
+    pub policy: Option<UsagePolicy>,
+    pub at: Timestamp,
+    pub actor: String,
 }
 
 /// A new key with its first version.
@@ -259,6 +297,29 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> Result<Revision, StoreError>;
     async fn set_grant(&self, grant: &Grant, audit: &AuditEvent) -> Result<Revision, StoreError>;
     async fn key_history(&self, key: KeyId) -> Result<Vec<KeyEvent>, StoreError>;
+
+    // ---- app tokens and usage policies ----
+    /// Apps with their tokens, by name; `only`: that app (an empty list if there is none).
+    async fn list_apps(&self, only: Option<&AppName>) -> Result<Vec<AppTokens>, StoreError>;
+    /// Adds a token to an app and sets its live tokens to expire (`NotFound("app")`).
+    async fn rotate_app_token(
+        &self,
+        rotation: &TokenRotation,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Revokes every live token of the app at `at`; returns how many.
+    async fn revoke_app_tokens(
+        &self,
+        app: AppId,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<(Revision, u64), StoreError>;
+    /// Sets or removes a key's usage policy, with a history entry (`NotFound("key")`).
+    async fn set_key_policy(
+        &self,
+        change: &PolicyChange,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
 
     // ---- the version lifecycle ----
     async fn change_version(

@@ -38,6 +38,12 @@ impl TokenHash {
         u64::from_be_bytes(prefix)
     }
 
+    /// The token's public id in listings: `tok_` and the lookup index in hex. It says nothing
+    /// about the token that the stored hash does not.
+    pub fn id(&self) -> String {
+        format!("tok_{:016x}", self.lookup_key())
+    }
+
     pub fn matches(&self, other: &TokenHash) -> bool {
         self.0.ct_eq(&other.0).into()
     }
@@ -71,5 +77,8 @@ mod tests {
         assert_ne!(a.expose(), b.expose());
         assert!(TokenHash::of(a.expose()).matches(&TokenHash::of(a.expose())));
         assert!(!TokenHash::of(a.expose()).matches(&TokenHash::of(b.expose())));
+        let id = TokenHash::of(a.expose()).id();
+        assert_eq!(id.len(), 4 + 16);
+        assert_ne!(id, TokenHash::of(b.expose()).id());
     }
 }

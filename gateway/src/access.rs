@@ -91,7 +91,27 @@ pub const RULES: &[Rule] = &[
         &[KeyAdmin],
     ),
     rule("grant", "POST", "/v1/admin/keys/{name}/grants", &[KeyAdmin]),
+    rule(
+        "set_key_policy",
+        "POST",
+        "/v1/admin/keys/{name}/policy",
+        &[KeyAdmin],
+    ),
     rule("create_app", "POST", "/v1/admin/apps", &[KeyAdmin]),
+    rule("list_apps", "GET", "/v1/admin/apps", KEY_READERS),
+    rule("get_app", "GET", "/v1/admin/apps/{name}", KEY_READERS),
+    rule(
+        "rotate_app_token",
+        "POST",
+        "/v1/admin/apps/{name}/tokens",
+        &[KeyAdmin],
+    ),
+    rule(
+        "revoke_app",
+        "POST",
+        "/v1/admin/apps/{name}/revoke",
+        &[KeyAdmin],
+    ),
     rule("list_events", "GET", "/v1/admin/events", KEY_READERS),
     // people
     rule("create_user", "POST", "/v1/admin/users", &[SystemAdmin]),

@@ -5,7 +5,7 @@
 //! from pending to executing for exactly one caller).
 //!
 //! Sensitive actions: giving someone an administrator role, scheduling a version's destruction,
-//! exporting an exportable key's material.
+//! exporting an exportable key's material, loosening a key's usage policy.
 //! The root token (the bootstrap credential) runs them at once. Master-key operations have their
 //! own custodian quorum (ceremonies, docs/hsm.md).
 
@@ -21,7 +21,7 @@ use kms_engine::role::{Role, RoleSet};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::admin::{export, run, users, versions};
+use crate::api::admin::{export, run, set_policy, users, versions};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -56,7 +56,7 @@ impl Invocation {
 pub fn approver_roles(action: &str) -> RoleSet {
     match action {
         "set_user_roles" => RoleSet::of(&[Role::SystemAdmin]),
-        "schedule_destruction_version" | "export_key" => {
+        "schedule_destruction_version" | "export_key" | "set_key_policy" => {
             RoleSet::of(&[Role::KeyAdmin, Role::SecurityAdmin])
         }
         _ => RoleSet::EMPTY,
@@ -157,6 +157,7 @@ pub async fn execute(
             versions::apply_destruction(state, &invocation, params).await
         }
         "export_key" => export::apply(state, &invocation, params).await,
+        "set_key_policy" => set_policy::apply(state, &invocation, params).await,
         other => Err(ApiError::internal(&format!(
             "no executor for approved action `{other}`"
         ))),

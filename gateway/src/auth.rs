@@ -92,31 +92,32 @@ async fn authenticate_lazy(
         return Err(refuse(state, "anonymous".into(), remote, action, target(), e).await);
     };
     let identity = state.directory.load().authenticate(token).cloned();
-    match identity {
-        Some(identity) if session_over(state, &identity) => {
-            let e = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "session_expired",
-                "the session has expired: log in again",
-            );
-            let actor = identity.actor.to_string();
-            Err(refuse(state, actor, remote, action, target(), e).await)
+    let invalid = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "unknown, expired or revoked token",
+        )
+    };
+    let (actor, e) = match identity {
+        // A token replaced by a rotation, or a session, stops at its expiry, read off the
+        // snapshot: the clock is read only for such tokens. The refusal is audited under the
+        // token's owner.
+        Some(identity) if identity.expired(|| state.clock.now()) => {
+            let e = match identity.principal {
+                Principal::User { .. } => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "session_expired",
+                    "the session has expired: log in again",
+                ),
+                _ => invalid(),
+            };
+            (identity.actor.to_string(), e)
         }
-        Some(identity) => Ok(Caller { identity, remote }),
-        None => {
-            let e = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "unknown or revoked token",
-            );
-            Err(refuse(state, "anonymous".into(), remote, action, target(), e).await)
-        }
-    }
-}
-
-/// Whether `identity` is a user whose session has ended.
-fn session_over(state: &AppState, identity: &Identity) -> bool {
-    matches!(&identity.principal, Principal::User { expires_at, .. } if state.clock.now() >= *expires_at)
+        Some(identity) => return Ok(Caller { identity, remote }),
+        None => ("anonymous".to_owned(), invalid()),
+    };
+    Err(refuse(state, actor, remote, action, target(), e).await)
 }
 
 /// Admin endpoints: the root token, or a user holding a role the access table allows for
@@ -201,7 +202,18 @@ async fn authorize(
         (Principal::App { .. }, None) | (Principal::User { .. }, _) => false,
     };
     match key {
-        Some(key) if allowed => Ok((caller, key)),
+        Some(key) if allowed => {
+            // The key's usage policy binds apps; administrators' root tokens are not bound.
+            if let (Some(policy), Principal::App { id, .. }) = (&key.policy, caller.principal())
+                && let Err(e) = policy.check(id, caller.remote, state.clock.as_ref())
+            {
+                let e = ApiError::from(e);
+                return Err(
+                    refuse(state, caller.actor(), caller.remote, action, target(), e).await,
+                );
+            }
+            Ok((caller, key))
+        }
         _ => {
             let e = ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -16,7 +16,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Seconds, for 503s a client should retry.
+    /// Seconds, for 503s and 429s a client should retry.
     pub retry_after: Option<u32>,
 }
 
@@ -114,6 +114,15 @@ impl From<EngineError> for ApiError {
             E::InvalidSignatureInput(_) => (StatusCode::BAD_REQUEST, "invalid_signature_input"),
             E::InvalidSignature(_) => (StatusCode::BAD_REQUEST, "invalid_signature"),
             E::InvalidHmac(_) => (StatusCode::BAD_REQUEST, "invalid_hmac"),
+            E::InvalidPolicy(_) => (StatusCode::BAD_REQUEST, "invalid_policy"),
+            E::SourceNotAllowed => (StatusCode::FORBIDDEN, "source_not_allowed"),
+            E::OutsideTimeWindow => (StatusCode::FORBIDDEN, "outside_time_window"),
+            E::RateLimited { retry_after_secs } => {
+                return Self {
+                    retry_after: Some(*retry_after_secs),
+                    ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                };
+            }
             E::KeyNotFound => (StatusCode::NOT_FOUND, "key_not_found"),
             E::KeyVersionNotFound => (StatusCode::BAD_REQUEST, "key_version_not_found"),
             E::BelowMinDecryptionVersion => {

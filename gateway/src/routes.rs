@@ -35,7 +35,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/v1/hsm/ceremonies/{id}/approve").route(web::post().to(hsm::approve::handle)),
     )
-    .service(resource("/v1/admin/apps").route(web::post().to(admin::create_app::handle)))
+    .service(
+        resource("/v1/admin/apps")
+            .route(web::post().to(admin::create_app::handle))
+            .route(web::get().to(admin::list_apps::handle)),
+    )
+    .service(resource("/v1/admin/apps/{name}").route(web::get().to(admin::get_app::handle)))
+    .service(
+        resource("/v1/admin/apps/{name}/tokens")
+            .route(web::post().to(admin::rotate_app_token::handle)),
+    )
+    .service(
+        resource("/v1/admin/apps/{name}/revoke").route(web::post().to(admin::revoke_app::handle)),
+    )
+    .service(
+        resource("/v1/admin/keys/{name}/policy").route(web::post().to(admin::set_policy::handle)),
+    )
     .service(
         resource("/v1/admin/keys")
             .route(web::post().to(admin::create_key::handle))

@@ -39,6 +39,8 @@ conformance! {
     root_tokens_are_revoked => |s| conformance::people::root_tokens_are_revoked(s.as_ref());
     approvals => |s| conformance::people::approvals_take_one_vote_each_and_run_once(s);
     audit_seals => |s| conformance::people::audit_seals_are_kept(s.as_ref());
+    app_tokens_rotate_and_revoke => |s| conformance::app_tokens_rotate_with_an_overlap_and_are_revoked(s.as_ref());
+    key_policies => |s| conformance::key_policies_load_with_the_key(s.as_ref());
 }
 
 /// Everything committed is there after the file is closed and opened again.

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn audit(server: &RunningServer, actor: &str) -> Vec<kms_engine::audit::AuditRecord> {
+pub fn audit(server: &RunningServer, actor: &str) -> Vec<kms_engine::audit::AuditRecord> {
     let store = server.state.store.clone();
     let query = AuditQuery {
         actor: (!actor.is_empty()).then(|| actor.into()),

@@ -298,3 +298,47 @@ fn an_exportable_key_leaves_wrapped_to_the_requester_after_two_approvals() {
     );
     assert_eq!(small["error"]["code"], "invalid_request", "{small}");
 }
+
+#[test]
+fn tightening_a_usage_policy_is_immediate_and_loosening_it_waits_for_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let token = team(
+        &http,
+        &clock,
+        &[
+            ("ka1", "key_admin"),
+            ("ka2", "key_admin"),
+            ("sec", "security_admin"),
+        ],
+    );
+    http.create_key("cards");
+    let set = |policy: serde_json::Value| {
+        http.post("/v1/admin/keys/cards/policy", Some(&token["ka1"]), &policy)
+    };
+    let (status, body) =
+        set(json!({ "allowed_cidrs": ["10.0.0.0/8"], "rate_limit": { "per_second": 100 } }));
+    assert_eq!(status, 200, "{body}");
+    let (status, _) =
+        set(json!({ "allowed_cidrs": ["10.1.0.0/16"], "rate_limit": { "per_second": 10 } }));
+    assert_eq!(status, 200, "narrower is immediate");
+    let (status, pending) = set(json!({}));
+    assert_eq!(status, 202, "removing waits: {pending}");
+    let id = pending["id"].as_i64().unwrap();
+    let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
+    assert_eq!(
+        key["policy"]["allowed_cidrs"],
+        json!(["10.1.0.0/16"]),
+        "{key}"
+    );
+    for who in ["ka2", "sec"] {
+        http.post(
+            &format!("/v1/admin/approvals/{id}/approve"),
+            Some(&token[who]),
+            &json!({}),
+        );
+    }
+    let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
+    assert_eq!(key["policy"], json!(null), "{key}");
+}

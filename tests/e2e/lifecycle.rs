@@ -21,7 +21,7 @@ use crate::webhook_receiver::Receiver;
 
 const DAY: i64 = 86_400_000;
 
-fn manual_server(
+pub fn manual_server(
     dir: &std::path::Path,
     webhooks: Vec<Webhook>,
 ) -> (RunningServer, Arc<ManualClock>) {
@@ -44,7 +44,7 @@ fn tick(server: &RunningServer) -> TickReport {
         .unwrap()
 }
 
-fn admin(http: &Http, path: &str, body: Value) -> Value {
+pub fn admin(http: &Http, path: &str, body: Value) -> Value {
     let (s, b) = http.post(path, Some(ROOT), &body);
     assert_eq!(s, 200, "{path}: {b}");
     b

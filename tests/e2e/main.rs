@@ -6,6 +6,7 @@
 mod access;
 mod algorithms;
 mod approvals;
+mod apps;
 mod at_rest;
 mod audit_trail;
 mod cli;

@@ -159,6 +159,8 @@ impl World {
             "grant" => json!({ "app": "app0", "operations": ["encrypt"] }),
             "configure_key" => json!({ "rotation_period": "90d", "reason": "r" }),
             "export_key" => json!({ "public_key": self.public_key }),
+            "set_key_policy" => json!({ "rate_limit": { "per_second": 100 } }),
+            "rotate_app_token" => json!({ "overlap_seconds": 0 }),
             _ => json!({ "reason": "r" }),
         };
         if path.contains("/v1/admin/keys/{name}") {
@@ -168,6 +170,11 @@ impl World {
                 self.key_for(rule.action)
             };
             path = path.replace("{name}", &key);
+        }
+        if path.contains("/v1/admin/apps/{name}") {
+            let app = format!("app{n}");
+            http.create_app(&app);
+            path = path.replace("{name}", &app);
         }
         if path.contains("/v1/admin/users/{name}") {
             let user = format!("subject{n}");

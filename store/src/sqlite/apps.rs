@@ -3,8 +3,11 @@
 use kms_engine::audit::AuditEvent;
 use kms_engine::clock::Timestamp;
 use kms_engine::directory::{Credential, Principal};
+use kms_engine::ids::AppId;
 use kms_engine::ids::AppName;
-use kms_engine::store::{AppRecord, Change, Revision, StoreError};
+use kms_engine::store::{
+    AppRecord, AppTokens, Change, Revision, StoreError, TokenRecord, TokenRotation,
+};
 use kms_engine::token::TokenHash;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
@@ -14,11 +17,15 @@ use super::{SqliteStore, audit, db_err, feed, unique_err};
 const KIND_APP: i64 = 1;
 const KIND_ROOT: i64 = 2;
 
-pub async fn credentials(pool: &SqlitePool) -> Result<Vec<Credential>, StoreError> {
+/// Every token that is neither revoked nor expired at `now` (a token that expires later carries
+/// its expiry into the directory, which checks it per request).
+pub async fn credentials(pool: &SqlitePool, now: Timestamp) -> Result<Vec<Credential>, StoreError> {
     let found = sqlx::query(
-        "SELECT t.hash, t.kind, t.label, a.id AS app_id, a.name AS app_name FROM tokens t \
-         LEFT JOIN apps a ON a.id = t.app_id WHERE t.revoked_at IS NULL",
+        "SELECT t.hash, t.kind, t.label, t.expires_at, a.id AS app_id, a.name AS app_name \
+         FROM tokens t LEFT JOIN apps a ON a.id = t.app_id \
+         WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)",
     )
+    .bind(now.millis())
     .fetch_all(pool)
     .await
     .map_err(db_err)?;
@@ -49,9 +56,18 @@ pub async fn credentials(pool: &SqlitePool) -> Result<Vec<Credential>, StoreErro
             Ok(Credential {
                 hash: TokenHash::from_bytes(hash),
                 principal,
+                expires_at: row.get::<Option<i64>, _>("expires_at").map(rows::ts),
             })
         })
         .collect()
+}
+
+fn app_record(row: &sqlx::sqlite::SqliteRow) -> Result<AppRecord, StoreError> {
+    Ok(AppRecord {
+        id: rows::app_id(&row.get::<Vec<u8>, _>("id"))?,
+        name: AppName::new(row.get("name")).map_err(corrupt)?,
+        created_at: rows::ts(row.get("created_at")),
+    })
 }
 
 pub async fn find(pool: &SqlitePool, name: &AppName) -> Result<Option<AppRecord>, StoreError> {
@@ -60,14 +76,81 @@ pub async fn find(pool: &SqlitePool, name: &AppName) -> Result<Option<AppRecord>
         .fetch_optional(pool)
         .await
         .map_err(db_err)?;
-    row.map(|row| {
-        Ok(AppRecord {
-            id: rows::app_id(&row.get::<Vec<u8>, _>("id"))?,
-            name: AppName::new(row.get("name")).map_err(corrupt)?,
-            created_at: rows::ts(row.get("created_at")),
+    row.as_ref().map(app_record).transpose()
+}
+
+/// Apps (all, or the one called `only`) with their tokens, from one read snapshot.
+pub async fn list(pool: &SqlitePool, only: Option<&AppName>) -> Result<Vec<AppTokens>, StoreError> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let name = only.map(AppName::as_str);
+    let apps = sqlx::query(
+        "SELECT id, name, created_at FROM apps WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
+    )
+    .bind(name)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let tokens = sqlx::query(
+        "SELECT t.app_id, t.hash, t.created_at, t.expires_at, t.revoked_at FROM tokens t \
+         JOIN apps a ON a.id = t.app_id WHERE t.kind = ?1 AND (?2 IS NULL OR a.name = ?2) \
+         ORDER BY t.created_at, t.rowid",
+    )
+    .bind(KIND_APP)
+    .bind(name)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    let mut listed: Vec<AppTokens> = apps
+        .iter()
+        .map(|row| {
+            Ok(AppTokens {
+                app: app_record(row)?,
+                tokens: Vec::new(),
+            })
         })
-    })
-    .transpose()
+        .collect::<Result<_, StoreError>>()?;
+    for row in &tokens {
+        let app = rows::app_id(&row.get::<Vec<u8>, _>("app_id"))?;
+        let hash = <[u8; 32]>::try_from(row.get::<Vec<u8>, _>("hash").as_slice())
+            .map_err(|_| corrupt("token hash is not 32 bytes"))?;
+        let token = TokenRecord {
+            id: TokenHash::from_bytes(hash).id(),
+            created_at: rows::ts(row.get("created_at")),
+            expires_at: row.get::<Option<i64>, _>("expires_at").map(rows::ts),
+            revoked_at: row.get::<Option<i64>, _>("revoked_at").map(rows::ts),
+        };
+        if let Some(entry) = listed.iter_mut().find(|a| a.app.id == app) {
+            entry.tokens.push(token);
+        }
+    }
+    Ok(listed)
+}
+
+async fn require_app(tx: &mut Transaction<'static, Sqlite>, app: AppId) -> Result<(), StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM apps WHERE id = ?")
+        .bind(app.as_bytes().to_vec())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    found.map(|_| ()).ok_or(StoreError::NotFound("app"))
+}
+
+async fn insert_app_token(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: AppId,
+    token: &TokenHash,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO tokens (hash, kind, app_id, created_at) VALUES (?, ?, ?, ?)")
+        .bind(token.as_bytes().to_vec())
+        .bind(KIND_APP)
+        .bind(app.as_bytes().to_vec())
+        .bind(at.millis())
+        .execute(&mut **tx)
+        .await
+        .map_err(unique_err(StoreError::AlreadyExists("token")))?;
+    Ok(())
 }
 
 /// Revokes the live root token called `label` (if it is another token) and stores `token` under
@@ -126,14 +209,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(unique_err(StoreError::AlreadyExists("app")))?;
-        sqlx::query("INSERT INTO tokens (hash, kind, app_id, created_at) VALUES (?, ?, ?, ?)")
-            .bind(token.as_bytes().to_vec())
-            .bind(KIND_APP)
-            .bind(app.id.as_bytes().to_vec())
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        insert_app_token(&mut tx, app.id, token, app.created_at).await?;
         audit::append(&mut tx, audit_event).await?;
         let revision = feed::record(&mut tx, Change::Credentials, app.created_at).await?;
         self.commit(tx, revision).await
@@ -150,5 +226,52 @@ impl SqliteStore {
         audit::append(&mut tx, audit_event).await?;
         let revision = feed::record(&mut tx, Change::Credentials, audit_event.at).await?;
         self.commit(tx, revision).await
+    }
+
+    pub(super) async fn rotate_app_token_tx(
+        &self,
+        r: &TokenRotation,
+        audit_event: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        let mut tx = self.begin().await?;
+        require_app(&mut tx, r.app).await?;
+        // Live tokens expire at the end of the overlap, unless they already expire sooner.
+        sqlx::query(
+            "UPDATE tokens SET expires_at = ?1 WHERE app_id = ?2 AND kind = ?3 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)",
+        )
+        .bind(r.old_expire_at.millis())
+        .bind(r.app.as_bytes().to_vec())
+        .bind(KIND_APP)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        insert_app_token(&mut tx, r.app, &r.token, r.at).await?;
+        audit::append(&mut tx, audit_event).await?;
+        let revision = feed::record(&mut tx, Change::Credentials, r.at).await?;
+        self.commit(tx, revision).await
+    }
+
+    pub(super) async fn revoke_app_tokens_tx(
+        &self,
+        app: AppId,
+        at: Timestamp,
+        audit_event: &AuditEvent,
+    ) -> Result<(Revision, u64), StoreError> {
+        let mut tx = self.begin().await?;
+        require_app(&mut tx, app).await?;
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = ?1 WHERE app_id = ?2 AND kind = ?3 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)",
+        )
+        .bind(at.millis())
+        .bind(app.as_bytes().to_vec())
+        .bind(KIND_APP)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        audit::append(&mut tx, audit_event).await?;
+        let revision = feed::record(&mut tx, Change::Credentials, at).await?;
+        Ok((self.commit(tx, revision).await?, done.rows_affected()))
     }
 }

@@ -8,12 +8,14 @@ use kms_engine::clock::Timestamp;
 use kms_engine::ids::{AppId, KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::{KeyEntry, KeySettings, VersionEntry};
 use kms_engine::master_key::MasterKeyState;
+use kms_engine::policy::UsagePolicy;
 use kms_engine::store::{Change, Grant, KeyEvent, NewKey, Revision, Rotation, StoreError};
 use kms_engine::version::VersionState;
 use kms_engine::wrap::WrappedKey;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use super::policies::{POLICIES_ALL, POLICIES_ONE};
 use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, feed, unique_err};
 
@@ -59,9 +61,9 @@ fn version_entry(row: &SqliteRow) -> Result<(KeyId, VersionEntry), StoreError> {
 pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry>, StoreError> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     let id = only.map(|k| k.as_bytes().to_vec());
-    let (k, v, g) = match only {
-        Some(_) => (KEYS_ONE, VERSIONS_ONE, GRANTS_ONE),
-        None => (KEYS_ALL, VERSIONS_ALL, GRANTS_ALL),
+    let (k, v, g, p) = match only {
+        Some(_) => (KEYS_ONE, VERSIONS_ONE, GRANTS_ONE, POLICIES_ONE),
+        None => (KEYS_ALL, VERSIONS_ALL, GRANTS_ALL, POLICIES_ALL),
     };
     let key_rows = sqlx::query(k)
         .bind(id.clone())
@@ -74,6 +76,11 @@ pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry
         .await
         .map_err(db_err)?;
     let grant_rows = sqlx::query(g)
+        .bind(id.clone())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let policy_rows = sqlx::query(p)
         .bind(id)
         .fetch_all(&mut *tx)
         .await
@@ -97,6 +104,12 @@ pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry
             .or_default()
             .insert(op);
     }
+    let mut policies: HashMap<KeyId, UsagePolicy> = HashMap::new();
+    for row in &policy_rows {
+        let key = rows::key_id(&row.get::<Vec<u8>, _>("key_id"))?;
+        let policy = UsagePolicy::from_stored(row.get("policy")).map_err(corrupt)?;
+        policies.insert(key, policy);
+    }
     key_rows
         .iter()
         .map(|row| {
@@ -116,6 +129,7 @@ pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry
                 versions.remove(&id).unwrap_or_default(),
                 grants.remove(&id).unwrap_or_default(),
             )
+            .map(|key| key.with_policy(policies.remove(&id)))
             .map_err(|e| corrupt(format!("key {id}: {e}")))
         })
         .collect()

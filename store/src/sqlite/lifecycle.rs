@@ -57,7 +57,7 @@ async fn set_state(
     Ok(())
 }
 
-async fn touch_key(
+pub(super) async fn touch_key(
     tx: &mut Transaction<'static, Sqlite>,
     key: KeyId,
     at: Timestamp,

@@ -14,6 +14,7 @@ mod keys;
 mod lifecycle;
 mod master_keys;
 mod people;
+mod policies;
 mod rows;
 mod usage;
 
@@ -26,7 +27,7 @@ use async_trait::async_trait;
 use kms_engine::audit::{AuditEvent, AuditRecord};
 use kms_engine::clock::{Clock, SystemClock, Timestamp};
 use kms_engine::directory::Credential;
-use kms_engine::ids::{AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
+use kms_engine::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::KeyEntry;
 use kms_engine::master_key::{MasterKeyRecord, RotationJob};
 use kms_engine::people::{
@@ -35,8 +36,9 @@ use kms_engine::people::{
 use kms_engine::pool::UsageRecord;
 use kms_engine::role::RoleSet;
 use kms_engine::store::{
-    AppRecord, AuditQuery, Change, Delivery, EventRecord, Grant, KeyConfig, KeyEvent, KeyStore,
-    NewKey, Revision, Rollback, Rotation, StoreError, UsageSummary, VersionChange,
+    AppRecord, AppTokens, AuditQuery, Change, Delivery, EventRecord, Grant, KeyConfig, KeyEvent,
+    KeyStore, NewKey, PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation,
+    UsageSummary, VersionChange,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
@@ -197,7 +199,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn load_credentials(&self) -> Result<Vec<Credential>, StoreError> {
-        let mut credentials = apps::credentials(&self.read).await?;
+        let mut credentials = apps::credentials(&self.read, self.now()).await?;
         credentials.extend(people::session_credentials(&self.read).await?);
         Ok(credentials)
     }
@@ -246,6 +248,35 @@ impl KeyStore for SqliteStore {
 
     async fn key_history(&self, key: KeyId) -> Result<Vec<KeyEvent>, StoreError> {
         keys::history(&self.read, key).await
+    }
+
+    async fn list_apps(&self, only: Option<&AppName>) -> Result<Vec<AppTokens>, StoreError> {
+        apps::list(&self.read, only).await
+    }
+
+    async fn rotate_app_token(
+        &self,
+        rotation: &TokenRotation,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.rotate_app_token_tx(rotation, audit).await
+    }
+
+    async fn revoke_app_tokens(
+        &self,
+        app: AppId,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<(Revision, u64), StoreError> {
+        self.revoke_app_tokens_tx(app, at, audit).await
+    }
+
+    async fn set_key_policy(
+        &self,
+        change: &PolicyChange,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.set_key_policy_tx(change, audit).await
     }
 
     async fn change_version(

@@ -72,13 +72,17 @@ pub async fn session_credentials(pool: &SqlitePool) -> Result<Vec<Credential>, S
         .map(|row| {
             let hash = <[u8; 32]>::try_from(row.get::<Vec<u8>, _>("hash").as_slice())
                 .map_err(|_| corrupt("session hash is not 32 bytes"))?;
+            let expires_at = rows::ts(row.get("expires_at"));
             Ok(Credential {
                 hash: TokenHash::from_bytes(hash),
                 principal: Principal::User {
                     name: row.get("name"),
                     roles: RoleSet::parse_csv(row.get("roles")).map_err(corrupt)?,
-                    expires_at: rows::ts(row.get("expires_at")),
+                    expires_at,
                 },
+                // The session's end, on the same per-request check as rotated tokens (the
+                // session arm in auth.rs answers first, with `session_expired`).
+                expires_at: Some(expires_at),
             })
         })
         .collect()

@@ -603,3 +603,235 @@ pub async fn a_closed_store_is_unavailable(store: &dyn KeyStore) {
         Err(StoreError::Unavailable(_))
     ));
 }
+
+/// Token rotation with an overlap, expiry carried to the credentials, and revocation. The store
+/// stamps nothing itself here: expiries are relative to the wall clock, as the store's own clock
+/// filters expired tokens out of the credentials.
+pub async fn app_tokens_rotate_with_an_overlap_and_are_revoked(store: &dyn KeyStore) {
+    use kms_engine::clock::{Clock, SystemClock};
+    use kms_engine::store::TokenRotation;
+
+    let now = SystemClock.now();
+    let later = |ms: i64| Timestamp::from_millis(now.millis() + ms);
+    let app = AppRecord {
+        id: AppId::random(),
+        name: AppName::new("payroll").unwrap(),
+        created_at: now,
+    };
+    let first = TokenHash::of("kms_first");
+    store
+        .create_app(&app, &first, &event("create_app"))
+        .await
+        .unwrap();
+    let live = |creds: &[kms_engine::directory::Credential], hash: &TokenHash| {
+        creds.iter().find(|c| c.hash == *hash).map(|c| c.expires_at)
+    };
+
+    // Rotate with an hour's overlap: both tokens load, the first with its expiry.
+    let second = TokenHash::of("kms_second");
+    let before = store.revision().await.unwrap();
+    let r = store
+        .rotate_app_token(
+            &TokenRotation {
+                app: app.id,
+                token: second,
+                at: later(1),
+                old_expire_at: later(3_600_000),
+            },
+            &event("rotate_app_token"),
+        )
+        .await
+        .unwrap();
+    assert!(r > before);
+    assert_eq!(
+        store.changes_since(before, 10).await.unwrap(),
+        vec![(r, Change::Credentials)]
+    );
+    let creds = store.load_credentials().await.unwrap();
+    assert_eq!(live(&creds, &first), Some(Some(later(3_600_000))));
+    assert_eq!(live(&creds, &second), Some(None));
+
+    // A second rotation never extends an earlier expiry, and 0 overlap ends the others now.
+    let third = TokenHash::of("kms_third");
+    store
+        .rotate_app_token(
+            &TokenRotation {
+                app: app.id,
+                token: third,
+                at: later(2),
+                old_expire_at: later(-1),
+            },
+            &event("rotate_app_token"),
+        )
+        .await
+        .unwrap();
+    let creds = store.load_credentials().await.unwrap();
+    assert_eq!(live(&creds, &first), None);
+    assert_eq!(live(&creds, &second), None);
+    assert_eq!(live(&creds, &third), Some(None));
+
+    let listed = store.list_apps(Some(&app.name)).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].app, app);
+    let ids: Vec<_> = listed[0].tokens.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(ids, vec![first.id(), second.id(), third.id()]);
+    assert_eq!(listed[0].tokens[0].expires_at, Some(later(-1)));
+    assert_eq!(listed[0].tokens[2].expires_at, None);
+    assert!(listed[0].tokens.iter().all(|t| t.revoked_at.is_none()));
+
+    // Revocation ends every live token at once; expired ones stay merely expired.
+    let (_, revoked) = store
+        .revoke_app_tokens(app.id, later(3), &event("revoke_app"))
+        .await
+        .unwrap();
+    assert_eq!(revoked, 1);
+    let creds = store.load_credentials().await.unwrap();
+    assert!(creds.iter().all(|c| !matches!(
+        &c.principal,
+        Principal::App { id, .. } if *id == app.id
+    )));
+    let listed = store.list_apps(None).await.unwrap();
+    let tokens = &listed.iter().find(|a| a.app.id == app.id).unwrap().tokens;
+    assert_eq!(tokens[2].revoked_at, Some(later(3)));
+    assert_eq!(tokens[0].revoked_at, None);
+
+    // A revoked app can be given a new token.
+    let fourth = TokenHash::of("kms_fourth");
+    store
+        .rotate_app_token(
+            &TokenRotation {
+                app: app.id,
+                token: fourth,
+                at: later(4),
+                old_expire_at: later(4),
+            },
+            &event("rotate_app_token"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        live(&store.load_credentials().await.unwrap(), &fourth),
+        Some(None)
+    );
+
+    // Unknown apps are not found; an unknown name lists nothing.
+    let ghost = AppId::random();
+    assert!(matches!(
+        store
+            .revoke_app_tokens(ghost, later(5), &event("revoke_app"))
+            .await,
+        Err(StoreError::NotFound("app"))
+    ));
+    assert!(matches!(
+        store
+            .rotate_app_token(
+                &TokenRotation {
+                    app: ghost,
+                    token: TokenHash::of("kms_ghost"),
+                    at: later(5),
+                    old_expire_at: later(5),
+                },
+                &event("rotate_app_token"),
+            )
+            .await,
+        Err(StoreError::NotFound("app"))
+    ));
+    assert!(
+        store
+            .list_apps(Some(&AppName::new("nobody").unwrap()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A key's usage policy is stored with it, loads with the key (limiters for its granted apps),
+/// is recorded in its history, and can be removed.
+pub async fn key_policies_load_with_the_key(store: &dyn KeyStore) {
+    use kms_engine::policy::{PolicySpec, RateSpec, UsagePolicy, WindowSpec};
+    use kms_engine::store::PolicyChange;
+
+    let key = new_key(store, "pii").await;
+    assert!(store.load_key(key).await.unwrap().unwrap().policy.is_none());
+    let spec = PolicySpec {
+        allowed_cidrs: vec!["10.0.0.0/8".into()],
+        time_windows: vec![WindowSpec {
+            days: vec!["mon".into(), "fri".into()],
+            start: "08:00".into(),
+            end: "18:00".into(),
+        }],
+        rate_limit: Some(RateSpec {
+            per_second: 50,
+            burst: Some(100),
+        }),
+    };
+    let policy = UsagePolicy::parse(&spec).unwrap();
+    let change = |policy: Option<UsagePolicy>| PolicyChange {
+        key,
+        policy,
+        at: at(10),
+        actor: "root:test".into(),
+    };
+    let before = store.revision().await.unwrap();
+    let r = store
+        .set_key_policy(&change(Some(policy.clone())), &event("set_key_policy"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.changes_since(before, 10).await.unwrap(),
+        vec![(r, Change::Key(key))]
+    );
+    let loaded = store.load_key(key).await.unwrap().unwrap();
+    assert_eq!(loaded.policy.as_ref().unwrap().policy, policy);
+    let all = store.load_keys().await.unwrap();
+    let listed = all.iter().find(|k| k.id == key).unwrap();
+    assert_eq!(listed.policy.as_ref().unwrap().policy, policy);
+    let history = store.key_history(key).await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.action, "policy");
+    assert_eq!(last.reason.as_deref(), Some(policy.to_stored().as_str()));
+
+    // Setting it again replaces it; an empty policy removes it.
+    let mut narrower = spec.clone();
+    narrower.rate_limit = None;
+    let narrower = UsagePolicy::parse(&narrower).unwrap();
+    store
+        .set_key_policy(&change(Some(narrower.clone())), &event("set_key_policy"))
+        .await
+        .unwrap();
+    let loaded = store.load_key(key).await.unwrap().unwrap();
+    assert_eq!(loaded.policy.as_ref().unwrap().policy, narrower);
+    store
+        .set_key_policy(
+            &change(Some(UsagePolicy::default())),
+            &event("set_key_policy"),
+        )
+        .await
+        .unwrap();
+    assert!(store.load_key(key).await.unwrap().unwrap().policy.is_none());
+    store
+        .set_key_policy(&change(None), &event("set_key_policy"))
+        .await
+        .unwrap();
+    assert!(store.load_key(key).await.unwrap().unwrap().policy.is_none());
+    assert_eq!(
+        store
+            .key_history(key)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .reason
+            .as_deref(),
+        Some("removed")
+    );
+
+    let mut missing = change(Some(policy));
+    missing.key = KeyId::random();
+    assert!(matches!(
+        store
+            .set_key_policy(&missing, &event("set_key_policy"))
+            .await,
+        Err(StoreError::NotFound("key"))
+    ));
+}

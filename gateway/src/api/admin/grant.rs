@@ -8,6 +8,7 @@ use kms_engine::ids::AppName;
 use kms_engine::store::Grant;
 use serde::{Deserialize, Serialize};
 
+use super::app_view::find_app;
 use super::key_view::key_id;
 use super::{key_admin, run, success};
 use crate::error::ApiError;
@@ -57,13 +58,7 @@ pub async fn handle(
         if let Some(op) = operations.iter().find(|o| !key.algorithm.supports(*o)) {
             return Err(EngineError::OperationNotSupported(op.name()).into());
         }
-        let app = st.store.find_app(&app_name).await?.ok_or_else(|| {
-            ApiError::new(
-                actix_web::http::StatusCode::NOT_FOUND,
-                "app_not_found",
-                format!("no app named `{app_name}`"),
-            )
-        })?;
+        let app = find_app(&st, app_name.as_str()).await?;
         let grant = Grant {
             key: id,
             app: app.id,

@@ -4,6 +4,7 @@ use kms_engine::clock::Timestamp;
 use kms_engine::directory::Directory;
 use kms_engine::ids::KeyId;
 use kms_engine::keyring::KeyEntry;
+use kms_engine::policy::PolicySpec;
 use kms_engine::store::{KeyEvent, UsageSummary};
 use serde::Serialize;
 
@@ -65,6 +66,8 @@ pub struct KeyView {
     next_rotation_at: Option<String>,
     versions: Vec<VersionView>,
     grants: Vec<GrantView>,
+    /// The usage policy (`null`: none): source ranges, time windows, rate limit per app.
+    policy: Option<PolicySpec>,
     /// Use per version, caller and operation, with the last use: when is an old version safe to
     /// retire?
     usage: Vec<UsageView>,
@@ -124,6 +127,7 @@ impl KeyView {
                 })
                 .collect(),
             grants,
+            policy: key.policy.as_ref().map(|p| p.policy.spec()),
             usage: usage
                 .iter()
                 .map(|u| UsageView {
@@ -158,7 +162,19 @@ impl KeyView {
             .ok_or_else(|| ApiError::from(kms_engine::EngineError::KeyNotFound))?;
         let history = state.store.key_history(id).await?;
         let usage = state.store.usage(id).await?;
-        Ok(Self::new(&key, &history, &usage, &state.directory.load()))
+        let mut view = Self::new(&key, &history, &usage, &state.directory.load());
+        // The directory knows the names of apps with a live token; an app whose tokens were all
+        // revoked keeps its grants, and its name comes from the store.
+        if view.grants.iter().any(|g| g.app.is_empty()) {
+            let apps = state.store.list_apps(None).await?;
+            for g in view.grants.iter_mut().filter(|g| g.app.is_empty()) {
+                if let Some(a) = apps.iter().find(|a| a.app.id.to_string() == g.app_id) {
+                    g.app = a.app.name.to_string();
+                }
+            }
+            view.grants.sort_by(|a, b| a.app.cmp(&b.app));
+        }
+        Ok(view)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Admin endpoints. Each runs its store and HSM work on the control runtime. A success is audited
 //! by the store in the same transaction as the change; a failure is audited here.
 
+pub mod app_view;
 pub mod approvals;
 pub mod audit;
 pub mod config;
@@ -8,13 +9,18 @@ pub mod create_app;
 pub mod create_key;
 pub mod events;
 pub mod export;
+pub mod get_app;
 pub mod get_key;
 pub mod grant;
 pub mod key_view;
+pub mod list_apps;
 pub mod list_keys;
+pub mod revoke_app;
 pub mod rollback;
 pub mod root_tokens;
 pub mod rotate;
+pub mod rotate_app_token;
+pub mod set_policy;
 pub mod users;
 pub mod versions;
 
@@ -52,6 +58,19 @@ pub async fn key_admin(
     if crate::system_keys::is_reserved(name) {
         return Err(kms_engine::EngineError::KeyNotFound.into());
     }
+    Ok((caller, target))
+}
+
+/// An administrator's action on an app: the caller, authorised as an administrator, and the
+/// audit target `app:{name}`.
+pub async fn app_admin(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    action: &str,
+) -> Result<(Caller, String), ApiError> {
+    let target = format!("app:{name}");
+    let caller = auth::require_admin(state, req, action, Some(target.clone())).await?;
     Ok((caller, target))
 }
 

@@ -1,0 +1,76 @@
+//! How an app is shown to administrators: its tokens' ids and lifetimes, never a token.
+
+use actix_web::http::StatusCode;
+use kms_engine::clock::Timestamp;
+use kms_engine::ids::AppName;
+use kms_engine::store::{AppRecord, AppTokens, TokenRecord};
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+pub struct TokenView {
+    id: String,
+    /// `active`, `expiring` (works until `expires_at`), `expired` or `revoked`.
+    state: &'static str,
+    created_at: String,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct AppView {
+    id: String,
+    name: String,
+    created_at: String,
+    tokens: Vec<TokenView>,
+}
+
+fn token_state(t: &TokenRecord, now: Timestamp) -> &'static str {
+    match (t.revoked_at, t.expires_at) {
+        (Some(_), _) => "revoked",
+        (None, Some(at)) if at <= now => "expired",
+        (None, Some(_)) => "expiring",
+        (None, None) => "active",
+    }
+}
+
+impl AppView {
+    pub fn new(a: &AppTokens, now: Timestamp) -> Self {
+        Self {
+            id: a.app.id.to_string(),
+            name: a.app.name.to_string(),
+            created_at: a.app.created_at.rfc3339(),
+            tokens: a
+                .tokens
+                .iter()
+                .map(|t| TokenView {
+                    id: t.id.clone(),
+                    state: token_state(t, now),
+                    created_at: t.created_at.rfc3339(),
+                    expires_at: t.expires_at.map(Timestamp::rfc3339),
+                    revoked_at: t.revoked_at.map(Timestamp::rfc3339),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn app_not_found(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "app_not_found",
+        format!("no app named `{name}`"),
+    )
+}
+
+/// Finds an app by name in the store, or 404 `app_not_found` (also for a name no app could have).
+pub async fn find_app(state: &AppState, name: &str) -> Result<AppRecord, ApiError> {
+    let parsed = AppName::new(name).map_err(|_| app_not_found(name))?;
+    state
+        .store
+        .find_app(&parsed)
+        .await?
+        .ok_or_else(|| app_not_found(name))
+}
