@@ -110,13 +110,25 @@ mod tests {
         let (k1, k2) = (KeyId::random(), KeyId::random());
         let (a, expires) = c.issue(k1, at(0)).unwrap();
         assert_eq!(expires, at(1000));
-        assert!(matches!(c.consume(k2, &a, at(1)), Err(EngineError::ChallengeWrongKey)));
+        assert!(matches!(
+            c.consume(k2, &a, at(1)),
+            Err(EngineError::ChallengeWrongKey)
+        ));
         c.consume(k1, &a, at(999)).unwrap();
-        assert!(matches!(c.consume(k1, &a, at(999)), Err(EngineError::ChallengeReused)));
+        assert!(matches!(
+            c.consume(k1, &a, at(999)),
+            Err(EngineError::ChallengeReused)
+        ));
         let (b, _) = c.issue(k1, at(0)).unwrap();
         assert_ne!(a, b);
-        assert!(matches!(c.consume(k1, &b, at(1000)), Err(EngineError::ChallengeExpired)));
-        assert!(matches!(c.consume(k1, "nope", at(0)), Err(EngineError::ChallengeUnknown)));
+        assert!(matches!(
+            c.consume(k1, &b, at(1000)),
+            Err(EngineError::ChallengeExpired)
+        ));
+        assert!(matches!(
+            c.consume(k1, "nope", at(0)),
+            Err(EngineError::ChallengeUnknown)
+        ));
     }
 
     #[test]
@@ -125,7 +137,10 @@ mod tests {
         let k = KeyId::random();
         c.issue(k, at(0)).unwrap();
         c.issue(k, at(0)).unwrap();
-        assert!(matches!(c.issue(k, at(10)), Err(EngineError::TooManyChallenges)));
+        assert!(matches!(
+            c.issue(k, at(10)),
+            Err(EngineError::TooManyChallenges)
+        ));
         // Once they are past expiry and a further lifetime, they make room.
         c.issue(k, at(2001)).unwrap();
     }

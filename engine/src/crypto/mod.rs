@@ -98,9 +98,9 @@ impl PreparedKey {
         material: &KeyMaterial,
     ) -> Result<Self, EngineError> {
         match settings.purpose {
-            Purpose::Password(protection) => Ok(PreparedKey::Password(
-                password::PasswordKey::new(protection, material)?,
-            )),
+            Purpose::Password(protection) => Ok(PreparedKey::Password(password::PasswordKey::new(
+                protection, material,
+            )?)),
             Purpose::General => Self::new(algorithm, settings.deterministic, material),
         }
     }

@@ -71,15 +71,16 @@ struct Payload<'a> {
 }
 
 fn derive(secret: &[u8], label: &[u8]) -> Result<KeyMaterial, EngineError> {
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).map_err(|_| EngineError::KeyMaterialCorrupt)?;
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+        .map_err(|_| EngineError::KeyMaterialCorrupt)?;
     mac.update(label);
     Ok(KeyMaterial::from_slice(&mac.finalize().into_bytes()))
 }
 
 /// `len(salt) ‖ salt ‖ password`, erased when dropped.
 fn salted(salt: &[u8], password: &[u8]) -> Result<PlaintextBuf, EngineError> {
-    let len = u8::try_from(salt.len()).map_err(|_| EngineError::InvalidSalt("at most 255 bytes"))?;
+    let len =
+        u8::try_from(salt.len()).map_err(|_| EngineError::InvalidSalt("at most 255 bytes"))?;
     let mut out = PlaintextBuf::new(Vec::with_capacity(1 + salt.len() + password.len()));
     out.push(len);
     out.extend_from_slice(salt);
@@ -122,7 +123,9 @@ impl PasswordKey {
             .decrypt(&[], encrypted)
             .map_err(|_| EngineError::PasswordDecryptionFailed)?;
         let payload: Payload<'_> = serde_json::from_slice(&plain).map_err(|_| {
-            EngineError::InvalidPasswordPayload("expected the JSON {\"p\":password,\"c\":challenge}")
+            EngineError::InvalidPasswordPayload(
+                "expected the JSON {\"p\":password,\"c\":challenge}",
+            )
         })?;
         let Payload { p, c } = payload;
         let password = Zeroizing::new(p.into_owned());
@@ -217,7 +220,11 @@ impl PasswordKey {
     }
 
     /// Opens an `aead` value of this version, for [`PasswordKey::seal_opened`] by another.
-    pub fn open_for_rewrap(&self, key: &KeyId, parsed: Parsed) -> Result<PlaintextBuf, EngineError> {
+    pub fn open_for_rewrap(
+        &self,
+        key: &KeyId,
+        parsed: Parsed,
+    ) -> Result<PlaintextBuf, EngineError> {
         self.open_protected(key, parsed)
     }
 
@@ -243,7 +250,8 @@ impl Drop for Submission {
 pub fn jwk_numbers(pem: &str) -> Result<(String, String), EngineError> {
     use rsa::pkcs8::DecodePublicKey;
     use rsa::traits::PublicKeyParts;
-    let key = rsa::PublicKey::from_public_key_pem(pem).map_err(|_| EngineError::KeyMaterialCorrupt)?;
+    let key =
+        rsa::PublicKey::from_public_key_pem(pem).map_err(|_| EngineError::KeyMaterialCorrupt)?;
     Ok((
         URL_SAFE_NO_PAD.encode(key.n_bytes()),
         URL_SAFE_NO_PAD.encode(key.e_bytes()),
@@ -269,7 +277,11 @@ mod tests {
         let pem = key.rsa().public_key_pem().unwrap();
         let public = PublicKey::from_public_key_pem(&pem).unwrap();
         public
-            .encrypt(&mut rand::rng(), Oaep::<RsaSha256>::new(), payload.as_bytes())
+            .encrypt(
+                &mut rand::rng(),
+                Oaep::<RsaSha256>::new(),
+                payload.as_bytes(),
+            )
             .unwrap()
     }
 
@@ -298,7 +310,10 @@ mod tests {
             assert!(!k.verify(&id, parse(), b"salt", &bad).unwrap());
             // Another key id does not verify (aead: fails to open; hash: another tag).
             let other = KeyId::random();
-            assert!(!matches!(k.verify(&other, parse(), b"salt", &good), Ok(true)));
+            assert!(!matches!(
+                k.verify(&other, parse(), b"salt", &good),
+                Ok(true)
+            ));
         }
     }
 
@@ -311,7 +326,10 @@ mod tests {
             .unwrap();
         let p1 = old.protect(&id, v(1), b"s", &s).unwrap();
         let opened = old
-            .open_for_rewrap(&id, ciphertext::parse_as(ciphertext::Kind::Protected, &p1).unwrap())
+            .open_for_rewrap(
+                &id,
+                ciphertext::parse_as(ciphertext::Kind::Protected, &p1).unwrap(),
+            )
             .unwrap();
         let p2 = new.seal_opened(&id, v(2), &opened).unwrap();
         assert!(p2.starts_with("kms:00002:"));

@@ -3,5 +3,7 @@
 pub mod admin;
 pub mod batch;
 pub mod data;
+pub mod demo;
 pub mod hsm;
+pub mod passwords;
 pub mod sys;

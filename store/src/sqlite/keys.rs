@@ -6,7 +6,7 @@ use kms_engine::algorithm::{Algorithm, Operation, OperationSet};
 use kms_engine::audit::AuditEvent;
 use kms_engine::clock::Timestamp;
 use kms_engine::ids::{AppId, KeyId, KeyName, KeyVersion, MasterKeyId};
-use kms_engine::keyring::{KeyEntry, KeySettings, VersionEntry};
+use kms_engine::keyring::{KeyEntry, KeySettings, Purpose, VersionEntry};
 use kms_engine::master_key::MasterKeyState;
 use kms_engine::store::{Change, Grant, KeyEvent, NewKey, Revision, Rotation, StoreError};
 use kms_engine::version::VersionState;
@@ -18,9 +18,9 @@ use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, feed, is_unique_violation};
 
 const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
-     deterministic, rotation_period_ms, notice_period_ms FROM keys";
+     deterministic, rotation_period_ms, notice_period_ms, purpose FROM keys";
 const KEYS_ONE: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
-     deterministic, rotation_period_ms, notice_period_ms FROM keys WHERE id = ?";
+     deterministic, rotation_period_ms, notice_period_ms, purpose FROM keys WHERE id = ?";
 const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
      updated_at, destroy_at FROM key_versions";
 const VERSIONS_ONE: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
@@ -109,6 +109,7 @@ pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry
                     deterministic: row.get::<i64, _>("deterministic") != 0,
                     rotation_period_ms: row.get("rotation_period_ms"),
                     notice_period_ms: row.get("notice_period_ms"),
+                    purpose: Purpose::from_code(row.get("purpose")).map_err(corrupt)?,
                 },
                 rows::ts(row.get("created_at")),
                 rows::version(row.get("min_decryption_version"))?,
@@ -254,7 +255,8 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at, \
-             deterministic, rotation_period_ms, notice_period_ms) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?)",
+             deterministic, rotation_period_ms, notice_period_ms, purpose) \
+             VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
         )
         .bind(key.id.as_bytes().to_vec())
         .bind(key.name.as_str())
@@ -264,6 +266,7 @@ impl SqliteStore {
         .bind(i64::from(key.settings.deterministic))
         .bind(key.settings.rotation_period_ms)
         .bind(key.settings.notice_period_ms)
+        .bind(key.settings.purpose.code())
         .execute(&mut *tx)
         .await
         .map_err(|e| {

@@ -46,11 +46,12 @@ impl Worker {
         challenges: &Challenges,
     ) -> Result<Done, EngineError> {
         let (submission, version) = self.submission(key, encrypted, challenges)?;
-        let protected = self
-            .prepared(key, version)?
-            .key
-            .password()?
-            .protect(&key.id, version, salt, &submission)?;
+        let protected = self.prepared(key, version)?.key.password()?.protect(
+            &key.id,
+            version,
+            salt,
+            &submission,
+        )?;
         Ok(Done::Protected { protected, version })
     }
 
@@ -66,18 +67,19 @@ impl Worker {
         let parsed = Self::protected_version(key, protected)?;
         let version = parsed.version;
         let (submission, active) = self.submission(key, encrypted, challenges)?;
-        let matched = self
-            .prepared(key, version)?
-            .key
-            .password()?
-            .verify(&key.id, parsed, salt, &submission)?;
+        let matched = self.prepared(key, version)?.key.password()?.verify(
+            &key.id,
+            parsed,
+            salt,
+            &submission,
+        )?;
         let upgraded = if matched && version != active {
-            Some(
-                self.prepared(key, active)?
-                    .key
-                    .password()?
-                    .protect(&key.id, active, salt, &submission)?,
-            )
+            Some(self.prepared(key, active)?.key.password()?.protect(
+                &key.id,
+                active,
+                salt,
+                &submission,
+            )?)
         } else {
             None
         };
