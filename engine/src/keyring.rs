@@ -192,6 +192,20 @@ impl KeyEntry {
         }
     }
 
+    /// Whether this key can do `op` at all: its algorithm's operations, or for a password key
+    /// the password operations (`/v1/passwords/{key}/<op>`).
+    pub fn supports(&self, op: Operation) -> bool {
+        match self.settings.purpose {
+            Purpose::General => self.algorithm.supports(op),
+            Purpose::Password(_) => {
+                matches!(
+                    op,
+                    Operation::Protect | Operation::Verify | Operation::Rewrap
+                )
+            }
+        }
+    }
+
     /// Whether `app` holds a grant for `op` on this key.
     pub fn grants_app(&self, app: &AppId, op: Operation) -> bool {
         self.grants.get(app).is_some_and(|ops| ops.contains(op))

@@ -12,6 +12,7 @@ mod docs;
 mod errors;
 mod lifecycle;
 mod observability;
+mod passwords;
 mod pkcs11;
 mod process;
 mod rotation;
