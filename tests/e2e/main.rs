@@ -6,6 +6,7 @@
 mod access;
 mod algorithms;
 mod at_rest;
+mod browser;
 mod cli;
 mod data_plane;
 mod docs;
@@ -17,4 +18,5 @@ mod pkcs11;
 mod process;
 mod rotation;
 mod support;
+mod webdriver;
 mod webhook_receiver;
