@@ -10,6 +10,8 @@ declare -A need=(
   [softhsm2-util]=softhsm2       # the PKCS#11 HSM the tests run against
   [pkcs11-tool]=opensc           # an independent look at the tokens' objects
   [openssl]=openssl              # an independent implementation the tests check signatures with
+  [chromium]=chromium            # the password demo's browser test (tests/e2e/browser.rs)
+  [chromedriver]=chromium-driver # WebDriver for it
 )
 
 missing=()
