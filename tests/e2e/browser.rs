@@ -12,8 +12,9 @@ use crate::webdriver::Browser;
 
 const ROOT: &str = "browser-root";
 
-/// Fills the form and presses `button`; returns the page's verdict: its state and its text.
-fn submit(browser: &Browser, username: &str, password: &str, button: &str) -> (String, String) {
+/// Fills the form, presses `button` and checks the page's verdict: its state and its text.
+#[track_caller]
+fn submit(browser: &Browser, username: &str, password: &str, button: &str, expect: (&str, &str)) {
     browser.type_into("#username", username);
     browser.type_into("#password", password);
     browser.click(button);
@@ -28,7 +29,7 @@ fn submit(browser: &Browser, username: &str, password: &str, button: &str) -> (S
     );
     // Ready for the next submission.
     browser.execute("document.getElementById('result').dataset.state = 'idle';");
-    (state, text)
+    assert_eq!((state.as_str(), text.as_str()), expect);
 }
 
 /// Every file under `dir`, recursively.
@@ -74,16 +75,20 @@ fn login_page_in_headless_chromium_never_lets_the_password_out() {
     let title = browser.execute("return document.title;");
     assert_eq!(title, "KMS password demo");
 
-    let (state, text) = submit(&browser, "alice", &password, "#signup");
-    assert_eq!(
-        (state.as_str(), text.as_str()),
-        ("ok", "Signed up as alice")
+    submit(
+        &browser,
+        "alice",
+        &password,
+        "#signup",
+        ("ok", "Signed up as alice"),
     );
 
-    let (state, text) = submit(&browser, "alice", &password, "#login");
-    assert_eq!(
-        (state.as_str(), text.as_str()),
-        ("ok", "Logged in as alice")
+    submit(
+        &browser,
+        "alice",
+        &password,
+        "#login",
+        ("ok", "Logged in as alice"),
     );
     // What an attacker on the wire would have captured: the accepted login's request body.
     let captured: Value = browser.execute("return window.lastSubmission;");
@@ -91,15 +96,19 @@ fn login_page_in_headless_chromium_never_lets_the_password_out() {
     let blob = captured["body"]["encrypted_password"].as_str().unwrap();
     assert!(!blob.contains(&password));
 
-    let (state, text) = submit(&browser, "alice", &format!("{password}x"), "#login");
-    assert_eq!(
-        (state.as_str(), text.as_str()),
-        ("refused", "Refused: login_failed")
+    submit(
+        &browser,
+        "alice",
+        &format!("{password}x"),
+        "#login",
+        ("refused", "Refused: login_failed"),
     );
-    let (state, text) = submit(&browser, "mallory", &password, "#login");
-    assert_eq!(
-        (state.as_str(), text.as_str()),
-        ("refused", "Refused: login_failed")
+    submit(
+        &browser,
+        "mallory",
+        &password,
+        "#login",
+        ("refused", "Refused: login_failed"),
     );
 
     // Replaying the captured body is refused: its challenge is spent.
@@ -107,10 +116,12 @@ fn login_page_in_headless_chromium_never_lets_the_password_out() {
     assert_eq!(replay.0, 409, "{}", replay.1);
     assert_eq!(replay.1["error"]["code"], "challenge_reused");
     // The demo's database holds a protected value for alice, never the password.
-    let (state, text) = submit(&browser, "alice", &password, "#login");
-    assert_eq!(
-        (state.as_str(), text.as_str()),
-        ("ok", "Logged in as alice")
+    submit(
+        &browser,
+        "alice",
+        &password,
+        "#login",
+        ("ok", "Logged in as alice"),
     );
 
     let needles = [

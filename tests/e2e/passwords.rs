@@ -77,6 +77,22 @@ fn verify(
     )
 }
 
+/// The browser's side and `verify` in one: a fresh blob for `password`, checked against
+/// `protected`; returns the answer's body (200 asserted).
+fn login(
+    http: &Http,
+    token: &str,
+    key: &str,
+    password: &str,
+    salt: &[u8],
+    protected: &str,
+) -> Value {
+    let blob = browser(http, token, key, password);
+    let (s, b) = verify(http, token, key, &blob, salt, protected);
+    assert_eq!(s, 200, "{b}");
+    b
+}
+
 fn rotate(http: &Http, key: &str) {
     let (s, b) = http.post(
         &format!("/v1/admin/keys/{key}/rotate"),
@@ -164,14 +180,7 @@ fn aead_password_keys_protect_verify_refuse_replays_and_rewrap() {
     assert_eq!(b["key_version"], 1);
     let upgraded = b["protected"].as_str().unwrap();
     assert!(upgraded.starts_with("kms:00002:"), "{b}");
-    let (_, b) = verify(
-        &http,
-        &app,
-        "logins",
-        &browser(&http, &app, "logins", "correct horse"),
-        salt,
-        upgraded,
-    );
+    let b = login(&http, &app, "logins", "correct horse", salt, upgraded);
     assert_eq!(b["match"], true, "{b}");
 
     // Rewrap needs its own grant; then moves the value to version 2.
@@ -187,14 +196,7 @@ fn aead_password_keys_protect_verify_refuse_replays_and_rewrap() {
     let rewrapped = b["protected"].as_str().unwrap();
     assert!(rewrapped.starts_with("kms:00002:"), "{b}");
     assert_ne!(rewrapped, upgraded);
-    let (_, b) = verify(
-        &http,
-        &app,
-        "logins",
-        &browser(&http, &app, "logins", "correct horse"),
-        salt,
-        rewrapped,
-    );
+    let b = login(&http, &app, "logins", "correct horse", salt, rewrapped);
     assert_eq!(b["match"], true, "{b}");
 
     // The password key's private half is not reachable through the generic data endpoints.
@@ -273,14 +275,7 @@ fn hash_password_keys_verify_and_move_forward_on_login_only() {
     );
     assert_ne!(b["protected"], protected.as_str());
 
-    let (_, b) = verify(
-        &http,
-        ROOT,
-        "pins",
-        &browser(&http, ROOT, "pins", "123457"),
-        salt,
-        &protected,
-    );
+    let b = login(&http, ROOT, "pins", "123457", salt, &protected);
     assert_eq!(b["match"], false, "{b}");
     assert_error(
         &http.post(
@@ -292,14 +287,7 @@ fn hash_password_keys_verify_and_move_forward_on_login_only() {
         "operation_not_supported",
     );
     rotate(&http, "pins");
-    let (_, b) = verify(
-        &http,
-        ROOT,
-        "pins",
-        &browser(&http, ROOT, "pins", "123456"),
-        salt,
-        &protected,
-    );
+    let b = login(&http, ROOT, "pins", "123456", salt, &protected);
     assert_eq!(b["match"], true, "{b}");
     assert!(
         b["protected"].as_str().unwrap().starts_with("kms:00002:"),
@@ -322,15 +310,15 @@ fn bad_password_input_gets_its_own_codes() {
     let salt = b"salt";
     let good = browser(&http, ROOT, "a", "pw");
     let bytes = unb64(&good);
+    // `protect` with `blob` on `key` is refused with `status` and `code`.
+    let refused = |key: &str, blob: &str, status: u16, code: &str| {
+        assert_error(&protect(&http, ROOT, key, blob, salt), status, code);
+    };
 
     // Wrong padding: a flipped bit fails RSA-OAEP's check.
     let mut flipped = bytes.clone();
     flipped[100] ^= 0x01;
-    assert_error(
-        &protect(&http, ROOT, "a", &b64(&flipped), salt),
-        400,
-        "password_decryption_failed",
-    );
+    refused("a", &b64(&flipped), 400, "password_decryption_failed");
     // PKCS#1 v1.5 padding instead of OAEP.
     let (_, pk) = http.get("/v1/passwords/a/public-key", Some(ROOT));
     let public = PublicKey::from_public_key_pem(pk["pem"].as_str().unwrap()).unwrap();
@@ -341,33 +329,17 @@ fn bad_password_input_gets_its_own_codes() {
             br#"{"p":"pw","c":"x"}"#,
         )
         .unwrap();
-    assert_error(
-        &protect(&http, ROOT, "a", &b64(&v15), salt),
-        400,
-        "password_decryption_failed",
-    );
+    refused("a", &b64(&v15), 400, "password_decryption_failed");
     // Oversized input.
     let mut long = bytes.clone();
     long.extend_from_slice(&[0u8; 100]);
-    assert_error(
-        &protect(&http, ROOT, "a", &b64(&long), salt),
-        400,
-        "encrypted_password_too_large",
-    );
+    refused("a", &b64(&long), 400, "encrypted_password_too_large");
     // Another key's blob: of the same size it cannot be told from bad padding (RSA-OAEP), of
     // another size it is refused by its length.
     let for_b = browser(&http, ROOT, "b", "pw");
-    assert_error(
-        &protect(&http, ROOT, "a", &for_b, salt),
-        400,
-        "password_decryption_failed",
-    );
+    refused("a", &for_b, 400, "password_decryption_failed");
     let for_a = browser(&http, ROOT, "a", "pw");
-    assert_error(
-        &protect(&http, ROOT, "big", &for_a, salt),
-        400,
-        "encrypted_password_length",
-    );
+    refused("big", &for_a, 400, "encrypted_password_length");
     // Encrypted to this key, but with a challenge issued for another key.
     let b_challenge = challenge(&http, ROOT, "b");
     let cross = seal(
@@ -376,11 +348,7 @@ fn bad_password_input_gets_its_own_codes() {
         "a",
         &json!({ "p": "pw", "c": b_challenge }).to_string(),
     );
-    assert_error(
-        &protect(&http, ROOT, "a", &cross, salt),
-        400,
-        "challenge_wrong_key",
-    );
+    refused("a", &cross, 400, "challenge_wrong_key");
     // A challenge never issued, and a payload that is not the expected JSON.
     let made_up = seal(
         &http,
@@ -388,36 +356,19 @@ fn bad_password_input_gets_its_own_codes() {
         "a",
         &json!({ "p": "pw", "c": "bm9wZQ==" }).to_string(),
     );
-    assert_error(
-        &protect(&http, ROOT, "a", &made_up, salt),
-        400,
-        "challenge_unknown",
-    );
+    refused("a", &made_up, 400, "challenge_unknown");
     let raw = seal(&http, ROOT, "a", "pw");
-    assert_error(
-        &protect(&http, ROOT, "a", &raw, salt),
-        400,
-        "invalid_password_payload",
-    );
+    refused("a", &raw, 400, "invalid_password_payload");
     // An expired challenge (two minutes), and a reused one.
     let late = browser(&http, ROOT, "a", "pw");
     clock.advance_millis(120_001);
-    assert_error(
-        &protect(&http, ROOT, "a", &late, salt),
-        400,
-        "challenge_expired",
-    );
-    let (s, b) = protect(&http, ROOT, "a", &good, salt);
-    assert_error(&(s, b), 400, "challenge_expired");
+    refused("a", &late, 400, "challenge_expired");
+    refused("a", &good, 400, "challenge_expired");
     let fresh = browser(&http, ROOT, "a", "pw");
     let (s, b) = protect(&http, ROOT, "a", &fresh, salt);
     assert_eq!(s, 200, "{b}");
     let protected = b["protected"].as_str().unwrap().to_owned();
-    assert_error(
-        &protect(&http, ROOT, "a", &fresh, salt),
-        409,
-        "challenge_reused",
-    );
+    refused("a", &fresh, 409, "challenge_reused");
 
     // Malformed fields.
     assert_error(

@@ -10,7 +10,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::{Credentials, db_error};
-use crate::api::passwords::verify;
+use crate::api::passwords::{self, verify};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -27,9 +27,12 @@ pub async fn handle(
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let demo = super::demo(&state)?;
-    let username = body.username()?.to_owned();
-    let (caller, key) = demo.caller(&state, &req)?;
+    let super::Attempt {
+        demo,
+        username,
+        caller,
+        key,
+    } = super::Attempt::start(&state, &req, &body)?;
     let users = demo.users.clone();
     let name = username.clone();
     let row = state
@@ -49,7 +52,7 @@ pub async fn handle(
         salt: encode_b64(&row.get::<Vec<u8>, _>("salt")),
         protected: row.get("protected"),
     };
-    let answer = verify::verify(&state, &caller, key, &request).await?;
+    let answer = passwords::call(&state, &caller, key, request.item(&state)?).await?;
     if answer["match"] != json!(true) {
         return Err(refused());
     }

@@ -96,6 +96,28 @@ pub struct Credentials {
     encrypted_password: String,
 }
 
+/// A sign-up or login under way: the demo, the checked username, its caller and key.
+struct Attempt<'a> {
+    demo: &'a Demo,
+    username: String,
+    caller: Caller,
+    key: Arc<KeyEntry>,
+}
+
+impl<'a> Attempt<'a> {
+    fn start(state: &'a AppState, req: &HttpRequest, body: &Credentials) -> Result<Self, ApiError> {
+        let demo = demo(state)?;
+        let username = body.username()?.to_owned();
+        let (caller, key) = demo.caller(state, req)?;
+        Ok(Self {
+            demo,
+            username,
+            caller,
+            key,
+        })
+    }
+}
+
 impl Credentials {
     fn username(&self) -> Result<&str, ApiError> {
         let u = self.username.as_str();

@@ -6,7 +6,7 @@ use kms_engine::ciphertext::encode_b64;
 use serde_json::json;
 
 use super::{Credentials, db_error};
-use crate::api::passwords::protect;
+use crate::api::passwords::{self, protect};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -15,16 +15,19 @@ pub async fn handle(
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let demo = super::demo(&state)?;
-    let username = body.username()?.to_owned();
-    let (caller, key) = demo.caller(&state, &req)?;
+    let super::Attempt {
+        demo,
+        username,
+        caller,
+        key,
+    } = super::Attempt::start(&state, &req, &body)?;
     let mut salt = [0u8; 16];
     rand::fill(&mut salt);
     let request = protect::Request {
         encrypted_password: body.into_inner().encrypted_password,
         salt: encode_b64(&salt),
     };
-    let protected = protect::protect(&state, &caller, key, &request).await?;
+    let protected = passwords::call(&state, &caller, key, request.item(&state)?).await?;
     let protected = protected["protected"]
         .as_str()
         .unwrap_or_default()

@@ -15,7 +15,7 @@ pub mod verify;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, HttpResponse};
 use kms_engine::EngineError;
 use kms_engine::algorithm::Operation;
 use kms_engine::ciphertext::decode_b64;
@@ -95,6 +95,29 @@ pub async fn run(
     let outcome = result.as_ref().map_or_else(|e| e.code, |_| "ok");
     crate::metrics::request(op, name.as_str(), outcome, 1, started);
     result
+}
+
+/// Runs a password operation's item for an authorised caller and renders its result.
+pub async fn call(
+    state: &AppState,
+    caller: &Caller,
+    key: Arc<KeyEntry>,
+    item: Item,
+) -> Result<Value, ApiError> {
+    rendered(run(state, caller, key, item).await?)
+}
+
+/// A handler: authorises `op` on the key, makes the item from the body, runs it.
+pub async fn handle_op(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    op: Operation,
+    item: impl FnOnce(&AppState) -> Result<Item, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let (caller, key) = authorize(state, req, name, Some(op), op.name()).await?;
+    let item = item(state)?;
+    Ok(HttpResponse::Ok().json(call(state, &caller, key, item).await?))
 }
 
 /// A password item's result as JSON: `{"protected","key_version"}` or

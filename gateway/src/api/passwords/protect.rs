@@ -6,12 +6,9 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Operation;
-use kms_engine::keyring::KeyEntry;
 use kms_engine::pool::Item;
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -22,19 +19,14 @@ pub struct Request {
     pub salt: String,
 }
 
-/// The body, for an authorised caller.
-pub async fn protect(
-    state: &AppState,
-    caller: &Caller,
-    key: Arc<KeyEntry>,
-    body: &Request,
-) -> Result<Value, ApiError> {
-    let item = Item::PasswordProtect {
-        encrypted: super::encrypted(&body.encrypted_password)?,
-        salt: super::salt(&body.salt)?,
-        challenges: Arc::clone(&state.challenges),
-    };
-    super::rendered(super::run(state, caller, key, item).await?)
+impl Request {
+    pub fn item(&self, state: &AppState) -> Result<Item, ApiError> {
+        Ok(Item::PasswordProtect {
+            encrypted: super::encrypted(&self.encrypted_password)?,
+            salt: super::salt(&self.salt)?,
+            challenges: Arc::clone(&state.challenges),
+        })
+    }
 }
 
 pub async fn handle(
@@ -43,7 +35,5 @@ pub async fn handle(
     name: super::Path,
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, key) =
-        super::authorize(&state, &req, &name, Some(Operation::Protect), "protect").await?;
-    Ok(HttpResponse::Ok().json(protect(&state, &caller, key, &body).await?))
+    super::handle_op(&state, &req, &name, Operation::Protect, |st| body.item(st)).await
 }

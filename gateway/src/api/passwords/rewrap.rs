@@ -3,8 +3,6 @@
 //! (a `hash` value is `operation_not_supported`: it is re-protected by a successful verify).
 //! Opened and sealed again inside a crypto worker. Needs `rewrap`.
 
-use std::sync::Arc;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Operation;
 use kms_engine::pool::Item;
@@ -25,11 +23,9 @@ pub async fn handle(
     name: super::Path,
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, key) =
-        super::authorize(&state, &req, &name, Some(Operation::Rewrap), "rewrap").await?;
-    let item = Item::PasswordRewrap {
-        protected: body.into_inner().protected,
-    };
-    let done = super::run(&state, &caller, Arc::clone(&key), item).await?;
-    Ok(HttpResponse::Ok().json(super::rendered(done)?))
+    let protected = body.into_inner().protected;
+    super::handle_op(&state, &req, &name, Operation::Rewrap, |_| {
+        Ok(Item::PasswordRewrap { protected })
+    })
+    .await
 }

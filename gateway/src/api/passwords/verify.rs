@@ -9,12 +9,9 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Operation;
-use kms_engine::keyring::KeyEntry;
 use kms_engine::pool::Item;
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -26,20 +23,15 @@ pub struct Request {
     pub protected: String,
 }
 
-/// The body, for an authorised caller.
-pub async fn verify(
-    state: &AppState,
-    caller: &Caller,
-    key: Arc<KeyEntry>,
-    body: &Request,
-) -> Result<Value, ApiError> {
-    let item = Item::PasswordVerify {
-        encrypted: super::encrypted(&body.encrypted_password)?,
-        salt: super::salt(&body.salt)?,
-        protected: body.protected.clone(),
-        challenges: Arc::clone(&state.challenges),
-    };
-    super::rendered(super::run(state, caller, key, item).await?)
+impl Request {
+    pub fn item(&self, state: &AppState) -> Result<Item, ApiError> {
+        Ok(Item::PasswordVerify {
+            encrypted: super::encrypted(&self.encrypted_password)?,
+            salt: super::salt(&self.salt)?,
+            protected: self.protected.clone(),
+            challenges: Arc::clone(&state.challenges),
+        })
+    }
 }
 
 pub async fn handle(
@@ -48,7 +40,5 @@ pub async fn handle(
     name: super::Path,
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, key) =
-        super::authorize(&state, &req, &name, Some(Operation::Verify), "verify").await?;
-    Ok(HttpResponse::Ok().json(verify(&state, &caller, key, &body).await?))
+    super::handle_op(&state, &req, &name, Operation::Verify, |st| body.item(st)).await
 }
