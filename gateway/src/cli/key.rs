@@ -40,6 +40,12 @@ pub enum KeyCommand {
         /// Announce a scheduled rotation this long before, e.g. 7d.
         #[arg(long)]
         notice_period: Option<String>,
+        /// `password`: a password key for browser logins (docs/passwords.md).
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Password keys: `aead` (default) or `hash`.
+        #[arg(long)]
+        protection: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -154,6 +160,12 @@ fn show_key(key: &Value, output: Output) {
             ""
         }
     );
+    if key["purpose"] == json!("password") {
+        println!(
+            "Purpose:                password (protection {})",
+            s(&key["protection"])
+        );
+    }
     println!("Active version:         {}", s(&key["active_version"]));
     println!(
         "Min decryption version: {}",
@@ -239,6 +251,8 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
             deterministic,
             rotation_period,
             notice_period,
+            purpose,
+            protection,
             common,
         } => {
             let mut body = json!({ "name": name, "deterministic": deterministic });
@@ -246,6 +260,8 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
                 ("algorithm", algorithm),
                 ("rotation_period", rotation_period),
                 ("notice_period", notice_period),
+                ("purpose", purpose),
+                ("protection", protection),
             ] {
                 if let Some(v) = v {
                     body[k] = json!(v);
