@@ -100,10 +100,6 @@ impl PasswordKey {
         })
     }
 
-    pub fn protection(&self) -> Protection {
-        self.protection
-    }
-
     pub fn rsa(&self) -> &RsaKey {
         &self.rsa
     }
