@@ -414,6 +414,13 @@ fn bad_password_input_gets_its_own_codes() {
         400,
         "invalid_json",
     );
+    // Without --demo-key there is no demo.
+    assert_error(&http.get("/demo/login", None), 404, "not_found");
+    assert_error(
+        &http.post("/demo/api/challenge", None, &json!({})),
+        404,
+        "not_found",
+    );
     // Password endpoints on a general key; password options on the wrong kind of key.
     assert_error(
         &http.post("/v1/passwords/cards/challenge", Some(ROOT), &json!({})),
