@@ -11,6 +11,8 @@ declare -A need=(
   [pkcs11-tool]=opensc           # an independent look at the tokens' objects
   [openssl]=openssl              # an independent implementation the tests check signatures with
   [oathtool]=oathtool            # TOTP codes in the README's access-control walkthrough
+  [chromium]=chromium            # the password demo's browser test (tests/e2e/browser.rs)
+  [chromedriver]=chromium-driver # WebDriver for it
 )
 
 missing=()

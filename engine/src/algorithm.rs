@@ -182,7 +182,8 @@ impl fmt::Display for Algorithm {
 }
 
 /// An operation an application may be granted on a key. The names are the data-plane endpoint
-/// names, so a grant reads the same as the URL it allows (`hmac` also covers `hmac/verify`).
+/// names, so a grant reads the same as the URL it allows (`hmac` also covers `hmac/verify`; on a
+/// password key, `protect`, `verify` and `rewrap` allow `/v1/passwords/{key}/<op>`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Operation {
@@ -193,6 +194,8 @@ pub enum Operation {
     Sign = 5,
     Verify = 6,
     Hmac = 7,
+    /// Password keys: turn a browser-encrypted password into a value to store.
+    Protect = 8,
 }
 
 impl Operation {
@@ -204,6 +207,7 @@ impl Operation {
         Operation::Sign,
         Operation::Verify,
         Operation::Hmac,
+        Operation::Protect,
     ];
 
     pub fn name(self) -> &'static str {
@@ -215,6 +219,7 @@ impl Operation {
             Operation::Sign => "sign",
             Operation::Verify => "verify",
             Operation::Hmac => "hmac",
+            Operation::Protect => "protect",
         }
     }
 
@@ -327,7 +332,8 @@ mod tests {
                 (4, "datakey"),
                 (5, "sign"),
                 (6, "verify"),
-                (7, "hmac")
+                (7, "hmac"),
+                (8, "protect")
             ]
         );
         for a in Algorithm::ALL {

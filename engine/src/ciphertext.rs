@@ -81,6 +81,8 @@ pub enum Kind {
     Ciphertext,
     Signature,
     Hmac,
+    /// A password key's protected value.
+    Protected,
 }
 
 impl Kind {
@@ -89,6 +91,7 @@ impl Kind {
             Kind::Ciphertext => EngineError::InvalidCiphertext(why),
             Kind::Signature => EngineError::InvalidSignature(why),
             Kind::Hmac => EngineError::InvalidHmac(why),
+            Kind::Protected => EngineError::InvalidProtected(why),
         }
     }
 
@@ -97,6 +100,7 @@ impl Kind {
             Kind::Ciphertext => "ciphertext",
             Kind::Signature => "signature",
             Kind::Hmac => "hmac",
+            Kind::Protected => "protected",
         }
     }
 }

@@ -47,6 +47,34 @@ pub enum EngineError {
     #[error("this app is over the key's rate limit; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u32 },
 
+    // ---- password keys (docs/passwords.md) ----
+    #[error("this endpoint needs a key created with purpose `password`")]
+    NotAPasswordKey,
+    #[error("encrypted_password is larger than this key's RSA ciphertexts ({0} bytes)")]
+    EncryptedPasswordTooLarge(usize),
+    #[error("encrypted_password is not {0} bytes long: it was not made with this key")]
+    EncryptedPasswordLength(usize),
+    /// Wrong padding, another key of the same size, or a version rotated away: RSA-OAEP cannot
+    /// tell these apart, and saying which check failed would help an attacker.
+    #[error("encrypted_password could not be decrypted with this key (RSA-OAEP-SHA256)")]
+    PasswordDecryptionFailed,
+    #[error("the decrypted password payload is malformed: {0}")]
+    InvalidPasswordPayload(&'static str),
+    #[error("the challenge is unknown")]
+    ChallengeUnknown,
+    #[error("the challenge has expired; fetch a new one")]
+    ChallengeExpired,
+    #[error("the challenge has already been used")]
+    ChallengeReused,
+    #[error("the challenge was issued for another key")]
+    ChallengeWrongKey,
+    #[error("too many outstanding challenges; retry shortly")]
+    TooManyChallenges,
+    #[error("invalid salt: {0}")]
+    InvalidSalt(&'static str),
+    #[error("protected value is malformed: {0}")]
+    InvalidProtected(&'static str),
+
     // ---- the key's state ----
     #[error("key not found")]
     KeyNotFound,
@@ -89,6 +117,7 @@ impl EngineError {
         !matches!(
             self,
             EngineError::Overloaded
+                | EngineError::TooManyChallenges
                 | EngineError::Sealed
                 | EngineError::HsmUnavailable
                 | EngineError::SyncTimeout

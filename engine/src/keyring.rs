@@ -36,6 +36,73 @@ pub struct KeySettings {
     /// Created exportable: its material may leave the KMS (wrapped to a requester's public key)
     /// after a quorum approves. Fixed at creation.
     pub exportable: bool,
+    /// What the key is for; fixed at creation.
+    pub purpose: Purpose,
+}
+
+/// What a key is for. A password key is an RSA key whose private half only ever decrypts
+/// browser-encrypted passwords inside a crypto worker (docs/passwords.md); the generic data
+/// endpoints refuse it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Purpose {
+    #[default]
+    General,
+    Password(Protection),
+}
+
+/// How a password key turns a password into the value an application stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// AES-256-GCM over salt and password: versioned, rewrappable after a rotation.
+    Aead,
+    /// HMAC-SHA256 over salt and password: one-way; re-protected on a successful verify.
+    Hash,
+}
+
+impl Protection {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protection::Aead => "aead",
+            Protection::Hash => "hash",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Self, EngineError> {
+        match name {
+            "aead" => Ok(Protection::Aead),
+            "hash" => Ok(Protection::Hash),
+            _ => Err(EngineError::InvalidArgument(
+                "`protection` is `aead` or `hash`".into(),
+            )),
+        }
+    }
+}
+
+impl Purpose {
+    /// The code stored in the database (`keys.purpose`). Fixed: never renumber.
+    pub fn code(self) -> i64 {
+        match self {
+            Purpose::General => 0,
+            Purpose::Password(Protection::Aead) => 1,
+            Purpose::Password(Protection::Hash) => 2,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Result<Self, EngineError> {
+        match code {
+            0 => Ok(Purpose::General),
+            1 => Ok(Purpose::Password(Protection::Aead)),
+            2 => Ok(Purpose::Password(Protection::Hash)),
+            _ => Err(EngineError::CorruptRecord("unknown key purpose code")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::General => "general",
+            Purpose::Password(_) => "password",
+        }
+    }
 }
 
 /// Seven days.
@@ -48,6 +115,7 @@ impl Default for KeySettings {
             rotation_period_ms: None,
             notice_period_ms: DEFAULT_NOTICE_MS,
             exportable: false,
+            purpose: Purpose::General,
         }
     }
 }
@@ -149,6 +217,20 @@ impl KeyEntry {
         }
     }
 
+    /// Whether this key can do `op` at all: its algorithm's operations, or for a password key
+    /// the password operations (`/v1/passwords/{key}/<op>`).
+    pub fn supports(&self, op: Operation) -> bool {
+        match self.settings.purpose {
+            Purpose::General => self.algorithm.supports(op),
+            Purpose::Password(_) => {
+                matches!(
+                    op,
+                    Operation::Protect | Operation::Verify | Operation::Rewrap
+                )
+            }
+        }
+    }
+
     /// Whether `app` holds a grant for `op` on this key.
     pub fn grants_app(&self, app: &AppId, op: Operation) -> bool {
         self.grants.get(app).is_some_and(|ops| ops.contains(op))
@@ -214,6 +296,23 @@ mod tests {
             versions,
             HashMap::new(),
         )
+    }
+
+    /// The stored purpose codes are part of the database format.
+    #[test]
+    fn purpose_codes_never_change() {
+        let all = [
+            (Purpose::General, 0),
+            (Purpose::Password(Protection::Aead), 1),
+            (Purpose::Password(Protection::Hash), 2),
+        ];
+        for (purpose, code) in all {
+            assert_eq!(purpose.code(), code);
+            assert_eq!(Purpose::from_code(code).unwrap(), purpose);
+        }
+        assert!(Purpose::from_code(3).is_err());
+        assert_eq!(Protection::parse("hash").unwrap(), Protection::Hash);
+        assert!(Protection::parse("argon2").is_err());
     }
 
     #[test]

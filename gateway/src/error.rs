@@ -123,6 +123,20 @@ impl From<EngineError> for ApiError {
                     ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
                 };
             }
+            E::NotAPasswordKey => (StatusCode::BAD_REQUEST, "not_a_password_key"),
+            E::EncryptedPasswordTooLarge(_) => {
+                (StatusCode::BAD_REQUEST, "encrypted_password_too_large")
+            }
+            E::EncryptedPasswordLength(_) => (StatusCode::BAD_REQUEST, "encrypted_password_length"),
+            E::PasswordDecryptionFailed => (StatusCode::BAD_REQUEST, "password_decryption_failed"),
+            E::InvalidPasswordPayload(_) => (StatusCode::BAD_REQUEST, "invalid_password_payload"),
+            E::ChallengeUnknown => (StatusCode::BAD_REQUEST, "challenge_unknown"),
+            E::ChallengeExpired => (StatusCode::BAD_REQUEST, "challenge_expired"),
+            E::ChallengeReused => (StatusCode::CONFLICT, "challenge_reused"),
+            E::ChallengeWrongKey => (StatusCode::BAD_REQUEST, "challenge_wrong_key"),
+            E::InvalidSalt(_) => (StatusCode::BAD_REQUEST, "invalid_salt"),
+            E::InvalidProtected(_) => (StatusCode::BAD_REQUEST, "invalid_protected"),
+            E::TooManyChallenges => return Self::unavailable("too_many_challenges", message),
             E::KeyNotFound => (StatusCode::NOT_FOUND, "key_not_found"),
             E::KeyVersionNotFound => (StatusCode::BAD_REQUEST, "key_version_not_found"),
             E::BelowMinDecryptionVersion => {

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use crate::api::{admin, auth, data, hsm, sys};
+use crate::api::{admin, auth, data, demo, hsm, passwords, sys};
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -118,7 +118,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/v1/admin/audit").route(web::get().to(admin::audit::query::handle)))
     .service(resource("/v1/admin/audit/verify").route(web::get().to(admin::audit::verify::handle)))
-    .service(resource("/v1/admin/audit/seal").route(web::post().to(admin::audit::seal::handle)));
+    .service(resource("/v1/admin/audit/seal").route(web::post().to(admin::audit::seal::handle)))
+    // Password keys (docs/passwords.md) and the demo login page's backend.
+    .service(
+        web::scope("/v1/passwords/{name}")
+            .service(resource("/public-key").route(web::get().to(passwords::public_key::handle)))
+            .service(resource("/challenge").route(web::post().to(passwords::challenge::handle)))
+            .service(resource("/protect").route(web::post().to(passwords::protect::handle)))
+            .service(resource("/verify").route(web::post().to(passwords::verify::handle)))
+            .service(resource("/rewrap").route(web::post().to(passwords::rewrap::handle)))
+            .default_service(web::to(not_found)),
+    )
+    .service(resource("/demo/login").route(web::get().to(demo::page::handle)))
+    .service(resource("/demo/api/public-key").route(web::get().to(demo::session::public_key)))
+    .service(resource("/demo/api/challenge").route(web::post().to(demo::session::challenge)))
+    .service(resource("/demo/api/signup").route(web::post().to(demo::signup::handle)))
+    .service(resource("/demo/api/login").route(web::post().to(demo::login::handle)));
 }
 
 /// A resource that answers 405 in our error format for methods it has no route for.

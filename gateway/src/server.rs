@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use kms_engine::audit::{AuditEvent, Outcome};
+use kms_engine::challenges::Challenges;
 use kms_engine::clock::{Clock, SystemClock};
 use kms_engine::directory::DirectoryHandle;
 use kms_engine::master_key::{MasterKeyRecord, MasterKeyState};
@@ -18,6 +19,7 @@ use kms_engine::token::{self, TokenHash};
 use kms_hsm::{HsmBackend, HsmError, HsmHandle, MasterKeySource, Pkcs11Hsm, Sealing, SoftwareHsm};
 use kms_store::SqliteStore;
 
+use crate::api::demo::Demo;
 use crate::audit_sink::AuditSink;
 use crate::ceremony::Ceremonies;
 use crate::config::{ConfigError, ConfigFile, HsmChoice, RewrapPace};
@@ -50,6 +52,8 @@ pub struct ServeOptions {
     /// How often the scheduler runs on its own (tests call it directly instead).
     pub scheduler_interval: Duration,
     pub webhooks: Vec<Webhook>,
+    /// Dev mode: serve the password demo (`/demo/login`) with this password key.
+    pub demo_key: Option<String>,
 }
 
 impl ServeOptions {
@@ -71,6 +75,7 @@ impl ServeOptions {
             clock: Arc::new(SystemClock),
             scheduler_interval: Duration::from_secs(10),
             webhooks: Vec::new(),
+            demo_key: None,
         }
     }
 
@@ -357,6 +362,18 @@ impl Kms {
             opts.quorum.clone(),
             Custodians::new(opts.custodians.clone()),
         );
+        let demo = match (&opts.demo_key, &root_token) {
+            (Some(key), Some(token)) => Some(
+                control
+                    .block_on(Demo::open(
+                        &opts.data_dir,
+                        key.clone(),
+                        SecretString::new(token.expose().to_owned()),
+                    ))
+                    .map_err(|e| ServeError::Runtime(std::io::Error::other(e)))?,
+            ),
+            _ => None,
+        };
         let state = web::Data::new(AppState {
             directory,
             pool,
@@ -371,6 +388,8 @@ impl Kms {
             io: control.handle().clone(),
             limits: opts.limits.clone(),
             access: opts.access.clone(),
+            challenges: Arc::new(Challenges::default()),
+            demo,
         });
         scheduler::spawn(state.clone(), opts.scheduler_interval);
         Ok(Self {

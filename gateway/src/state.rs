@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kms_engine::audit::{AuditEvent, Outcome};
+use kms_engine::challenges::Challenges;
 use kms_engine::clock::Clock;
 use kms_engine::directory::DirectoryHandle;
 use kms_engine::pool::WorkerPool;
@@ -81,6 +82,10 @@ pub struct AppState {
     pub io: tokio::runtime::Handle,
     pub limits: Limits,
     pub access: AccessPolicy,
+    /// Password keys' outstanding login challenges (in memory: single node; docs/passwords.md).
+    pub challenges: Arc<Challenges>,
+    /// The demo login page's backend, in dev mode with `--demo-key` (docs/passwords.md).
+    pub demo: Option<crate::api::demo::Demo>,
 }
 
 /// How long an admin call waits for the key directory to show what it committed.

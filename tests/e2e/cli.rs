@@ -242,6 +242,20 @@ fn the_key_lifecycle_through_the_cli() {
     assert!(out.contains("Key:                    cards"), "{out}");
     assert!(out.contains("Algorithm:              sm4-gcm"), "{out}");
     assert!(out.contains("every 90d (notice 7d)"), "{out}");
+    let out = key(&[
+        "create",
+        "logins",
+        "--algorithm",
+        "rsa-2048",
+        "--purpose",
+        "password",
+        "--protection",
+        "hash",
+    ]);
+    assert!(
+        out.contains("Purpose:                password (protection hash)"),
+        "{out}"
+    );
     key(&["rotate", "cards", "--reason", "quarterly"]);
     key(&["rotate", "cards", "--reason", "again"]);
     let out = key(&["rollback", "cards", "--reason", "bad batch"]);

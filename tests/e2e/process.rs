@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -50,6 +51,8 @@ pub fn write_config(dir: &Path, hsm: &str) -> PathBuf {
 pub struct Server {
     child: Child,
     pub addr: String,
+    /// Everything the server printed (stdout and stderr) after its listening line.
+    output: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Server {
@@ -62,7 +65,17 @@ impl Server {
 
     /// `kms serve --dev` on `data_dir` with `root` as the root token.
     pub fn start_dev(data_dir: &Path, root: &str) -> Self {
-        let args: Vec<std::ffi::OsString> = vec![
+        Self::start_dev_with(data_dir, root, &[], &[])
+    }
+
+    /// [`Server::start_dev`] with more flags and environment.
+    pub fn start_dev_with(
+        data_dir: &Path,
+        root: &str,
+        extra: &[&str],
+        env: &[(&str, String)],
+    ) -> Self {
+        let mut args: Vec<std::ffi::OsString> = vec![
             "serve".into(),
             "--dev".into(),
             "--dev-root-token".into(),
@@ -72,7 +85,8 @@ impl Server {
             "--data-dir".into(),
             data_dir.into(),
         ];
-        Self::spawn(&args, &[]).unwrap_or_else(|e| panic!("kms serve --dev failed:\n{e}"))
+        args.extend(extra.iter().map(Into::into));
+        Self::spawn(&args, env).unwrap_or_else(|e| panic!("kms serve --dev failed:\n{e}"))
     }
 
     fn spawn(args: &[std::ffi::OsString], env: &[(&str, String)]) -> Result<Self, String> {
@@ -102,17 +116,41 @@ impl Server {
                 }
             }
         };
-        // Keep draining both pipes so the server never blocks on a full one.
-        std::thread::spawn(move || for _ in lines {});
+        // Keep draining both pipes so the server never blocks on a full one, and keep what they
+        // say for tests that search the server's output.
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let out = Arc::clone(&output);
         std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = stderr.read_to_end(&mut sink);
+            for line in lines.map_while(Result::ok) {
+                let mut o = out.lock().unwrap();
+                o.extend_from_slice(line.as_bytes());
+                o.push(b'\n');
+            }
         });
-        Ok(Self { child, addr })
+        let err = Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                err.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Ok(Self {
+            child,
+            addr,
+            output,
+        })
     }
 
     pub fn start(config: &Path, env: &[(&str, String)]) -> Self {
         Self::try_start(config, env).unwrap_or_else(|e| panic!("kms serve failed:\n{e}"))
+    }
+
+    /// What the server has printed so far.
+    pub fn output(&self) -> Vec<u8> {
+        self.output.lock().unwrap().clone()
     }
 
     pub fn http(&self) -> Http {

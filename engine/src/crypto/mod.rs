@@ -10,6 +10,7 @@ mod ecdsa;
 mod ed25519;
 pub mod export;
 pub mod mac;
+pub mod password;
 mod rsa;
 pub mod sm2;
 
@@ -20,6 +21,7 @@ use crate::algorithm::{Algorithm, Family};
 use crate::ciphertext::{self, Parsed};
 use crate::error::EngineError;
 use crate::ids::{KeyId, KeyVersion};
+use crate::keyring::{KeySettings, Purpose};
 use crate::secret::{KeyMaterial, PlaintextBuf};
 
 pub use aead::AeadKey;
@@ -47,6 +49,8 @@ impl SignScheme {
 
 pub enum PreparedKey {
     Aead(AeadKey),
+    /// A password key: only the password operations use it (docs/passwords.md).
+    Password(password::PasswordKey),
     Mac(mac::MacKey),
     Rsa(rsa::RsaKey),
     Ecdsa(ecdsa::EcdsaKey),
@@ -86,6 +90,28 @@ impl PreparedKey {
             Family::Ed25519 => PreparedKey::Ed25519(ed25519::Ed25519Key::new(material)?),
             Family::Sm2 => PreparedKey::Sm2(sm2::Sm2Key::new(material)?),
         })
+    }
+
+    /// As [`PreparedKey::new`], for a key of any purpose.
+    pub fn for_purpose(
+        algorithm: Algorithm,
+        settings: &KeySettings,
+        material: &KeyMaterial,
+    ) -> Result<Self, EngineError> {
+        match settings.purpose {
+            Purpose::Password(protection) => Ok(PreparedKey::Password(password::PasswordKey::new(
+                protection, material,
+            )?)),
+            Purpose::General => Self::new(algorithm, settings.deterministic, material),
+        }
+    }
+
+    /// The password key, for the password operations.
+    pub fn password(&self) -> Result<&password::PasswordKey, EngineError> {
+        match self {
+            PreparedKey::Password(k) => Ok(k),
+            _ => Err(EngineError::NotAPasswordKey),
+        }
     }
 
     /// Encrypts under `version`; returns `kms:NNNNN:...`.
@@ -196,6 +222,7 @@ impl PreparedKey {
     pub fn public_key_pem(&self) -> Result<String, EngineError> {
         match self {
             PreparedKey::Rsa(k) => k.public_key_pem(),
+            PreparedKey::Password(k) => k.rsa().public_key_pem(),
             PreparedKey::Ecdsa(k) => k.public_key_pem(),
             PreparedKey::Ed25519(k) => k.public_key_pem(),
             PreparedKey::Sm2(k) => k.public_key_pem(),

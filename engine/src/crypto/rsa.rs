@@ -35,6 +35,11 @@ impl RsaKey {
         Ok(Self { key: Box::new(key) })
     }
 
+    /// The modulus size in bytes: every OAEP ciphertext under this key has exactly this length.
+    pub fn modulus_len(&self) -> usize {
+        self.key.size()
+    }
+
     /// The largest plaintext OAEP-SHA256 takes with this modulus.
     pub fn max_plaintext(&self) -> usize {
         self.key.size() - 2 * DIGEST - 2

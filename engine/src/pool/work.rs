@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::algorithm::Operation;
+use crate::challenges::Challenges;
 use crate::clock::Timestamp;
 use crate::crypto::SignScheme;
 use crate::ids::{KeyId, KeyVersion};
@@ -47,6 +48,24 @@ pub enum Item {
         input: Vec<u8>,
         hmac: String,
     },
+    /// Password keys (docs/passwords.md): decrypt what the browser encrypted, spend its
+    /// challenge, and protect salt and password under the active version.
+    PasswordProtect {
+        encrypted: Vec<u8>,
+        salt: Vec<u8>,
+        challenges: Arc<Challenges>,
+    },
+    /// As `PasswordProtect`, then compare with `protected` in constant time.
+    PasswordVerify {
+        encrypted: Vec<u8>,
+        salt: Vec<u8>,
+        protected: String,
+        challenges: Arc<Challenges>,
+    },
+    /// An `aead` protected value, opened and sealed again under the active version.
+    PasswordRewrap {
+        protected: String,
+    },
 }
 
 impl Item {
@@ -60,6 +79,9 @@ impl Item {
             Item::Sign { .. } => Operation::Sign,
             Item::Verify { .. } => Operation::Verify,
             Item::Hmac { .. } | Item::HmacVerify { .. } => Operation::Hmac,
+            Item::PasswordProtect { .. } => Operation::Protect,
+            Item::PasswordVerify { .. } => Operation::Verify,
+            Item::PasswordRewrap { .. } => Operation::Rewrap,
         }
     }
 }
@@ -92,6 +114,18 @@ pub enum Done {
         valid: bool,
         version: KeyVersion,
     },
+    /// A password key's value to store.
+    Protected {
+        protected: String,
+        version: KeyVersion,
+    },
+    /// A password check against a value protected under `version`. On a match under a version
+    /// that is no longer active, `protected` is the same password protected under the active one.
+    PasswordMatch {
+        matched: bool,
+        version: KeyVersion,
+        protected: Option<String>,
+    },
 }
 
 impl Done {
@@ -102,7 +136,9 @@ impl Done {
             | Done::DataKey { version, .. }
             | Done::Signature { version, .. }
             | Done::Hmac { version, .. }
-            | Done::Valid { version, .. } => *version,
+            | Done::Valid { version, .. }
+            | Done::Protected { version, .. }
+            | Done::PasswordMatch { version, .. } => *version,
         }
     }
 }

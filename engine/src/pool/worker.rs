@@ -21,6 +21,8 @@ use crate::keyring::KeyEntry;
 use crate::secret::{KeyMaterial, PlaintextBuf};
 use crate::wrap::KeyUnwrapper;
 
+mod password;
+
 /// How often usage counters go to the recorder.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
@@ -276,7 +278,7 @@ impl Worker {
             let material: KeyMaterial = self
                 .unwrapper
                 .unwrap_key(&key.wrap_context(version), wrapped)?;
-            let prepared = PreparedKey::new(key.algorithm, key.settings.deterministic, &material)?;
+            let prepared = PreparedKey::for_purpose(key.algorithm, &key.settings, &material)?;
             self.cache.insert(
                 slot,
                 Prepared {
@@ -441,6 +443,18 @@ impl Worker {
                     .mac_verify(&input, &parsed.body)?;
                 Done::Valid { valid, version }
             }
+            Item::PasswordProtect {
+                encrypted,
+                salt,
+                challenges,
+            } => self.password_protect(key, &encrypted, &salt, &challenges)?,
+            Item::PasswordVerify {
+                encrypted,
+                salt,
+                protected,
+                challenges,
+            } => self.password_verify(key, &encrypted, &salt, &protected, &challenges)?,
+            Item::PasswordRewrap { protected } => self.password_rewrap(key, &protected)?,
         })
     }
 }

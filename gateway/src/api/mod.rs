@@ -4,5 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod batch;
 pub mod data;
+pub mod demo;
 pub mod hsm;
+pub mod passwords;
 pub mod sys;

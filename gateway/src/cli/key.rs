@@ -29,6 +29,12 @@ pub enum KeyCommand {
         /// Allow approved exports of the material (fixed at creation).
         #[arg(long)]
         exportable: bool,
+        /// `password`: a password key for browser logins (docs/passwords.md).
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Password keys: `aead` (default) or `hash`.
+        #[arg(long)]
+        protection: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -132,6 +138,12 @@ fn show_key(key: &Value, output: Output) {
             ""
         }
     );
+    if key["purpose"] == json!("password") {
+        println!(
+            "Purpose:                password (protection {})",
+            s(&key["protection"])
+        );
+    }
     println!("Active version:         {}", s(&key["active_version"]));
     println!(
         "Min decryption version: {}",
@@ -218,6 +230,8 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
             rotation_period,
             notice_period,
             exportable,
+            purpose,
+            protection,
             common,
         } => {
             let mut body =
@@ -226,6 +240,8 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
                 ("algorithm", algorithm),
                 ("rotation_period", rotation_period),
                 ("notice_period", notice_period),
+                ("purpose", purpose),
+                ("protection", protection),
             ] {
                 if let Some(v) = v {
                     body[k] = json!(v);

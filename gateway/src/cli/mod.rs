@@ -113,6 +113,10 @@ pub struct ServeArgs {
     /// Dev mode: the root token to accept (a random one is printed otherwise).
     #[arg(long, env = "KMS_DEV_ROOT_TOKEN", requires = "dev")]
     pub dev_root_token: Option<String>,
+    /// Dev mode: serve the password demo at /demo/login with this password key (create it with
+    /// `"purpose":"password"`; docs/passwords.md).
+    #[arg(long, requires = "dev")]
+    pub demo_key: Option<String>,
     /// HTTP worker threads (default: one per core).
     #[arg(long)]
     pub http_workers: Option<usize>,
@@ -174,6 +178,7 @@ impl ServeArgs {
             opts.listen = l;
         }
         opts.dev_root_token.clone_from(&self.dev_root_token);
+        opts.demo_key.clone_from(&self.demo_key);
         if let Some(n) = self.http_workers {
             opts.http_workers = n;
         }

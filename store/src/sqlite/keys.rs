@@ -6,7 +6,7 @@ use kms_engine::algorithm::{Algorithm, Operation, OperationSet};
 use kms_engine::audit::AuditEvent;
 use kms_engine::clock::Timestamp;
 use kms_engine::ids::{AppId, KeyId, KeyName, KeyVersion, MasterKeyId};
-use kms_engine::keyring::{KeyEntry, KeySettings, VersionEntry};
+use kms_engine::keyring::{KeyEntry, KeySettings, Purpose, VersionEntry};
 use kms_engine::master_key::MasterKeyState;
 use kms_engine::policy::UsagePolicy;
 use kms_engine::store::{Change, Grant, KeyEvent, NewKey, Revision, Rotation, StoreError};
@@ -20,9 +20,9 @@ use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, feed, unique_err};
 
 const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
-     deterministic, rotation_period_ms, notice_period_ms, exportable FROM keys";
+     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose FROM keys";
 const KEYS_ONE: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
-     deterministic, rotation_period_ms, notice_period_ms, exportable FROM keys WHERE id = ?";
+     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose FROM keys WHERE id = ?";
 const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
      updated_at, destroy_at FROM key_versions";
 const VERSIONS_ONE: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
@@ -123,6 +123,7 @@ pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry
                     rotation_period_ms: row.get("rotation_period_ms"),
                     notice_period_ms: row.get("notice_period_ms"),
                     exportable: row.get::<i64, _>("exportable") != 0,
+                    purpose: Purpose::from_code(row.get("purpose")).map_err(corrupt)?,
                 },
                 rows::ts(row.get("created_at")),
                 rows::version(row.get("min_decryption_version"))?,
@@ -263,8 +264,8 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at, \
-             deterministic, rotation_period_ms, notice_period_ms, exportable) \
-             VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+             deterministic, rotation_period_ms, notice_period_ms, exportable, purpose) \
+             VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(key.id.as_bytes().to_vec())
         .bind(key.name.as_str())
@@ -275,6 +276,7 @@ impl SqliteStore {
         .bind(key.settings.rotation_period_ms)
         .bind(key.settings.notice_period_ms)
         .bind(i64::from(key.settings.exportable))
+        .bind(key.settings.purpose.code())
         .execute(&mut *tx)
         .await
         .map_err(unique_err(StoreError::AlreadyExists("key")))?;

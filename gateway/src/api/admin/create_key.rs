@@ -1,11 +1,11 @@
 //! `POST /v1/admin/keys` `{"name","algorithm"?,"deterministic"?,"rotation_period"?,
-//! "notice_period"?}` → the key's description. Symmetric material is generated inside the HSM;
+//! "notice_period"?,"purpose"?,"protection"?}` → the key's description. Symmetric material is generated inside the HSM;
 //! a key pair is generated here and wrapped by the HSM before it reaches the store.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Algorithm;
 use kms_engine::ids::KeyName;
-use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings};
+use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings, Protection, Purpose};
 use serde::Deserialize;
 
 use super::key_view::KeyView;
@@ -29,6 +29,43 @@ pub struct Request {
     /// Whether the material may be exported (after a quorum approves each export).
     #[serde(default)]
     exportable: bool,
+    /// `password` makes a password key (docs/passwords.md); absent: a general key.
+    purpose: Option<String>,
+    /// Password keys: `aead` (the default) or `hash`.
+    protection: Option<String>,
+}
+
+/// The purpose and the algorithm (an RSA one for a password key, rsa-3072 by default).
+fn purpose(body: &Request) -> Result<(Purpose, Algorithm), ApiError> {
+    let password = match body.purpose.as_deref() {
+        None | Some("general") => false,
+        Some("password") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "`purpose` is `general` or `password`",
+            ));
+        }
+    };
+    let default = if password { "rsa-3072" } else { "aes-256-gcm" };
+    let algorithm = Algorithm::parse(body.algorithm.as_deref().unwrap_or(default))?;
+    if !password {
+        if body.protection.is_some() {
+            return Err(ApiError::bad_request(
+                "invalid_request",
+                "`protection` applies to password keys only",
+            ));
+        }
+        return Ok((Purpose::General, algorithm));
+    }
+    if algorithm.rsa_bits().is_none() || body.deterministic {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "a password key is rsa-2048, rsa-3072 or rsa-4096, and not deterministic",
+        ));
+    }
+    let protection = Protection::parse(body.protection.as_deref().unwrap_or("aead"))?;
+    Ok((Purpose::Password(protection), algorithm))
 }
 
 pub async fn handle(
@@ -41,7 +78,7 @@ pub async fn handle(
     let body = body.into_inner();
     let name = KeyName::new(&body.name)?;
     crate::system_keys::refuse_reserved(&body.name)?;
-    let algorithm = Algorithm::parse(body.algorithm.as_deref().unwrap_or("aes-256-gcm"))?;
+    let (purpose, algorithm) = purpose(&body)?;
     if body.deterministic && algorithm != Algorithm::Aes256GcmSiv {
         return Err(ApiError::bad_request(
             "invalid_request",
@@ -62,11 +99,14 @@ pub async fn handle(
             .transpose()?
             .unwrap_or(DEFAULT_NOTICE_MS),
         exportable: body.exportable,
+        purpose,
     };
     let mut event = success(&state, &caller, "create_key", target.clone());
     event.detail = Some(format!(
-        "algorithm={algorithm} deterministic={} exportable={}",
-        settings.deterministic, settings.exportable
+        "algorithm={algorithm} deterministic={} exportable={} purpose={}",
+        settings.deterministic,
+        settings.exportable,
+        purpose.name()
     ));
     let actor = caller.actor();
     let view = run(&state, &caller, "create_key", target, |st| async move {

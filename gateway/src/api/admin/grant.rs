@@ -55,7 +55,7 @@ pub async fn handle(
             .load_key(id)
             .await?
             .ok_or(EngineError::KeyNotFound)?;
-        if let Some(op) = operations.iter().find(|o| !key.algorithm.supports(*o)) {
+        if let Some(op) = operations.iter().find(|o| !key.supports(*o)) {
             return Err(EngineError::OperationNotSupported(op.name()).into());
         }
         let app = find_app(&st, app_name.as_str()).await?;

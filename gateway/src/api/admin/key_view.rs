@@ -3,7 +3,7 @@
 use kms_engine::clock::Timestamp;
 use kms_engine::directory::Directory;
 use kms_engine::ids::KeyId;
-use kms_engine::keyring::KeyEntry;
+use kms_engine::keyring::{KeyEntry, Purpose};
 use kms_engine::policy::PolicySpec;
 use kms_engine::store::{KeyEvent, UsageSummary};
 use serde::Serialize;
@@ -57,6 +57,11 @@ pub struct KeyView {
     algorithm: &'static str,
     deterministic: bool,
     exportable: bool,
+    /// `general` or `password`.
+    purpose: &'static str,
+    /// Password keys: `aead` or `hash`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protection: Option<&'static str>,
     created_at: String,
     active_version: u32,
     min_decryption_version: u32,
@@ -105,6 +110,11 @@ impl KeyView {
             algorithm: key.algorithm.name(),
             deterministic: key.settings.deterministic,
             exportable: key.settings.exportable,
+            purpose: key.settings.purpose.name(),
+            protection: match key.settings.purpose {
+                Purpose::Password(p) => Some(p.name()),
+                Purpose::General => None,
+            },
             created_at: key.created_at.rfc3339(),
             active_version: key.active.get(),
             min_decryption_version: key.min_decryption_version.get(),

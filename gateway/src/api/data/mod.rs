@@ -20,6 +20,7 @@ use kms_engine::EngineError;
 use kms_engine::algorithm::Operation;
 use kms_engine::ciphertext::{decode_b64, encode_b64};
 use kms_engine::crypto::SignScheme;
+use kms_engine::keyring::Purpose;
 use kms_engine::pool::{Done, Item};
 
 use crate::api::batch::{self, JsonOut, Shape};
@@ -146,6 +147,14 @@ fn render(done: Done) -> Rendered {
             key_version: version.get(),
         },
         Done::Valid { valid, .. } => Rendered::Valid { valid },
+        // Password items never come from these endpoints (`run` refuses password keys); if one
+        // did, it would render as the nearest shape, never with a password in it.
+        Done::Protected { protected, version } => Rendered::Ciphertext {
+            ciphertext: protected,
+            key_version: version.get(),
+            plaintext: None,
+        },
+        Done::PasswordMatch { matched, .. } => Rendered::Valid { valid: matched },
     }
 }
 
@@ -168,7 +177,8 @@ pub async fn run<T>(
     let result = async {
         let (caller, key) = auth::authorize_key(state, req, name, op).await?;
         known = true;
-        if !key.algorithm.supports(op) {
+        // A password key's private half decrypts passwords only, through /v1/passwords.
+        if !key.algorithm.supports(op) || key.settings.purpose != Purpose::General {
             return Err(EngineError::OperationNotSupported(op.name()).into());
         }
         let who = caller.actor_shared();
