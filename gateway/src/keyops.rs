@@ -1,10 +1,11 @@
 //! Key operations shared by the admin handlers and the scheduler.
 
 use kms_engine::EngineError;
-use kms_engine::algorithm::MaterialKind;
+use kms_engine::algorithm::{Algorithm, MaterialKind};
 use kms_engine::audit::{AuditEvent, Outcome};
-use kms_engine::ids::{KeyId, KeyVersion};
-use kms_engine::store::{EventRecord, Revision, Rotation, StoreError};
+use kms_engine::ids::{KeyId, KeyName, KeyVersion};
+use kms_engine::keyring::KeySettings;
+use kms_engine::store::{EventRecord, NewKey, Revision, Rotation, StoreError};
 use kms_engine::wrap::{WrapContext, WrappedKey};
 
 use crate::error::ApiError;
@@ -27,6 +28,43 @@ pub async fn new_material(state: &AppState, context: WrapContext) -> Result<Wrap
             Ok(state.hsm.wrap(context, material, under).await?)
         }
     }
+}
+
+/// Creates a key with its first version, and waits until the data plane serves it.
+pub async fn create(
+    state: &AppState,
+    name: KeyName,
+    algorithm: Algorithm,
+    settings: KeySettings,
+    actor: &str,
+    audit: &AuditEvent,
+) -> Result<KeyId, ApiError> {
+    let id = KeyId::random();
+    let context = WrapContext {
+        key: id,
+        version: KeyVersion::FIRST,
+        algorithm,
+    };
+    let mut attempt = 0;
+    let revision = loop {
+        attempt += 1;
+        let key = NewKey {
+            id,
+            name: name.clone(),
+            algorithm,
+            settings,
+            wrapped: new_material(state, context).await?,
+            at: state.clock.now(),
+            actor: actor.to_owned(),
+        };
+        // A master-key rotation between reading the active key and committing: wrap again.
+        match state.store.create_key(&key, audit).await {
+            Err(StoreError::Conflict(_)) if attempt < ATTEMPTS => continue,
+            other => break other?,
+        }
+    };
+    state.synced(revision).await;
+    Ok(id)
 }
 
 /// Attempts before a rotation that keeps losing to concurrent ones (key rotations, or a

@@ -49,6 +49,8 @@ pub struct ServeOptions {
     /// How often the scheduler runs on its own (tests call it directly instead).
     pub scheduler_interval: Duration,
     pub webhooks: Vec<Webhook>,
+    /// Where the Vault Transit-compatible API is mounted (docs/vault-compat.md).
+    pub transit_mount: String,
 }
 
 impl ServeOptions {
@@ -69,6 +71,7 @@ impl ServeOptions {
             clock: Arc::new(SystemClock),
             scheduler_interval: Duration::from_secs(10),
             webhooks: Vec::new(),
+            transit_mount: crate::api::transit::DEFAULT_MOUNT.to_owned(),
         }
     }
 
@@ -95,6 +98,9 @@ impl ServeOptions {
         opts.custodians = file.custodians()?;
         opts.rewrap = file.rewrap();
         opts.webhooks = file.webhooks()?;
+        if let Some(mount) = &file.transit_mount {
+            opts.transit_mount.clone_from(mount);
+        }
         if let Some(interval) = file.scheduler_interval()? {
             opts.scheduler_interval = interval;
         }
@@ -367,6 +373,8 @@ impl Kms {
             clock,
             io: control.handle().clone(),
             limits: opts.limits.clone(),
+            transit_mount: crate::api::transit::mount_path(&opts.transit_mount)
+                .map_err(ServeError::Start)?,
         });
         scheduler::spawn(state.clone(), opts.scheduler_interval);
         Ok(Self {
@@ -384,6 +392,7 @@ impl Kms {
     ) -> Result<(actix_web::dev::Server, SocketAddr), ServeError> {
         let state = self.state.clone();
         let body_limit = self.state.limits.body_bytes;
+        let transit_mount = self.state.transit_mount.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -397,6 +406,7 @@ impl Kms {
                         .error_handler(json_error),
                 )
                 .configure(routes::configure)
+                .configure(|cfg| routes::transit(cfg, &transit_mount))
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers.max(1))

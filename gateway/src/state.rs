@@ -53,6 +53,8 @@ pub struct AppState {
     /// The control runtime: store, HSM and sync calls run here, never on an HTTP worker.
     pub io: tokio::runtime::Handle,
     pub limits: Limits,
+    /// Where the Vault Transit-compatible API is mounted, e.g. `/v1/transit`.
+    pub transit_mount: String,
 }
 
 /// How long an admin call waits for the key directory to show what it committed.

@@ -5,3 +5,4 @@ pub mod batch;
 pub mod data;
 pub mod hsm;
 pub mod sys;
+pub mod transit;

@@ -4,10 +4,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Algorithm;
-use kms_engine::ids::{KeyId, KeyName, KeyVersion};
+use kms_engine::ids::KeyName;
 use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings};
-use kms_engine::store::{NewKey, StoreError};
-use kms_engine::wrap::WrapContext;
 use serde::Deserialize;
 
 use super::key_view::KeyView;
@@ -67,31 +65,7 @@ pub async fn handle(
     ));
     let actor = caller.actor();
     let view = run(&state, &caller, "create_key", target, |st| async move {
-        let id = KeyId::random();
-        let context = WrapContext {
-            key: id,
-            version: KeyVersion::FIRST,
-            algorithm,
-        };
-        let mut attempt = 0;
-        let revision = loop {
-            attempt += 1;
-            let key = NewKey {
-                id,
-                name: name.clone(),
-                algorithm,
-                settings,
-                wrapped: keyops::new_material(&st, context).await?,
-                at: st.clock.now(),
-                actor: actor.clone(),
-            };
-            // A master-key rotation between reading the active key and committing: wrap again.
-            match st.store.create_key(&key, &event).await {
-                Err(StoreError::Conflict(_)) if attempt < 3 => continue,
-                other => break other?,
-            }
-        };
-        st.synced(revision).await;
+        let id = keyops::create(&st, name, algorithm, settings, &actor, &event).await?;
         KeyView::load(&st, id).await
     })
     .await?;
