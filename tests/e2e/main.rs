@@ -16,4 +16,5 @@ mod pkcs11;
 mod process;
 mod rotation;
 mod support;
+mod transit;
 mod webhook_receiver;

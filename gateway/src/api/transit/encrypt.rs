@@ -2,7 +2,9 @@
 //! `{"batch_input":[...]}` → `{"ciphertext":"vault:vN:...","key_version":N}`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_engine::EngineError;
 use kms_engine::algorithm::Operation;
+use kms_engine::ciphertext::decode_b64;
 use kms_engine::pool::Item;
 use kms_engine::secret::PlaintextBuf;
 
@@ -29,7 +31,10 @@ pub async fn handle(
         &mut items,
         |f, key| {
             check_key_version(f, key)?;
-            let plaintext = PlaintextBuf::new(f.base64("plaintext")?);
+            let text = f.string("plaintext")?.ok_or_else(|| {
+                EngineError::InvalidArgument("missing plaintext to encrypt".into())
+            })?;
+            let plaintext = PlaintextBuf::new(decode_b64("plaintext", &text)?);
             Ok(Item::Encrypt {
                 plaintext,
                 context: associated_data(f)?,
