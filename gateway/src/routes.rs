@@ -128,9 +128,12 @@ pub fn transit(cfg: &mut web::ServiceConfig, mount: &str) {
                     .route(web::post().to(transit::verify::handle)),
             )
             .service(vault_resource("/random").route(web::post().to(transit::random::handle)))
-            .service(vault_resource("/random/{a}").route(web::post().to(transit::random::handle)))
             .service(
-                vault_resource("/random/{a}/{b}").route(web::post().to(transit::random::handle)),
+                vault_resource("/random/{source}").route(web::post().to(transit::random::handle)),
+            )
+            .service(
+                vault_resource("/random/{source}/{bytes}")
+                    .route(web::post().to(transit::random::handle)),
             )
             .service(vault_resource("/hash").route(web::post().to(transit::hash::handle)))
             .service(

@@ -35,8 +35,11 @@ pub async fn handle(
     let mut body = Fields::read(&state, payload).await?;
     let mut bytes = body.uint("bytes")?;
     let mut source = body.string("source")?;
-    // Path segments: a number is the byte count, anything else the source.
-    for segment in ["a", "b"].iter().filter_map(|p| req.match_info().get(p)) {
+    // Path segments: a number is the byte count (`/random/32`), anything else the source.
+    for segment in ["source", "bytes"]
+        .iter()
+        .filter_map(|p| req.match_info().get(p))
+    {
         match segment.parse::<u64>() {
             Ok(n) => bytes = Some(n),
             Err(_) => source = Some(segment.to_owned()),
