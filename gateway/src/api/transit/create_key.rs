@@ -1,10 +1,12 @@
 //! `POST {mount}/keys/:name` `{"type"?,"auto_rotate_period"?,...}` → the key, as read. Types:
 //! aes256-gcm96 (default), aes128-gcm96, chacha20-poly1305, ed25519, ecdsa-p256, rsa-2048,
-//! rsa-3072, rsa-4096, hmac. Creating a key that exists changes nothing, as in Vault.
+//! rsa-3072, rsa-4096, hmac. Creating a key that exists changes nothing, as in Vault; encrypt
+//! creates a missing one for an administrator ([`upsert`]).
 //! Administrators only (`transit_create_key`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
+use kms_engine::algorithm::Algorithm;
 use kms_engine::ids::KeyName;
 use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings};
 
@@ -12,6 +14,7 @@ use super::envelope::VaultError;
 use super::fields::Fields;
 use super::{Name, algorithm_of, read_key};
 use crate::api::admin::{key_admin, run, success};
+use crate::auth::Caller;
 use crate::keyops;
 use crate::state::AppState;
 
@@ -87,13 +90,53 @@ pub async fn handle(
     };
     let warnings = body.warnings();
     if state.directory.load().key(&name).is_none() {
-        let mut event = success(&state, &caller, "transit_create_key", target.clone());
-        event.detail = Some(format!("algorithm={algorithm}"));
-        let actor = caller.actor();
-        run(&state, &caller, "transit_create_key", target, |st| async move {
-            keyops::create(&st, key_name, algorithm, settings, &actor, &event).await
-        })
-        .await?;
+        create(&state, &caller, target, key_name, algorithm, settings).await?;
     }
     read_key::answer(&state, &name, warnings).await
+}
+
+/// Creates the key (audited as `transit_create_key`) and waits until the data plane serves it.
+async fn create(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    target: String,
+    name: KeyName,
+    algorithm: Algorithm,
+    settings: KeySettings,
+) -> Result<(), VaultError> {
+    let mut event = success(state, caller, "transit_create_key", target.clone());
+    event.detail = Some(format!("algorithm={algorithm}"));
+    let actor = caller.actor();
+    run(
+        state,
+        caller,
+        "transit_create_key",
+        target,
+        |st| async move { keyops::create(&st, name, algorithm, settings, &actor, &event).await },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Vault's encrypt creates a missing key ("upsert") for a caller allowed to create keys: here an
+/// administrator, with the `type` the request names (default aes256-gcm96). Applications never
+/// reach this: to them a missing key is the same 403 as a key they hold no grant on.
+pub async fn upsert(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    name: &str,
+    kind: Option<&str>,
+) -> Result<(), VaultError> {
+    let (caller, target) = key_admin(state, req, name, "transit_create_key").await?;
+    let algorithm = algorithm_of(kind.unwrap_or("aes256-gcm96"))?;
+    let settings = KeySettings::default();
+    create(
+        state,
+        &caller,
+        target,
+        KeyName::new(name)?,
+        algorithm,
+        settings,
+    )
+    .await
 }

@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::algorithm::Operation;
 use kms_engine::pool::Item;
 
-use super::decrypt::ciphertext;
+use super::Name;
+use super::decrypt::ciphertext_op;
 use super::envelope::VaultError;
-use super::{Items, Name, associated_data, check_key_version};
 use crate::state::AppState;
 
 pub async fn handle(
@@ -17,21 +17,16 @@ pub async fn handle(
     name: Name,
     payload: web::Payload,
 ) -> Result<HttpResponse, VaultError> {
-    let mut items = Items::read(&state, payload).await?;
-    let results = super::run(
+    ciphertext_op(
         &state,
         &req,
         &name,
+        payload,
         Operation::Rewrap,
-        &mut items,
-        |f, key| {
-            check_key_version(f, key)?;
-            Ok(Item::Rewrap {
-                ciphertext: ciphertext(f)?,
-                context: associated_data(f)?,
-            })
+        |ciphertext, context| Item::Rewrap {
+            ciphertext,
+            context,
         },
     )
-    .await?;
-    super::respond(items, results)
+    .await
 }
