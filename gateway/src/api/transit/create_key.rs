@@ -12,7 +12,7 @@ use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings};
 
 use super::envelope::VaultError;
 use super::fields::Fields;
-use super::{Name, algorithm_of, read_key};
+use super::{Name, admin_request, algorithm_of, read_key};
 use crate::api::admin::{key_admin, run, success};
 use crate::auth::Caller;
 use crate::keyops;
@@ -61,8 +61,8 @@ pub async fn handle(
     payload: web::Payload,
 ) -> Result<HttpResponse, VaultError> {
     let name = name.into_inner();
-    let (caller, target) = key_admin(&state, &req, &name, "transit_create_key").await?;
-    let mut body = Fields::read(&state, payload).await?;
+    let (caller, target, mut body) =
+        admin_request(&state, &req, &name, "transit_create_key", payload).await?;
     let key_name = KeyName::new(&name)?;
     let algorithm = algorithm_of(body.string("type")?.as_deref().unwrap_or("aes256-gcm96"))?;
     refuse_unsupported(

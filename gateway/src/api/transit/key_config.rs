@@ -9,10 +9,9 @@ use kms_engine::store::KeyConfig;
 
 use super::create_key::{refuse_unsupported, rotate_period};
 use super::envelope::VaultError;
-use super::fields::Fields;
-use super::{Name, read_key};
+use super::{Name, admin_request, read_key};
 use crate::api::admin::key_view::key_id;
-use crate::api::admin::{key_admin, run, success};
+use crate::api::admin::{run, success};
 use crate::state::AppState;
 
 pub async fn handle(
@@ -22,8 +21,8 @@ pub async fn handle(
     payload: web::Payload,
 ) -> Result<HttpResponse, VaultError> {
     let name = name.into_inner();
-    let (caller, target) = key_admin(&state, &req, &name, "transit_configure_key").await?;
-    let mut body = Fields::read(&state, payload).await?;
+    let (caller, target, mut body) =
+        admin_request(&state, &req, &name, "transit_configure_key", payload).await?;
     refuse_unsupported(
         &mut body,
         &["deletion_allowed", "exportable", "allow_plaintext_backup"],

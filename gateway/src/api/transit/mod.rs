@@ -42,7 +42,7 @@ use serde_json::{Value, json};
 use self::envelope::VaultError;
 use self::fields::{Batch, Fields};
 use crate::api::batch;
-use crate::auth;
+use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -308,6 +308,20 @@ pub fn respond(
         json!({ "batch_results": out }),
         warnings,
     ))
+}
+
+/// A key-management request: the caller, authorised as an administrator under `action` (audit
+/// target `key:{name}`), the target, and the body.
+pub async fn admin_request(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    action: &str,
+    payload: web::Payload,
+) -> Result<(Caller, String, Fields), VaultError> {
+    let (caller, target) = crate::api::admin::key_admin(state, req, name, action).await?;
+    let body = Fields::read(state, payload).await?;
+    Ok((caller, target, body))
 }
 
 #[cfg(test)]

@@ -4,10 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::envelope::VaultError;
-use super::fields::Fields;
-use super::{Name, read_key};
+use super::{Name, admin_request, read_key};
 use crate::api::admin::key_view::key_id;
-use crate::api::admin::{key_admin, run, success};
+use crate::api::admin::{run, success};
 use crate::keyops;
 use crate::state::AppState;
 
@@ -18,8 +17,8 @@ pub async fn handle(
     payload: web::Payload,
 ) -> Result<HttpResponse, VaultError> {
     let name = name.into_inner();
-    let (caller, target) = key_admin(&state, &req, &name, "transit_rotate_key").await?;
-    let body = Fields::read(&state, payload).await?;
+    let (caller, target, body) =
+        admin_request(&state, &req, &name, "transit_rotate_key", payload).await?;
     let event = success(&state, &caller, "transit_rotate_key", target.clone());
     let actor = caller.actor();
     let key = name.clone();

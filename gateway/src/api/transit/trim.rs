@@ -8,9 +8,8 @@ use kms_engine::store::{VersionAction, VersionChange};
 use kms_engine::version::VersionState;
 
 use super::envelope::VaultError;
-use super::fields::Fields;
-use super::{Name, read_key};
-use crate::api::admin::{key_admin, run, success};
+use super::{Name, admin_request, read_key};
+use crate::api::admin::{run, success};
 use crate::keyops;
 use crate::state::AppState;
 
@@ -23,8 +22,8 @@ pub async fn handle(
     payload: web::Payload,
 ) -> Result<HttpResponse, VaultError> {
     let name = name.into_inner();
-    let (caller, target) = key_admin(&state, &req, &name, "transit_trim_key").await?;
-    let mut body = Fields::read(&state, payload).await?;
+    let (caller, target, mut body) =
+        admin_request(&state, &req, &name, "transit_trim_key", payload).await?;
     let key = read_key::snapshot(&state, &name)?;
     let min = body.uint("min_available_version")?.unwrap_or(0);
     if min == 0 || min > u64::from(key.min_decryption_version.get()) {
