@@ -13,6 +13,9 @@ use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 use vaultrs::transit::{data, generate, key};
 
+use kms_engine::audit::Outcome;
+
+use crate::access::audit;
 use crate::algorithms::openssl_verifies;
 use crate::support::*;
 
@@ -211,6 +214,18 @@ fn a_vault_client_creates_rotates_and_encrypts() {
             panic!("{read:?}")
         };
         assert_eq!(versions.keys().collect::<Vec<_>>(), ["2"]);
+        // The scheduler then erases version 1's material, as for any destruction.
+        let state = server.state.clone();
+        let tick = server
+            .state
+            .io
+            .spawn(async move { kms_gateway::scheduler::tick(&state).await })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(tick.destroyed, 1);
+        let (_, view) = Http::new(&server).get("/v1/admin/keys/orders", Some(ROOT));
+        assert_eq!(view["versions"][0]["state"], "destroyed", "{view}");
         // Trimming past the minimum decryption version is refused, as in Vault.
         assert_eq!(
             api_error(key::trim(&vault, MOUNT, "orders", 3).await).0,
@@ -608,6 +623,21 @@ fn the_envelope_errors_batches_and_list_speak_vaults_http() {
         &call("POST", "/keys/cards/rotate", Some(&app), None),
         403,
         "forbidden",
+    );
+    // Key management is authorised and audited under its own action names.
+    let log = audit(&server, "app:checkout");
+    assert!(
+        log.iter().any(|r| r.event.action == "transit_rotate_key"
+            && r.event.outcome == Outcome::Denied
+            && r.event.target.as_deref() == Some("key:cards")),
+        "{log:?}"
+    );
+    let log = audit(&server, "root:dev");
+    assert!(
+        log.iter().any(|r| r.event.action == "transit_create_key"
+            && r.event.outcome == Outcome::Success
+            && r.event.target.as_deref() == Some("key:fresh")),
+        "{log:?}"
     );
     // A missing key is 404 for an administrator.
     assert_vault_error(

@@ -11,6 +11,7 @@ use super::envelope::{self, VaultError};
 use super::fields::Fields;
 use super::random::format;
 use crate::auth;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 fn digest(algorithm: &str, input: &[u8]) -> Result<Vec<u8>, EngineError> {
@@ -42,7 +43,10 @@ pub async fn handle(
         .or(from_body)
         .unwrap_or_else(|| "sha2-256".to_owned());
     let input = body.base64("input")?;
-    let sum = digest(&algorithm, &input)?;
+    // Up to a whole body's worth of hashing: off the HTTP worker.
+    let sum = web::block(move || digest(&algorithm, &input))
+        .await
+        .map_err(|e| ApiError::internal(&e))??;
     let sum = format(&mut body, "hex", &sum)?;
     Ok(envelope::ok(json!({ "sum": sum }), body.warnings()))
 }
