@@ -140,6 +140,11 @@ pub fn transit(cfg: &mut web::ServiceConfig, mount: &str) {
                 vault_resource("/hash/{algorithm}").route(web::post().to(transit::hash::handle)),
             )
             .default_service(web::to(envelope::not_found)),
+    )
+    // Vault clients check their token here at start-up; outside the mount, as in Vault.
+    .service(
+        vault_resource("/v1/auth/token/lookup-self")
+            .route(web::get().to(transit::lookup_self::handle)),
     );
 }
 

@@ -789,6 +789,31 @@ fn the_envelope_errors_batches_and_list_speak_vaults_http() {
 }
 
 #[test]
+fn a_vault_client_looks_up_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let base = server.url("");
+    let app = Http::new(&server).create_app("checkout");
+    runtime().block_on(async {
+        let me = vaultrs::token::lookup_self(&client(&base, ROOT))
+            .await
+            .unwrap();
+        assert_eq!(
+            (me.display_name.as_str(), me.policies),
+            ("root:dev", vec!["root".to_owned()])
+        );
+        assert_eq!(me.id, "", "the token is not echoed");
+        let me = vaultrs::token::lookup_self(&client(&base, &app))
+            .await
+            .unwrap();
+        assert_eq!(me.display_name, "app:checkout");
+        let (status, errors) = api_error(vaultrs::token::lookup_self(&client(&base, "nope")).await);
+        assert_eq!(status, 403);
+        assert!(errors[0].starts_with("invalid_token: "), "{errors:?}");
+    });
+}
+
+#[test]
 fn the_mount_path_is_configurable() {
     let dir = tempfile::tempdir().unwrap();
     let server = dev_server_with(dir.path(), |o| o.transit_mount = "/v1/crypto/eu/".into());

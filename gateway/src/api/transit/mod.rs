@@ -18,6 +18,7 @@ pub mod hash;
 pub mod hmac;
 pub mod key_config;
 pub mod list_keys;
+pub mod lookup_self;
 pub mod random;
 pub mod read_key;
 pub mod rewrap;
