@@ -2,13 +2,17 @@
 //! application would, plus raw HTTP for what the client does not show: the envelope, errors and
 //! their status codes, batches, the LIST method and the mount path.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use vaultrs::api::transit::requests::{
     CreateKeyRequest, DecryptDataRequest, EncryptDataRequest, GenerateRandomBytesRequest,
     HashDataRequest, SignDataRequest, UpdateKeyConfigurationRequest, VerifySignedDataRequest,
 };
 use vaultrs::api::transit::responses::ReadKeyData;
-use vaultrs::api::transit::{HashAlgorithm, KeyType, OutputFormat, SignatureAlgorithm};
+use vaultrs::api::transit::{
+    HashAlgorithm, KeyType, MarshalingAlgorithm, OutputFormat, SignatureAlgorithm,
+};
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 use vaultrs::transit::{data, generate, key};
@@ -407,6 +411,34 @@ fn a_vault_client_signs_verifies_macs_hashes_and_draws_random_bytes() {
         .await
         .unwrap();
         assert!(verified.valid);
+        // ECDSA signatures as JWS: `r ‖ s`, 64 bytes in unpadded base64url.
+        let jws = || {
+            SignDataRequest::builder()
+                .marshaling_algorithm(MarshalingAlgorithm::Jws)
+                .clone()
+        };
+        let signed = data::sign(&vault, MOUNT, "ec", &input, Some(&mut jws()))
+            .await
+            .unwrap();
+        let body = &signed.signature["vault:v1:".len()..];
+        assert!(!body.contains(['+', '/', '=']), "{body}");
+        assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 64);
+        for (message, valid) in [(&input, true), (&b64(b"other"), false)] {
+            let verified = data::verify(
+                &vault,
+                MOUNT,
+                "ec",
+                message,
+                Some(
+                    VerifySignedDataRequest::builder()
+                        .signature(signed.signature.clone())
+                        .marshaling_algorithm(MarshalingAlgorithm::Jws),
+                ),
+            )
+            .await
+            .unwrap();
+            assert_eq!(verified.valid, valid);
+        }
         // Hash algorithms other than SHA-256 are refused, not silently replaced.
         let sha512 = data::sign(
             &vault,

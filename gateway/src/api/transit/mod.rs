@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod fields;
 pub mod hash;
 pub mod hmac;
+pub mod jws;
 pub mod key_config;
 pub mod list_keys;
 pub mod lookup_self;

@@ -19,6 +19,9 @@ use crate::state::AppState;
 pub struct Options {
     scheme: Option<SignScheme>,
     prehashed: bool,
+    /// ECDSA signatures as JWS `r ‖ s` in base64url ([`super::jws`]); ignored for other keys, as
+    /// in Vault.
+    jws: bool,
 }
 
 impl Options {
@@ -34,14 +37,15 @@ impl Options {
                 )));
             }
         };
-        match body.string("marshaling_algorithm")?.as_deref() {
-            None | Some("asn1") => {}
+        let jws = match body.string("marshaling_algorithm")?.as_deref() {
+            None | Some("asn1") => false,
+            Some("jws") => true,
             Some(other) => {
                 return Err(EngineError::InvalidArgument(format!(
-                    "`marshaling_algorithm` `{other}` is not supported: only asn1"
+                    "`marshaling_algorithm` `{other}` is not supported: asn1 or jws"
                 )));
             }
-        }
+        };
         match body.string("salt_length")?.as_deref() {
             None | Some("auto" | "hash" | "32") => {}
             Some(other) => {
@@ -53,6 +57,7 @@ impl Options {
         Ok(Self {
             scheme: Some(scheme),
             prehashed: body.bool("prehashed")?.unwrap_or(false),
+            jws,
         })
     }
 
@@ -64,6 +69,11 @@ impl Options {
     pub fn prehashed(self) -> bool {
         self.prehashed
     }
+
+    /// Whether this key's signatures travel in the JWS form.
+    pub fn jws(self, algorithm: Algorithm) -> bool {
+        self.jws && algorithm.family() == Family::EcdsaP256
+    }
 }
 
 pub async fn handle(
@@ -74,13 +84,15 @@ pub async fn handle(
     let name = req.match_info().query("name").to_owned();
     let mut items = Items::read(&state, payload).await?;
     let options = Options::read(&req, &mut items.body)?;
-    let results = super::run(
+    let mut jws = false;
+    let mut results = super::run(
         &state,
         &req,
         &name,
         Operation::Sign,
         &mut items,
         |f, key| {
+            jws = options.jws(key.algorithm);
             check_key_version(f, key)?;
             f.base64("context")?;
             Ok(Item::Sign {
@@ -91,5 +103,11 @@ pub async fn handle(
         },
     )
     .await?;
+    if jws {
+        for v in results.iter_mut().flatten() {
+            let der = v["signature"].as_str().unwrap_or_default().to_owned();
+            v["signature"] = super::jws::to_jws(&der)?.into();
+        }
+    }
     super::respond(items, results)
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::envelope::VaultError;
 use super::fields::Fields;
 use super::sign::Options;
-use super::{Items, from_vault};
+use super::{Items, from_vault, jws};
 use crate::state::AppState;
 
 /// Whether the request verifies HMACs (any item with `hmac`) rather than signatures.
@@ -48,7 +48,11 @@ pub async fn handle(
                 input,
                 prehashed: options.prehashed(),
                 scheme: options.scheme(key.algorithm),
-                signature: from_vault(Kind::Signature, &signature)?,
+                signature: if options.jws(key.algorithm) {
+                    from_vault(Kind::Signature, &jws::from_jws(&signature)?)?
+                } else {
+                    from_vault(Kind::Signature, &signature)?
+                },
             }),
             (true, None, Some(tag)) => Ok(Item::HmacVerify {
                 input,
