@@ -76,7 +76,13 @@ pub fn transit(cfg: &mut web::ServiceConfig, mount: &str) {
     cfg.service(
         web::scope(mount)
             .service(
+                // Vault lists `keys` and `keys/` alike.
                 vault_resource("/keys")
+                    .route(web::method(list.clone()).to(transit::list_keys::handle))
+                    .route(web::get().to(transit::list_keys::get)),
+            )
+            .service(
+                vault_resource("/keys/")
                     .route(web::method(list).to(transit::list_keys::handle))
                     .route(web::get().to(transit::list_keys::get)),
             )

@@ -580,6 +580,7 @@ fn the_envelope_errors_batches_and_list_speak_vaults_http() {
     for got in [
         call("LIST", "/keys", Some(ROOT), None),
         call("GET", "/keys?list=true", Some(ROOT), None),
+        call("LIST", "/keys/", Some(ROOT), None),
     ] {
         assert_eq!(got.0, 200, "{}", got.1);
         assert_eq!(got.1["data"]["keys"], json!(["cards"]));
