@@ -279,6 +279,8 @@ impl Kms {
     pub fn start(opts: &ServeOptions) -> Result<Self, ServeError> {
         // Installed before anything records (the HSM actor and the workers record from the start).
         let _ = crate::metrics::handle();
+        let transit_mount =
+            crate::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
         create_private_dir(&opts.data_dir)?;
         let control = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -373,8 +375,7 @@ impl Kms {
             clock,
             io: control.handle().clone(),
             limits: opts.limits.clone(),
-            transit_mount: crate::api::transit::mount_path(&opts.transit_mount)
-                .map_err(ServeError::Start)?,
+            transit_mount,
         });
         scheduler::spawn(state.clone(), opts.scheduler_interval);
         Ok(Self {

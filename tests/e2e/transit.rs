@@ -18,6 +18,7 @@ use vaultrs::error::ClientError;
 use vaultrs::transit::{data, generate, key};
 
 use kms_engine::audit::Outcome;
+use kms_gateway::testing::RunningServer;
 
 use crate::access::audit;
 use crate::algorithms::openssl_verifies;
@@ -866,4 +867,13 @@ fn the_mount_path_is_configurable() {
     // Nothing answers at the default mount.
     let read = vault_call(&base, "GET", "/v1/transit/keys/k", Some(ROOT), None);
     assert_eq!(read.0, 404, "{}", read.1);
+}
+
+#[test]
+fn a_mount_over_the_native_api_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = dev_options(dir.path());
+    opts.transit_mount = "/v1/keys".into();
+    let err = RunningServer::start(opts).err().expect("refused");
+    assert!(err.to_string().contains("transit_mount"), "{err}");
 }

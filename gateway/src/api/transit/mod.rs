@@ -50,21 +50,29 @@ use crate::state::AppState;
 
 pub const DEFAULT_MOUNT: &str = "/v1/transit";
 
-/// Checks a configured mount path: `/` and path segments, no trailing `/`.
+/// Paths under `/v1/` that the native API (or Vault's token lookup) owns.
+const RESERVED: &[&str] = &["keys", "admin", "sys", "hsm", "random", "auth"];
+
+/// Checks a configured mount path: `/v1/` and path segments, no trailing `/` (Vault clients
+/// address a mount `m` as `/v1/m`), and not where the native API lives.
 pub fn mount_path(mount: &str) -> Result<String, String> {
     let trimmed = mount.trim_end_matches('/');
-    let ok = trimmed.starts_with('/')
-        && trimmed.len() > 1
-        && trimmed[1..].split('/').all(|s| {
+    let segments = trimmed.strip_prefix("/v1/").map(|rest| rest.split('/'));
+    let ok = segments.is_some_and(|mut segments| {
+        segments.all(|s| {
             !s.is_empty()
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        });
-    if ok {
+        })
+    });
+    let first = trimmed.split('/').nth(2).unwrap_or_default();
+    if ok && !RESERVED.contains(&first) {
         Ok(trimmed.to_owned())
     } else {
         Err(format!(
-            "transit_mount `{mount}` must be a path like /v1/transit (letters, digits, - _ .)"
+            "transit_mount `{mount}` must be a path like /v1/transit (letters, digits, - _ .), \
+             not under /v1/{{{}}}",
+            RESERVED.join(",")
         ))
     }
 }
@@ -383,7 +391,17 @@ mod tests {
     fn mount_paths_are_checked() {
         assert_eq!(mount_path("/v1/transit/").unwrap(), "/v1/transit");
         assert_eq!(mount_path("/v1/my-transit").unwrap(), "/v1/my-transit");
-        for bad in ["", "/", "v1/transit", "/v1//transit", "/v1/tr ansit"] {
+        for bad in [
+            "",
+            "/",
+            "/v1",
+            "/transit",
+            "v1/transit",
+            "/v1//transit",
+            "/v1/tr ansit",
+            "/v1/keys",
+            "/v1/sys/transit",
+        ] {
             assert!(mount_path(bad).is_err(), "{bad}");
         }
     }
