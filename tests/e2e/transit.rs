@@ -22,6 +22,7 @@ use kms_gateway::testing::RunningServer;
 
 use crate::access::audit;
 use crate::algorithms::openssl_verifies;
+use crate::observability::{sample, scrape};
 use crate::support::*;
 
 const MOUNT: &str = "transit";
@@ -773,6 +774,40 @@ fn the_envelope_errors_batches_and_list_speak_vaults_http() {
         400,
         "invalid_request",
     );
+
+    // Transit requests are counted like native ones, a single request's failure by its code.
+    // (A key name of its own: the metrics recorder is shared by every server in this process.)
+    call("POST", "/keys/transit-metered", Some(ROOT), None);
+    let sealed = call(
+        "POST",
+        "/encrypt/transit-metered",
+        Some(ROOT),
+        Some(json!({ "plaintext": b64(b"m"), "associated_data": b64(b"a") })),
+    );
+    let ct = sealed.1["data"]["ciphertext"].clone();
+    assert_vault_error(
+        &call(
+            "POST",
+            "/decrypt/transit-metered",
+            Some(ROOT),
+            Some(json!({ "ciphertext": ct })),
+        ),
+        400,
+        "decryption_failed",
+    );
+    let text = scrape(&server);
+    for (operation, outcome) in [("encrypt", "ok"), ("decrypt", "decryption_failed")] {
+        let labels = [
+            ("operation", operation),
+            ("key", "transit-metered"),
+            ("outcome", outcome),
+        ];
+        assert_eq!(
+            sample(&text, "kms_requests_total", &labels),
+            Some(1.0),
+            "{text}"
+        );
+    }
 
     // Operations the key cannot do, and options this KMS does not offer, are refused.
     assert_vault_error(

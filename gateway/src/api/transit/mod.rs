@@ -228,8 +228,8 @@ impl Items {
 }
 
 /// Runs a data request: the caller's grant for `op` on the key, the algorithm's support for it,
-/// then the items `parse` makes (knowing the key) through the crypto workers. An item's own error
-/// stays in its place; an error that is not the item's fails the request.
+/// then the items `parse` makes (knowing the key) through the crypto workers. In a batch an item's
+/// own error stays in its place; an error that is not the item's fails the request.
 pub async fn run(
     state: &AppState,
     req: &HttpRequest,
@@ -240,6 +240,7 @@ pub async fn run(
 ) -> Result<Vec<Result<Value, EngineError>>, VaultError> {
     let started = Instant::now();
     let count = items.count();
+    let single = items.batch.is_none();
     let mut known = false;
     let mut parse = parse;
     let result = async {
@@ -253,10 +254,11 @@ pub async fn run(
         let k = Arc::clone(&key);
         let mut results =
             batch::outcomes(parsed, |work| state.pool.run_coalesced(k, who, work)).await?;
-        let internal = results
+        // A single request's error is the request's (and its metric's outcome).
+        let fatal = results
             .iter()
-            .position(|r| r.as_ref().is_err_and(|e| !e.is_user_error()));
-        if let Some(Err(e)) = internal.map(|i| results.swap_remove(i)) {
+            .position(|r| r.as_ref().is_err_and(|e| single || !e.is_user_error()));
+        if let Some(Err(e)) = fatal.map(|i| results.swap_remove(i)) {
             return Err(ApiError::from(e));
         }
         Ok(results.into_iter().map(|r| r.map(render)).collect())
