@@ -133,6 +133,14 @@ pub fn transit(cfg: &mut web::ServiceConfig, mount: &str) {
                 vault_resource("/verify/{name}/{algorithm}")
                     .route(web::post().to(transit::verify::handle)),
             )
+            .service(
+                vault_resource("/export/{type}/{name}")
+                    .route(web::get().to(transit::export_key::handle)),
+            )
+            .service(
+                vault_resource("/export/{type}/{name}/{version}")
+                    .route(web::get().to(transit::export_key::handle)),
+            )
             .service(vault_resource("/random").route(web::post().to(transit::random::handle)))
             .service(
                 vault_resource("/random/{source}").route(web::post().to(transit::random::handle)),

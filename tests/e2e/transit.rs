@@ -6,8 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use vaultrs::api::transit::requests::{
-    CreateKeyRequest, DecryptDataRequest, EncryptDataRequest, GenerateRandomBytesRequest,
-    HashDataRequest, SignDataRequest, UpdateKeyConfigurationRequest, VerifySignedDataRequest,
+    CreateKeyRequest, DecryptDataRequest, EncryptDataRequest, ExportKeyType, ExportVersion,
+    GenerateRandomBytesRequest, HashDataRequest, SignDataRequest, UpdateKeyConfigurationRequest,
+    VerifySignedDataRequest,
 };
 use vaultrs::api::transit::responses::ReadKeyData;
 use vaultrs::api::transit::{
@@ -266,6 +267,18 @@ fn a_vault_client_creates_rotates_and_encrypts() {
         assert!(wrapped.plaintext.is_none());
         assert!(wrapped.ciphertext.starts_with("vault:v2:"));
 
+        // Secret material is never exported.
+        let export = key::export(
+            &vault,
+            MOUNT,
+            "orders",
+            ExportKeyType::EncryptionKey,
+            ExportVersion::Latest,
+        )
+        .await;
+        let (status, errors) = api_error(export);
+        assert_eq!(status, 400);
+        assert!(errors[0].starts_with("not_exportable: "), "{errors:?}");
         // Deletion is refused (deletion_allowed is false for every key), and the key stays.
         let (status, errors) = api_error(key::delete(&vault, MOUNT, "orders").await);
         assert_eq!(status, 400);
@@ -339,6 +352,17 @@ fn a_vault_client_signs_verifies_macs_hashes_and_draws_random_bytes() {
                 panic!("{read:?}")
             };
             let public = &versions["1"].public_key;
+            // The same public key through Vault's export.
+            let exported = key::export(
+                &vault,
+                MOUNT,
+                name,
+                ExportKeyType::PublicKey,
+                ExportVersion::All,
+            )
+            .await
+            .unwrap();
+            assert_eq!(exported.keys.get("1"), Some(public), "{name}");
             let sig = unb64(&signed.signature["vault:v1:".len()..]);
             match name {
                 "ed" => {

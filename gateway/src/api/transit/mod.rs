@@ -13,6 +13,7 @@ pub mod decrypt;
 pub mod delete_key;
 pub mod encrypt;
 pub mod envelope;
+pub mod export_key;
 pub mod fields;
 pub mod hash;
 pub mod hmac;

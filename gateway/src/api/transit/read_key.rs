@@ -6,8 +6,10 @@
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_engine::EngineError;
 use kms_engine::algorithm::{Algorithm, Family, Operation};
 use kms_engine::ciphertext::{decode_b64, encode_b64};
+use kms_engine::ids::KeyVersion;
 use kms_engine::keyring::{KeyEntry, VersionEntry};
 use kms_engine::version::VersionState;
 use serde_json::{Map, Value, json};
@@ -34,16 +36,19 @@ fn pair_name(algorithm: Algorithm) -> &'static str {
     }
 }
 
-/// Vault shows an Ed25519 public key as the base64 of its 32 bytes, others as PEM.
-fn public_key(algorithm: Algorithm, pem: String) -> String {
-    if algorithm.family() != Family::Ed25519 {
-        return pem;
+/// A version's public key as Vault shows it: PEM, but for Ed25519 the base64 of its 32 bytes.
+pub async fn public_key(
+    state: &AppState,
+    key: &Arc<KeyEntry>,
+    version: KeyVersion,
+) -> Result<String, EngineError> {
+    let pem = state.pool.public_key(Arc::clone(key), version).await?;
+    if key.algorithm.family() != Family::Ed25519 {
+        return Ok(pem);
     }
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    decode_b64("public_key", &body)
-        .ok()
-        .and_then(|der| der.get(der.len().saturating_sub(32)..).map(encode_b64))
-        .unwrap_or_default()
+    let der = decode_b64("public_key", &body)?;
+    Ok(encode_b64(&der[der.len().saturating_sub(32)..]))
 }
 
 /// The key as Vault's read answers it.
@@ -52,15 +57,10 @@ pub async fn key_data(state: &AppState, key: &Arc<KeyEntry>) -> Value {
     let mut keys = Map::new();
     for v in key.versions().iter().filter(|v| available(v)) {
         let entry = if algorithm.has_public_key() {
-            let pem = state
-                .pool
-                .public_key(Arc::clone(key), v.version)
-                .await
-                .unwrap_or_default();
             json!({
                 "creation_time": v.created_at.rfc3339(),
                 "name": pair_name(algorithm),
-                "public_key": public_key(algorithm, pem),
+                "public_key": public_key(state, key, v.version).await.unwrap_or_default(),
             })
         } else {
             json!(v.created_at.millis().div_euclid(1000))
