@@ -126,8 +126,37 @@ fn a_vault_client_creates_rotates_and_encrypts() {
         )
         .await
         .unwrap();
+        // Scheduled rotation, as a Vault duration; under an hour is refused, as in Vault.
+        key::create(
+            &vault,
+            MOUNT,
+            "daily",
+            Some(CreateKeyRequest::builder().auto_rotate_period("24h")),
+        )
+        .await
+        .unwrap();
+        let (_, view) = Http::new(&server).get("/v1/admin/keys/daily", Some(ROOT));
+        assert_eq!(view["rotation_period"], "1d", "{view}");
+        let short = key::create(
+            &vault,
+            MOUNT,
+            "hasty",
+            Some(CreateKeyRequest::builder().auto_rotate_period("30m")),
+        )
+        .await;
+        assert_eq!(api_error(short).0, 400);
+        key::update(
+            &vault,
+            MOUNT,
+            "daily",
+            Some(UpdateKeyConfigurationRequest::builder().auto_rotate_period(Some("0".into()))),
+        )
+        .await
+        .unwrap();
+        let (_, view) = Http::new(&server).get("/v1/admin/keys/daily", Some(ROOT));
+        assert_eq!(view["rotation_period"], serde_json::Value::Null, "{view}");
         let listed = key::list(&vault, MOUNT).await.unwrap();
-        assert_eq!(listed.keys, ["chacha", "orders"]);
+        assert_eq!(listed.keys, ["chacha", "daily", "orders"]);
 
         // Encrypt and decrypt, with and without associated data.
         let card = b64(b"4111111111111111");

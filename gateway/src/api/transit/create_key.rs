@@ -33,10 +33,8 @@ pub fn refuse_unsupported(body: &mut Fields, names: &[&str]) -> Result<(), Engin
 /// Vault's `auto_rotate_period`: `0` turns it off; otherwise at least an hour, as a duration
 /// (`24h`, `30d`) or seconds. `None` when not sent; `Some(None)` to turn it off.
 pub fn rotate_period(body: &mut Fields) -> Result<Option<Option<i64>>, VaultError> {
-    let text = match body.uint("auto_rotate_period") {
-        Ok(Some(secs)) => secs.to_string(),
-        Ok(None) => return Ok(None),
-        Err(_) => body.string("auto_rotate_period")?.unwrap_or_default(),
+    let Some(text) = body.text("auto_rotate_period")? else {
+        return Ok(None);
     };
     let ms = match text.parse::<i64>() {
         Ok(secs) => secs.saturating_mul(1000),

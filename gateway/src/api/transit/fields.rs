@@ -68,6 +68,16 @@ impl Fields {
             .map_or_else(|| Ok(Vec::new()), |s| decode_b64(name, &s))
     }
 
+    /// A parameter that may be a string or a number (a duration: `"24h"` or `86400`), as text.
+    pub fn text(&mut self, name: &str) -> Result<Option<String>, EngineError> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(invalid(name, "a string or a number")),
+        }
+    }
+
     pub fn bool(&mut self, name: &str) -> Result<Option<bool>, EngineError> {
         match self.take(name) {
             None => Ok(None),
@@ -177,6 +187,10 @@ mod tests {
         assert_eq!(f.bool("derived").unwrap(), Some(false));
         assert_eq!(f.string("context").unwrap(), None);
         assert_eq!(f.base64("plaintext").unwrap(), b"hi");
+        let mut d = fields(json!({ "a": "24h", "b": 3600, "c": [] }));
+        assert_eq!(d.text("a").unwrap().as_deref(), Some("24h"));
+        assert_eq!(d.text("b").unwrap().as_deref(), Some("3600"));
+        assert!(d.text("c").is_err());
         assert_eq!(
             f.warnings(),
             ["Endpoint ignored these unrecognized parameters: [mystery]"]
