@@ -79,6 +79,12 @@ fn the_envelope_errors_batches_and_list_speak_vaults_http() {
             .unwrap()
             .starts_with("vault:v1:")
     );
+    // Answers that may hold plaintext are not to be cached, as Vault marks them.
+    let r = ureq::post(&format!("{base}/v1/transit/encrypt/cards"))
+        .header("X-Vault-Token", ROOT)
+        .send_json(json!({ "plaintext": b64(b"x") }))
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
     let plaintext = Some(json!({ "plaintext": b64(b"x") }));
     assert_vault_error(
         &call("POST", "/encrypt/cards", None, plaintext.clone()),

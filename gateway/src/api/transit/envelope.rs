@@ -4,7 +4,7 @@
 //! answers with (docs/api.md), so clients can still branch on it.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
 use kms_engine::EngineError;
 use serde_json::{Value, json};
@@ -87,17 +87,20 @@ fn request_id() -> String {
 
 /// The envelope around `data`, with `status` (200, or Vault's 400 for a batch with failed items).
 pub fn respond(status: StatusCode, data: Value, warnings: Vec<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({
-        "request_id": request_id(),
-        "lease_id": "",
-        "renewable": false,
-        "lease_duration": 0,
-        "data": data,
-        "wrap_info": null,
-        "warnings": if warnings.is_empty() { Value::Null } else { json!(warnings) },
-        "auth": null,
-        "mount_type": "transit",
-    }))
+    HttpResponse::build(status)
+        // As Vault: answers may hold plaintext, which no cache should keep.
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "request_id": request_id(),
+            "lease_id": "",
+            "renewable": false,
+            "lease_duration": 0,
+            "data": data,
+            "wrap_info": null,
+            "warnings": if warnings.is_empty() { Value::Null } else { json!(warnings) },
+            "auth": null,
+            "mount_type": "transit",
+        }))
 }
 
 pub fn ok(data: Value, warnings: Vec<String>) -> HttpResponse {
