@@ -155,7 +155,13 @@ pub fn transit(cfg: &mut web::ServiceConfig, mount: &str) {
             )
             .default_service(web::to(envelope::not_found)),
     )
-    // Vault clients check their token here at start-up; outside the mount, as in Vault.
+    // Vault clients check the server and their token at start-up; outside the mount, as in
+    // Vault.
+    .service(
+        vault_resource("/v1/sys/health")
+            .route(web::get().to(transit::sys_health::handle))
+            .route(web::head().to(transit::sys_health::handle)),
+    )
     .service(
         vault_resource("/v1/auth/token/lookup-self")
             .route(web::get().to(transit::lookup_self::handle)),

@@ -593,6 +593,36 @@ fn a_vault_client_signs_verifies_macs_hashes_and_draws_random_bytes() {
 }
 
 #[test]
+fn a_vault_client_checks_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let base = server.url("");
+    let health = runtime()
+        .block_on(vaultrs::sys::health(&client(&base, "")))
+        .unwrap();
+    assert!(health.initialized && !health.sealed && !health.standby);
+    let (status, body) = vault_call(&base, "GET", "/v1/sys/health?activecode=299", None, None);
+    assert_eq!((status, &body["sealed"]), (299, &json!(false)), "{body}");
+
+    // A KMS without a master key yet: Vault's 501, or the code the caller asks for.
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = kms_gateway::server::ServeOptions::new(dir.path().to_owned());
+    opts.listen = "127.0.0.1:0".parse().unwrap();
+    opts.http_workers = 1;
+    opts.pool.workers = 1;
+    let fresh = RunningServer::start(opts).unwrap();
+    let base = fresh.url("");
+    let (status, body) = vault_call(&base, "GET", "/v1/sys/health", None, None);
+    assert_eq!(
+        (status, &body["initialized"]),
+        (501, &json!(false)),
+        "{body}"
+    );
+    let (status, _) = vault_call(&base, "GET", "/v1/sys/health?uninitcode=200", None, None);
+    assert_eq!(status, 200);
+}
+
+#[test]
 fn a_vault_client_looks_up_its_token() {
     let dir = tempfile::tempdir().unwrap();
     let server = dev_server(dir.path());

@@ -26,6 +26,7 @@ pub mod read_key;
 pub mod rewrap;
 pub mod rotate;
 pub mod sign;
+pub mod sys_health;
 pub mod trim;
 pub mod verify;
 
