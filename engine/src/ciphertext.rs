@@ -86,7 +86,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn malformed(self, why: &'static str) -> EngineError {
+    /// The error for a malformed value of this kind.
+    pub fn malformed(self, why: &'static str) -> EngineError {
         match self {
             Kind::Ciphertext => EngineError::InvalidCiphertext(why),
             Kind::Signature => EngineError::InvalidSignature(why),

@@ -15,6 +15,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{access, system_keys};
 
+/// The header Vault clients send their token in; accepted like `Authorization: Bearer`.
+pub const VAULT_TOKEN: &str = "x-vault-token";
+
 /// An authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -77,17 +80,17 @@ async fn authenticate_lazy(
     target: impl FnOnce() -> Option<String>,
 ) -> Result<Caller, ApiError> {
     let remote = remote(req);
-    let token = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // `X-Vault-Token` is how Vault clients send theirs (the Transit API, docs/vault-compat.md).
+    let token = header(AUTHORIZATION.as_str())
         .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| header(VAULT_TOKEN))
         .map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         let e = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing_token",
-            "send Authorization: Bearer <token>",
+            "send Authorization: Bearer <token> (or X-Vault-Token)",
         );
         return Err(refuse(state, "anonymous".into(), remote, action, target(), e).await);
     };

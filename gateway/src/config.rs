@@ -50,6 +50,8 @@ pub struct ConfigFile {
     /// Worker threads for asymmetric keys; 0 runs them on the crypto workers.
     pub slow_workers: Option<usize>,
     pub max_body_bytes: Option<usize>,
+    /// Where the Vault Transit-compatible API is mounted (default `/v1/transit`).
+    pub transit_mount: Option<String>,
     #[serde(default)]
     pub hsm: HsmSection,
     #[serde(default)]

@@ -30,7 +30,7 @@ pub async fn new_material(state: &AppState, context: WrapContext) -> Result<Wrap
     }
 }
 
-/// Creates a key with its first version; returns its id and the revision committed.
+/// Creates a key with its first version, and waits until the data plane serves it.
 pub async fn create(
     state: &AppState,
     name: KeyName,
@@ -38,7 +38,7 @@ pub async fn create(
     settings: KeySettings,
     actor: &str,
     audit: &AuditEvent,
-) -> Result<(KeyId, Revision), ApiError> {
+) -> Result<KeyId, ApiError> {
     let id = KeyId::random();
     let context = WrapContext {
         key: id,
@@ -46,7 +46,7 @@ pub async fn create(
         algorithm,
     };
     let mut attempt = 0;
-    loop {
+    let revision = loop {
         attempt += 1;
         let key = NewKey {
             id,
@@ -60,9 +60,11 @@ pub async fn create(
         // A master-key rotation between reading the active key and committing: wrap again.
         match state.store.create_key(&key, audit).await {
             Err(StoreError::Conflict(_)) if attempt < ATTEMPTS => continue,
-            other => return Ok((id, other?)),
+            other => break other?,
         }
-    }
+    };
+    state.synced(revision).await;
+    Ok(id)
 }
 
 /// Attempts before a rotation that keeps losing to concurrent ones (key rotations, or a

@@ -1,8 +1,9 @@
 //! The route table.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, web};
 
+use crate::api::transit::{self, envelope};
 use crate::api::{admin, auth, data, demo, hsm, passwords, sys};
 use crate::error::ApiError;
 
@@ -134,6 +135,110 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/demo/api/challenge").route(web::post().to(demo::session::challenge)))
     .service(resource("/demo/api/signup").route(web::post().to(demo::signup::handle)))
     .service(resource("/demo/api/login").route(web::post().to(demo::login::handle)));
+}
+
+/// The Vault Transit-compatible API under `mount` (default `/v1/transit`; docs/vault-compat.md).
+/// Its errors, 404 and 405 included, are in Vault's shape.
+pub fn transit(cfg: &mut web::ServiceConfig, mount: &str) {
+    let list = Method::from_bytes(b"LIST").unwrap_or(Method::GET);
+    cfg.service(
+        web::scope(mount)
+            .service(
+                // Vault lists `keys` and `keys/` alike.
+                vault_resource("/keys")
+                    .route(web::method(list.clone()).to(transit::list_keys::handle))
+                    .route(web::get().to(transit::list_keys::get)),
+            )
+            .service(
+                vault_resource("/keys/")
+                    .route(web::method(list).to(transit::list_keys::handle))
+                    .route(web::get().to(transit::list_keys::get)),
+            )
+            .service(
+                vault_resource("/keys/{name}")
+                    .route(web::post().to(transit::create_key::handle))
+                    .route(web::get().to(transit::read_key::handle))
+                    .route(web::delete().to(transit::delete_key::handle)),
+            )
+            .service(
+                vault_resource("/keys/{name}/config")
+                    .route(web::post().to(transit::key_config::handle)),
+            )
+            .service(
+                vault_resource("/keys/{name}/rotate")
+                    .route(web::post().to(transit::rotate::handle)),
+            )
+            .service(
+                vault_resource("/keys/{name}/trim").route(web::post().to(transit::trim::handle)),
+            )
+            .service(
+                vault_resource("/encrypt/{name}").route(web::post().to(transit::encrypt::handle)),
+            )
+            .service(
+                vault_resource("/decrypt/{name}").route(web::post().to(transit::decrypt::handle)),
+            )
+            .service(
+                vault_resource("/rewrap/{name}").route(web::post().to(transit::rewrap::handle)),
+            )
+            .service(
+                vault_resource("/datakey/{type}/{name}")
+                    .route(web::post().to(transit::datakey::handle)),
+            )
+            .service(vault_resource("/hmac/{name}").route(web::post().to(transit::hmac::handle)))
+            .service(
+                vault_resource("/hmac/{name}/{algorithm}")
+                    .route(web::post().to(transit::hmac::handle)),
+            )
+            .service(vault_resource("/sign/{name}").route(web::post().to(transit::sign::handle)))
+            .service(
+                vault_resource("/sign/{name}/{algorithm}")
+                    .route(web::post().to(transit::sign::handle)),
+            )
+            .service(
+                vault_resource("/verify/{name}").route(web::post().to(transit::verify::handle)),
+            )
+            .service(
+                vault_resource("/verify/{name}/{algorithm}")
+                    .route(web::post().to(transit::verify::handle)),
+            )
+            .service(
+                vault_resource("/export/{type}/{name}")
+                    .route(web::get().to(transit::export_key::handle)),
+            )
+            .service(
+                vault_resource("/export/{type}/{name}/{version}")
+                    .route(web::get().to(transit::export_key::handle)),
+            )
+            .service(vault_resource("/random").route(web::post().to(transit::random::handle)))
+            .service(
+                vault_resource("/random/{source}").route(web::post().to(transit::random::handle)),
+            )
+            .service(
+                vault_resource("/random/{source}/{bytes}")
+                    .route(web::post().to(transit::random::handle)),
+            )
+            .service(vault_resource("/hash").route(web::post().to(transit::hash::handle)))
+            .service(
+                vault_resource("/hash/{algorithm}").route(web::post().to(transit::hash::handle)),
+            )
+            .default_service(web::to(envelope::not_found)),
+    )
+    // Vault clients check the server and their token at start-up; outside the mount, as in
+    // Vault.
+    .service(
+        vault_resource("/v1/sys/health")
+            .route(web::get().to(transit::sys_health::handle))
+            .route(web::head().to(transit::sys_health::handle)),
+    )
+    .service(
+        vault_resource("/v1/auth/token/lookup-self")
+            .route(web::get().to(transit::lookup_self::handle)),
+    );
+}
+
+/// A Transit resource: 405 in Vault's error shape for methods it has no route for.
+fn vault_resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(envelope::method_not_allowed))
 }
 
 /// A resource that answers 405 in our error format for methods it has no route for.

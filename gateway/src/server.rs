@@ -54,6 +54,8 @@ pub struct ServeOptions {
     pub webhooks: Vec<Webhook>,
     /// Dev mode: serve the password demo (`/demo/login`) with this password key.
     pub demo_key: Option<String>,
+    /// Where the Vault Transit-compatible API is mounted (docs/vault-compat.md).
+    pub transit_mount: String,
 }
 
 impl ServeOptions {
@@ -76,6 +78,7 @@ impl ServeOptions {
             scheduler_interval: Duration::from_secs(10),
             webhooks: Vec::new(),
             demo_key: None,
+            transit_mount: crate::api::transit::DEFAULT_MOUNT.to_owned(),
         }
     }
 
@@ -103,6 +106,9 @@ impl ServeOptions {
         opts.rewrap = file.rewrap();
         opts.webhooks = file.webhooks()?;
         opts.access = file.access()?;
+        if let Some(mount) = &file.transit_mount {
+            opts.transit_mount.clone_from(mount);
+        }
         if let Some(interval) = file.scheduler_interval()? {
             opts.scheduler_interval = interval;
         }
@@ -281,6 +287,8 @@ impl Kms {
     pub fn start(opts: &ServeOptions) -> Result<Self, ServeError> {
         // Installed before anything records (the HSM actor and the workers record from the start).
         let _ = crate::metrics::handle();
+        let transit_mount =
+            crate::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
         create_private_dir(&opts.data_dir)?;
         let control = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -390,6 +398,7 @@ impl Kms {
             access: opts.access.clone(),
             challenges: Arc::new(Challenges::default()),
             demo,
+            transit_mount,
         });
         scheduler::spawn(state.clone(), opts.scheduler_interval);
         Ok(Self {
@@ -407,6 +416,7 @@ impl Kms {
     ) -> Result<(actix_web::dev::Server, SocketAddr), ServeError> {
         let state = self.state.clone();
         let body_limit = self.state.limits.body_bytes;
+        let transit_mount = self.state.transit_mount.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -420,6 +430,7 @@ impl Kms {
                         .error_handler(json_error),
                 )
                 .configure(routes::configure)
+                .configure(|cfg| routes::transit(cfg, &transit_mount))
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers.max(1))

@@ -86,6 +86,8 @@ pub struct AppState {
     pub challenges: Arc<Challenges>,
     /// The demo login page's backend, in dev mode with `--demo-key` (docs/passwords.md).
     pub demo: Option<crate::api::demo::Demo>,
+    /// Where the Vault Transit-compatible API is mounted, e.g. `/v1/transit`.
+    pub transit_mount: String,
 }
 
 /// How long an admin call waits for the key directory to show what it committed.

@@ -82,7 +82,7 @@ async fn material(state: &AppState, which: SystemKey) -> Result<KeyMaterial, Api
             )
             .await;
             match made {
-                Ok((id, _)) => id,
+                Ok(id) => id,
                 // Made concurrently by another request or node.
                 Err(e) if e.code == "key_exists" => state
                     .store

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// The audit log, of one actor (or everyone's for ""); also used by the Transit tests.
 pub fn audit(server: &RunningServer, actor: &str) -> Vec<kms_engine::audit::AuditRecord> {
     let store = server.state.store.clone();
     let query = AuditQuery {

@@ -101,8 +101,9 @@ fn openssl(args: &[&str], dir: &Path) -> (bool, String) {
     )
 }
 
-/// Writes the public key, message and signature and asks OpenSSL whether the signature holds.
-fn openssl_verifies(
+/// Writes the public key, message and signature and asks OpenSSL whether the signature holds
+/// (also used by the Transit tests).
+pub fn openssl_verifies(
     pem: &str,
     message: &[u8],
     signature: &[u8],

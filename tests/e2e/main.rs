@@ -23,5 +23,6 @@ mod process;
 mod role_matrix;
 mod rotation;
 mod support;
+mod transit;
 mod webdriver;
 mod webhook_receiver;

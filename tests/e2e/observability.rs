@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::support::*;
 
 /// The value of the one sample of `metric` whose labels include every `labels` pair.
-fn sample(text: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn sample(text: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     text.lines()
         .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
         .find(|l| {
@@ -20,7 +20,7 @@ fn sample(text: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn scrape(server: &RunningServer) -> String {
+pub fn scrape(server: &RunningServer) -> String {
     let mut r = ureq::get(&server.url("/metrics")).call().unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let ct = r.headers()["content-type"].to_str().unwrap().to_owned();

@@ -52,7 +52,8 @@ impl Http {
         }
     }
 
-    fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    /// The status and the JSON body (`null` when empty) of an answer.
+    pub fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
         let mut r = r.expect("transport works");
         let status = r.status().as_u16();
         let text = r.body_mut().read_to_string().unwrap();

@@ -78,6 +78,44 @@ fn json_response(body: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
+/// Each parsed item's outcome, in order: items that failed to parse keep their place as errors;
+/// the rest go to `engine` in one job. An error of the whole job (not an item's) is returned.
+pub async fn outcomes<I, O, F, Fut>(
+    parsed: Vec<Result<I, EngineError>>,
+    engine: F,
+) -> Result<Vec<Result<O, EngineError>>, ApiError>
+where
+    F: FnOnce(Vec<I>) -> Fut,
+    Fut: Future<Output = Result<Vec<Result<O, EngineError>>, EngineError>>,
+{
+    let mut inputs = Vec::new();
+    let mut slots = Vec::with_capacity(parsed.len());
+    for p in parsed {
+        match p {
+            Ok(input) => {
+                inputs.push(input);
+                slots.push(None);
+            }
+            Err(e) => slots.push(Some(Err(e))),
+        }
+    }
+    let mut outputs = if inputs.is_empty() {
+        Vec::new()
+    } else {
+        engine(inputs).await?
+    }
+    .into_iter();
+    slots
+        .into_iter()
+        .map(|slot| match slot {
+            Some(parse_error) => Ok(parse_error),
+            None => outputs
+                .next()
+                .ok_or_else(|| ApiError::internal(&"the engine returned too few results")),
+        })
+        .collect()
+}
+
 /// Parses each item, hands the valid ones to `engine` in one job, and renders the answer.
 pub async fn run<T, I, O, R, F, Fut>(
     shape: Shape<T>,
@@ -102,37 +140,13 @@ where
             Ok(json_response(body))
         }
         Shape::Batch(items) => {
-            // Items that fail to parse keep their place as errors; the rest go to the engine.
-            let parsed: Vec<Result<I, EngineError>> = items.into_iter().map(parse).collect();
-            let mut inputs = Vec::new();
-            let mut slots = Vec::with_capacity(parsed.len());
-            for p in parsed {
-                match p {
-                    Ok(input) => {
-                        inputs.push(input);
-                        slots.push(None);
-                    }
-                    Err(e) => slots.push(Some(Err(e))),
-                }
-            }
-            let mut outputs = if inputs.is_empty() {
-                Vec::new()
-            } else {
-                engine(inputs).await?
-            }
-            .into_iter();
-            let mut body = Vec::with_capacity(64 + 128 * slots.len());
+            let results = outcomes(items.into_iter().map(parse).collect(), engine).await?;
+            let mut body = Vec::with_capacity(64 + 128 * results.len());
             body.extend_from_slice(b"{\"results\":[");
-            for (i, slot) in slots.into_iter().enumerate() {
+            for (i, result) in results.into_iter().enumerate() {
                 if i > 0 {
                     body.push(b',');
                 }
-                let result = match slot {
-                    Some(parse_error) => parse_error,
-                    None => outputs.next().ok_or_else(|| {
-                        ApiError::internal(&"the engine returned too few results")
-                    })?,
-                };
                 match result {
                     Ok(o) => render(o).write_json(&mut body),
                     Err(e) if e.is_user_error() => {

@@ -8,3 +8,4 @@ pub mod demo;
 pub mod hsm;
 pub mod passwords;
 pub mod sys;
+pub mod transit;

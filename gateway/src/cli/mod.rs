@@ -130,6 +130,9 @@ pub struct ServeArgs {
     /// Largest request body in bytes (default 1 MiB).
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
+    /// Where the Vault Transit-compatible API is mounted (default /v1/transit).
+    #[arg(long, env = "KMS_TRANSIT_MOUNT")]
+    pub transit_mount: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -190,6 +193,9 @@ impl ServeArgs {
         }
         if let Some(n) = self.max_body_bytes {
             opts.limits.body_bytes = n;
+        }
+        if let Some(mount) = &self.transit_mount {
+            opts.transit_mount.clone_from(mount);
         }
         Ok(opts)
     }

@@ -110,8 +110,7 @@ pub async fn handle(
     ));
     let actor = caller.actor();
     let view = run(&state, &caller, "create_key", target, |st| async move {
-        let (id, revision) = keyops::create(&st, name, algorithm, settings, &actor, &event).await?;
-        st.synced(revision).await;
+        let id = keyops::create(&st, name, algorithm, settings, &actor, &event).await?;
         KeyView::load(&st, id).await
     })
     .await?;

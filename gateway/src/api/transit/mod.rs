@@ -1,0 +1,409 @@
+//! The Vault Transit-compatible API: Vault's paths, parameters, envelope and errors, mapped onto
+//! this KMS's keys, grants and crypto workers (docs/vault-compat.md lists what is and is not
+//! supported). Ciphertexts, signatures and MACs read `vault:vN:<base64>` here: the same bytes as
+//! the native `kms:0000N:<base64>`, so either API opens what the other made.
+//!
+//! Each file is one endpoint; this module holds what they share: the translation of versioned
+//! values, Vault's key types, the run of items through the crypto workers, and Vault's batch
+//! answer.
+
+pub mod create_key;
+pub mod datakey;
+pub mod decrypt;
+pub mod delete_key;
+pub mod encrypt;
+pub mod envelope;
+pub mod export_key;
+pub mod fields;
+pub mod hash;
+pub mod hmac;
+pub mod jws;
+pub mod key_config;
+pub mod list_keys;
+pub mod lookup_self;
+pub mod random;
+pub mod read_key;
+pub mod rewrap;
+pub mod rotate;
+pub mod sign;
+pub mod sys_health;
+pub mod trim;
+pub mod verify;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use kms_engine::EngineError;
+use kms_engine::algorithm::{Algorithm, Operation};
+use kms_engine::ciphertext::{Kind, encode_b64};
+use kms_engine::ids::KeyVersion;
+use kms_engine::keyring::KeyEntry;
+use kms_engine::pool::{Done, Item};
+use serde_json::{Value, json};
+
+use self::envelope::VaultError;
+use self::fields::{Batch, Fields};
+use crate::api::batch;
+use crate::auth::{self, Caller};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const DEFAULT_MOUNT: &str = "/v1/transit";
+
+/// Paths under `/v1/` that the native API (or Vault's token lookup) owns.
+const RESERVED: &[&str] = &["keys", "admin", "sys", "hsm", "random", "auth"];
+
+/// Checks a configured mount path: `/v1/` and path segments, no trailing `/` (Vault clients
+/// address a mount `m` as `/v1/m`), and not where the native API lives.
+pub fn mount_path(mount: &str) -> Result<String, String> {
+    let trimmed = mount.trim_end_matches('/');
+    let segments = trimmed.strip_prefix("/v1/").map(|rest| rest.split('/'));
+    let ok = segments.is_some_and(|mut segments| {
+        segments.all(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        })
+    });
+    let first = trimmed.split('/').nth(2).unwrap_or_default();
+    if ok && !RESERVED.contains(&first) {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(format!(
+            "transit_mount `{mount}` must be a path like /v1/transit (letters, digits, - _ .), \
+             not under /v1/{{{}}}",
+            RESERVED.join(",")
+        ))
+    }
+}
+
+/// A handler's key name, from the path.
+pub type Name = web::Path<String>;
+
+/// Vault's key type for an algorithm; algorithms Vault does not have keep their own name.
+pub fn vault_type(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::Aes256Gcm => "aes256-gcm96",
+        Algorithm::Aes128Gcm => "aes128-gcm96",
+        Algorithm::HmacSha256 => "hmac",
+        other => other.name(),
+    }
+}
+
+/// The algorithm for a Vault key type (`type` at creation).
+pub fn algorithm_of(vault: &str) -> Result<Algorithm, EngineError> {
+    match vault {
+        "aes256-gcm96" => Ok(Algorithm::Aes256Gcm),
+        "aes128-gcm96" => Ok(Algorithm::Aes128Gcm),
+        "chacha20-poly1305" => Ok(Algorithm::ChaCha20Poly1305),
+        "ed25519" => Ok(Algorithm::Ed25519),
+        "ecdsa-p256" => Ok(Algorithm::EcdsaP256),
+        "rsa-2048" => Ok(Algorithm::Rsa2048),
+        "rsa-3072" => Ok(Algorithm::Rsa3072),
+        "rsa-4096" => Ok(Algorithm::Rsa4096),
+        "hmac" => Ok(Algorithm::HmacSha256),
+        other => Err(EngineError::UnsupportedAlgorithm(other.to_owned())),
+    }
+}
+
+/// `vault:vN:<base64>` → `kms:0000N:<base64>` (the native form passes through unchanged). The
+/// version stays bound to the body: the native header is part of the associated data.
+pub fn from_vault(kind: Kind, text: &str) -> Result<String, EngineError> {
+    if text.starts_with(kms_engine::ciphertext::PREFIX) {
+        return Ok(text.to_owned());
+    }
+    let rest = text
+        .strip_prefix("vault:v")
+        .ok_or_else(|| kind.malformed("it must start with `vault:v`"))?;
+    let (digits, body) = rest
+        .split_once(':')
+        .ok_or_else(|| kind.malformed("it must be `vault:v<version>:<base64>`"))?;
+    let valid = (1..=5).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    let version = digits
+        .parse::<u32>()
+        .ok()
+        .filter(|_| valid)
+        .ok_or_else(|| kind.malformed("the version must be 1 to 99999"))?;
+    KeyVersion::new(version).map_err(|_| kind.malformed("version 0 does not exist"))?;
+    Ok(format!("kms:{version:05}:{body}"))
+}
+
+/// `kms:0000N:<base64>` → `vault:vN:<base64>`.
+pub fn to_vault(text: &str) -> String {
+    let version = text
+        .get(4..9)
+        .and_then(|d| d.parse::<u32>().ok())
+        .unwrap_or(0);
+    format!("vault:v{version}:{}", text.get(10..).unwrap_or(""))
+}
+
+/// A result in Vault's words.
+pub fn render(done: Done) -> Value {
+    match done {
+        Done::Ciphertext {
+            ciphertext,
+            version,
+        } => json!({ "ciphertext": to_vault(&ciphertext), "key_version": version.get() }),
+        Done::Plaintext { plaintext, .. } => json!({ "plaintext": encode_b64(&plaintext) }),
+        Done::DataKey {
+            ciphertext,
+            version,
+            plaintext,
+        } => {
+            let mut v =
+                json!({ "ciphertext": to_vault(&ciphertext), "key_version": version.get() });
+            if let Some(p) = plaintext {
+                v["plaintext"] = encode_b64(&p).into();
+            }
+            v
+        }
+        Done::Signature { signature, version } => {
+            json!({ "signature": to_vault(&signature), "key_version": version.get() })
+        }
+        Done::Hmac { hmac, version } => {
+            json!({ "hmac": to_vault(&hmac), "key_version": version.get() })
+        }
+        Done::Valid { valid, .. } => json!({ "valid": valid }),
+        // Password keys are refused before they reach a worker on this API.
+        Done::Protected { protected, version } => {
+            json!({ "ciphertext": to_vault(&protected), "key_version": version.get() })
+        }
+        Done::PasswordMatch { matched, .. } => json!({ "valid": matched }),
+    }
+}
+
+/// `key_version` on encrypt, rewrap, sign and hmac: this KMS only ever uses the active version,
+/// so asking for another one is refused rather than silently ignored.
+pub fn check_key_version(f: &mut Fields, key: &KeyEntry) -> Result<(), EngineError> {
+    match f.uint("key_version")? {
+        None | Some(0) => Ok(()),
+        Some(v) if v == u64::from(key.active.get()) => Ok(()),
+        Some(_) => Err(EngineError::InvalidArgument(
+            "`key_version` other than the latest version is not supported".into(),
+        )),
+    }
+}
+
+/// Vault's `associated_data` (AEAD associated data) is this KMS's `context`. Vault's `context`
+/// only derives keys for `derived` keys, which this KMS does not make; like Vault for a key that
+/// is not derived, it is checked as base64 and not used.
+pub fn associated_data(f: &mut Fields) -> Result<Vec<u8>, EngineError> {
+    f.base64("context")?;
+    // Vault ignores `nonce` unless the key is convergent, which these never are.
+    f.string("nonce")?;
+    f.base64("associated_data")
+}
+
+/// One request's items, in order: the batch's, or the body's own.
+pub struct Items {
+    pub batch: Option<Batch>,
+    pub body: Fields,
+}
+
+impl Items {
+    pub async fn read(state: &AppState, payload: web::Payload) -> Result<Self, VaultError> {
+        let mut body = Fields::read(state, payload).await?;
+        let batch = body.batch(state)?;
+        Ok(Self { batch, body })
+    }
+
+    /// Parses each item with `parse` (the body itself when there is no batch).
+    pub fn parse<T>(
+        &mut self,
+        mut parse: impl FnMut(&mut Fields) -> Result<T, EngineError>,
+    ) -> Vec<Result<T, EngineError>> {
+        match &mut self.batch {
+            Some(b) => b.items.iter_mut().map(parse).collect(),
+            None => vec![parse(&mut self.body)],
+        }
+    }
+
+    /// How many items: the batch's, or one.
+    pub fn count(&self) -> usize {
+        self.batch.as_ref().map_or(1, |b| b.items.len())
+    }
+}
+
+/// Runs a data request: the caller's grant for `op` on the key, the algorithm's support for it,
+/// then the items `parse` makes (knowing the key) through the crypto workers. In a batch an item's
+/// own error stays in its place; an error that is not the item's fails the request.
+pub async fn run(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    op: Operation,
+    items: &mut Items,
+    parse: impl FnMut(&mut Fields, &KeyEntry) -> Result<Item, EngineError>,
+) -> Result<Vec<Result<Value, EngineError>>, VaultError> {
+    let started = Instant::now();
+    let count = items.count();
+    let single = items.batch.is_none();
+    let mut known = false;
+    let mut parse = parse;
+    let result = async {
+        let (caller, key) = auth::authorize_key(state, req, name, op).await?;
+        known = true;
+        if !key.algorithm.supports(op) {
+            return Err(EngineError::OperationNotSupported(op.name()).into());
+        }
+        let parsed = items.parse(|f| parse(f, &key));
+        let who = caller.actor_shared();
+        let k = Arc::clone(&key);
+        let mut results =
+            batch::outcomes(parsed, |work| state.pool.run_coalesced(k, who, work)).await?;
+        // A single request's error is the request's (and its metric's outcome).
+        let fatal = results
+            .iter()
+            .position(|r| r.as_ref().is_err_and(|e| single || !e.is_user_error()));
+        if let Some(Err(e)) = fatal.map(|i| results.swap_remove(i)) {
+            return Err(ApiError::from(e));
+        }
+        Ok(results.into_iter().map(|r| r.map(render)).collect())
+    }
+    .await;
+    let outcome = result.as_ref().map_or_else(|e| e.code, |_| "ok");
+    crate::metrics::request(op, if known { name } else { "" }, outcome, count, started);
+    result.map_err(VaultError)
+}
+
+/// Vault's answer: one item's data (or its error), or `batch_results` in order. A batch in which
+/// any item failed is 400, unless some succeeded and `partial_failure_response_code` says
+/// otherwise.
+pub fn respond(
+    items: Items,
+    results: Vec<Result<Value, EngineError>>,
+) -> Result<HttpResponse, VaultError> {
+    let warnings = items.body.warnings();
+    let Some(batch) = items.batch else {
+        let result = results
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::internal(&"no result"))?;
+        return Ok(envelope::ok(result?, warnings));
+    };
+    let mut failed = false;
+    let mut succeeded = false;
+    let out: Vec<Value> = results
+        .into_iter()
+        .zip(batch.references)
+        .map(|(result, reference)| {
+            let mut v = match result {
+                Ok(v) => {
+                    succeeded = true;
+                    v
+                }
+                Err(e) => {
+                    failed = true;
+                    json!({ "error": envelope::line(&ApiError::from(e)) })
+                }
+            };
+            if let Some(r) = reference {
+                v["reference"] = r;
+            }
+            v
+        })
+        .collect();
+    let status = match (failed, succeeded, batch.partial_code) {
+        (false, _, _) => StatusCode::OK,
+        (true, true, Some(code)) => u16::try_from(code)
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .filter(|s| s.as_u16() >= 100)
+            .unwrap_or(StatusCode::BAD_REQUEST),
+        (true, _, _) => StatusCode::BAD_REQUEST,
+    };
+    Ok(envelope::respond(
+        status,
+        json!({ "batch_results": out }),
+        warnings,
+    ))
+}
+
+/// A key-management request: the caller, authorised as an administrator under `action` (audit
+/// target `key:{name}`), the target, and the body.
+pub async fn admin_request(
+    state: &AppState,
+    req: &HttpRequest,
+    name: &str,
+    action: &str,
+    payload: web::Payload,
+) -> Result<(Caller, String, Fields), VaultError> {
+    let (caller, target) = crate::api::admin::key_admin(state, req, name, action).await?;
+    let body = Fields::read(state, payload).await?;
+    Ok((caller, target, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_values_translate_both_ways() {
+        let kms = from_vault(Kind::Ciphertext, "vault:v12:QUJD").unwrap();
+        assert_eq!(kms, "kms:00012:QUJD");
+        assert_eq!(to_vault(&kms), "vault:v12:QUJD");
+        assert_eq!(
+            from_vault(Kind::Signature, "kms:00001:QUJD").unwrap(),
+            "kms:00001:QUJD"
+        );
+        for bad in [
+            "vault:v0:QUJD",
+            "vault:v:QUJD",
+            "vault:vx:QUJD",
+            "vault:v123456:QUJD",
+            "vault:v1",
+            "v1:QUJD",
+        ] {
+            assert!(
+                matches!(
+                    from_vault(Kind::Ciphertext, bad),
+                    Err(EngineError::InvalidCiphertext(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            from_vault(Kind::Hmac, "nope"),
+            Err(EngineError::InvalidHmac(_))
+        ));
+    }
+
+    #[test]
+    fn vault_key_types_round_trip() {
+        for t in [
+            "aes256-gcm96",
+            "aes128-gcm96",
+            "chacha20-poly1305",
+            "ed25519",
+            "ecdsa-p256",
+            "rsa-2048",
+            "rsa-3072",
+            "rsa-4096",
+            "hmac",
+        ] {
+            assert_eq!(vault_type(algorithm_of(t).unwrap()), t);
+        }
+        assert!(algorithm_of("ecdsa-p384").is_err());
+    }
+
+    #[test]
+    fn mount_paths_are_checked() {
+        assert_eq!(mount_path("/v1/transit/").unwrap(), "/v1/transit");
+        assert_eq!(mount_path("/v1/my-transit").unwrap(), "/v1/my-transit");
+        for bad in [
+            "",
+            "/",
+            "/v1",
+            "/transit",
+            "v1/transit",
+            "/v1//transit",
+            "/v1/tr ansit",
+            "/v1/keys",
+            "/v1/sys/transit",
+        ] {
+            assert!(mount_path(bad).is_err(), "{bad}");
+        }
+    }
+}

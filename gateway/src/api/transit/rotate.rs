@@ -1,0 +1,40 @@
+//! `POST {mount}/keys/:name/rotate` → the key, as read, with its new latest version (the previous
+//! one stays for decryption). Administrators only (`transit_rotate_key`).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::envelope::VaultError;
+use super::{Name, admin_request, read_key};
+use crate::api::admin::key_view::key_id;
+use crate::api::admin::{run, success};
+use crate::keyops;
+use crate::state::AppState;
+
+pub async fn handle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: Name,
+    payload: web::Payload,
+) -> Result<HttpResponse, VaultError> {
+    let name = name.into_inner();
+    let (caller, target, body) =
+        admin_request(&state, &req, &name, "transit_rotate_key", payload).await?;
+    let event = success(&state, &caller, "transit_rotate_key", target.clone());
+    let actor = caller.actor();
+    let key = name.clone();
+    run(
+        &state,
+        &caller,
+        "transit_rotate_key",
+        target,
+        |st| async move {
+            let id = key_id(&st, &key).await?;
+            let (revision, _) =
+                keyops::rotate(&st, id, &actor, "rotated through the Transit API", &event).await?;
+            st.synced(revision).await;
+            Ok(())
+        },
+    )
+    .await?;
+    read_key::answer(&state, &name, body.warnings()).await
+}

@@ -1,0 +1,334 @@
+//! Vault's HTTP shapes without a client library in between: the envelope, errors and their
+//! status codes, batches, LIST, the audit records and metrics of Transit requests.
+
+use kms_engine::audit::Outcome;
+use serde_json::{Value, json};
+
+use super::{assert_vault_error, vault_call};
+use crate::access::audit;
+use crate::observability::{sample, scrape};
+use crate::support::*;
+
+#[test]
+fn the_envelope_errors_batches_and_list_speak_vaults_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let base = server.url("");
+    let call = |method: &str, path: &str, token: Option<&str>, body: Option<Value>| {
+        vault_call(
+            &base,
+            method,
+            &format!("/v1/transit{path}"),
+            token,
+            body.as_ref(),
+        )
+    };
+
+    // No keys yet: LIST is a 404, as in Vault.
+    assert_eq!(call("LIST", "/keys", Some(ROOT), None).0, 404);
+    let created = call(
+        "POST",
+        "/keys/cards",
+        Some(ROOT),
+        Some(json!({"unknown": 1})),
+    );
+    assert_eq!(created.0, 200, "{}", created.1);
+    // The envelope, with the ignored parameter named in `warnings`.
+    let b = &created.1;
+    assert_eq!(b["request_id"].as_str().unwrap().len(), 36, "{b}");
+    assert_eq!(b["lease_id"], "");
+    assert_eq!(b["renewable"], false);
+    assert_eq!(b["lease_duration"], 0);
+    assert_eq!(b["wrap_info"], Value::Null);
+    assert_eq!(b["auth"], Value::Null);
+    assert_eq!(
+        b["warnings"],
+        json!(["Endpoint ignored these unrecognized parameters: [unknown]"])
+    );
+    assert_eq!(b["data"]["type"], "aes256-gcm96");
+    assert_eq!(b["data"]["latest_version"], 1);
+
+    // LIST and GET ?list=true; a GET without it is not a listing.
+    for got in [
+        call("LIST", "/keys", Some(ROOT), None),
+        call("GET", "/keys?list=true", Some(ROOT), None),
+        call("LIST", "/keys/", Some(ROOT), None),
+    ] {
+        assert_eq!(got.0, 200, "{}", got.1);
+        assert_eq!(got.1["data"]["keys"], json!(["cards"]));
+    }
+    assert_vault_error(
+        &call("GET", "/keys", Some(ROOT), None),
+        405,
+        "method_not_allowed",
+    );
+    // An unknown path under the mount: Vault's 404 with no errors.
+    let unknown = call("POST", "/nope/cards", Some(ROOT), Some(json!({})));
+    assert_eq!(unknown, (404, json!({ "errors": [] })));
+
+    // Tokens: X-Vault-Token (above) or Bearer; none or a wrong one is 403, as in Vault.
+    let bearer = Http::new(&server).post(
+        "/v1/transit/encrypt/cards",
+        Some(ROOT),
+        &json!({ "plaintext": b64(b"x") }),
+    );
+    assert_eq!(bearer.0, 200, "{}", bearer.1);
+    assert!(
+        bearer.1["data"]["ciphertext"]
+            .as_str()
+            .unwrap()
+            .starts_with("vault:v1:")
+    );
+    // Answers that may hold plaintext are not to be cached, as Vault marks them.
+    let r = ureq::post(&format!("{base}/v1/transit/encrypt/cards"))
+        .header("X-Vault-Token", ROOT)
+        .send_json(json!({ "plaintext": b64(b"x") }))
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let plaintext = Some(json!({ "plaintext": b64(b"x") }));
+    assert_vault_error(
+        &call("POST", "/encrypt/cards", None, plaintext.clone()),
+        403,
+        "missing_token",
+    );
+    assert_vault_error(
+        &call("POST", "/encrypt/cards", Some("wrong"), plaintext.clone()),
+        403,
+        "invalid_token",
+    );
+    // An app gets what its grants allow, through its own token.
+    let http = Http::new(&server);
+    let app = http.create_app("checkout");
+    http.grant("cards", "checkout", &["encrypt"]);
+    let ct = call("POST", "/encrypt/cards", Some(&app), plaintext.clone());
+    assert_eq!(ct.0, 200, "{}", ct.1);
+    let ct = ct.1["data"]["ciphertext"].as_str().unwrap().to_owned();
+    assert_vault_error(
+        &call(
+            "POST",
+            "/decrypt/cards",
+            Some(&app),
+            Some(json!({ "ciphertext": ct })),
+        ),
+        403,
+        "operation_not_granted",
+    );
+    // Encrypt creates a missing key for an administrator, of the type asked for (Vault's upsert);
+    // an application gets the same 403 as for a key it holds no grant on.
+    assert_vault_error(
+        &call("POST", "/encrypt/fresh", Some(&app), plaintext.clone()),
+        403,
+        "operation_not_granted",
+    );
+    let upsert = call(
+        "POST",
+        "/encrypt/fresh",
+        Some(ROOT),
+        Some(json!({ "plaintext": b64(b"x"), "type": "chacha20-poly1305" })),
+    );
+    assert_eq!(upsert.0, 200, "{}", upsert.1);
+    let fresh = call("GET", "/keys/fresh", Some(ROOT), None);
+    assert_eq!(fresh.1["data"]["type"], "chacha20-poly1305", "{}", fresh.1);
+    // Key management is for administrators.
+    assert_vault_error(
+        &call("POST", "/keys/cards/rotate", Some(&app), None),
+        403,
+        "forbidden",
+    );
+    // Key management is authorised and audited under its own action names.
+    let log = audit(&server, "app:checkout");
+    assert!(
+        log.iter().any(|r| r.event.action == "transit_rotate_key"
+            && r.event.outcome == Outcome::Denied
+            && r.event.target.as_deref() == Some("key:cards")),
+        "{log:?}"
+    );
+    let log = audit(&server, "root:dev");
+    assert!(
+        log.iter().any(|r| r.event.action == "transit_create_key"
+            && r.event.outcome == Outcome::Success
+            && r.event.target.as_deref() == Some("key:fresh")),
+        "{log:?}"
+    );
+    // A missing key is 404 for an administrator.
+    assert_vault_error(
+        &call("GET", "/keys/none", Some(ROOT), None),
+        404,
+        "key_not_found",
+    );
+    // Bad input: 400 with the stable code.
+    assert_vault_error(
+        &call(
+            "POST",
+            "/encrypt/cards",
+            Some(ROOT),
+            Some(json!({ "plaintext": "not base64!" })),
+        ),
+        400,
+        "invalid_base64",
+    );
+    assert_vault_error(
+        &call(
+            "POST",
+            "/decrypt/cards",
+            Some(ROOT),
+            Some(json!({ "ciphertext": "vault:1:abc" })),
+        ),
+        400,
+        "invalid_ciphertext",
+    );
+    assert_vault_error(
+        &call("POST", "/keys/bad%20name", Some(ROOT), None),
+        400,
+        "invalid_name",
+    );
+    assert_vault_error(
+        &call(
+            "POST",
+            "/keys/x",
+            Some(ROOT),
+            Some(json!({ "type": "ecdsa-p521" })),
+        ),
+        400,
+        "unsupported_algorithm",
+    );
+    let raw = vault_call(&base, "POST", "/v1/transit/encrypt/cards", Some(ROOT), None);
+    assert_vault_error(&raw, 400, "invalid_request");
+
+    // Batches: results in order, references echoed; any failed item makes it a 400 ...
+    let batch = json!({ "batch_input": [
+        { "plaintext": b64(b"a"), "reference": "r1" },
+        { "plaintext": "not base64!", "reference": "r2" },
+        { "plaintext": b64(b"c"), "associated_data": b64(b"ad") },
+    ]});
+    let got = call("POST", "/encrypt/cards", Some(ROOT), Some(batch.clone()));
+    assert_eq!(got.0, 400, "{}", got.1);
+    let results = got.1["data"]["batch_results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["reference"], "r1");
+    assert!(
+        results[0]["ciphertext"]
+            .as_str()
+            .unwrap()
+            .starts_with("vault:v1:")
+    );
+    assert_eq!(results[1]["reference"], "r2");
+    assert!(
+        results[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid_base64: ")
+    );
+    // ... unless partial_failure_response_code says otherwise when some succeeded.
+    let mut partial = batch.clone();
+    partial["partial_failure_response_code"] = json!(207);
+    assert_eq!(
+        call("POST", "/encrypt/cards", Some(ROOT), Some(partial)).0,
+        207
+    );
+    // A batch decrypt of the good ones is a 200, in order.
+    let decrypt = json!({ "batch_input": [
+        { "ciphertext": results[2]["ciphertext"], "associated_data": b64(b"ad") },
+        { "ciphertext": results[0]["ciphertext"] },
+    ]});
+    let got = call("POST", "/decrypt/cards", Some(ROOT), Some(decrypt));
+    assert_eq!(got.0, 200, "{}", got.1);
+    let plain: Vec<Vec<u8>> = got.1["data"]["batch_results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| unb64(r["plaintext"].as_str().unwrap()))
+        .collect();
+    assert_eq!(plain, [b"c".to_vec(), b"a".to_vec()]);
+    assert_vault_error(
+        &call(
+            "POST",
+            "/encrypt/cards",
+            Some(ROOT),
+            Some(json!({ "batch_input": [] })),
+        ),
+        400,
+        "invalid_request",
+    );
+
+    // Transit requests are counted like native ones, a single request's failure by its code.
+    // (A key name of its own: the metrics recorder is shared by every server in this process.)
+    call("POST", "/keys/transit-metered", Some(ROOT), None);
+    let sealed = call(
+        "POST",
+        "/encrypt/transit-metered",
+        Some(ROOT),
+        Some(json!({ "plaintext": b64(b"m"), "associated_data": b64(b"a") })),
+    );
+    let ct = sealed.1["data"]["ciphertext"].clone();
+    assert_vault_error(
+        &call(
+            "POST",
+            "/decrypt/transit-metered",
+            Some(ROOT),
+            Some(json!({ "ciphertext": ct })),
+        ),
+        400,
+        "decryption_failed",
+    );
+    let text = scrape(&server);
+    for (operation, outcome) in [("encrypt", "ok"), ("decrypt", "decryption_failed")] {
+        let labels = [
+            ("operation", operation),
+            ("key", "transit-metered"),
+            ("outcome", outcome),
+        ];
+        assert_eq!(
+            sample(&text, "kms_requests_total", &labels),
+            Some(1.0),
+            "{text}"
+        );
+    }
+
+    // Operations the key cannot do, and options this KMS does not offer, are refused.
+    assert_vault_error(
+        &call(
+            "POST",
+            "/sign/cards",
+            Some(ROOT),
+            Some(json!({ "input": b64(b"m") })),
+        ),
+        400,
+        "operation_not_supported",
+    );
+    assert_vault_error(
+        &call(
+            "POST",
+            "/encrypt/cards",
+            Some(ROOT),
+            Some(json!({ "plaintext": b64(b"m"), "key_version": 7 })),
+        ),
+        400,
+        "invalid_request",
+    );
+    assert_vault_error(
+        &call(
+            "POST",
+            "/keys/cards/config",
+            Some(ROOT),
+            Some(json!({ "deletion_allowed": true })),
+        ),
+        400,
+        "invalid_request",
+    );
+    assert_vault_error(
+        &call(
+            "POST",
+            "/hash/sha3-256",
+            Some(ROOT),
+            Some(json!({ "input": b64(b"m") })),
+        ),
+        400,
+        "invalid_request",
+    );
+    assert_vault_error(
+        &call("POST", "/encrypt/cards", Some(ROOT), Some(json!([1]))),
+        400,
+        "invalid_json",
+    );
+}
