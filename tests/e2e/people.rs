@@ -109,12 +109,14 @@ fn a_login_needs_the_password_and_a_fresh_totp_code_and_opens_an_expiring_sessio
     let (status, _) = http.post("/v1/admin/keys", Some(&token), &json!({ "name": "k1" }));
     assert_eq!(status, 201);
     assert_error(&http.get("/v1/admin/users", Some(&token)), 403, "forbidden");
-    // Users never reach the data plane.
+    // Users never reach the data plane, nor Transit's key management (root token only).
     assert_error(
         &http.encrypt(&token, "k1", b"x", None),
         403,
         "operation_not_granted",
     );
+    let (status, body) = http.post("/v1/transit/keys/t1", Some(&token), &json!({}));
+    assert_eq!(status, 403, "{body}");
 
     // Sessions expire (30 minutes by default).
     clock.advance_millis(31 * 60 * 1000);
