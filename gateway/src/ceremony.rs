@@ -5,7 +5,7 @@
 //! holds the custodians' components until it executes; those must never reach the disk. A
 //! restart forgets open ceremonies, which then start over. A ceremony executes at most once.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use actix_web::http::StatusCode;
@@ -279,17 +279,19 @@ impl Ceremonies {
         }
     }
 
+    /// Opens a ceremony; `users` counts the people in the store who hold each custodian role.
     pub fn start(
         &self,
         plan: Plan,
         by: &Custodian,
+        users: &BTreeMap<CustodianRole, usize>,
         clock: &dyn Clock,
     ) -> Result<CeremonyView, ApiError> {
-        if !self.quorum.reachable(&self.custodians) {
+        if !self.quorum.reachable(&self.custodians, users) {
             return Err(conflict(
                 "quorum_unreachable",
                 &format!(
-                    "the configured custodians cannot meet the quorum ({})",
+                    "the configured custodians and users cannot meet the quorum ({})",
                     self.quorum.describe()
                 ),
             ));
@@ -480,6 +482,7 @@ mod tests {
             .start(
                 plan(serde_json::json!({"operation": "rotate"})),
                 &p[0],
+                &BTreeMap::new(),
                 &clock,
             )
             .unwrap()
@@ -522,6 +525,7 @@ mod tests {
             .start(
                 plan(serde_json::json!({"operation": "rotate"})),
                 &p[0],
+                &BTreeMap::new(),
                 &clock,
             )
             .unwrap()
@@ -539,7 +543,7 @@ mod tests {
         let (cer, p) = ceremonies();
         let clock = ManualClock::new(Timestamp::from_millis(0));
         let id = cer
-            .start(plan(serde_json::json!({"operation": "create", "source": "components", "components": 2})), &p[0], &clock)
+            .start(plan(serde_json::json!({"operation": "create", "source": "components", "components": 2})), &p[0], &BTreeMap::new(), &clock)
             .unwrap()
             .id;
         assert_eq!(
@@ -621,7 +625,12 @@ mod tests {
         let clock = ManualClock::new(Timestamp::from_millis(0));
         let a = custodian("a", CustodianRole::SecurityAdmin);
         let e = cer
-            .start(plan(serde_json::json!({"operation": "rotate"})), &a, &clock)
+            .start(
+                plan(serde_json::json!({"operation": "rotate"})),
+                &a,
+                &BTreeMap::new(),
+                &clock,
+            )
             .err()
             .unwrap();
         assert_eq!(e.code, "quorum_unreachable");

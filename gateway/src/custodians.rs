@@ -69,6 +69,19 @@ impl Custodian {
     }
 }
 
+impl Custodian {
+    /// A person from the store acting as a custodian through their session (password and TOTP
+    /// already checked at login). Named `user:<name>`, so they never merge with a kms.toml
+    /// custodian of the same name when distinct approvers are counted.
+    pub fn from_user(name: &str, role: CustodianRole) -> Self {
+        Self {
+            name: format!("user:{name}"),
+            role,
+            password_hash: String::new(),
+        }
+    }
+}
+
 /// An argon2id PHC string for `password`, with a random salt and the default parameters.
 pub fn hash_password(password: &str) -> Result<String, String> {
     Argon2::default()
@@ -150,11 +163,16 @@ impl Quorum {
         })
     }
 
-    /// Whether the configured custodians could ever meet it.
-    pub fn reachable(&self, custodians: &Custodians) -> bool {
-        self.required
-            .iter()
-            .all(|(role, n)| custodians.count(*role) >= usize::from(*n))
+    /// Whether the configured custodians, with `users` more people holding each role, could
+    /// ever meet it.
+    pub fn reachable(
+        &self,
+        custodians: &Custodians,
+        users: &BTreeMap<CustodianRole, usize>,
+    ) -> bool {
+        self.required.iter().all(|(role, n)| {
+            custodians.count(*role) + users.get(role).copied().unwrap_or(0) >= usize::from(*n)
+        })
     }
 
     /// `3 security_admin + 1 operator`.

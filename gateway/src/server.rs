@@ -1,5 +1,6 @@
 //! Assembling the KMS: control runtime, store, HSM actor, key sync, crypto workers, HTTP server.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -326,12 +327,13 @@ impl Kms {
         } else {
             if !opts
                 .quorum
-                .reachable(&Custodians::new(opts.custodians.clone()))
+                .reachable(&Custodians::new(opts.custodians.clone()), &BTreeMap::new())
             {
                 tracing::warn!(
                     quorum = %opts.quorum.describe(),
                     custodians = opts.custodians.len(),
-                    "the configured custodians cannot meet the quorum: no master-key ceremony can run"
+                    "the configured custodians alone cannot meet the quorum: master-key ceremonies \
+                     need users holding security_admin or operator"
                 );
             }
             None

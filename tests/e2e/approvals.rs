@@ -342,3 +342,58 @@ fn tightening_a_usage_policy_is_immediate_and_loosening_it_waits_for_approval() 
     let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
     assert_eq!(key["policy"], json!(null), "{key}");
 }
+
+#[test]
+fn people_holding_security_admin_and_operator_run_a_master_key_ceremony() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let token = team(
+        &http,
+        &clock,
+        &[
+            ("sa1", "security_admin"),
+            ("sa2", "security_admin"),
+            ("sa3", "security_admin"),
+            ("op1", "operator"),
+            ("ka", "key_admin"),
+        ],
+    );
+    let (_, before) = http.get("/v1/hsm/status", Some(ROOT));
+    let keys =
+        |status: &serde_json::Value| status["tokens"][0]["master_keys"].as_array().unwrap().len();
+    let rotate = json!({ "operation": "rotate" });
+    // Only custodians start ceremonies: neither a key administrator nor the root token is one.
+    assert_error(
+        &http.post("/v1/hsm/ceremonies", Some(&token["ka"]), &rotate),
+        403,
+        "not_a_custodian",
+    );
+    assert_error(
+        &http.post("/v1/hsm/ceremonies", Some(ROOT), &rotate),
+        403,
+        "not_a_custodian",
+    );
+    let (status, started) = http.post("/v1/hsm/ceremonies", Some(&token["sa1"]), &rotate);
+    assert_eq!(status, 201, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    let approve = |who: &str| {
+        http.post(
+            &format!("/v1/hsm/ceremonies/{id}/approve"),
+            Some(&token[who]),
+            &json!({}),
+        )
+    };
+    for who in ["sa1", "sa2", "op1"] {
+        let (status, body) = approve(who);
+        assert_eq!(status, 200, "{body}");
+        assert!(body["result"].is_null(), "ran before the quorum: {body}");
+    }
+    assert_error(&approve("sa2"), 409, "already_approved");
+    // The third security administrator completes 3 security_admin + 1 operator.
+    let (status, done) = approve("sa3");
+    assert_eq!(status, 200, "{done}");
+    assert!(!done["result"].is_null(), "{done}");
+    let (_, after) = http.get("/v1/hsm/status", Some(ROOT));
+    assert_eq!(keys(&after), keys(&before) + 1, "{after}");
+}

@@ -1,5 +1,7 @@
 //! HSM endpoints: status and rotations for administrators (bearer token), and master-key
-//! ceremonies for custodians (HTTP Basic with their own name and password).
+//! ceremonies for custodians: kms.toml's custodians (HTTP Basic with their own name and
+//! password), or people holding `security_admin` or `operator` through their session (Bearer),
+//! who logged in with password and TOTP.
 
 pub mod approve;
 pub mod rotations;
@@ -7,14 +9,19 @@ pub mod show;
 pub mod start;
 pub mod status;
 
+use std::collections::BTreeMap;
+
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kms_engine::audit::Outcome;
+use kms_engine::directory::Principal;
+use kms_engine::role::Role;
 
-use crate::custodians::Custodian;
+use crate::auth;
+use crate::custodians::{Custodian, CustodianRole};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,6 +40,9 @@ pub async fn custodian(
     action: &str,
     target: Option<String>,
 ) -> Result<Custodian, ApiError> {
+    if bearer(req) {
+        return user_custodian(state, req, action, target).await;
+    }
     let remote = req.peer_addr().map(|a| a.ip().to_string());
     let refuse = |actor: String, error: ApiError| async move {
         let mut event = state.event(actor, action, target.clone(), Outcome::Denied);
@@ -69,6 +79,63 @@ pub async fn custodian(
             Err(refuse(format!("custodian:{name}"), e).await)
         }
     }
+}
+
+fn bearer(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "))
+}
+
+/// A person acting as a custodian through their session: `security_admin` (preferred) or
+/// `operator`. Anyone else with a token is `403 not_a_custodian`, audited.
+async fn user_custodian(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    target: Option<String>,
+) -> Result<Custodian, ApiError> {
+    let caller = auth::authenticate(state, req, action, target.clone()).await?;
+    if let Principal::User { name, roles, .. } = caller.principal() {
+        for (role, as_custodian) in [
+            (Role::SecurityAdmin, CustodianRole::SecurityAdmin),
+            (Role::Operator, CustodianRole::Operator),
+        ] {
+            if roles.contains(role) {
+                return Ok(Custodian::from_user(name, as_custodian));
+            }
+        }
+    }
+    let e = ApiError::new(
+        StatusCode::FORBIDDEN,
+        "not_a_custodian",
+        "ceremonies take custodians: kms.toml's, or users holding security_admin or operator",
+    );
+    let mut event = state.event(caller.actor(), action, target, Outcome::Denied);
+    event.code = Some(e.code.to_owned());
+    event.remote = caller.remote.map(|ip| ip.to_string());
+    state.audit.record(event).await;
+    Err(e)
+}
+
+/// How many enabled people hold each custodian role (a person with both counts as a security
+/// administrator), for the up-front quorum check.
+pub async fn user_custodians(state: &AppState) -> Result<BTreeMap<CustodianRole, usize>, ApiError> {
+    let store = state.store.clone();
+    let users = state.io(async move { Ok(store.users().await?) }).await?;
+    let mut counts = BTreeMap::new();
+    for u in users.iter().filter(|u| !u.disabled) {
+        let role = if u.roles.contains(Role::SecurityAdmin) {
+            CustodianRole::SecurityAdmin
+        } else if u.roles.contains(Role::Operator) {
+            CustodianRole::Operator
+        } else {
+            continue;
+        };
+        *counts.entry(role).or_insert(0) += 1;
+    }
+    Ok(counts)
 }
 
 /// Audits a custodian's successful step.

@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{audit_step, custodian};
+use super::{audit_step, custodian, user_custodians};
 use crate::ceremony::{Plan, StartRequest};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -17,7 +17,10 @@ pub async fn handle(
     let who = custodian(&state, &req, "ceremony_start", None).await?;
     let plan = Plan::from_request(body.into_inner())?;
     let op = plan.op;
-    let view = state.ceremonies.start(plan, &who, state.clock.as_ref())?;
+    let users = user_custodians(&state).await?;
+    let view = state
+        .ceremonies
+        .start(plan, &who, &users, state.clock.as_ref())?;
     audit_step(
         &state,
         &who,
