@@ -20,6 +20,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 export KMS_DATA_DIR="$work/data" KMS_LISTEN="127.0.0.1:$port"
 log="$work/server.log"
 echo "walkthrough: $run_cmd  (data $KMS_DATA_DIR, listening $KMS_LISTEN)"
+# Build first, so that the wait below is for the server, not for a cold release build.
+cargo build --release --locked --bin kms
 # Its own session, so that stopping it stops cargo and the kms process under it as well.
 setsid bash -c "$run_cmd" >"$log" 2>&1 &
 server=$!
