@@ -122,10 +122,10 @@ impl Directory {
         self.keys.insert(key.name.clone(), Arc::new(key));
     }
 
-    pub fn remove_key(&mut self, id: &KeyId) {
-        if let Some(name) = self.names.remove(id) {
-            self.keys.remove(&name);
-        }
+    /// Removes a key; returns its last snapshot, if it was there.
+    pub fn remove_key(&mut self, id: &KeyId) -> Option<Arc<KeyEntry>> {
+        let name = self.names.remove(id)?;
+        self.keys.remove(&name)
     }
 
     /// The name of an app that holds at least one live token.

@@ -38,6 +38,9 @@ pub struct KeySettings {
     pub exportable: bool,
     /// What the key is for; fixed at creation.
     pub purpose: Purpose,
+    /// Vault's `deletion_allowed`: an administrator may delete the key (its versions destroyed,
+    /// its name freed). Off unless configured.
+    pub deletion_allowed: bool,
 }
 
 /// What a key is for. A password key is an RSA key whose private half only ever decrypts
@@ -116,6 +119,7 @@ impl Default for KeySettings {
             notice_period_ms: DEFAULT_NOTICE_MS,
             exportable: false,
             purpose: Purpose::General,
+            deletion_allowed: false,
         }
     }
 }

@@ -188,6 +188,27 @@ pub struct KeyConfig {
     /// `Some(None)` turns scheduled rotation off.
     pub rotation_period_ms: Option<Option<i64>>,
     pub notice_period_ms: Option<i64>,
+    /// Vault's `deletion_allowed`.
+    pub deletion_allowed: Option<bool>,
+}
+
+impl KeyConfig {
+    /// Nothing to change.
+    pub fn is_empty(&self) -> bool {
+        self.min_decryption_version.is_none()
+            && self.rotation_period_ms.is_none()
+            && self.notice_period_ms.is_none()
+            && self.deletion_allowed.is_none()
+    }
+}
+
+/// A key deleted by an administrator (only a key whose `deletion_allowed` is set).
+#[derive(Clone, Debug)]
+pub struct KeyDeletion {
+    pub key: KeyId,
+    pub at: Timestamp,
+    pub actor: String,
+    pub reason: String,
 }
 
 /// A lifecycle event, for `GET /v1/admin/events` and the webhooks.
@@ -196,7 +217,7 @@ pub struct EventRecord {
     pub id: i64,
     pub at: Timestamp,
     /// `rotation_notice`, `key_rotated`, `key_rolled_back`, `version_destruction_scheduled`,
-    /// `version_destroyed`.
+    /// `version_destroyed`, `key_deleted`.
     pub kind: String,
     pub key: Option<KeyId>,
     pub key_name: Option<String>,
@@ -339,6 +360,16 @@ pub trait KeyStore: Send + Sync + 'static {
         at: Timestamp,
         actor: &str,
         reason: &str,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Deletes a key whose `deletion_allowed` is set (`Conflict` otherwise; `NotFound("key")` for
+    /// a missing or already deleted key), in one transaction: every version destroyed (material
+    /// erased from the store and the database files, as a destruction erases it), its grants and
+    /// usage policy removed, the key no longer loaded nor found by name (which is free for a new
+    /// key), a change-feed entry for the key. Its history, usage and audit records stay.
+    async fn delete_key(
+        &self,
+        deletion: &KeyDeletion,
         audit: &AuditEvent,
     ) -> Result<Revision, StoreError>;
     /// Destroys every version whose destruction time has come: material erased from the store

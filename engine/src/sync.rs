@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::directory::{Directory, DirectoryHandle};
 use crate::error::EngineError;
+use crate::keyring::KeyEntry;
 use crate::store::{Change, KeyStore, Revision, StoreError};
 
 #[derive(Clone, Debug)]
@@ -38,9 +39,19 @@ impl Default for SyncConfig {
     }
 }
 
-/// Told about every key the sync loads after a change (the worker pool purges versions that may no
-/// longer be used).
-pub type KeyListener = Arc<dyn Fn(&crate::keyring::KeyEntry) + Send + Sync>;
+/// What the sync tells its listener about a key after a change.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyUpdate<'a> {
+    /// The key as the store now loads it (the worker pool purges versions that may no longer be
+    /// used).
+    Loaded(&'a KeyEntry),
+    /// The key is gone from the store (deleted): its last snapshot, every version of which the
+    /// worker pool purges.
+    Removed(&'a KeyEntry),
+}
+
+/// Told about every key the sync loads or removes after a change.
+pub type KeyListener = Arc<dyn Fn(KeyUpdate<'_>) + Send + Sync>;
 
 /// When the actor last heard from the store (it hears at least once per long poll when healthy).
 struct Contact {
@@ -202,11 +213,16 @@ impl Actor {
                 Change::Key(id) if seen.insert(id) => match self.store.load_key(id).await? {
                     Some(key) => {
                         if let Some(listener) = &self.on_key {
-                            listener(&key);
+                            listener(KeyUpdate::Loaded(&key));
                         }
                         next.put_key(key);
                     }
-                    None => next.remove_key(&id),
+                    None => {
+                        let removed = next.remove_key(&id);
+                        if let (Some(listener), Some(old)) = (&self.on_key, removed) {
+                            listener(KeyUpdate::Removed(&old));
+                        }
+                    }
                 },
                 Change::Key(_) => {}
                 Change::Credentials => credentials_changed = true,

@@ -15,7 +15,7 @@ use kms_engine::master_key::{MasterKeyRecord, MasterKeyState};
 use kms_engine::pool::{PoolConfig, WorkerPool};
 use kms_engine::secret::SecretString;
 use kms_engine::store::{KeyStore, StoreError};
-use kms_engine::sync::{KeyListener, KeySync, SyncConfig};
+use kms_engine::sync::{KeyListener, KeySync, KeyUpdate, SyncConfig};
 use kms_engine::token::{self, TokenHash};
 use kms_hsm::{HsmBackend, HsmError, HsmHandle, MasterKeySource, Pkcs11Hsm, Sealing, SoftwareHsm};
 use kms_store::SqliteStore;
@@ -348,11 +348,14 @@ impl Kms {
                 .map_err(ServeError::Runtime)?;
         }
         let directory = Arc::new(DirectoryHandle::default());
-        // A version that may no longer be used leaves every worker's cache as soon as the change
-        // arrives.
+        // A version that may no longer be used, or a deleted key's, leaves every worker's cache
+        // as soon as the change arrives.
         let purge: KeyListener = {
             let pool = Arc::clone(&pool);
-            Arc::new(move |key| pool.purge_unusable(key))
+            Arc::new(move |update| match update {
+                KeyUpdate::Loaded(key) => pool.purge_unusable(key),
+                KeyUpdate::Removed(key) => pool.purge_all(key),
+            })
         };
         let sync = control.block_on(KeySync::start(
             Arc::clone(&store),

@@ -43,6 +43,23 @@ conformance! {
     key_policies => |s| conformance::key_policies_load_with_the_key(s.as_ref());
 }
 
+/// Deleting a key, with the database files as what SQLite keeps at rest (the WAL included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_deletion() {
+    let (dir, store) = open().await;
+    let at_rest = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect()
+    };
+    conformance::deletion::a_deleted_key_is_erased_its_name_freed_and_its_history_kept(
+        store.as_ref(),
+        &at_rest,
+    )
+    .await;
+}
+
 /// Everything committed is there after the file is closed and opened again.
 #[tokio::test]
 async fn committed_data_survives_reopening() {
@@ -60,4 +77,107 @@ async fn committed_data_survives_reopening() {
     assert_eq!(key.active.get(), 2);
     assert!(revision >= 2);
     assert_eq!(store.revision().await.unwrap(), revision);
+}
+
+/// A database made before migration 0008 keeps its keys, versions and history through the
+/// rebuild of `keys` (names unique among keys not deleted), and its foreign keys still hold.
+#[tokio::test]
+async fn keys_made_before_the_deletion_migration_survive_it() {
+    use kms_engine::ids::{AppId, AppName, KeyName};
+    use kms_engine::store::{Grant, StoreError};
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kms.db");
+    // The schema as it was: every migration before 0008.
+    let earlier = tempfile::tempdir().unwrap();
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    for entry in std::fs::read_dir(&all).unwrap() {
+        let file = entry.unwrap().path();
+        let name = file.file_name().unwrap().to_owned();
+        if name.to_string_lossy().as_ref() < "0008" {
+            std::fs::copy(&file, earlier.path().join(name)).unwrap();
+        }
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(earlier.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let id = kms_engine::ids::KeyId::random();
+    let key = id.as_bytes().to_vec();
+    for (sql, bind_key) in [
+        (
+            "INSERT INTO master_keys (id, kcv, origin, state, created_at, updated_at) \
+             VALUES ('mk-old', '000000', 1, 1, 0, 0)",
+            false,
+        ),
+        (
+            "INSERT INTO keys (id, name, algorithm, created_at, updated_at, exportable) \
+             VALUES (?, 'legacy', 1, 0, 0, 1)",
+            true,
+        ),
+        (
+            "INSERT INTO key_versions (key_id, version, state, master_key_id, wrapped, \
+             created_at, updated_at) VALUES (?, 1, 1, 'mk-old', x'0102', 0, 0)",
+            true,
+        ),
+        (
+            "INSERT INTO key_events (key_id, version, action, to_state, actor, at) \
+             VALUES (?, 1, 'create', 1, 'root:old', 0)",
+            true,
+        ),
+    ] {
+        let query = sqlx::query(sql);
+        let query = if bind_key {
+            query.bind(key.clone())
+        } else {
+            query
+        };
+        query.execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let name = KeyName::new("legacy").unwrap();
+    assert_eq!(store.key_id(&name).await.unwrap(), Some(id));
+    let loaded = store.load_key(id).await.unwrap().unwrap();
+    assert_eq!(loaded.name, name);
+    assert!(loaded.settings.exportable);
+    assert!(!loaded.settings.deletion_allowed);
+    assert_eq!(loaded.versions()[0].wrapped.as_ref().unwrap().blob, [1, 2]);
+    let history = store.key_history(id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].actor, "root:old");
+    // Foreign keys are enforced again after the rebuild: a grant to no app is refused.
+    let grant = Grant {
+        key: id,
+        app: AppId::random(),
+        app_name: AppName::new("ghost").unwrap(),
+        operations: [kms_engine::algorithm::Operation::Encrypt]
+            .into_iter()
+            .collect(),
+        at: kms_engine::clock::Timestamp::from_millis(1),
+        actor: "root:test".into(),
+    };
+    let audit = kms_engine::audit::AuditEvent {
+        at: kms_engine::clock::Timestamp::from_millis(1),
+        actor: "root:test".into(),
+        action: "grant".into(),
+        target: None,
+        outcome: kms_engine::audit::Outcome::Success,
+        code: None,
+        remote: None,
+        detail: None,
+    };
+    assert!(matches!(
+        store.set_grant(&grant, &audit).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

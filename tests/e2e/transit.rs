@@ -23,6 +23,8 @@ use kms_gateway::testing::RunningServer;
 use crate::algorithms::openssl_verifies;
 use crate::support::*;
 
+// Deleting keys once `deletion_allowed` is set.
+mod delete;
 // The raw-HTTP checks: envelope, errors, batches, LIST, audit and metrics.
 mod http;
 
@@ -308,7 +310,8 @@ fn a_vault_client_creates_rotates_and_encrypts() {
         let (status, errors) = api_error(export);
         assert_eq!(status, 400);
         assert!(errors[0].starts_with("not_exportable: "), "{errors:?}");
-        // Deletion is refused (deletion_allowed is false for every key), and the key stays.
+        // Deletion is refused (deletion_allowed is false until configured: transit/delete.rs),
+        // and the key stays.
         let (status, errors) = api_error(key::delete(&vault, MOUNT, "orders").await);
         assert_eq!(status, 400);
         assert!(

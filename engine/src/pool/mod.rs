@@ -329,6 +329,15 @@ impl WorkerPool {
             .filter(|v| !matches!(v.state, VersionState::Active | VersionState::DecryptOnly))
             .map(|v| v.version)
             .collect();
+        self.purge(key, versions);
+    }
+
+    /// Drops every version of a deleted key from every worker's cache.
+    pub fn purge_all(&self, key: &KeyEntry) {
+        self.purge(key, key.versions().iter().map(|v| v.version).collect());
+    }
+
+    fn purge(&self, key: &KeyEntry, versions: Vec<KeyVersion>) {
         if versions.is_empty() {
             return;
         }

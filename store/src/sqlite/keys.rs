@@ -15,16 +15,21 @@ use kms_engine::wrap::WrappedKey;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use super::lifecycle::touch_key;
 use super::policies::{POLICIES_ALL, POLICIES_ONE};
 use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, feed, unique_err};
 
+/// Deleted keys (`deleted_at` set) are not loaded: to the directory they no longer exist.
 const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
-     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose FROM keys";
+     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed \
+     FROM keys WHERE deleted_at IS NULL";
 const KEYS_ONE: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
-     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose FROM keys WHERE id = ?";
+     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed \
+     FROM keys WHERE deleted_at IS NULL AND id = ?";
 const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
-     updated_at, destroy_at FROM key_versions";
+     updated_at, destroy_at FROM key_versions \
+     WHERE key_id IN (SELECT id FROM keys WHERE deleted_at IS NULL)";
 const VERSIONS_ONE: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
      updated_at, destroy_at FROM key_versions WHERE key_id = ?";
 const GRANTS_ALL: &str = "SELECT key_id, app_id, operation FROM grants";
@@ -124,6 +129,7 @@ pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry
                     notice_period_ms: row.get("notice_period_ms"),
                     exportable: row.get::<i64, _>("exportable") != 0,
                     purpose: Purpose::from_code(row.get("purpose")).map_err(corrupt)?,
+                    deletion_allowed: row.get::<i64, _>("deletion_allowed") != 0,
                 },
                 rows::ts(row.get("created_at")),
                 rows::version(row.get("min_decryption_version"))?,
@@ -137,11 +143,12 @@ pub async fn load(pool: &SqlitePool, only: Option<KeyId>) -> Result<Vec<KeyEntry
 }
 
 pub async fn id_by_name(pool: &SqlitePool, name: &KeyName) -> Result<Option<KeyId>, StoreError> {
-    let id: Option<Vec<u8>> = sqlx::query_scalar("SELECT id FROM keys WHERE name = ?")
-        .bind(name.as_str())
-        .fetch_optional(pool)
-        .await
-        .map_err(db_err)?;
+    let id: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT id FROM keys WHERE name = ? AND deleted_at IS NULL")
+            .bind(name.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?;
     id.map(|b| rows::key_id(&b)).transpose()
 }
 
@@ -264,8 +271,8 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at, \
-             deterministic, rotation_period_ms, notice_period_ms, exportable, purpose) \
-             VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+             deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, \
+             deletion_allowed) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(key.id.as_bytes().to_vec())
         .bind(key.name.as_str())
@@ -277,6 +284,7 @@ impl SqliteStore {
         .bind(key.settings.notice_period_ms)
         .bind(i64::from(key.settings.exportable))
         .bind(key.settings.purpose.code())
+        .bind(i64::from(key.settings.deletion_allowed))
         .execute(&mut *tx)
         .await
         .map_err(unique_err(StoreError::AlreadyExists("key")))?;
@@ -306,6 +314,8 @@ impl SqliteStore {
         audit_event: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
+        // Also refuses a deleted key.
+        touch_key(&mut tx, r.key, r.at).await?;
         let key = r.key.as_bytes().to_vec();
         let latest: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM key_versions WHERE key_id = ?")
@@ -329,12 +339,6 @@ impl SqliteStore {
         .await
         .map_err(db_err)?;
         insert_version(&mut tx, r.key, r.new_version, &r.wrapped, r.at).await?;
-        sqlx::query("UPDATE keys SET updated_at = ? WHERE id = ?")
-            .bind(r.at.millis())
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
         if let Some(previous) = previous {
             record_event(
                 &mut tx,
@@ -376,6 +380,8 @@ impl SqliteStore {
         audit_event: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
+        // Also refuses a deleted key.
+        touch_key(&mut tx, g.key, g.at).await?;
         let key = g.key.as_bytes().to_vec();
         let app = g.app.as_bytes().to_vec();
         sqlx::query("DELETE FROM grants WHERE key_id = ? AND app_id = ?")

@@ -57,12 +57,14 @@ async fn set_state(
     Ok(())
 }
 
+/// Marks the key changed at `at`; `NotFound("key")` for a missing or deleted key, so no change
+/// reaches a deleted key.
 pub(super) async fn touch_key(
     tx: &mut Transaction<'static, Sqlite>,
     key: KeyId,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE keys SET updated_at = ? WHERE id = ?")
+    let done = sqlx::query("UPDATE keys SET updated_at = ? WHERE id = ? AND deleted_at IS NULL")
         .bind(at.millis())
         .bind(key.as_bytes().to_vec())
         .execute(&mut **tx)
@@ -255,6 +257,15 @@ impl SqliteStore {
                 .map_err(db_err)?;
             changed.push(format!("notice_period_ms={notice}"));
         }
+        if let Some(allowed) = config.deletion_allowed {
+            sqlx::query("UPDATE keys SET deletion_allowed = ? WHERE id = ?")
+                .bind(i64::from(allowed))
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            changed.push(format!("deletion_allowed={allowed}"));
+        }
         let reason = format!("{reason} ({})", changed.join(", "));
         record_event(
             &mut tx,
@@ -334,7 +345,7 @@ impl SqliteStore {
     /// After material is erased: `secure_delete` has zeroed the freed cells in the pages; the
     /// checkpoint moves those pages into the main file and truncates the WAL, so no copy of the
     /// old page stays on disk.
-    async fn erase_freed_pages(&self) -> Result<(), StoreError> {
+    pub(super) async fn erase_freed_pages(&self) -> Result<(), StoreError> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.write)
             .await

@@ -8,6 +8,7 @@
 mod approvals;
 mod apps;
 mod audit;
+mod deletion;
 mod events;
 mod feed;
 mod keys;
@@ -36,9 +37,9 @@ use kms_engine::people::{
 use kms_engine::pool::UsageRecord;
 use kms_engine::role::RoleSet;
 use kms_engine::store::{
-    AppRecord, AppTokens, AuditQuery, Change, Delivery, EventRecord, Grant, KeyConfig, KeyEvent,
-    KeyStore, NewKey, PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation,
-    UsageSummary, VersionChange,
+    AppRecord, AppTokens, AuditQuery, Change, Delivery, EventRecord, Grant, KeyConfig, KeyDeletion,
+    KeyEvent, KeyStore, NewKey, PolicyChange, Revision, Rollback, Rotation, StoreError,
+    TokenRotation, UsageSummary, VersionChange,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
@@ -306,6 +307,14 @@ impl KeyStore for SqliteStore {
     ) -> Result<Revision, StoreError> {
         self.configure_tx(key, config, at, actor, reason, audit)
             .await
+    }
+
+    async fn delete_key(
+        &self,
+        deletion: &KeyDeletion,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.delete_key_tx(deletion, audit).await
     }
 
     async fn destroy_due_versions(

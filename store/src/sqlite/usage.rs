@@ -58,7 +58,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| match &e {
-                // A key deleted between use and flush (not possible yet; later, with deletion).
+                // No such key. (A key deleted between use and flush keeps its row: its last uses count.)
                 sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
                     StoreError::NotFound("key")
                 }

@@ -311,7 +311,7 @@ fn the_envelope_errors_batches_and_list_speak_vaults_http() {
             "POST",
             "/keys/cards/config",
             Some(ROOT),
-            Some(json!({ "deletion_allowed": true })),
+            Some(json!({ "exportable": true })),
         ),
         400,
         "invalid_request",

@@ -54,11 +54,9 @@ pub async fn handle(
             .notice_period
             .map(|p| durations::parse("notice_period", &p))
             .transpose()?,
+        deletion_allowed: None,
     };
-    if config.min_decryption_version.is_none()
-        && config.rotation_period_ms.is_none()
-        && config.notice_period_ms.is_none()
-    {
+    if config.is_empty() {
         return Err(ApiError::bad_request(
             "invalid_request",
             "nothing to change",

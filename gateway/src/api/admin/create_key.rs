@@ -100,6 +100,8 @@ pub async fn handle(
             .unwrap_or(DEFAULT_NOTICE_MS),
         exportable: body.exportable,
         purpose,
+        // Only Transit's config sets it (docs/vault-compat.md).
+        deletion_allowed: false,
     };
     let mut event = success(&state, &caller, "create_key", target.clone());
     event.detail = Some(format!(

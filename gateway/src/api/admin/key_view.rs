@@ -57,6 +57,8 @@ pub struct KeyView {
     algorithm: &'static str,
     deterministic: bool,
     exportable: bool,
+    /// Vault's `deletion_allowed` (set through Transit's config): Transit's delete may delete it.
+    deletion_allowed: bool,
     /// `general` or `password`.
     purpose: &'static str,
     /// Password keys: `aead` or `hash`.
@@ -110,6 +112,7 @@ impl KeyView {
             algorithm: key.algorithm.name(),
             deterministic: key.settings.deterministic,
             exportable: key.settings.exportable,
+            deletion_allowed: key.settings.deletion_allowed,
             purpose: key.settings.purpose.name(),
             protection: match key.settings.purpose {
                 Purpose::Password(p) => Some(p.name()),

@@ -1,5 +1,5 @@
-//! `POST {mount}/keys/:name/config` `{"min_decryption_version"?,"auto_rotate_period"?,...}` → the
-//! key, as read. `min_encryption_version` only 0, `deletion_allowed`, `exportable` and
+//! `POST {mount}/keys/:name/config` `{"min_decryption_version"?,"auto_rotate_period"?,
+//! "deletion_allowed"?,...}` → the key, as read. `min_encryption_version` only 0, `exportable` and
 //! `allow_plaintext_backup` only false (docs/vault-compat.md). Administrators only
 //! (`transit_configure_key`).
 
@@ -23,10 +23,7 @@ pub async fn handle(
     let name = name.into_inner();
     let (caller, target, mut body) =
         admin_request(&state, &req, &name, "transit_configure_key", payload).await?;
-    refuse_unsupported(
-        &mut body,
-        &["deletion_allowed", "exportable", "allow_plaintext_backup"],
-    )?;
+    refuse_unsupported(&mut body, &["exportable", "allow_plaintext_backup"])?;
     if !matches!(body.uint("min_encryption_version")?, None | Some(0)) {
         return Err(VaultError::bad_request(
             "invalid_request",
@@ -41,9 +38,10 @@ pub async fn handle(
         min_decryption_version,
         rotation_period_ms: rotate_period(&mut body)?,
         notice_period_ms: None,
+        deletion_allowed: body.bool("deletion_allowed")?,
     };
     let warnings = body.warnings();
-    if config.min_decryption_version.is_some() || config.rotation_period_ms.is_some() {
+    if !config.is_empty() {
         let mut event = success(&state, &caller, "transit_configure_key", target.clone());
         event.detail = Some("configured through the Transit API".into());
         let actor = caller.actor();

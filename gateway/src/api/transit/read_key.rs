@@ -83,7 +83,7 @@ pub async fn key_data(state: &AppState, key: &Arc<KeyEntry>) -> Value {
         "min_available_version": min_available,
         "min_decryption_version": key.min_decryption_version.get(),
         "min_encryption_version": 0,
-        "deletion_allowed": false,
+        "deletion_allowed": key.settings.deletion_allowed,
         "derived": false,
         "exportable": false,
         "allow_plaintext_backup": false,
