@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
 
+use crate::certificate::CertFingerprint;
 use crate::clock::Timestamp;
 use crate::ids::{AppId, AppName, KeyId, KeyName};
 use crate::keyring::KeyEntry;
 use crate::role::RoleSet;
-use crate::store::Revision;
+use crate::store::{CertificateCredential, Revision};
 use crate::token::TokenHash;
 
 /// Who a request acts for.
@@ -77,6 +78,8 @@ pub struct Directory {
     names: HashMap<KeyId, KeyName>,
     credentials: HashMap<u64, Vec<(TokenHash, Arc<Identity>)>>,
     app_names: HashMap<AppId, AppName>,
+    /// Client-certificate fingerprints bound to apps (only read when a TLS client presented one).
+    certificates: HashMap<CertFingerprint, Arc<Identity>>,
 }
 
 impl Directory {
@@ -108,6 +111,25 @@ impl Directory {
             .iter()
             .find(|(h, _)| h.matches(&hash))
             .map(|(_, identity)| identity)
+    }
+
+    /// Finds the app a verified client certificate is bound to.
+    pub fn certificate(&self, fingerprint: &CertFingerprint) -> Option<&Arc<Identity>> {
+        self.certificates.get(fingerprint)
+    }
+
+    pub fn set_certificates(&mut self, certificates: Vec<CertificateCredential>) {
+        self.certificates = certificates
+            .into_iter()
+            .map(|c| {
+                let identity = Identity {
+                    actor: c.principal.audit_name().into(),
+                    principal: c.principal,
+                    expires_at: None,
+                };
+                (c.fingerprint, Arc::new(identity))
+            })
+            .collect();
     }
 
     /// Inserts or replaces a key (a renamed key drops its old name). The rate limiters of the
@@ -160,6 +182,7 @@ impl Directory {
             names: self.names.clone(),
             credentials: self.credentials.clone(),
             app_names: self.app_names.clone(),
+            certificates: self.certificates.clone(),
         }
     }
 }
@@ -217,5 +240,31 @@ mod tests {
         assert_eq!(&*found.actor, "app:billing");
         assert!(dir.authenticate("kms_goo").is_none());
         assert!(dir.authenticate("").is_none());
+    }
+
+    #[test]
+    fn certificates_resolve_to_their_app_and_survive_the_next_snapshot() {
+        let app = Principal::App {
+            id: AppId::random(),
+            name: AppName::new("checkout").unwrap(),
+        };
+        let bound = CertFingerprint::of_der(b"checkout cert");
+        let mut dir = Directory::new(1, vec![], vec![]);
+        dir.set_certificates(vec![CertificateCredential {
+            fingerprint: bound,
+            principal: app.clone(),
+        }]);
+        let found = dir.certificate(&bound).unwrap();
+        assert_eq!(found.principal, app);
+        assert_eq!(&*found.actor, "app:checkout");
+        assert!(!found.expired(|| Timestamp::from_millis(i64::MAX)));
+        assert!(
+            dir.certificate(&CertFingerprint::of_der(b"other"))
+                .is_none()
+        );
+        let next = dir.next(2);
+        assert_eq!(next.certificate(&bound).unwrap().principal, app);
+        dir.set_certificates(vec![]);
+        assert!(dir.certificate(&bound).is_none());
     }
 }

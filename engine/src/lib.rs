@@ -5,6 +5,7 @@
 
 pub mod algorithm;
 pub mod audit;
+pub mod certificate;
 pub mod challenges;
 pub mod ciphertext;
 pub mod clock;

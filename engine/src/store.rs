@@ -14,8 +14,9 @@ use thiserror::Error;
 use crate::algorithm::Algorithm;
 use crate::algorithm::OperationSet;
 use crate::audit::{AuditEvent, AuditRecord};
+use crate::certificate::CertFingerprint;
 use crate::clock::Timestamp;
-use crate::directory::Credential;
+use crate::directory::{Credential, Principal};
 use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use crate::keyring::{KeyEntry, KeySettings};
 use crate::master_key::{MasterKeyRecord, RotationJob};
@@ -75,11 +76,36 @@ pub struct TokenRecord {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// An app and every token it was ever issued, oldest first.
+/// An app and every token it was ever issued, oldest first, with its certificate bindings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppTokens {
     pub app: AppRecord,
     pub tokens: Vec<TokenRecord>,
+    pub certificates: Vec<CertificateRecord>,
+}
+
+/// A client certificate bound to an app, as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub fingerprint: CertFingerprint,
+    pub created_at: Timestamp,
+    /// Set when the app was revoked: the certificate no longer authenticates.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Binds a client certificate (by fingerprint) to an app.
+#[derive(Clone, Debug)]
+pub struct CertificateBinding {
+    pub app: AppId,
+    pub fingerprint: CertFingerprint,
+    pub at: Timestamp,
+}
+
+/// A live certificate binding, as the directory loads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateCredential {
+    pub fingerprint: CertFingerprint,
+    pub principal: Principal,
 }
 
 /// A new token for an app; the app's live tokens expire at `old_expire_at` (or earlier, if
@@ -291,6 +317,8 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn load_keys(&self) -> Result<Vec<KeyEntry>, StoreError>;
     async fn load_key(&self, id: KeyId) -> Result<Option<KeyEntry>, StoreError>;
     async fn load_credentials(&self) -> Result<Vec<Credential>, StoreError>;
+    /// Live certificate bindings (reloaded with the credentials, on `Change::Credentials`).
+    async fn load_certificates(&self) -> Result<Vec<CertificateCredential>, StoreError>;
 
     // ---- apps and administrators ----
     async fn create_app(
@@ -328,7 +356,15 @@ pub trait KeyStore: Send + Sync + 'static {
         rotation: &TokenRotation,
         audit: &AuditEvent,
     ) -> Result<Revision, StoreError>;
-    /// Revokes every live token of the app at `at`; returns how many.
+    /// Binds a certificate to an app (`NotFound("app")`; `AlreadyExists("certificate")` if it is
+    /// bound already, to this app or another, even revoked: a fingerprint is never reused).
+    async fn bind_app_certificate(
+        &self,
+        binding: &CertificateBinding,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Revokes every live token and certificate binding of the app at `at`; returns how many
+    /// tokens.
     async fn revoke_app_tokens(
         &self,
         app: AppId,

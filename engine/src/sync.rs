@@ -99,7 +99,9 @@ impl KeySync {
         let revision = store.revision().await?;
         let keys = store.load_keys().await?;
         let credentials = store.load_credentials().await?;
-        directory.publish(Directory::new(revision, keys, credentials));
+        let mut loaded = Directory::new(revision, keys, credentials);
+        loaded.set_certificates(store.load_certificates().await?);
+        directory.publish(loaded);
         let (tx, applied) = watch::channel(revision);
         let healthy = Arc::new(AtomicBool::new(true));
         let contact = Arc::new(Contact::new());
@@ -230,6 +232,7 @@ impl Actor {
         }
         if credentials_changed {
             next.set_credentials(self.store.load_credentials().await?);
+            next.set_certificates(self.store.load_certificates().await?);
         }
         self.directory.publish(next);
         let _ = self.applied.send(last);

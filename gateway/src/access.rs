@@ -112,6 +112,12 @@ pub const RULES: &[Rule] = &[
         "/v1/admin/apps/{name}/revoke",
         &[KeyAdmin],
     ),
+    rule(
+        "bind_app_certificate",
+        "POST",
+        "/v1/admin/apps/{name}/certificate",
+        &[KeyAdmin],
+    ),
     rule("list_events", "GET", "/v1/admin/events", KEY_READERS),
     // people
     rule("create_user", "POST", "/v1/admin/users", &[SystemAdmin]),

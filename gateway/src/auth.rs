@@ -8,11 +8,13 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use kms_engine::algorithm::Operation;
 use kms_engine::audit::Outcome;
+use kms_engine::certificate::CertFingerprint;
 use kms_engine::directory::{Identity, Principal};
 use kms_engine::keyring::KeyEntry;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tls::PeerCertificate;
 use crate::{access, system_keys};
 
 /// The header Vault clients send their token in; accepted like `Authorization: Bearer`.
@@ -87,6 +89,11 @@ async fn authenticate_lazy(
         .or_else(|| header(VAULT_TOKEN))
         .map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty()) else {
+        // No token: a verified client certificate may stand for an app (TLS with client_ca
+        // only; a plain-HTTP connection carries no certificate).
+        if let Some(&PeerCertificate(fingerprint)) = req.conn_data::<PeerCertificate>() {
+            return by_certificate(state, remote, fingerprint, action, target).await;
+        }
         let e = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing_token",
@@ -117,10 +124,58 @@ async fn authenticate_lazy(
             };
             (identity.actor.to_string(), e)
         }
-        Some(identity) => return Ok(Caller { identity, remote }),
+        Some(identity) => match req.conn_data::<PeerCertificate>() {
+            None => return Ok(Caller { identity, remote }),
+            Some(&PeerCertificate(fingerprint)) => {
+                match certificate_agrees(state, &identity, fingerprint) {
+                    Ok(()) => return Ok(Caller { identity, remote }),
+                    Err(e) => (identity.actor.to_string(), e),
+                }
+            }
+        },
         None => ("anonymous".to_owned(), invalid()),
     };
     Err(refuse(state, actor, remote, action, target(), e).await)
+}
+
+/// A request with a client certificate and no token: the app the certificate is bound to, or
+/// 401 `unknown_certificate` (audited under the certificate's fingerprint).
+async fn by_certificate(
+    state: &AppState,
+    remote: Option<IpAddr>,
+    fingerprint: CertFingerprint,
+    action: &str,
+    target: impl FnOnce() -> Option<String>,
+) -> Result<Caller, ApiError> {
+    if let Some(identity) = state.directory.load().certificate(&fingerprint).cloned() {
+        return Ok(Caller { identity, remote });
+    }
+    let e = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unknown_certificate",
+        "the client certificate is bound to no app: send a token, or have an administrator bind \
+         it (POST /v1/admin/apps/{name}/certificate)",
+    );
+    let actor = format!("cert:{fingerprint}");
+    Err(refuse(state, actor, remote, action, target(), e).await)
+}
+
+/// A token and a client certificate together must not name two identities: a certificate bound
+/// to an app admits only that app's tokens (403 `certificate_mismatch`). A certificate bound to no
+/// app leaves the decision to the token.
+fn certificate_agrees(
+    state: &AppState,
+    identity: &Identity,
+    fingerprint: CertFingerprint,
+) -> Result<(), ApiError> {
+    match state.directory.load().certificate(&fingerprint) {
+        Some(bound) if bound.principal != identity.principal => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "certificate_mismatch",
+            "the client certificate is bound to another app than the token's owner",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Admin endpoints: the root token, or a user holding a role the access table allows for

@@ -21,6 +21,11 @@
 //! operator = 1
 //! ceremony_ttl_secs = 3600
 //!
+//! [tls]                         # optional: without it the listener speaks plain HTTP
+//! cert = "/etc/kms/server.pem"  # chain, leaf first
+//! key = "/etc/kms/server.key"
+//! client_ca = "/etc/kms/apps-ca.pem"   # optional: ask clients for a certificate from this CA
+//!
 //! [[custodians]]
 //! name = "alice"
 //! role = "security_admin"
@@ -64,6 +69,17 @@ pub struct ConfigFile {
     pub scheduler: SchedulerSection,
     #[serde(default)]
     pub access: AccessSection,
+    pub tls: Option<TlsSection>,
+}
+
+/// `[tls]`: TLS on the listener, and optionally client certificates (gateway/src/tls.rs). Paths
+/// are relative to the working directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
 }
 
 /// `[access]`: admin sessions, lockout and approvals (docs/access-control.md).
@@ -330,6 +346,14 @@ impl ConfigFile {
         Ok(policy)
     }
 
+    pub fn tls(&self) -> Option<crate::tls::TlsFiles> {
+        self.tls.as_ref().map(|t| crate::tls::TlsFiles {
+            cert: t.cert.clone(),
+            key: t.key.clone(),
+            client_ca: t.client_ca.clone(),
+        })
+    }
+
     pub fn rewrap(&self) -> RewrapPace {
         let d = RewrapPace::default();
         RewrapPace {
@@ -458,5 +482,27 @@ password_hash = "{}"
         assert!(m.contains("exactly one"), "{m}");
         assert!(toml::from_str::<ConfigFile>("listen = 5").is_err());
         assert!(toml::from_str::<ConfigFile>("typo_field = 1").is_err());
+    }
+
+    #[test]
+    fn the_tls_section_names_its_files_and_refuses_typos() {
+        let cfg: ConfigFile = toml::from_str(
+            "[tls]\ncert = \"/etc/kms/s.pem\"\nkey = \"/etc/kms/s.key\"\nclient_ca = \"/etc/kms/ca.pem\"",
+        )
+        .unwrap();
+        let tls = cfg.tls().unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/etc/kms/s.pem"));
+        assert_eq!(tls.key, PathBuf::from("/etc/kms/s.key"));
+        assert_eq!(tls.client_ca, Some(PathBuf::from("/etc/kms/ca.pem")));
+        assert!(ConfigFile::default().tls().is_none());
+        let no_ca: ConfigFile = toml::from_str("[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"").unwrap();
+        assert_eq!(no_ca.tls().unwrap().client_ca, None);
+        let missing_key = toml::from_str::<ConfigFile>("[tls]\ncert = \"c.pem\"")
+            .unwrap_err()
+            .to_string();
+        assert!(missing_key.contains("key"), "{missing_key}");
+        assert!(
+            toml::from_str::<ConfigFile>("[tls]\ncert = \"c\"\nkey = \"k\"\nca = \"x\"").is_err()
+        );
     }
 }

@@ -167,6 +167,7 @@ impl From<StoreError> for ApiError {
                     "app" => "app_exists",
                     "user" => "user_exists",
                     "vote" => "already_voted",
+                    "certificate" => "certificate_already_bound",
                     _ => "already_exists",
                 };
                 Self::new(StatusCode::CONFLICT, code, e.to_string())

@@ -23,6 +23,7 @@ pub mod server;
 pub mod state;
 pub mod system_keys;
 pub mod testing;
+pub mod tls;
 pub mod totp;
 pub mod usage;
 pub mod webhooks;

@@ -50,6 +50,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource("/v1/admin/apps/{name}/revoke").route(web::post().to(admin::revoke_app::handle)),
     )
     .service(
+        resource("/v1/admin/apps/{name}/certificate")
+            .route(web::post().to(admin::bind_certificate::handle)),
+    )
+    .service(
         resource("/v1/admin/keys/{name}/policy").route(web::post().to(admin::set_policy::handle)),
     )
     .service(

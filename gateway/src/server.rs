@@ -29,6 +29,7 @@ use crate::error::json_error;
 use crate::rewrap::Rewrapper;
 use crate::routes;
 use crate::state::{AccessPolicy, AppState, Limits};
+use crate::tls::{self, TlsError, TlsFiles};
 use crate::webhooks::Webhook;
 use crate::{scheduler, usage};
 
@@ -57,6 +58,8 @@ pub struct ServeOptions {
     pub demo_key: Option<String>,
     /// Where the Vault Transit-compatible API is mounted (docs/vault-compat.md).
     pub transit_mount: String,
+    /// TLS on the listener; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 impl ServeOptions {
@@ -80,6 +83,7 @@ impl ServeOptions {
             webhooks: Vec::new(),
             demo_key: None,
             transit_mount: crate::api::transit::DEFAULT_MOUNT.to_owned(),
+            tls: None,
         }
     }
 
@@ -110,6 +114,7 @@ impl ServeOptions {
         if let Some(mount) = &file.transit_mount {
             opts.transit_mount.clone_from(mount);
         }
+        opts.tls = file.tls();
         if let Some(interval) = file.scheduler_interval()? {
             opts.scheduler_interval = interval;
         }
@@ -143,6 +148,8 @@ pub enum ServeError {
     Http(std::io::Error),
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("{0}")]
     Start(String),
 }
@@ -153,6 +160,8 @@ pub struct Kms {
     control: tokio::runtime::Runtime,
     /// Dev mode: the root token to show the operator.
     pub root_token: Option<SecretString>,
+    /// The listener's TLS configuration, read at start so that a bad file stops the start.
+    tls: Option<rustls::ServerConfig>,
 }
 
 const DEV_SHARE_FILE: &str = "dev-unseal-share";
@@ -290,6 +299,7 @@ impl Kms {
         let _ = crate::metrics::handle();
         let transit_mount =
             crate::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
+        let tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
         create_private_dir(&opts.data_dir)?;
         let control = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -410,6 +420,7 @@ impl Kms {
             state,
             control,
             root_token,
+            tls,
         })
     }
 
@@ -439,8 +450,14 @@ impl Kms {
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers.max(1))
-        .shutdown_timeout(10)
-        .bind(listen)
+        .shutdown_timeout(10);
+        // Plain HTTP installs no connect hook: nothing changes per connection or per request.
+        let server = match &self.tls {
+            None => server.bind(listen),
+            Some(config) => server
+                .on_connect(tls::on_connect)
+                .bind_rustls_0_23(listen, config.clone()),
+        }
         .map_err(|source| ServeError::Bind {
             addr: listen,
             source,
@@ -478,7 +495,8 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
     }
     let result = actix_web::rt::System::new().block_on(async {
         let (server, addr) = kms.http_server(opts.listen, opts.http_workers)?;
-        println!("kms: listening on http://{addr}");
+        let scheme = if opts.tls.is_some() { "https" } else { "http" };
+        println!("kms: listening on {scheme}://{addr}");
         let initialised = kms
             .state
             .store

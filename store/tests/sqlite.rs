@@ -41,6 +41,7 @@ conformance! {
     audit_seals => |s| conformance::people::audit_seals_are_kept(s.as_ref());
     app_tokens_rotate_and_revoke => |s| conformance::app_tokens_rotate_with_an_overlap_and_are_revoked(s.as_ref());
     key_policies => |s| conformance::key_policies_load_with_the_key(s.as_ref());
+    app_certificates => |s| conformance::certificates::certificates_bind_once_and_are_revoked_with_the_app(s.as_ref());
 }
 
 /// Deleting a key, with the database files as what SQLite keeps at rest (the WAL included).

@@ -51,6 +51,7 @@ fn every_error_code_is_documented() {
         "gateway/src/api/admin/users/create.rs",
         "gateway/src/api/admin/approvals/vote.rs",
         "gateway/src/api/admin/export.rs",
+        "gateway/src/api/admin/bind_certificate.rs",
         "gateway/src/api/demo/mod.rs",
         "gateway/src/api/demo/signup.rs",
         "gateway/src/api/demo/login.rs",

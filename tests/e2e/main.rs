@@ -23,6 +23,7 @@ mod process;
 mod role_matrix;
 mod rotation;
 mod support;
+mod tls;
 mod transit;
 mod webdriver;
 mod webhook_receiver;

@@ -161,6 +161,8 @@ impl World {
             "export_key" => json!({ "public_key": self.public_key }),
             "set_key_policy" => json!({ "rate_limit": { "per_second": 100 } }),
             "rotate_app_token" => json!({ "overlap_seconds": 0 }),
+            // A fingerprint of its own per call: a certificate is bound once.
+            "bind_app_certificate" => json!({ "fingerprint": format!("{n:064x}") }),
             _ => json!({ "reason": "r" }),
         };
         if path.contains("/v1/admin/keys/{name}") {

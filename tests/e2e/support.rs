@@ -46,10 +46,29 @@ impl Http {
             .http_status_as_error(false)
             .build()
             .new_agent();
+        Self::with_agent(agent, base)
+    }
+
+    /// A client with its own agent (tests/e2e/tls.rs: trusted CAs, a client certificate).
+    pub fn with_agent(agent: ureq::Agent, base: &str) -> Self {
         Self {
             agent,
             base: base.to_owned(),
         }
+    }
+
+    /// A POST whose transport may fail (a refused TLS handshake): `Err` then.
+    pub fn try_post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Result<(u16, Value), ureq::Error> {
+        let mut req = self.agent.post(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        req.send_json(body).map(|r| Self::answer(Ok(r)))
     }
 
     /// The status and the JSON body (`null` when empty) of an answer.
@@ -169,6 +188,15 @@ impl Http {
             body["context"] = b64(c).into();
         }
         self.post(&format!("/v1/keys/{key}/decrypt"), Some(token), &body)
+    }
+
+    /// Decrypts with an optional token (a client certificate may stand for the app), asserting
+    /// success.
+    pub fn open_with(&self, token: Option<&str>, key: &str, ciphertext: &str) -> Vec<u8> {
+        let body = serde_json::json!({ "ciphertext": ciphertext });
+        let (s, b) = self.post(&format!("/v1/keys/{key}/decrypt"), token, &body);
+        assert_eq!(s, 200, "{b}");
+        unb64(b["plaintext"].as_str().unwrap())
     }
 
     /// Decrypts and returns the plaintext, asserting success.

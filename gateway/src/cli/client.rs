@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -29,21 +30,45 @@ pub enum Auth<'a> {
     Custodian(&'a str, &'a str),
 }
 
+/// The environment variable naming a CA file to trust for an `https://` server.
+pub const CA_CERT_ENV: &str = "KMS_CACERT";
+
 pub struct Client {
     agent: ureq::Agent,
     addr: String,
 }
 
 impl Client {
-    pub fn new(addr: &str) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        Self {
-            agent,
-            addr: addr.trim_end_matches('/').to_owned(),
+    /// A client for `addr`. An `https://` server is verified against the system's roots, or
+    /// against the CA certificates (PEM) in the file `KMS_CACERT` names (as `VAULT_CACERT`).
+    pub fn new(addr: &str) -> Result<Self, CliError> {
+        let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+        if let Some(path) = std::env::var_os(CA_CERT_ENV) {
+            config = config.tls_config(Self::trusting(std::path::Path::new(&path))?);
         }
+        Ok(Self {
+            agent: config.build().new_agent(),
+            addr: addr.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    fn trusting(path: &std::path::Path) -> Result<TlsConfig, CliError> {
+        let bad = |m: String| CliError::Input(format!("{CA_CERT_ENV}={}: {m}", path.display()));
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let roots = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if roots.is_empty() {
+            return Err(bad("no PEM CERTIFICATE in the file".into()));
+        }
+        Ok(TlsConfig::builder()
+            .root_certs(RootCerts::Specific(std::sync::Arc::new(roots)))
+            .build())
     }
 
     fn transport(&self, e: &ureq::Error) -> CliError {

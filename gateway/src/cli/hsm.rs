@@ -88,12 +88,14 @@ pub fn run(command: &HsmCommand) -> Result<(), CliError> {
     match command {
         HsmCommand::Status(t) => {
             let status =
-                Client::new(&t.addr.addr).get("/v1/hsm/status", &Auth::Bearer(&t.token()?))?;
+                Client::new(&t.addr.addr)?.get("/v1/hsm/status", &Auth::Bearer(&t.token()?))?;
             show_status(&status);
             Ok(())
         }
         HsmCommand::Rotations(t) => {
-            print(&Client::new(&t.addr.addr).get("/v1/hsm/rotations", &Auth::Bearer(&t.token()?))?);
+            print(
+                &Client::new(&t.addr.addr)?.get("/v1/hsm/rotations", &Auth::Bearer(&t.token()?))?,
+            );
             Ok(())
         }
         HsmCommand::Ceremony(c) => ceremony(c),
@@ -143,7 +145,7 @@ fn ceremony(command: &CeremonyCommand) -> Result<(), CliError> {
                 "master_key_id": a.master_key,
             });
             let body = strip_nulls(body);
-            let view = Client::new(&a.who.addr.addr).post(
+            let view = Client::new(&a.who.addr.addr)?.post(
                 "/v1/hsm/ceremonies",
                 &Auth::Custodian(&a.who.custodian, &password),
                 &body,
@@ -159,7 +161,7 @@ fn ceremony(command: &CeremonyCommand) -> Result<(), CliError> {
         CeremonyCommand::Approve(a) => approve(a, &mut lines),
         CeremonyCommand::Show(a) => {
             let password = read_secret("Password: ", &mut lines)?;
-            print(&Client::new(&a.who.addr.addr).get(
+            print(&Client::new(&a.who.addr.addr)?.get(
                 &format!("/v1/hsm/ceremonies/{}", a.id),
                 &Auth::Custodian(&a.who.custodian, &password),
             )?);
@@ -197,7 +199,7 @@ pub fn approve(a: &ApproveArgs, lines: &mut impl BufRead) -> Result<(), CliError
     } else {
         None
     };
-    let out = Client::new(&a.who.addr.addr).post(
+    let out = Client::new(&a.who.addr.addr)?.post(
         &format!("/v1/hsm/ceremonies/{}/approve", a.id),
         &Auth::Custodian(&a.who.custodian, &password),
         &strip_nulls(json!({ "component": component })),

@@ -21,7 +21,7 @@ pub fn run(args: &InitArgs) -> Result<(), CliError> {
         body["shares"] = json!(n);
         body["threshold"] = json!(m);
     }
-    let view = Client::new(&args.addr.addr).post(
+    let view = Client::new(&args.addr.addr)?.post(
         "/v1/hsm/ceremonies",
         &Auth::Custodian(&args.custodian, &password),
         &body,

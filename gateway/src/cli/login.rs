@@ -23,7 +23,7 @@ pub fn run(args: &LoginArgs) -> Result<(), CliError> {
     let mut lines = stdin.lock();
     let password = read_secret("Password: ", &mut lines)?;
     let code = read_secret("TOTP code: ", &mut lines)?;
-    let answer = Client::new(&args.addr.addr).post(
+    let answer = Client::new(&args.addr.addr)?.post(
         "/v1/auth/login",
         &Auth::None,
         &json!({ "user": args.user, "password": password, "totp": code }),

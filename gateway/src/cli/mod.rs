@@ -133,6 +133,16 @@ pub struct ServeArgs {
     /// Where the Vault Transit-compatible API is mounted (default /v1/transit).
     #[arg(long, env = "KMS_TRANSIT_MOUNT")]
     pub transit_mount: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key). Replaces kms.toml's [tls].
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Ask TLS clients for a certificate issued by this CA (PEM); apps bound to a certificate
+    /// then need no token.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -196,6 +206,13 @@ impl ServeArgs {
         }
         if let Some(mount) = &self.transit_mount {
             opts.transit_mount.clone_from(mount);
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            opts.tls = Some(crate::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.tls_client_ca.clone(),
+            });
         }
         Ok(opts)
     }

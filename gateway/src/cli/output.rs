@@ -22,7 +22,7 @@ pub struct Common {
 }
 
 pub fn client(c: &Common) -> Result<(Client, String), CliError> {
-    Ok((Client::new(&c.token.addr.addr), c.token.token()?))
+    Ok((Client::new(&c.token.addr.addr)?, c.token.token()?))
 }
 
 pub fn post(c: &Common, path: &str, body: &Value) -> Result<Value, CliError> {

@@ -4,7 +4,7 @@ use super::client::Auth;
 use super::{AddrArgs, CliError, Client};
 
 pub fn run(args: &AddrArgs) -> Result<(), CliError> {
-    let status = Client::new(&args.addr).get("/v1/sys/seal-status", &Auth::None)?;
+    let status = Client::new(&args.addr)?.get("/v1/sys/seal-status", &Auth::None)?;
     println!(
         "Backend:       {}",
         status["backend"].as_str().unwrap_or("?")

@@ -21,7 +21,7 @@ fn show(status: &serde_json::Value) {
 }
 
 pub fn run(args: &UnsealArgs) -> Result<(), CliError> {
-    let client = Client::new(&args.addr.addr);
+    let client = Client::new(&args.addr.addr)?;
     if args.reset {
         show(&client.post("/v1/sys/unseal", &Auth::None, &json!({ "reset": true }))?);
         return Ok(());

@@ -100,6 +100,7 @@ pub async fn list(pool: &SqlitePool, only: Option<&AppName>) -> Result<Vec<AppTo
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
+    let certificates = super::certificates::list(&mut tx, name).await?;
     tx.commit().await.map_err(db_err)?;
     let mut listed: Vec<AppTokens> = apps
         .iter()
@@ -107,6 +108,7 @@ pub async fn list(pool: &SqlitePool, only: Option<&AppName>) -> Result<Vec<AppTo
             Ok(AppTokens {
                 app: app_record(row)?,
                 tokens: Vec::new(),
+                certificates: Vec::new(),
             })
         })
         .collect::<Result<_, StoreError>>()?;
@@ -124,10 +126,18 @@ pub async fn list(pool: &SqlitePool, only: Option<&AppName>) -> Result<Vec<AppTo
             entry.tokens.push(token);
         }
     }
+    for (app, certificate) in certificates {
+        if let Some(entry) = listed.iter_mut().find(|a| a.app.id == app) {
+            entry.certificates.push(certificate);
+        }
+    }
     Ok(listed)
 }
 
-async fn require_app(tx: &mut Transaction<'static, Sqlite>, app: AppId) -> Result<(), StoreError> {
+pub(super) async fn require_app(
+    tx: &mut Transaction<'static, Sqlite>,
+    app: AppId,
+) -> Result<(), StoreError> {
     let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM apps WHERE id = ?")
         .bind(app.as_bytes().to_vec())
         .fetch_optional(&mut **tx)
@@ -270,6 +280,7 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        super::certificates::revoke(&mut tx, app, at).await?;
         audit::append(&mut tx, audit_event).await?;
         let revision = feed::record(&mut tx, Change::Credentials, at).await?;
         Ok((self.commit(tx, revision).await?, done.rows_affected()))

@@ -8,6 +8,7 @@
 mod approvals;
 mod apps;
 mod audit;
+mod certificates;
 mod deletion;
 mod events;
 mod feed;
@@ -37,9 +38,9 @@ use kms_engine::people::{
 use kms_engine::pool::UsageRecord;
 use kms_engine::role::RoleSet;
 use kms_engine::store::{
-    AppRecord, AppTokens, AuditQuery, Change, Delivery, EventRecord, Grant, KeyConfig, KeyDeletion,
-    KeyEvent, KeyStore, NewKey, PolicyChange, Revision, Rollback, Rotation, StoreError,
-    TokenRotation, UsageSummary, VersionChange,
+    AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
+    EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyStore, NewKey, PolicyChange, Revision,
+    Rollback, Rotation, StoreError, TokenRotation, UsageSummary, VersionChange,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
@@ -205,6 +206,10 @@ impl KeyStore for SqliteStore {
         Ok(credentials)
     }
 
+    async fn load_certificates(&self) -> Result<Vec<CertificateCredential>, StoreError> {
+        certificates::load(&self.read).await
+    }
+
     async fn create_app(
         &self,
         app: &AppRecord,
@@ -261,6 +266,14 @@ impl KeyStore for SqliteStore {
         audit: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         self.rotate_app_token_tx(rotation, audit).await
+    }
+
+    async fn bind_app_certificate(
+        &self,
+        binding: &CertificateBinding,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.bind_app_certificate_tx(binding, audit).await
     }
 
     async fn revoke_app_tokens(

@@ -1,6 +1,7 @@
 //! The store conformance suite: every backend must pass these same functions (see sqlite.rs; the
 //! PostgreSQL backend will call them too).
 
+pub mod certificates;
 pub mod deletion;
 pub mod people;
 

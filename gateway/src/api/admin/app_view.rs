@@ -19,12 +19,23 @@ pub struct TokenView {
     revoked_at: Option<String>,
 }
 
+/// A client certificate bound to the app, by SHA-256 fingerprint.
+#[derive(Serialize)]
+pub struct CertificateView {
+    fingerprint: String,
+    /// `active` or `revoked` (with the app).
+    state: &'static str,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
 #[derive(Serialize)]
 pub struct AppView {
     id: String,
     name: String,
     created_at: String,
     tokens: Vec<TokenView>,
+    certificates: Vec<CertificateView>,
 }
 
 fn token_state(t: &TokenRecord, now: Timestamp) -> &'static str {
@@ -51,6 +62,20 @@ impl AppView {
                     created_at: t.created_at.rfc3339(),
                     expires_at: t.expires_at.map(Timestamp::rfc3339),
                     revoked_at: t.revoked_at.map(Timestamp::rfc3339),
+                })
+                .collect(),
+            certificates: a
+                .certificates
+                .iter()
+                .map(|c| CertificateView {
+                    fingerprint: c.fingerprint.to_string(),
+                    state: if c.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    created_at: c.created_at.rfc3339(),
+                    revoked_at: c.revoked_at.map(Timestamp::rfc3339),
                 })
                 .collect(),
         }

@@ -1,0 +1,223 @@
+//! TLS on the listener (optional: `[tls]` in kms.toml), and client certificates.
+//!
+//! With `client_ca`, the server asks every client for a certificate and verifies any it is sent
+//! against that CA during the handshake (a certificate from another CA fails the handshake).
+//! Sending none is allowed, so apps that authenticate with a bearer token keep working. The
+//! verified certificate's SHA-256 fingerprint is stored in the connection's data once, at
+//! connect time; `auth.rs` looks it up in the directory (docs/access-control.md).
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_tls::accept::rustls_0_23::TlsStream;
+use actix_web::dev::Extensions;
+use actix_web::rt::net::TcpStream;
+use kms_engine::certificate::CertFingerprint;
+use kms_engine::secret::SecretString;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+
+/// `[tls]` in kms.toml, or `--tls-cert`/`--tls-key`/`--tls-client-ca`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The server's certificate chain (PEM, leaf first).
+    pub cert: PathBuf,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// Client certificates are requested and verified against these CA certificates (PEM).
+    pub client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("tls: cannot read the {what} file {path}: {source}")]
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("tls: the {what} file {path} holds no PEM {expected}")]
+    Empty {
+        what: &'static str,
+        path: PathBuf,
+        expected: &'static str,
+    },
+    #[error("tls: the {what} file {path} is not valid PEM: {message}")]
+    Pem {
+        what: &'static str,
+        path: PathBuf,
+        message: String,
+    },
+    #[error("tls: {0}")]
+    Rejected(String),
+}
+
+/// The verified client certificate of a TLS connection, as `on_connect` left it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerCertificate(pub CertFingerprint);
+
+fn provider() -> Arc<CryptoProvider> {
+    // Explicit: the build also holds aws-lc-rs (through the Vault client in the tests), so
+    // rustls cannot pick a process default on its own.
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        what,
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn certificates(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read(what, path)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            what,
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::Empty {
+            what,
+            path: path.to_owned(),
+            expected: "CERTIFICATE",
+        });
+    }
+    Ok(certs)
+}
+
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let what = "key";
+    // The PEM text is a secret too: it is zeroized when dropped.
+    let pem = SecretString::new(String::from_utf8_lossy(&read(what, path)?).into_owned());
+    PrivateKeyDer::from_pem_slice(pem.expose().as_bytes()).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => TlsError::Empty {
+            what,
+            path: path.to_owned(),
+            expected: "PRIVATE KEY",
+        },
+        e => TlsError::Pem {
+            what,
+            path: path.to_owned(),
+            message: e.to_string(),
+        },
+    })
+}
+
+/// Reads the files and builds the listener's configuration (TLS 1.2 and 1.3, HTTP/1.1).
+pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
+    let chain = certificates("cert", &files.cert)?;
+    let key = private_key(&files.key)?;
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Rejected(e.to_string()))?;
+    let builder = match &files.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = RootCertStore::empty();
+            for ca in certificates("client_ca", path)? {
+                roots.add(ca).map_err(|e| {
+                    TlsError::Rejected(format!("client_ca {}: {e}", path.display()))
+                })?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| TlsError::Rejected(format!("client_ca {}: {e}", path.display())))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(chain, key).map_err(|e| {
+        TlsError::Rejected(format!(
+            "the certificate {} and key {} do not make a usable pair: {e}",
+            files.cert.display(),
+            files.key.display()
+        ))
+    })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// `HttpServer::on_connect` for a TLS listener: remembers the fingerprint of the client's
+/// certificate (rustls has verified it against `client_ca` by now) for every request on the
+/// connection.
+pub fn on_connect(connection: &dyn Any, data: &mut Extensions) {
+    let Some(tls) = connection.downcast_ref::<TlsStream<TcpStream>>() else {
+        return;
+    };
+    let (_, session) = tls.get_ref();
+    if let Some(leaf) = session.peer_certificates().and_then(<[_]>::first) {
+        data.insert(PeerCertificate(CertFingerprint::of_der(leaf)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &Path, client_ca: bool) -> TlsFiles {
+        TlsFiles {
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+            client_ca: client_ca.then(|| dir.join("ca.pem")),
+        }
+    }
+
+    fn error(files: &TlsFiles) -> String {
+        match server_config(files) {
+            Err(e) => e.to_string(),
+            Ok(_) => "no error".into(),
+        }
+    }
+
+    #[test]
+    fn missing_or_empty_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = files(dir.path(), false);
+        let m = error(&f);
+        assert!(m.contains("cert file") && m.contains("cert.pem"), "{m}");
+
+        std::fs::write(&f.cert, "not pem at all\n").unwrap();
+        let m = error(&f);
+        assert!(m.contains("holds no PEM CERTIFICATE"), "{m}");
+    }
+
+    #[test]
+    fn a_key_that_does_not_match_or_is_missing_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = files(dir.path(), true);
+        let self_signed = |key: &str, cert: &str| {
+            kms_testkit::openssl::self_signed(dir.path(), "localhost", key, cert);
+        };
+        self_signed("key.pem", "cert.pem");
+        self_signed("other-key.pem", "other-cert.pem");
+        let m = error(&f);
+        assert!(m.contains("client_ca file") && m.contains("ca.pem"), "{m}");
+        std::fs::copy(
+            dir.path().join("other-cert.pem"),
+            f.client_ca.clone().unwrap(),
+        )
+        .unwrap();
+        assert!(server_config(&f).is_ok());
+
+        let wrong_key = TlsFiles {
+            key: dir.path().join("other-key.pem"),
+            ..f.clone()
+        };
+        let m = error(&wrong_key);
+        assert!(m.contains("do not make a usable pair"), "{m}");
+        let no_key = TlsFiles {
+            key: f.cert.clone(),
+            ..f.clone()
+        };
+        let m = error(&no_key);
+        assert!(m.contains("holds no PEM PRIVATE KEY"), "{m}");
+    }
+}
