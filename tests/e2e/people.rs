@@ -227,6 +227,37 @@ fn users_are_validated_and_the_root_token_can_be_revoked() {
             .any(|w| w == secret_b32.as_bytes())
     );
 
+    // The KMS's own keys (TOTP and audit seal keys, made on first use) are out of reach, even
+    // for the root token, on every API.
+    for (path, status, code) in [
+        ("/v1/admin/keys/kms-system.totp", 404, "key_not_found"),
+        ("/v1/keys/kms-system.totp/encrypt", 404, "key_not_found"),
+        ("/v1/transit/keys/kms-system.audit-seal", 404, ""),
+    ] {
+        let got = if path.starts_with("/v1/admin") {
+            http.get(path, Some(ROOT))
+        } else {
+            http.post(path, Some(ROOT), &json!({ "plaintext": "AA==" }))
+        };
+        assert_eq!(got.0, status, "{path}: {}", got.1);
+        if !code.is_empty() {
+            assert_eq!(got.1["error"]["code"], code, "{path}");
+        }
+    }
+    assert_error(
+        &http.post(
+            "/v1/admin/keys",
+            Some(ROOT),
+            &json!({ "name": "kms-system.mine" }),
+        ),
+        400,
+        "reserved_name",
+    );
+    for path in ["/v1/admin/keys", "/v1/transit/keys?list=true"] {
+        let (_, keys) = http.get(path, Some(ROOT));
+        assert!(!keys.to_string().contains("kms-system."), "{path}: {keys}");
+    }
+
     let (status, body) = http.post("/v1/admin/root-tokens/revoke", Some(&token), &json!({}));
     assert_eq!((status, &body["revoked"]), (200, &json!(1)), "{body}");
     assert_error(

@@ -4,7 +4,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::key_view::{KeyView, key_id};
-use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -14,7 +13,7 @@ pub async fn handle(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    auth::require_admin(&state, &req, "read_key", Some(format!("key:{name}"))).await?;
+    super::key_admin(&state, &req, &name, "read_key").await?;
     let view = state
         .io({
             let st = state.clone().into_inner();
