@@ -4,25 +4,24 @@
 
 use serde_json::json;
 
-use crate::people::{create_user, login, people_server, team};
+use crate::people::{Staffed, create_user, login, staffed};
 use crate::support::*;
 
 #[test]
 fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, clock) = people_server(dir.path());
-    let http = Http::new(&server);
-    let token = team(
-        &http,
-        &clock,
-        &[
-            ("ka1", "key_admin"),
-            ("ka2", "key_admin"),
-            ("ka3", "key_admin"),
-            ("ka4", "key_admin"),
-            ("aud", "auditor"),
-        ],
-    );
+    let Staffed {
+        dir: _dir,
+        server: _server,
+        clock,
+        http,
+        token,
+    } = staffed(&[
+        ("ka1", "key_admin"),
+        ("ka2", "key_admin"),
+        ("ka3", "key_admin"),
+        ("ka4", "key_admin"),
+        ("aud", "auditor"),
+    ]);
     let t = |n: &str| token[n].clone();
     http.create_key("cards");
     for _ in 0..2 {
@@ -117,18 +116,17 @@ fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
 
 #[test]
 fn adding_an_administrator_needs_approval_and_a_rejection_ends_the_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, clock) = people_server(dir.path());
-    let http = Http::new(&server);
-    let token = team(
-        &http,
-        &clock,
-        &[
-            ("sys1", "system_admin"),
-            ("sys2", "system_admin"),
-            ("sys3", "system_admin"),
-        ],
-    );
+    let Staffed {
+        dir: _dir,
+        server: _server,
+        clock: _clock,
+        http,
+        token,
+    } = staffed(&[
+        ("sys1", "system_admin"),
+        ("sys2", "system_admin"),
+        ("sys3", "system_admin"),
+    ]);
     create_user(&http, "newbie", &["operator"]);
     let t = |n: &str| token[n].clone();
     let ask = || {
@@ -200,18 +198,17 @@ fn an_exportable_key_leaves_wrapped_to_the_requester_after_two_approvals() {
     use kms_engine::secret::KeyMaterial;
     use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
 
-    let dir = tempfile::tempdir().unwrap();
-    let (server, clock) = people_server(dir.path());
-    let http = Http::new(&server);
-    let token = team(
-        &http,
-        &clock,
-        &[
-            ("ka1", "key_admin"),
-            ("ka2", "key_admin"),
-            ("sec", "security_admin"),
-        ],
-    );
+    let Staffed {
+        dir: _dir,
+        server: _server,
+        clock: _clock,
+        http,
+        token,
+    } = staffed(&[
+        ("ka1", "key_admin"),
+        ("ka2", "key_admin"),
+        ("sec", "security_admin"),
+    ]);
     let t = |n: &str| token[n].clone();
     let create = |name: &str, exportable: bool| {
         http.post(
@@ -301,18 +298,17 @@ fn an_exportable_key_leaves_wrapped_to_the_requester_after_two_approvals() {
 
 #[test]
 fn tightening_a_usage_policy_is_immediate_and_loosening_it_waits_for_approval() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, clock) = people_server(dir.path());
-    let http = Http::new(&server);
-    let token = team(
-        &http,
-        &clock,
-        &[
-            ("ka1", "key_admin"),
-            ("ka2", "key_admin"),
-            ("sec", "security_admin"),
-        ],
-    );
+    let Staffed {
+        dir: _dir,
+        server: _server,
+        clock: _clock,
+        http,
+        token,
+    } = staffed(&[
+        ("ka1", "key_admin"),
+        ("ka2", "key_admin"),
+        ("sec", "security_admin"),
+    ]);
     http.create_key("cards");
     let set = |policy: serde_json::Value| {
         http.post("/v1/admin/keys/cards/policy", Some(&token["ka1"]), &policy)
@@ -345,20 +341,19 @@ fn tightening_a_usage_policy_is_immediate_and_loosening_it_waits_for_approval() 
 
 #[test]
 fn people_holding_security_admin_and_operator_run_a_master_key_ceremony() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, clock) = people_server(dir.path());
-    let http = Http::new(&server);
-    let token = team(
-        &http,
-        &clock,
-        &[
-            ("sa1", "security_admin"),
-            ("sa2", "security_admin"),
-            ("sa3", "security_admin"),
-            ("op1", "operator"),
-            ("ka", "key_admin"),
-        ],
-    );
+    let Staffed {
+        dir: _dir,
+        server: _server,
+        clock: _clock,
+        http,
+        token,
+    } = staffed(&[
+        ("sa1", "security_admin"),
+        ("sa2", "security_admin"),
+        ("sa3", "security_admin"),
+        ("op1", "operator"),
+        ("ka", "key_admin"),
+    ]);
     let (_, before) = http.get("/v1/hsm/status", Some(ROOT));
     let keys =
         |status: &serde_json::Value| status["tokens"][0]["master_keys"].as_array().unwrap().len();

@@ -70,6 +70,30 @@ pub fn team(
         .collect()
 }
 
+/// A dev server on a manual clock with `people` logged in.
+pub struct Staffed {
+    pub dir: tempfile::TempDir,
+    pub server: RunningServer,
+    pub clock: Arc<ManualClock>,
+    pub http: Http,
+    /// Session tokens by name.
+    pub token: std::collections::HashMap<String, String>,
+}
+
+pub fn staffed(people: &[(&str, &str)]) -> Staffed {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let token = team(&http, &clock, people);
+    Staffed {
+        dir,
+        server,
+        clock,
+        http,
+        token,
+    }
+}
+
 #[test]
 fn a_login_needs_the_password_and_a_fresh_totp_code_and_opens_an_expiring_session() {
     let dir = tempfile::tempdir().unwrap();
