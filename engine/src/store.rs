@@ -503,6 +503,12 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
     /// The chain's head: the last sequence number and its hash (0 and the genesis value when empty).
     async fn audit_head(&self) -> Result<(u64, [u8; 32]), StoreError>;
+
+    // ---- backup ----
+    /// Writes a consistent copy of the whole store to `to`, a file that must not exist yet
+    /// (docs/backup.md). Concurrent writers are not blocked for long: the copy is one read
+    /// transaction.
+    async fn snapshot(&self, to: &std::path::Path) -> Result<(), StoreError>;
     async fn append_audit_seal(&self, seal: &AuditSeal) -> Result<(), StoreError>;
     /// Every seal, oldest first.
     async fn audit_seals(&self) -> Result<Vec<AuditSeal>, StoreError>;

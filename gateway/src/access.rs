@@ -181,6 +181,8 @@ pub const RULES: &[Rule] = &[
         "/v1/admin/audit/seal",
         &[Auditor, SecurityAdmin],
     ),
+    // backups
+    rule("backup", "POST", "/v1/admin/backup", &[SecurityAdmin]),
     // the HSM
     rule("hsm_status", "GET", "/v1/hsm/status", HSM_READERS),
     rule("hsm_rotations", "GET", "/v1/hsm/rotations", HSM_READERS),

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit_chain;
 pub mod audit_sink;
 pub mod auth;
+pub mod backup;
 pub mod ceremony;
 pub mod cli;
 pub mod config;

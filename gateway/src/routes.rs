@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/metrics").route(web::get().to(sys::metrics::handle)))
     .service(resource("/v1/sys/seal-status").route(web::get().to(sys::seal_status::handle)))
     .service(resource("/v1/sys/unseal").route(web::post().to(sys::unseal::handle)))
+    .service(resource("/v1/admin/backup").route(web::post().to(admin::backup::handle)))
     .service(resource("/v1/hsm/status").route(web::get().to(hsm::status::handle)))
     .service(resource("/v1/hsm/rotations").route(web::get().to(hsm::rotations::handle)))
     .service(resource("/v1/hsm/ceremonies").route(web::post().to(hsm::start::handle)))

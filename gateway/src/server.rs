@@ -164,7 +164,7 @@ pub struct Kms {
     tls: Option<rustls::ServerConfig>,
 }
 
-const DEV_SHARE_FILE: &str = "dev-unseal-share";
+pub(crate) const DEV_SHARE_FILE: &str = "dev-unseal-share";
 const DEV_ROOT_LABEL: &str = "dev";
 
 fn data_dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_ {

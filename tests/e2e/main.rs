@@ -9,6 +9,7 @@ mod approvals;
 mod apps;
 mod at_rest;
 mod audit_trail;
+mod backup;
 mod browser;
 mod cli;
 mod data_plane;

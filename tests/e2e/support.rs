@@ -115,6 +115,27 @@ impl Http {
         (status, body, retry)
     }
 
+    /// A bodiless POST whose success is bytes (a backup archive); an error is JSON.
+    pub fn post_for_bytes(&self, path: &str, token: Option<&str>) -> (u16, Result<Vec<u8>, Value>) {
+        let mut req = self.agent.post(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        let mut r = req.send_empty().expect("transport works");
+        let status = r.status().as_u16();
+        let bytes = r
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .unwrap();
+        if (200..300).contains(&status) {
+            (status, Ok(bytes))
+        } else {
+            (status, Err(serde_json::from_slice(&bytes).unwrap()))
+        }
+    }
+
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = self.agent.get(format!("{}{path}", self.base));
         if let Some(t) = token {

@@ -125,6 +125,29 @@ impl Client {
         }
         self.answer(req.send_json(body))
     }
+
+    /// A POST whose successful answer is bytes, not JSON (a backup archive); an error answer is
+    /// the usual JSON error.
+    pub fn post_for_bytes(&self, path: &str, auth: &Auth<'_>) -> Result<Vec<u8>, CliError> {
+        let mut req = self.agent.post(format!("{}{path}", self.addr));
+        if let Some(h) = Self::header(auth) {
+            req = req.header("Authorization", &h);
+        }
+        let response = req.send_empty();
+        let ok = matches!(&response, Ok(r) if r.status().is_success());
+        if !ok {
+            return self
+                .answer(response)
+                .and_then(|_| Err(CliError::Input("the server answered without a body".into())));
+        }
+        let mut response = response.map_err(|e| self.transport(&e))?;
+        response
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(|e| self.transport(&e))
+    }
 }
 
 /// Reads one secret line: from the terminal without echo, or from standard input when it is a

@@ -3,6 +3,7 @@
 mod app;
 mod approvals;
 mod audit;
+mod backup;
 mod client;
 mod hsm;
 mod init;
@@ -67,6 +68,11 @@ pub enum Command {
     /// The audit log: list, verify the chain, export as JSON lines.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Ask the running server for an encrypted backup of the store (docs/backup.md).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty data directory, offline, through the HSM that holds its
+    /// master key.
+    Restore(backup::RestoreArgs),
     /// Print an argon2id hash of a password read from standard input (for kms.toml custodians).
     HashPassword,
 }
@@ -244,6 +250,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Grant(args) => app::grant(&args).map_err(|e| e.to_string()),
         Command::Approvals(command) => approvals::run(&command).map_err(|e| e.to_string()),
         Command::Audit(command) => audit::run(&command).map_err(|e| e.to_string()),
+        Command::Backup(args) => backup::backup(&args).map_err(|e| e.to_string()),
+        Command::Restore(args) => backup::restore(&args),
         Command::HashPassword => hash_password().map_err(|e| e.to_string()),
     };
     match result {

@@ -474,6 +474,20 @@ impl KeyStore for SqliteStore {
         audit::head(&self.read).await
     }
 
+    async fn snapshot(&self, to: &Path) -> Result<(), StoreError> {
+        // `VACUUM INTO` copies the database as one read transaction sees it, into a new,
+        // compacted file (no WAL, no free pages holding old rows).
+        let to = to
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("the snapshot path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(to)
+            .execute(&self.read)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn append_audit_seal(&self, seal: &AuditSeal) -> Result<(), StoreError> {
         audit::add_seal(&self.write, seal).await
     }

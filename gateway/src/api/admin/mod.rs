@@ -4,6 +4,7 @@
 pub mod app_view;
 pub mod approvals;
 pub mod audit;
+pub mod backup;
 pub mod bind_certificate;
 pub mod config;
 pub mod create_app;
