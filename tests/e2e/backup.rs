@@ -8,7 +8,9 @@ use std::process::{Command, Stdio};
 use kms_engine::ids::KeyVersion;
 use serde_json::json;
 
-use crate::process::{KMS, kms};
+use kms_testkit::softhsm::{MODULE, PIN, SoftHsm};
+
+use crate::process::{KMS, Server, kms, write_config};
 use crate::support::*;
 
 const STORE_FILES: [&str; 3] = ["kms.db", "kms.db-wal", "kms.db-shm"];
@@ -26,11 +28,22 @@ fn wipe_store(dir: &Path) {
 
 /// `kms restore` (offline: no --addr); returns (success, stderr).
 fn restore(archive: &Path, data_dir: &Path) -> (bool, String) {
+    restore_with(archive, data_dir, &[], &[])
+}
+
+fn restore_with(
+    archive: &Path,
+    data_dir: &Path,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> (bool, String) {
     let out = Command::new(KMS)
         .args(["restore", "--in"])
         .arg(archive)
         .arg("--data-dir")
         .arg(data_dir)
+        .args(extra)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -206,4 +219,69 @@ fn only_a_security_admin_or_root_gets_a_backup() {
     assert_eq!(got.unwrap_err()["error"]["code"], "forbidden");
     let (s, got) = http.post_for_bytes("/v1/admin/backup", None);
     assert_eq!(s, 401, "{got:?}");
+}
+
+/// A PKCS#11 HSM: the token that holds the master key unwraps the backup key; a token without it
+/// cannot.
+#[test]
+fn a_backup_made_on_a_pkcs11_hsm_restores_through_the_same_token_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let softhsm = SoftHsm::create(&dir.path().join("softhsm"), &["kms-a"]);
+    let stranger = SoftHsm::create(&dir.path().join("stranger"), &["kms-a"]);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[hsm]\nbackend = \"pkcs11\"\n[hsm.pkcs11]\nmodule = \"{MODULE}\"\n\
+             tokens = [ {{ label = \"kms-a\", pin_env = \"KMS_TEST_PIN\" }} ]\n"
+        ),
+    );
+    let env = |conf: PathBuf| {
+        vec![
+            ("SOFTHSM2_CONF", conf.display().to_string()),
+            ("KMS_TEST_PIN", PIN.to_owned()),
+        ]
+    };
+    let flags = ["--config", config.to_str().unwrap()];
+    let archive = dir.path().join("kms.bak");
+    let server = Server::start_dev_with(&data, ROOT, &flags, &env(softhsm.conf()));
+    let http = server.http();
+    http.create_key("pan");
+    let token = http.create_app("pos");
+    http.grant("pan", "pos", &["encrypt", "decrypt"]);
+    let records: Vec<(String, String)> = (0..5)
+        .map(|i| {
+            let p = format!("pan {i}");
+            let c = http.seal(&token, "pan", p.as_bytes(), None);
+            (p, c)
+        })
+        .collect();
+    let run = kms(
+        &["backup", "--out", archive.to_str().unwrap()],
+        &server.addr,
+        "",
+        &[("KMS_TOKEN", ROOT)],
+    );
+    assert!(run.ok, "{}", run.stderr);
+    server.kill();
+    wipe_store(&data);
+
+    let (ok, stderr) = restore_with(&archive, &data, &flags, &env(stranger.conf()));
+    assert!(
+        !ok && stderr.contains("backup_wrong_master_key"),
+        "{stderr}"
+    );
+    assert!(!data.join("kms.db").exists());
+    let (ok, stderr) = restore_with(&archive, &data, &flags, &env(softhsm.conf()));
+    assert!(ok, "{stderr}");
+
+    let server = Server::start_dev_with(&data, ROOT, &flags, &env(softhsm.conf()));
+    let http = server.http();
+    for (plaintext, ciphertext) in &records {
+        assert_eq!(
+            http.open(&token, "pan", ciphertext, None),
+            plaintext.as_bytes()
+        );
+    }
+    server.kill();
 }
