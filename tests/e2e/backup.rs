@@ -2,6 +2,7 @@
 //! directory serves every key; a damaged archive or another HSM restores nothing; the archive
 //! holds neither key material nor the database in the clear.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -10,7 +11,7 @@ use serde_json::json;
 
 use kms_testkit::softhsm::{MODULE, PIN, SoftHsm};
 
-use crate::process::{KMS, Server, kms, write_config};
+use crate::process::{KMS, Server, approve, field, kms, write_config};
 use crate::support::*;
 
 const STORE_FILES: [&str; 3] = ["kms.db", "kms.db-wal", "kms.db-shm"];
@@ -37,16 +38,36 @@ fn restore_with(
     extra: &[&str],
     env: &[(&str, String)],
 ) -> (bool, String) {
-    let out = Command::new(KMS)
+    restore_reading(archive, data_dir, extra, env, "")
+}
+
+/// `kms restore` with `stdin` (unseal shares) on standard input.
+fn restore_reading(
+    archive: &Path,
+    data_dir: &Path,
+    extra: &[&str],
+    env: &[(&str, String)],
+    stdin: &str,
+) -> (bool, String) {
+    let mut child = Command::new(KMS)
         .args(["restore", "--in"])
         .arg(archive)
         .arg("--data-dir")
         .arg(data_dir)
         .args(extra)
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
     (out.status.success(), String::from_utf8(out.stderr).unwrap())
 }
 
@@ -283,5 +304,71 @@ fn a_backup_made_on_a_pkcs11_hsm_restores_through_the_same_token_only() {
             plaintext.as_bytes()
         );
     }
+    server.kill();
+}
+
+/// Outside dev mode the software HSM's keyring is sealed: `kms restore` reads unseal shares from
+/// standard input, and too few of them restore nothing.
+#[test]
+fn a_sealed_software_keyring_is_unsealed_with_shares_to_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = write_config(dir.path(), "");
+    let flags = ["--config", config.to_str().unwrap()];
+    let archive = dir.path().join("kms.bak");
+    let server = Server::start(&config, &[]);
+    let run = kms(
+        &[
+            "init",
+            "--shares",
+            "3",
+            "--threshold",
+            "2",
+            "--custodian",
+            "alice",
+        ],
+        &server.addr,
+        "pw-alice\n",
+        &[],
+    );
+    assert!(run.ok, "{}", run.stderr);
+    let id = field(&run.stdout, "Ceremony:")[0].to_owned();
+    for who in ["alice", "bob", "carol"] {
+        assert!(approve(&server.addr, &id, who, None).ok, "{who}");
+    }
+    let done = approve(&server.addr, &id, "dave", None);
+    assert!(done.ok && done.stdout.contains("Done."), "{}", done.stderr);
+    let shares = field(&done.stdout, "Unseal share ");
+    assert_eq!(shares.len(), 3);
+    let root = field(&done.stdout, "Root token:")[0].to_owned();
+    let http = server.http();
+    let (s, b) = http.post("/v1/admin/keys", Some(&root), &json!({ "name": "iban" }));
+    assert_eq!(s, 201, "{b}");
+    let ciphertext = http.seal(&root, "iban", b"DE89 3704", None);
+    let run = kms(
+        &["backup", "--out", archive.to_str().unwrap()],
+        &server.addr,
+        "",
+        &[("KMS_TOKEN", &root)],
+    );
+    assert!(run.ok, "{}", run.stderr);
+    server.kill();
+    wipe_store(&data);
+
+    let one = format!("{}\n", shares[0]);
+    let (ok, stderr) = restore_reading(&archive, &data, &flags, &[], &one);
+    assert!(!ok && stderr.contains("invalid_input"), "{stderr}");
+    assert!(!data.join("kms.db").exists());
+    let two = format!("{}\n{}\n", shares[0], shares[2]);
+    let (ok, stderr) = restore_reading(&archive, &data, &flags, &[], &two);
+    assert!(ok, "{stderr}");
+
+    let server = Server::start(&config, &[]);
+    let r = kms(&["unseal"], &server.addr, &two, &[]);
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(
+        server.http().open(&root, "iban", &ciphertext, None),
+        b"DE89 3704"
+    );
     server.kill();
 }
