@@ -2,16 +2,14 @@
 //! directory serves every key; a damaged archive or another HSM restores nothing; the archive
 //! holds neither key material nor the database in the clear.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use kms_engine::ids::KeyVersion;
 use serde_json::json;
 
 use kms_testkit::softhsm::{MODULE, PIN, SoftHsm};
 
-use crate::process::{KMS, Server, approve, field, kms, write_config};
+use crate::process::{Server, ceremony, field, kms, kms_offline, write_config};
 use crate::support::*;
 
 const STORE_FILES: [&str; 3] = ["kms.db", "kms.db-wal", "kms.db-shm"];
@@ -49,26 +47,17 @@ fn restore_reading(
     env: &[(&str, String)],
     stdin: &str,
 ) -> (bool, String) {
-    let mut child = Command::new(KMS)
-        .args(["restore", "--in"])
-        .arg(archive)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(extra)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8(out.stderr).unwrap())
+    let mut args = vec![
+        "restore",
+        "--in",
+        archive.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = kms_offline(&args, stdin, &env);
+    (out.ok, out.stderr)
 }
 
 /// Offsets of each chunk's length prefix (the format in gateway/src/backup/archive.rs).
@@ -317,30 +306,13 @@ fn a_sealed_software_keyring_is_unsealed_with_shares_to_restore() {
     let flags = ["--config", config.to_str().unwrap()];
     let archive = dir.path().join("kms.bak");
     let server = Server::start(&config, &[]);
-    let run = kms(
-        &[
-            "init",
-            "--shares",
-            "3",
-            "--threshold",
-            "2",
-            "--custodian",
-            "alice",
-        ],
+    let done = ceremony(
         &server.addr,
-        "pw-alice\n",
-        &[],
+        &["--operation", "create", "--shares", "3", "--threshold", "2"],
     );
-    assert!(run.ok, "{}", run.stderr);
-    let id = field(&run.stdout, "Ceremony:")[0].to_owned();
-    for who in ["alice", "bob", "carol"] {
-        assert!(approve(&server.addr, &id, who, None).ok, "{who}");
-    }
-    let done = approve(&server.addr, &id, "dave", None);
-    assert!(done.ok && done.stdout.contains("Done."), "{}", done.stderr);
-    let shares = field(&done.stdout, "Unseal share ");
+    let shares = field(&done, "Unseal share ");
     assert_eq!(shares.len(), 3);
-    let root = field(&done.stdout, "Root token:")[0].to_owned();
+    let root = field(&done, "Root token:")[0].to_owned();
     let http = server.http();
     let (s, b) = http.post("/v1/admin/keys", Some(&root), &json!({ "name": "iban" }));
     assert_eq!(s, 201, "{b}");

@@ -179,9 +179,15 @@ pub struct Run {
 
 /// Runs `kms <args> --addr <addr>` with `stdin` and extra environment.
 pub fn kms(args: &[&str], addr: &str, stdin: &str, env: &[(&str, &str)]) -> Run {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--addr", addr]);
+    kms_offline(&all, stdin, env)
+}
+
+/// Runs `kms <args>` without a server address (an offline command such as `kms restore`).
+pub fn kms_offline(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(KMS);
     cmd.args(args)
-        .args(["--addr", addr])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
