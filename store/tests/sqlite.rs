@@ -182,3 +182,23 @@ async fn keys_made_before_the_deletion_migration_survive_it() {
         Err(StoreError::NotFound(_))
     ));
 }
+
+/// A snapshot (what a backup encrypts) is a database of its own: opened alone, it has the source's
+/// keys, revision and audit head; it never overwrites a file.
+#[tokio::test]
+async fn a_snapshot_opens_as_the_store_it_was_taken_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("kms.db")).await.unwrap();
+    let id = conformance::create_and_rotate(&store).await;
+    let revision = store.revision().await.unwrap();
+    let head = store.audit_head().await.unwrap();
+    let copy = dir.path().join("snapshot.db");
+    store.snapshot(&copy).await.unwrap();
+    assert!(store.snapshot(&copy).await.is_err(), "overwrote a snapshot");
+    store.close().await;
+    let snapshot = SqliteStore::open(&copy).await.unwrap();
+    let key = snapshot.load_key(id).await.unwrap().unwrap();
+    assert_eq!(key.active.get(), 2);
+    assert_eq!(snapshot.revision().await.unwrap(), revision);
+    assert_eq!(snapshot.audit_head().await.unwrap(), head);
+}
