@@ -113,6 +113,20 @@ fn a_login_needs_the_password_and_a_fresh_totp_code_and_opens_an_expiring_sessio
         401,
         "invalid_credentials",
     );
+    let long = "x".repeat(100_000);
+    assert_error(
+        &login_with(&http, &long, PASSWORD, &code),
+        401,
+        "invalid_credentials",
+    );
+    // A name no user could have is audited as anonymous, not copied into the log.
+    let anonymous = crate::access::audit(&server, "anonymous");
+    assert!(anonymous.iter().any(|r| r.event.action == "login"));
+    assert!(
+        crate::access::audit(&server, "")
+            .iter()
+            .all(|r| r.event.actor.len() < 200)
+    );
     assert_error(
         &login_with(&http, "nobody", PASSWORD, &code),
         401,

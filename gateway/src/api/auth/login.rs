@@ -15,6 +15,7 @@ use kms_engine::store::StoreError;
 use kms_engine::token::{self, TokenHash};
 use serde::{Deserialize, Serialize};
 
+use crate::api::admin::users;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{custodians, system_keys, totp};
@@ -82,8 +83,14 @@ async fn attempt(
     })
     .await
     .map_err(|e| ApiError::internal(&e))?;
+    // A name that could not be a user's (any length, any bytes) is not copied into the log.
+    let actor = if users::check_name(&body.user).is_ok() {
+        format!("user:{}", body.user)
+    } else {
+        "anonymous".to_owned()
+    };
     let audit = |outcome: Outcome, code: Option<&str>, detail: Option<String>| {
-        let mut event = state.event(format!("user:{}", body.user), "login", None, outcome);
+        let mut event = state.event(actor.clone(), "login", None, outcome);
         event.remote.clone_from(&remote);
         event.code = code.map(str::to_owned);
         event.detail = detail;
