@@ -12,7 +12,7 @@ use kms_engine::token::TokenHash;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, feed, unique_err};
+use super::{SqliteStore, db_err, unique_err};
 
 const KIND_APP: i64 = 1;
 const KIND_ROOT: i64 = 2;
@@ -220,9 +220,8 @@ impl SqliteStore {
             .await
             .map_err(unique_err(StoreError::AlreadyExists("app")))?;
         insert_app_token(&mut tx, app.id, token, app.created_at).await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, app.created_at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Credentials, app.created_at)
+            .await
     }
 
     pub(super) async fn put_root_token_tx(
@@ -233,9 +232,8 @@ impl SqliteStore {
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
         insert_root_token(&mut tx, label, token, audit_event.at).await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, audit_event.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Credentials, audit_event.at)
+            .await
     }
 
     pub(super) async fn rotate_app_token_tx(
@@ -257,9 +255,8 @@ impl SqliteStore {
         .await
         .map_err(db_err)?;
         insert_app_token(&mut tx, r.app, &r.token, r.at).await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, r.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Credentials, r.at)
+            .await
     }
 
     pub(super) async fn revoke_app_tokens_tx(
@@ -281,8 +278,10 @@ impl SqliteStore {
         .await
         .map_err(db_err)?;
         super::certificates::revoke(&mut tx, app, at).await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, at).await?;
-        Ok((self.commit(tx, revision).await?, done.rows_affected()))
+        Ok((
+            self.commit_change(tx, audit_event, Change::Credentials, at)
+                .await?,
+            done.rows_affected(),
+        ))
     }
 }

@@ -12,7 +12,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, feed, unique_err};
+use super::{SqliteStore, db_err, unique_err};
 
 fn fingerprint(row: &SqliteRow) -> Result<CertFingerprint, StoreError> {
     <[u8; 32]>::try_from(row.get::<Vec<u8>, _>("fingerprint").as_slice())
@@ -106,8 +106,7 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(unique_err(StoreError::AlreadyExists("certificate")))?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, binding.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Credentials, binding.at)
+            .await
     }
 }

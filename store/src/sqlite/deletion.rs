@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::keys::{Event, record_event};
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, feed};
+use super::{SqliteStore, db_err};
 
 impl SqliteStore {
     pub(super) async fn delete_key_tx(
@@ -91,9 +91,9 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         record_event(&mut tx, entry(None, None, None)).await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Key(d.key), d.at).await?;
-        let revision = self.commit(tx, revision).await?;
+        let revision = self
+            .commit_change(tx, audit_event, Change::Key(d.key), d.at)
+            .await?;
         self.erase_freed_pages().await?;
         Ok(revision)
     }

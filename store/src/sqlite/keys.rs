@@ -18,7 +18,7 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use super::lifecycle::touch_key;
 use super::policies::{POLICIES_ALL, POLICIES_ONE};
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, feed, unique_err};
+use super::{SqliteStore, db_err, unique_err};
 
 /// Deleted keys (`deleted_at` set) are not loaded: to the directory they no longer exist.
 const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
@@ -303,9 +303,8 @@ impl SqliteStore {
             },
         )
         .await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Key(key.id), key.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Key(key.id), key.at)
+            .await
     }
 
     pub(super) async fn rotate_key_tx(
@@ -369,9 +368,8 @@ impl SqliteStore {
             },
         )
         .await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Key(r.key), r.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Key(r.key), r.at)
+            .await
     }
 
     pub(super) async fn set_grant_tx(
@@ -423,8 +421,7 @@ impl SqliteStore {
             },
         )
         .await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Key(g.key), g.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Key(g.key), g.at)
+            .await
     }
 }

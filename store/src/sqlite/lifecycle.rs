@@ -13,7 +13,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::keys::{Event, record_event};
 use super::rows::{self, corrupt};
-use super::{SqliteStore, audit, db_err, feed};
+use super::{SqliteStore, db_err, feed};
 
 fn code(state: VersionState) -> i64 {
     i64::from(state.code())
@@ -124,9 +124,8 @@ impl SqliteStore {
             },
         )
         .await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Key(c.key), c.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Key(c.key), c.at)
+            .await
     }
 
     pub(super) async fn rollback_tx(
@@ -195,9 +194,8 @@ impl SqliteStore {
             )
             .await?;
         }
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Key(r.key), r.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Key(r.key), r.at)
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -281,9 +279,8 @@ impl SqliteStore {
             },
         )
         .await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Key(key), at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Key(key), at)
+            .await
     }
 
     pub(super) async fn destroy_due_tx(

@@ -177,9 +177,8 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         insert_key(&mut tx, key).await?;
         apps::insert_root_token(&mut tx, root_label, root_token, key.created_at).await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, key.created_at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Credentials, key.created_at)
+            .await
     }
 
     pub(super) async fn begin_rotation_tx(

@@ -155,6 +155,19 @@ impl SqliteStore {
         Ok(revision)
     }
 
+    /// Ends a write transaction the usual way: its audit record, its change-feed entry, commit.
+    pub(crate) async fn commit_change(
+        &self,
+        mut tx: Transaction<'static, Sqlite>,
+        audit_event: &AuditEvent,
+        change: Change,
+        at: Timestamp,
+    ) -> Result<Revision, StoreError> {
+        audit::append(&mut tx, audit_event).await?;
+        let revision = feed::record(&mut tx, change, at).await?;
+        self.commit(tx, revision).await
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
     }

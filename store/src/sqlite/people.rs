@@ -135,9 +135,8 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         not_found(&done)?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, audit_event.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Credentials, audit_event.at)
+            .await
     }
 
     pub(super) async fn set_user_disabled_tx(
@@ -169,9 +168,8 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         }
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, audit_event.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Credentials, audit_event.at)
+            .await
     }
 
     pub(super) async fn record_login_tx(
@@ -253,9 +251,8 @@ impl SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("session"));
         }
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, audit_event.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Credentials, audit_event.at)
+            .await
     }
 
     pub(super) async fn revoke_root_tokens_tx(
@@ -269,8 +266,10 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Credentials, audit_event.at).await?;
-        Ok((self.commit(tx, revision).await?, done.rows_affected()))
+        Ok((
+            self.commit_change(tx, audit_event, Change::Credentials, audit_event.at)
+                .await?,
+            done.rows_affected(),
+        ))
     }
 }

@@ -5,7 +5,7 @@ use kms_engine::store::{Change, PolicyChange, Revision, StoreError};
 
 use super::keys::{Event, record_event};
 use super::lifecycle::touch_key;
-use super::{SqliteStore, audit, db_err, feed};
+use super::{SqliteStore, db_err};
 
 /// The columns `keys::load` reads the policy from.
 pub const POLICIES_ALL: &str = "SELECT key_id, policy FROM key_policies";
@@ -59,8 +59,7 @@ impl SqliteStore {
             },
         )
         .await?;
-        audit::append(&mut tx, audit_event).await?;
-        let revision = feed::record(&mut tx, Change::Key(c.key), c.at).await?;
-        self.commit(tx, revision).await
+        self.commit_change(tx, audit_event, Change::Key(c.key), c.at)
+            .await
     }
 }
