@@ -49,7 +49,7 @@ fn remote(req: &HttpRequest) -> Option<IpAddr> {
 }
 
 /// Audits a refusal, then returns it as the error to answer with.
-async fn refuse(
+pub async fn refuse(
     state: &AppState,
     actor: String,
     remote: Option<IpAddr>,
@@ -62,6 +62,17 @@ async fn refuse(
     event.remote = remote.map(|ip| ip.to_string());
     state.audit.record(event).await;
     error
+}
+
+/// The token a request carries: `Authorization: Bearer`, or `X-Vault-Token`, which is how Vault
+/// clients send theirs (the Transit API, docs/vault-compat.md).
+pub fn token(req: &HttpRequest) -> Option<&str> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    header(AUTHORIZATION.as_str())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| header(VAULT_TOKEN))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// Resolves the bearer token to a principal (401 otherwise).
@@ -82,13 +93,7 @@ async fn authenticate_lazy(
     target: impl FnOnce() -> Option<String>,
 ) -> Result<Caller, ApiError> {
     let remote = remote(req);
-    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    // `X-Vault-Token` is how Vault clients send theirs (the Transit API, docs/vault-compat.md).
-    let token = header(AUTHORIZATION.as_str())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| header(VAULT_TOKEN))
-        .map(str::trim);
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
+    let Some(token) = token(req) else {
         // No token: a verified client certificate may stand for an app (TLS with client_ca
         // only; a plain-HTTP connection carries no certificate).
         if let Some(&PeerCertificate(fingerprint)) = req.conn_data::<PeerCertificate>() {

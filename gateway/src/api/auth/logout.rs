@@ -1,7 +1,6 @@
 //! `POST /v1/auth/logout` → 204: ends the caller's session.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::audit::Outcome;
 use kms_engine::directory::Principal;
@@ -23,20 +22,14 @@ pub async fn handle(
             "only a user's session can be logged out",
         ));
     }
-    let token = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    // Authenticated above, so the request carries the session's token.
+    let hash = TokenHash::of(auth::token(&req).unwrap_or_default());
     let mut event = state.event(caller.actor(), "logout", None, Outcome::Success);
     event.remote = caller.remote.map(|ip| ip.to_string());
     let st = state.clone().into_inner();
     state
         .io(async move {
-            let revision = st.store.end_session(&TokenHash::of(&token), &event).await?;
+            let revision = st.store.end_session(&hash, &event).await?;
             st.synced(revision).await;
             Ok(())
         })

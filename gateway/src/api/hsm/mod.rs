@@ -40,7 +40,7 @@ pub async fn custodian(
     action: &str,
     target: Option<String>,
 ) -> Result<Custodian, ApiError> {
-    if bearer(req) {
+    if auth::token(req).is_some() {
         return user_custodian(state, req, action, target).await;
     }
     let remote = req.peer_addr().map(|a| a.ip().to_string());
@@ -81,13 +81,6 @@ pub async fn custodian(
     }
 }
 
-fn bearer(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer "))
-}
-
 /// A person acting as a custodian through their session: `security_admin` (preferred) or
 /// `operator`. Anyone else with a token is `403 not_a_custodian`, audited.
 async fn user_custodian(
@@ -112,11 +105,7 @@ async fn user_custodian(
         "not_a_custodian",
         "ceremonies take custodians: kms.toml's, or users holding security_admin or operator",
     );
-    let mut event = state.event(caller.actor(), action, target, Outcome::Denied);
-    event.code = Some(e.code.to_owned());
-    event.remote = caller.remote.map(|ip| ip.to_string());
-    state.audit.record(event).await;
-    Err(e)
+    Err(auth::refuse(state, caller.actor(), caller.remote, action, target, e).await)
 }
 
 /// How many enabled people hold each custodian role (a person with both counts as a security

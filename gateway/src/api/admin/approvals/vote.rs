@@ -29,16 +29,8 @@ pub async fn load(state: &AppState, id: i64) -> Result<ApprovalRecord, ApiError>
 
 /// Audits and returns a refused vote.
 async fn refuse(state: &AppState, caller: &Caller, action: &str, id: i64, e: ApiError) -> ApiError {
-    let mut event = state.event(
-        caller.actor(),
-        action,
-        Some(format!("approval:{id}")),
-        Outcome::Denied,
-    );
-    event.code = Some(e.code.to_owned());
-    event.remote = caller.remote.map(|ip| ip.to_string());
-    state.audit.record(event).await;
-    e
+    let target = Some(format!("approval:{id}"));
+    auth::refuse(state, caller.actor(), caller.remote, action, target, e).await
 }
 
 async fn vote(
