@@ -10,14 +10,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::system_keys;
 
-/// Seals the current head unless it is sealed already; returns the seal (`None` for an empty log).
-pub async fn seal(state: &AppState) -> Result<Option<AuditSeal>, ApiError> {
+/// Seals the current head unless it is sealed already or the last seal is younger than
+/// `min_age_ms`; returns the latest seal (`None` for an empty log).
+pub async fn seal(state: &AppState, min_age_ms: i64) -> Result<Option<AuditSeal>, ApiError> {
     let (seq, head) = state.store.audit_head().await?;
     if seq == 0 {
         return Ok(None);
     }
     if let Some(last) = state.store.last_audit_seal().await?
-        && last.seq == seq
+        && (last.seq == seq || state.clock.now().millis() - last.at.millis() < min_age_ms)
     {
         return Ok(Some(last));
     }

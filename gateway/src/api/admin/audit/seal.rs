@@ -15,7 +15,7 @@ pub async fn handle(
     auth::require_admin(&state, &req, "seal_audit", None).await?;
     let st = state.clone().into_inner();
     let seal = state
-        .io(async move { audit_chain::seal(&st).await })
+        .io(async move { audit_chain::seal(&st, 0).await })
         .await?;
     Ok(HttpResponse::Ok().json(seal.map(|s| {
         serde_json::json!({
