@@ -44,10 +44,20 @@ impl Invocation {
     }
 
     /// The audit record of the action's success, naming the approval it ran under.
-    pub fn event(&self, state: &AppState, action: &str, target: String) -> AuditEvent {
+    /// `detail` says what was done; an approved run adds ` approval=<id>`.
+    pub fn event(
+        &self,
+        state: &AppState,
+        action: &str,
+        target: String,
+        detail: String,
+    ) -> AuditEvent {
         let mut event = state.event(self.actor.clone(), action, Some(target), Outcome::Success);
         event.remote.clone_from(&self.remote);
-        event.detail = self.approval.map(|id| format!("approval={id}"));
+        event.detail = Some(match self.approval {
+            Some(id) => format!("{detail} approval={id}"),
+            None => detail,
+        });
         event
     }
 }

@@ -108,13 +108,12 @@ pub async fn apply(
     let material = state.hsm.unwrap(key.wrap_context(version), wrapped).await?;
     let aad = format!("kms-export-v1:{}:{version}", params.name);
     let out = export::wrap_for(&params.public_key, aad.as_bytes(), &material)?;
-    let mut event = invocation.event(state, "export_key", format!("key:{}", params.name));
-    let approval = event
-        .detail
-        .take()
-        .map(|a| format!(" {a}"))
-        .unwrap_or_default();
-    event.detail = Some(format!("version={version}{approval}"));
+    let event = invocation.event(
+        state,
+        "export_key",
+        format!("key:{}", params.name),
+        format!("version={version}"),
+    );
     state.audit.record(event).await;
     Ok(serde_json::json!({
         "key": params.name,

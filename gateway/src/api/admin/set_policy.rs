@@ -67,19 +67,15 @@ pub async fn apply(
     let Params { name, policy } = approvals::params(params)?;
     let policy = UsagePolicy::parse(&policy)?;
     let policy = (!policy.is_empty()).then_some(policy);
-    let mut event = invocation.event(state, "set_key_policy", format!("key:{name}"));
-    let approval = event
-        .detail
-        .take()
-        .map(|a| format!(" {a}"))
-        .unwrap_or_default();
-    let shown = policy.as_ref().map(UsagePolicy::spec);
-    event.detail = Some(
+    let event = invocation.event(
+        state,
+        "set_key_policy",
+        format!("key:{name}"),
         policy
             .as_ref()
-            .map_or_else(|| "removed".to_owned(), UsagePolicy::to_stored)
-            + &approval,
+            .map_or_else(|| "removed".to_owned(), UsagePolicy::to_stored),
     );
+    let shown = policy.as_ref().map(UsagePolicy::spec);
     let change = PolicyChange {
         key: key_id(state, &name).await?,
         policy,

@@ -114,13 +114,12 @@ async fn apply(
             ),
         },
     };
-    let mut event = invocation.event(st, &format!("{which}_version"), format!("key:{name}"));
-    let approval = event
-        .detail
-        .take()
-        .map(|a| format!(" {a}"))
-        .unwrap_or_default();
-    event.detail = Some(format!("version={version} reason={why}{approval}"));
+    let event = invocation.event(
+        st,
+        &format!("{which}_version"),
+        format!("key:{name}"),
+        format!("version={version} reason={why}"),
+    );
     let actor = invocation.actor.clone();
     let id = key_id(st, &name).await?;
     let change = VersionChange {

@@ -67,14 +67,11 @@ pub async fn apply(
 ) -> Result<serde_json::Value, ApiError> {
     let params: Params = approvals::params(params)?;
     let roles = parse_roles(&params.roles)?;
-    let mut event = invocation.event(state, "set_user_roles", format!("user:{}", params.name));
-    let approval = event.detail.take();
-    event.detail = Some(
-        [Some(format!("roles={}", roles.to_csv())), approval]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
+    let event = invocation.event(
+        state,
+        "set_user_roles",
+        format!("user:{}", params.name),
+        format!("roles={}", roles.to_csv()),
     );
     let revision = state
         .store
