@@ -1,19 +1,25 @@
 //! The API reference cannot drift from the route table: every path the server routes is in
 //! docs/api.md, and every error code the server can answer with is listed there.
 
-fn read(path: &str) -> String {
+/// A file of the repository.
+pub fn read(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The absolute paths routes.rs gives `resource(...)`.
+pub fn routed_paths(routes: &str) -> impl Iterator<Item = &str> {
+    routes
+        .split("resource(\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .filter(|p| p.starts_with('/'))
 }
 
 #[test]
 fn every_route_is_documented() {
     let routes = read("gateway/src/routes.rs");
     let api = read("docs/api.md");
-    let paths: Vec<String> = routes
-        .split("resource(\"")
-        .skip(1)
-        .map(|rest| &rest[..rest.find('"').unwrap()])
-        .filter(|p| p.starts_with('/'))
+    let paths: Vec<String> = routed_paths(&routes)
         .map(str::to_owned)
         .chain(
             routes

@@ -9,12 +9,9 @@ use kms_gateway::access::{self, RULES, Rule};
 use kms_gateway::testing::RunningServer;
 use serde_json::{Value, json};
 
+use crate::docs::{read, routed_paths};
 use crate::people::{create_user, login, people_server};
 use crate::support::*;
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
 
 #[test]
 fn the_documented_matrix_is_the_enforced_one_and_covers_every_admin_route() {
@@ -25,12 +22,7 @@ fn the_documented_matrix_is_the_enforced_one_and_covers_every_admin_route() {
         access::markdown_table()
     );
     let routes = read("gateway/src/routes.rs");
-    for path in routes
-        .split("resource(\"")
-        .skip(1)
-        .map(|rest| &rest[..rest.find('"').unwrap()])
-        .filter(|p| p.starts_with("/v1/admin/"))
-    {
+    for path in routed_paths(&routes).filter(|p| p.starts_with("/v1/admin/")) {
         assert!(
             RULES.iter().any(|r| r.path == path),
             "{path} is routed but not in the access table"
