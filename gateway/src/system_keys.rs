@@ -3,13 +3,15 @@
 //! them with the rest), generated inside the HSM and kept only wrapped under its master key, under
 //! names in a reserved namespace that no API can create, read, grant or use.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use kms_engine::algorithm::Algorithm;
 use kms_engine::audit::Outcome;
 use kms_engine::crypto::aead::AeadKey;
 use kms_engine::crypto::mac::MacKey;
 use kms_engine::ids::{KeyName, KeyVersion};
-use kms_engine::keyring::KeySettings;
+use kms_engine::keyring::{KeyEntry, KeySettings};
 use kms_engine::secret::{KeyMaterial, PlaintextBuf};
 use kms_engine::store::StoreError;
 
@@ -60,8 +62,26 @@ impl SystemKey {
     }
 }
 
-/// The key's material, unwrapped by the HSM (the key is made on first use).
+/// The key's material, unwrapped by the HSM (the key is made on first use). The key is read from
+/// the directory snapshot, like every key the data plane uses; the store only on first use.
 async fn material(state: &AppState, which: SystemKey) -> Result<KeyMaterial, ApiError> {
+    let known = state.directory.load().key(which.name()).cloned();
+    let entry = match known {
+        Some(entry) => entry,
+        None => Arc::new(created(state, which).await?),
+    };
+    let wrapped = entry
+        .version(KeyVersion::FIRST)
+        .and_then(|v| v.wrapped.clone())
+        .ok_or(StoreError::Corrupt("system key without material".into()))?;
+    Ok(state
+        .hsm
+        .unwrap(entry.wrap_context(KeyVersion::FIRST), wrapped)
+        .await?)
+}
+
+/// Makes the key (or, when another request or node made it first, reads it from the store).
+async fn created(state: &AppState, which: SystemKey) -> Result<KeyEntry, ApiError> {
     let name = KeyName::new(which.name())?;
     let id = match state.store.key_id(&name).await? {
         Some(id) => id,
@@ -93,19 +113,11 @@ async fn material(state: &AppState, which: SystemKey) -> Result<KeyMaterial, Api
             }
         }
     };
-    let entry = state
+    Ok(state
         .store
         .load_key(id)
         .await?
-        .ok_or(StoreError::NotFound("system key"))?;
-    let wrapped = entry
-        .version(KeyVersion::FIRST)
-        .and_then(|v| v.wrapped.clone())
-        .ok_or(StoreError::Corrupt("system key without material".into()))?;
-    Ok(state
-        .hsm
-        .unwrap(entry.wrap_context(KeyVersion::FIRST), wrapped)
-        .await?)
+        .ok_or(StoreError::NotFound("system key"))?)
 }
 
 fn totp_aad(user: &str) -> Vec<u8> {
