@@ -16,7 +16,7 @@ use actix_web::{HttpResponse, web};
 use kms_engine::audit::{AuditEvent, Outcome};
 use kms_engine::clock::Timestamp;
 use kms_engine::directory::Principal;
-use kms_engine::people::{ApprovalRecord, NewApproval};
+use kms_engine::people::{ApprovalRecord, ApprovalState, NewApproval};
 use kms_engine::role::{Role, RoleSet};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -100,13 +100,19 @@ pub async fn request(
     let mut event = state.event(caller.actor(), "request_approval", None, Outcome::Success);
     event.remote = caller.remote.map(|ip| ip.to_string());
     let st = state.store.clone();
-    let record = state
-        .io(async move {
-            let id = st.create_approval(&approval, &event).await?;
-            Ok(st.approval(id).await?)
-        })
-        .await?
-        .ok_or_else(|| ApiError::internal(&"approval vanished"))?;
+    let stored = approval.clone();
+    let id = state
+        .io(async move { Ok(st.create_approval(&stored, &event).await?) })
+        .await?;
+    // A new request: pending, no votes yet.
+    let record = ApprovalRecord {
+        id,
+        request: approval,
+        state: ApprovalState::Pending,
+        votes: Vec::new(),
+        executed_at: None,
+        result: None,
+    };
     Ok(Some(
         HttpResponse::Accepted().json(ApprovalView::new(&record, now)),
     ))
