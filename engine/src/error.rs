@@ -92,6 +92,12 @@ pub enum EngineError {
     #[error("decryption failed")]
     DecryptionFailed,
 
+    // ---- zone transport (zone.rs) ----
+    /// Wrong zone key, another key or version, altered, truncated or of an unknown format: one
+    /// error, so that it says nothing about which check failed.
+    #[error("the transport-wrapped key does not open with this zone key for this key version")]
+    TransportUnwrapFailed,
+
     // ---- capacity and availability ----
     #[error("the crypto workers are saturated; retry shortly")]
     Overloaded,
@@ -123,6 +129,7 @@ impl EngineError {
                 | EngineError::SyncTimeout
                 | EngineError::CorruptRecord(_)
                 | EngineError::KeyMaterialCorrupt
+                | EngineError::TransportUnwrapFailed
                 | EngineError::WorkerGone
         )
     }

@@ -25,5 +25,6 @@ pub mod sync;
 pub mod token;
 pub mod version;
 pub mod wrap;
+pub mod zone;
 
 pub use error::EngineError;

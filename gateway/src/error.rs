@@ -150,7 +150,10 @@ impl From<EngineError> for ApiError {
             E::Sealed => return Self::unavailable("sealed", message),
             E::HsmUnavailable => return Self::unavailable("hsm_unavailable", message),
             E::SyncTimeout => return Self::unavailable("sync_timeout", message),
-            E::CorruptRecord(_) | E::KeyMaterialCorrupt | E::WorkerGone => {
+            E::CorruptRecord(_)
+            | E::KeyMaterialCorrupt
+            | E::TransportUnwrapFailed
+            | E::WorkerGone => {
                 return Self::internal(&e);
             }
         };
