@@ -92,11 +92,14 @@ pub enum EngineError {
     #[error("decryption failed")]
     DecryptionFailed,
 
-    // ---- zone transport (zone.rs) ----
+    // ---- zone transport and node-local sealing (zone.rs, node_kek.rs) ----
     /// Wrong zone key, another key or version, altered, truncated or of an unknown format: one
     /// error, so that it says nothing about which check failed.
     #[error("the transport-wrapped key does not open with this zone key for this key version")]
     TransportUnwrapFailed,
+    /// Sealed by another node's KEK, for another purpose, or altered.
+    #[error("node-sealed data does not open with this node's key-encryption key")]
+    NodeSealOpenFailed,
 
     // ---- capacity and availability ----
     #[error("the crypto workers are saturated; retry shortly")]
@@ -130,6 +133,7 @@ impl EngineError {
                 | EngineError::CorruptRecord(_)
                 | EngineError::KeyMaterialCorrupt
                 | EngineError::TransportUnwrapFailed
+                | EngineError::NodeSealOpenFailed
                 | EngineError::WorkerGone
         )
     }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod ids;
 pub mod keyring;
 pub mod master_key;
+pub mod node_kek;
 pub mod people;
 pub mod policy;
 pub mod pool;

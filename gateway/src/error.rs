@@ -153,6 +153,7 @@ impl From<EngineError> for ApiError {
             E::CorruptRecord(_)
             | E::KeyMaterialCorrupt
             | E::TransportUnwrapFailed
+            | E::NodeSealOpenFailed
             | E::WorkerGone => {
                 return Self::internal(&e);
             }
