@@ -6,6 +6,7 @@ pub mod backend;
 pub mod components;
 pub mod pkcs11;
 pub mod soft;
+pub mod zone;
 
 pub use actor::{HsmHandle, spawn};
 pub use backend::{
@@ -14,3 +15,4 @@ pub use backend::{
 };
 pub use pkcs11::{Pkcs11Config, Pkcs11Hsm, TokenConfig};
 pub use soft::SoftwareHsm;
+pub use zone::ZoneBackend;
