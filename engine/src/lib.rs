@@ -1,6 +1,7 @@
 //! The KMS core: the types every other crate shares, the crypto, the crypto worker pool and the
-//! key-sync actor. It holds no I/O of its own: the store and the HSM are reached through the
-//! [`store::KeyStore`] and [`wrap::KeyUnwrapper`] traits.
+//! key-sync actor. It holds no I/O of its own (except a service node's KEK and sealed files,
+//! [`node_kek`]): the store and the HSM are reached through the [`store::KeyStore`] and
+//! [`wrap::KeyUnwrapper`] traits.
 #![forbid(unsafe_code)]
 
 pub mod algorithm;
