@@ -282,6 +282,19 @@ pub struct KeyEvent {
     pub reason: Option<String>,
 }
 
+/// A zone (data centre) and the public half of its zone master key, to which the store wraps
+/// working keys for the zone's service nodes. Registered through an approved request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneRecord {
+    pub name: String,
+    /// SPKI PEM of an RSA-3072 key.
+    pub public_key_pem: String,
+    /// Lowercase hex SHA-256 of the key's SPKI DER.
+    pub fingerprint: String,
+    pub registered_at: Timestamp,
+    pub registered_by: String,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct AuditQuery {
     pub actor: Option<String>,
@@ -582,4 +595,10 @@ pub trait KeyStore: Send + Sync + 'static {
         result: &str,
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
+
+    // Zones (multi-node deployments, docs/deployment.md).
+    /// Registers a zone's public key; a zone is registered once (`AlreadyExists("zone")`).
+    async fn register_zone(&self, zone: &ZoneRecord, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Every registered zone, by name.
+    async fn zones(&self) -> Result<Vec<ZoneRecord>, StoreError>;
 }

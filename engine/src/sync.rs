@@ -101,9 +101,34 @@ impl KeySync {
         let credentials = store.load_credentials().await?;
         let mut loaded = Directory::new(revision, keys, credentials);
         loaded.set_certificates(store.load_certificates().await?);
+        Ok(Self::follow(store, directory, loaded, true, config, on_key))
+    }
+
+    /// Publishes `cached` (a directory saved before, e.g. a service node's disk cache, when the
+    /// store cannot be reached at start) and follows the change feed from its revision: unhealthy
+    /// until the store answers, then catching up.
+    pub fn resume(
+        store: Arc<dyn KeyStore>,
+        directory: Arc<DirectoryHandle>,
+        cached: Directory,
+        config: SyncConfig,
+        on_key: Option<KeyListener>,
+    ) -> Self {
+        Self::follow(store, directory, cached, false, config, on_key)
+    }
+
+    fn follow(
+        store: Arc<dyn KeyStore>,
+        directory: Arc<DirectoryHandle>,
+        loaded: Directory,
+        healthy: bool,
+        config: SyncConfig,
+        on_key: Option<KeyListener>,
+    ) -> Self {
+        let revision = loaded.revision;
         directory.publish(loaded);
         let (tx, applied) = watch::channel(revision);
-        let healthy = Arc::new(AtomicBool::new(true));
+        let healthy = Arc::new(AtomicBool::new(healthy));
         let contact = Arc::new(Contact::new());
         let actor = Actor {
             store,
@@ -115,12 +140,17 @@ impl KeySync {
             on_key,
         };
         let task = tokio::spawn(actor.run(revision));
-        Ok(Self {
+        Self {
             applied,
             healthy,
             contact,
             task,
-        })
+        }
+    }
+
+    /// Follows the revisions the directory reaches (a service node saves its cache on each).
+    pub fn watch_applied(&self) -> watch::Receiver<Revision> {
+        self.applied.clone()
     }
 
     /// The revision the published directory reflects.

@@ -186,6 +186,9 @@ pub const RULES: &[Rule] = &[
     // the HSM
     rule("hsm_status", "GET", "/v1/hsm/status", HSM_READERS),
     rule("hsm_rotations", "GET", "/v1/hsm/rotations", HSM_READERS),
+    // zones (multi-node deployments): registering a zone's transport key waits for approval
+    rule("register_zone", "POST", "/v1/admin/zones", &[SecurityAdmin]),
+    rule("list_zones", "GET", "/v1/admin/zones", ALL),
 ];
 
 /// The roles that may perform `action` (none for an action the table does not list).

@@ -5,7 +5,8 @@
 //! from pending to executing for exactly one caller).
 //!
 //! Sensitive actions: giving someone an administrator role, scheduling a version's destruction,
-//! exporting an exportable key's material, loosening a key's usage policy.
+//! exporting an exportable key's material, loosening a key's usage policy, registering a zone's
+//! transport key.
 //! The root token (the bootstrap credential) runs them at once. Master-key operations have their
 //! own custodian quorum (ceremonies, docs/hsm.md).
 
@@ -21,7 +22,7 @@ use kms_engine::role::{Role, RoleSet};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::admin::{export, run, set_policy, users, versions};
+use crate::api::admin::{export, run, set_policy, users, versions, zones};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -69,6 +70,7 @@ pub fn approver_roles(action: &str) -> RoleSet {
         "schedule_destruction_version" | "export_key" | "set_key_policy" => {
             RoleSet::of(&[Role::KeyAdmin, Role::SecurityAdmin])
         }
+        "register_zone" => RoleSet::of(&[Role::SecurityAdmin]),
         _ => RoleSet::EMPTY,
     }
 }
@@ -174,6 +176,7 @@ pub async fn execute(
         }
         "export_key" => export::apply(state, &invocation, params).await,
         "set_key_policy" => set_policy::apply(state, &invocation, params).await,
+        "register_zone" => zones::register::apply(state, &invocation, params).await,
         other => Err(ApiError::internal(&format!(
             "no executor for approved action `{other}`"
         ))),

@@ -44,7 +44,20 @@ impl Caller {
     }
 }
 
+/// The caller's address. On the store's internal listener, a manage node forwarding a call names
+/// its caller in `X-Kms-Forwarded-For` (only manage nodes hold certificates for that listener).
 fn remote(req: &HttpRequest) -> Option<IpAddr> {
+    if req
+        .app_data::<crate::api::internal::InternalListener>()
+        .is_some()
+        && let Some(ip) = req
+            .headers()
+            .get(crate::node::forward::FORWARDED_FOR)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    {
+        return Some(ip);
+    }
     req.peer_addr().map(|a| a.ip())
 }
 

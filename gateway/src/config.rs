@@ -26,6 +26,18 @@
 //! key = "/etc/kms/server.key"
 //! client_ca = "/etc/kms/apps-ca.pem"   # optional: ask clients for a certificate from this CA
 //!
+//! roles = ["service"]          # any of "service", "store", "manage"; default: all three
+//!
+//! [internal]                    # multi-node: the store's internal API, mutual TLS
+//! cert = "/etc/kms/node.pem"    # this node's certificate (server and client), from the internal CA
+//! key = "/etc/kms/node.key"
+//! ca = "/etc/kms/internal-ca.pem"
+//! listen = "10.0.0.5:8300"      # store role: where the internal API listens
+//! store = "https://10.0.0.5:8300"   # service and manage roles: where the store is
+//!
+//! [zone]                        # service role: the zone this node serves
+//! name = "dc-east"
+//!
 //! [[custodians]]
 //! name = "alice"
 //! role = "security_admin"
@@ -70,6 +82,30 @@ pub struct ConfigFile {
     #[serde(default)]
     pub access: AccessSection,
     pub tls: Option<TlsSection>,
+    /// What this process does (docs/deployment.md); absent: everything.
+    pub roles: Option<Vec<String>>,
+    pub internal: Option<InternalSection>,
+    pub zone: Option<ZoneSection>,
+}
+
+/// `[internal]`: the store's internal API (docs/deployment.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalSection {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+    /// Store role: the internal listener's address.
+    pub listen: Option<SocketAddr>,
+    /// Service and manage roles: the store's internal API, `https://host:port`.
+    pub store: Option<String>,
+}
+
+/// `[zone]`: the zone a service node serves.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSection {
+    pub name: String,
 }
 
 /// `[tls]`: TLS on the listener, and optionally client certificates (gateway/src/tls.rs). Paths

@@ -49,6 +49,13 @@ impl Rewrapper {
         Self { notify }
     }
 
+    /// A node without the store (service or manage only) runs no rotation job.
+    pub fn idle() -> Self {
+        Self {
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
     /// Tells the runner a job was started.
     pub fn poke(&self) {
         self.notify.notify_one();

@@ -7,10 +7,22 @@ use crate::api::transit::{self, envelope};
 use crate::api::{admin, auth, data, demo, hsm, passwords, sys};
 use crate::error::ApiError;
 
+/// Every route of a node that runs all roles (the default): the data plane and the control plane.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // The data plane first, under one scope: the router matches `{name}` with one regular
-    // expression and the operation by string comparison (routing every data request past the
-    // admin patterns cost ~10% of the server's CPU; docs/performance.md).
+    system(cfg);
+    data_plane(cfg);
+    control_plane(cfg);
+}
+
+/// Health, readiness (what a load balancer routes on) and metrics: on every node.
+pub fn system(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").route(web::get().to(sys::health::handle)))
+        .service(resource("/readyz").route(web::get().to(sys::ready::handle)))
+        .service(resource("/metrics").route(web::get().to(sys::metrics::handle)));
+}
+
+/// What a service node serves: the data plane (keys and passwords) and random bytes.
+pub fn data_plane(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/v1/keys/{name}")
             .service(key_resource("encrypt").route(web::post().to(data::encrypt::handle)))
@@ -24,107 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(key_resource("public-key").route(web::get().to(data::public_key::handle)))
             .default_service(web::to(not_found)),
     )
-    .service(resource("/healthz").route(web::get().to(sys::health::handle)))
-    .service(resource("/readyz").route(web::get().to(sys::ready::handle)))
-    .service(resource("/metrics").route(web::get().to(sys::metrics::handle)))
-    .service(resource("/v1/sys/seal-status").route(web::get().to(sys::seal_status::handle)))
-    .service(resource("/v1/sys/unseal").route(web::post().to(sys::unseal::handle)))
-    .service(resource("/v1/admin/backup").route(web::post().to(admin::backup::handle)))
-    .service(resource("/v1/hsm/status").route(web::get().to(hsm::status::handle)))
-    .service(resource("/v1/hsm/rotations").route(web::get().to(hsm::rotations::handle)))
-    .service(resource("/v1/hsm/ceremonies").route(web::post().to(hsm::start::handle)))
-    .service(resource("/v1/hsm/ceremonies/{id}").route(web::get().to(hsm::show::handle)))
-    .service(
-        resource("/v1/hsm/ceremonies/{id}/approve").route(web::post().to(hsm::approve::handle)),
-    )
-    .service(
-        resource("/v1/admin/apps")
-            .route(web::post().to(admin::create_app::handle))
-            .route(web::get().to(admin::list_apps::handle)),
-    )
-    .service(resource("/v1/admin/apps/{name}").route(web::get().to(admin::get_app::handle)))
-    .service(
-        resource("/v1/admin/apps/{name}/tokens")
-            .route(web::post().to(admin::rotate_app_token::handle)),
-    )
-    .service(
-        resource("/v1/admin/apps/{name}/revoke").route(web::post().to(admin::revoke_app::handle)),
-    )
-    .service(
-        resource("/v1/admin/apps/{name}/certificate")
-            .route(web::post().to(admin::bind_certificate::handle)),
-    )
-    .service(
-        resource("/v1/admin/keys/{name}/policy").route(web::post().to(admin::set_policy::handle)),
-    )
-    .service(
-        resource("/v1/admin/keys")
-            .route(web::post().to(admin::create_key::handle))
-            .route(web::get().to(admin::list_keys::handle)),
-    )
-    .service(resource("/v1/admin/keys/{name}").route(web::get().to(admin::get_key::handle)))
-    .service(
-        resource("/v1/admin/keys/{name}/rollback").route(web::post().to(admin::rollback::handle)),
-    )
-    .service(resource("/v1/admin/keys/{name}/config").route(web::post().to(admin::config::handle)))
-    .service(
-        resource("/v1/admin/keys/{name}/versions/{version}/disable")
-            .route(web::post().to(admin::versions::disable)),
-    )
-    .service(
-        resource("/v1/admin/keys/{name}/versions/{version}/enable")
-            .route(web::post().to(admin::versions::enable)),
-    )
-    .service(
-        resource("/v1/admin/keys/{name}/versions/{version}/schedule-destruction")
-            .route(web::post().to(admin::versions::schedule_destruction)),
-    )
-    .service(
-        resource("/v1/admin/keys/{name}/versions/{version}/cancel-destruction")
-            .route(web::post().to(admin::versions::cancel_destruction)),
-    )
-    .service(resource("/v1/admin/events").route(web::get().to(admin::events::handle)))
-    .service(resource("/v1/admin/keys/{name}/grants").route(web::post().to(admin::grant::handle)))
-    .service(resource("/v1/admin/keys/{name}/rotate").route(web::post().to(admin::rotate::handle)))
-    .service(resource("/v1/admin/keys/{name}/export").route(web::post().to(admin::export::handle)))
     .service(resource("/v1/random").route(web::post().to(data::random::handle)))
-    .service(resource("/v1/auth/login").route(web::post().to(auth::login::handle)))
-    .service(resource("/v1/auth/logout").route(web::post().to(auth::logout::handle)))
-    .service(
-        resource("/v1/admin/users")
-            .route(web::post().to(admin::users::create::handle))
-            .route(web::get().to(admin::users::list::list)),
-    )
-    .service(resource("/v1/admin/users/{name}").route(web::get().to(admin::users::list::show)))
-    .service(
-        resource("/v1/admin/users/{name}/roles").route(web::post().to(admin::users::roles::handle)),
-    )
-    .service(
-        resource("/v1/admin/users/{name}/disable")
-            .route(web::post().to(admin::users::status::disable)),
-    )
-    .service(
-        resource("/v1/admin/users/{name}/enable")
-            .route(web::post().to(admin::users::status::enable)),
-    )
-    .service(
-        resource("/v1/admin/root-tokens/revoke").route(web::post().to(admin::root_tokens::revoke)),
-    )
-    .service(resource("/v1/admin/approvals").route(web::get().to(admin::approvals::list::list)))
-    .service(
-        resource("/v1/admin/approvals/{id}").route(web::get().to(admin::approvals::list::show)),
-    )
-    .service(
-        resource("/v1/admin/approvals/{id}/approve")
-            .route(web::post().to(admin::approvals::vote::approve)),
-    )
-    .service(
-        resource("/v1/admin/approvals/{id}/reject")
-            .route(web::post().to(admin::approvals::vote::reject)),
-    )
-    .service(resource("/v1/admin/audit").route(web::get().to(admin::audit::query::handle)))
-    .service(resource("/v1/admin/audit/verify").route(web::get().to(admin::audit::verify::handle)))
-    .service(resource("/v1/admin/audit/seal").route(web::post().to(admin::audit::seal::handle)))
     // Password keys (docs/passwords.md) and the demo login page's backend.
     .service(
         web::scope("/v1/passwords/{name}")
@@ -140,6 +52,130 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/demo/api/challenge").route(web::post().to(demo::session::challenge)))
     .service(resource("/demo/api/signup").route(web::post().to(demo::signup::handle)))
     .service(resource("/demo/api/login").route(web::post().to(demo::login::handle)));
+}
+
+/// The control plane: admin API, logins, HSM ceremonies, seal and unseal. Served where the store
+/// and its HSM are (a manage node forwards it there).
+pub fn control_plane(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/v1/sys/seal-status").route(web::get().to(sys::seal_status::handle)))
+        .service(resource("/v1/sys/unseal").route(web::post().to(sys::unseal::handle)))
+        .service(resource("/v1/admin/backup").route(web::post().to(admin::backup::handle)))
+        .service(resource("/v1/hsm/status").route(web::get().to(hsm::status::handle)))
+        .service(resource("/v1/hsm/rotations").route(web::get().to(hsm::rotations::handle)))
+        .service(resource("/v1/hsm/ceremonies").route(web::post().to(hsm::start::handle)))
+        .service(resource("/v1/hsm/ceremonies/{id}").route(web::get().to(hsm::show::handle)))
+        .service(
+            resource("/v1/hsm/ceremonies/{id}/approve").route(web::post().to(hsm::approve::handle)),
+        )
+        .service(
+            resource("/v1/admin/apps")
+                .route(web::post().to(admin::create_app::handle))
+                .route(web::get().to(admin::list_apps::handle)),
+        )
+        .service(resource("/v1/admin/apps/{name}").route(web::get().to(admin::get_app::handle)))
+        .service(
+            resource("/v1/admin/apps/{name}/tokens")
+                .route(web::post().to(admin::rotate_app_token::handle)),
+        )
+        .service(
+            resource("/v1/admin/apps/{name}/revoke")
+                .route(web::post().to(admin::revoke_app::handle)),
+        )
+        .service(
+            resource("/v1/admin/apps/{name}/certificate")
+                .route(web::post().to(admin::bind_certificate::handle)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/policy")
+                .route(web::post().to(admin::set_policy::handle)),
+        )
+        .service(
+            resource("/v1/admin/keys")
+                .route(web::post().to(admin::create_key::handle))
+                .route(web::get().to(admin::list_keys::handle)),
+        )
+        .service(resource("/v1/admin/keys/{name}").route(web::get().to(admin::get_key::handle)))
+        .service(
+            resource("/v1/admin/keys/{name}/rollback")
+                .route(web::post().to(admin::rollback::handle)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/config").route(web::post().to(admin::config::handle)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/versions/{version}/disable")
+                .route(web::post().to(admin::versions::disable)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/versions/{version}/enable")
+                .route(web::post().to(admin::versions::enable)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/versions/{version}/schedule-destruction")
+                .route(web::post().to(admin::versions::schedule_destruction)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/versions/{version}/cancel-destruction")
+                .route(web::post().to(admin::versions::cancel_destruction)),
+        )
+        .service(
+            resource("/v1/admin/zones")
+                .route(web::post().to(admin::zones::register::handle))
+                .route(web::get().to(admin::zones::list::handle)),
+        )
+        .service(resource("/v1/admin/events").route(web::get().to(admin::events::handle)))
+        .service(
+            resource("/v1/admin/keys/{name}/grants").route(web::post().to(admin::grant::handle)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/rotate").route(web::post().to(admin::rotate::handle)),
+        )
+        .service(
+            resource("/v1/admin/keys/{name}/export").route(web::post().to(admin::export::handle)),
+        )
+        .service(resource("/v1/auth/login").route(web::post().to(auth::login::handle)))
+        .service(resource("/v1/auth/logout").route(web::post().to(auth::logout::handle)))
+        .service(
+            resource("/v1/admin/users")
+                .route(web::post().to(admin::users::create::handle))
+                .route(web::get().to(admin::users::list::list)),
+        )
+        .service(resource("/v1/admin/users/{name}").route(web::get().to(admin::users::list::show)))
+        .service(
+            resource("/v1/admin/users/{name}/roles")
+                .route(web::post().to(admin::users::roles::handle)),
+        )
+        .service(
+            resource("/v1/admin/users/{name}/disable")
+                .route(web::post().to(admin::users::status::disable)),
+        )
+        .service(
+            resource("/v1/admin/users/{name}/enable")
+                .route(web::post().to(admin::users::status::enable)),
+        )
+        .service(
+            resource("/v1/admin/root-tokens/revoke")
+                .route(web::post().to(admin::root_tokens::revoke)),
+        )
+        .service(resource("/v1/admin/approvals").route(web::get().to(admin::approvals::list::list)))
+        .service(
+            resource("/v1/admin/approvals/{id}").route(web::get().to(admin::approvals::list::show)),
+        )
+        .service(
+            resource("/v1/admin/approvals/{id}/approve")
+                .route(web::post().to(admin::approvals::vote::approve)),
+        )
+        .service(
+            resource("/v1/admin/approvals/{id}/reject")
+                .route(web::post().to(admin::approvals::vote::reject)),
+        )
+        .service(resource("/v1/admin/audit").route(web::get().to(admin::audit::query::handle)))
+        .service(
+            resource("/v1/admin/audit/verify").route(web::get().to(admin::audit::verify::handle)),
+        )
+        .service(
+            resource("/v1/admin/audit/seal").route(web::post().to(admin::audit::seal::handle)),
+        );
 }
 
 /// The Vault Transit-compatible API under `mount` (default `/v1/transit`; docs/vault-compat.md).

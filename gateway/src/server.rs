@@ -26,7 +26,9 @@ use crate::ceremony::Ceremonies;
 use crate::config::{ConfigError, ConfigFile, HsmChoice, RewrapPace};
 use crate::custodians::{Custodian, Custodians, Quorum};
 use crate::error::json_error;
+use crate::node::client::{InternalClient, InternalTls};
 use crate::rewrap::Rewrapper;
+use crate::roles::Roles;
 use crate::routes;
 use crate::state::{AccessPolicy, AppState, Limits};
 use crate::tls::{self, TlsError, TlsFiles};
@@ -60,6 +62,20 @@ pub struct ServeOptions {
     pub transit_mount: String,
     /// TLS on the listener; `None`: plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// What this process does (docs/deployment.md).
+    pub roles: Roles,
+    /// The store's internal API: its listener (store role) or its address (the other roles).
+    pub internal: Option<InternalOptions>,
+    /// Service role without the store: the zone this node serves.
+    pub zone: Option<String>,
+}
+
+/// `[internal]` in kms.toml.
+#[derive(Clone, Debug)]
+pub struct InternalOptions {
+    pub tls: InternalTls,
+    pub listen: Option<SocketAddr>,
+    pub store: Option<String>,
 }
 
 impl ServeOptions {
@@ -84,6 +100,9 @@ impl ServeOptions {
             demo_key: None,
             transit_mount: crate::api::transit::DEFAULT_MOUNT.to_owned(),
             tls: None,
+            roles: Roles::ALL,
+            internal: None,
+            zone: None,
         }
     }
 
@@ -115,6 +134,19 @@ impl ServeOptions {
             opts.transit_mount.clone_from(mount);
         }
         opts.tls = file.tls();
+        if let Some(names) = &file.roles {
+            opts.roles = Roles::parse(names).map_err(ServeError::Start)?;
+        }
+        opts.internal = file.internal.as_ref().map(|i| InternalOptions {
+            tls: InternalTls {
+                cert: i.cert.clone(),
+                key: i.key.clone(),
+                ca: i.ca.clone(),
+            },
+            listen: i.listen,
+            store: i.store.clone(),
+        });
+        opts.zone = file.zone.as_ref().map(|z| z.name.clone());
         if let Some(interval) = file.scheduler_interval()? {
             opts.scheduler_interval = interval;
         }
@@ -157,11 +189,14 @@ pub enum ServeError {
 /// The running KMS without its HTTP listener.
 pub struct Kms {
     pub state: web::Data<AppState>,
-    control: tokio::runtime::Runtime,
+    pub(crate) control: tokio::runtime::Runtime,
     /// Dev mode: the root token to show the operator.
     pub root_token: Option<SecretString>,
     /// The listener's TLS configuration, read at start so that a bad file stops the start.
-    tls: Option<rustls::ServerConfig>,
+    pub(crate) tls: Option<rustls::ServerConfig>,
+    pub(crate) roles: Roles,
+    /// A service node that also has the manage role forwards the control plane to the store.
+    pub(crate) forward: Option<web::Data<InternalClient>>,
 }
 
 pub(crate) const DEV_SHARE_FILE: &str = "dev-unseal-share";
@@ -174,7 +209,7 @@ fn data_dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_
     }
 }
 
-fn create_private_dir(path: &Path) -> Result<(), ServeError> {
+pub(crate) fn create_private_dir(path: &Path) -> Result<(), ServeError> {
     std::fs::create_dir_all(path).map_err(data_dir_error(path))?;
     #[cfg(unix)]
     {
@@ -421,6 +456,8 @@ impl Kms {
             control,
             root_token,
             tls,
+            roles: opts.roles,
+            forward: None,
         })
     }
 
@@ -433,21 +470,29 @@ impl Kms {
         let state = self.state.clone();
         let body_limit = self.state.limits.body_bytes;
         let transit_mount = self.state.transit_mount.clone();
+        let (roles, forward) = (self.roles, self.forward.clone());
         let server = HttpServer::new(move || {
-            App::new()
+            let app = App::new()
                 .app_data(state.clone())
-                .app_data(
-                    // The API only speaks JSON, so the body is parsed as JSON whatever the
-                    // Content-Type says (a plain `curl -d` sends form-urlencoded).
-                    web::JsonConfig::default()
-                        .limit(body_limit)
-                        .content_type(|_| true)
-                        .content_type_required(false)
-                        .error_handler(json_error),
-                )
-                .configure(routes::configure)
-                .configure(|cfg| routes::transit(cfg, &transit_mount))
-                .default_service(web::to(routes::not_found))
+                .app_data(json_config(body_limit))
+                .configure(routes::system);
+            let app = if roles.service {
+                app.configure(routes::data_plane)
+                    .configure(|cfg| routes::transit(cfg, &transit_mount))
+            } else {
+                app
+            };
+            // The control plane is served where the store is, and forwarded there by a service
+            // node that also has the manage role.
+            match &forward {
+                _ if roles.store && roles.manage => app
+                    .configure(routes::control_plane)
+                    .default_service(web::to(routes::not_found)),
+                Some(client) if roles.manage => app
+                    .app_data(client.clone())
+                    .default_service(web::to(crate::node::forward::forward)),
+                _ => app.default_service(web::to(routes::not_found)),
+            }
         })
         .workers(workers.max(1))
         .shutdown_timeout(10);
@@ -466,6 +511,39 @@ impl Kms {
         Ok((server.run(), addr))
     }
 
+    /// The store's internal listener (mutual TLS): the internal API for service nodes, and the
+    /// control plane for manage nodes.
+    pub fn internal_server(
+        &self,
+        listen: SocketAddr,
+        tls: &InternalTls,
+    ) -> Result<(actix_web::dev::Server, SocketAddr), ServeError> {
+        let config = tls::internal_server_config(tls)?;
+        let state = self.state.clone();
+        let body_limit = self.state.limits.body_bytes;
+        let transit_mount = self.state.transit_mount.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(crate::api::internal::InternalListener)
+                .app_data(json_config(body_limit))
+                .configure(crate::api::internal::configure)
+                .configure(routes::system)
+                .configure(routes::control_plane)
+                .configure(|cfg| routes::transit(cfg, &transit_mount))
+                .default_service(web::to(routes::not_found))
+        })
+        .workers(2)
+        .shutdown_timeout(10)
+        .bind_rustls_0_23(listen, config)
+        .map_err(|source| ServeError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let addr = server.addrs().first().copied().unwrap_or(listen);
+        Ok((server.run(), addr))
+    }
+
     /// Stops the background work after the HTTP server has drained.
     pub fn shutdown(self) {
         let Kms { state, control, .. } = self;
@@ -474,9 +552,52 @@ impl Kms {
     }
 }
 
+/// The API only speaks JSON, so the body is parsed as JSON whatever the Content-Type says (a plain
+/// `curl -d` sends form-urlencoded).
+fn json_config(body_limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(body_limit)
+        .content_type(|_| true)
+        .content_type_required(false)
+        .error_handler(json_error)
+}
+
+/// Refuses a combination of roles and settings that cannot work, naming what is missing.
+fn check_roles(opts: &ServeOptions) -> Result<(), ServeError> {
+    let missing = |what: &str| Err(ServeError::Start(format!("roles {}: {what}", opts.roles)));
+    let internal = opts.internal.as_ref();
+    if opts.roles.store {
+        if internal.is_some_and(|i| i.listen.is_none()) {
+            return missing("[internal] needs `listen`, the internal API's address");
+        }
+        if !opts.roles.service && !opts.roles.manage && internal.is_none() {
+            return missing("a store alone serves only its internal API: configure [internal]");
+        }
+        return Ok(());
+    }
+    if opts.dev {
+        return missing("dev mode runs every role in one process");
+    }
+    if internal.and_then(|i| i.store.as_ref()).is_none() {
+        return missing("[internal] needs `store`, the store's internal API (https://host:port)");
+    }
+    if opts.roles.service && opts.zone.is_none() {
+        return missing("a service node needs [zone] `name`");
+    }
+    Ok(())
+}
+
 /// `kms serve`: runs until SIGINT or SIGTERM.
 pub fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
-    let kms = Kms::start(opts)?;
+    check_roles(opts)?;
+    if !opts.roles.store && !opts.roles.service {
+        return crate::node::manage::serve(opts);
+    }
+    let kms = if opts.roles.store {
+        Kms::start(opts)?
+    } else {
+        Kms::start_service(opts)?
+    };
     if opts.dev {
         match opts.hsm {
             HsmChoice::Software => eprintln!(
@@ -494,26 +615,70 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
         }
     }
     let result = actix_web::rt::System::new().block_on(async {
-        let (server, addr) = kms.http_server(opts.listen, opts.http_workers)?;
-        let scheme = if opts.tls.is_some() { "https" } else { "http" };
-        println!("kms: listening on {scheme}://{addr}");
-        let initialised = kms
-            .state
-            .store
-            .master_keys()
-            .await?
-            .iter()
-            .any(|k| k.state == MasterKeyState::Active);
-        if !initialised {
-            println!(
-                "kms: not initialised; custodians run the create ceremony (`kms init`, then \
-                 `kms hsm ceremony approve`)"
-            );
-        } else if kms.state.hsm.seal_status().await?.sealed {
-            println!("kms: sealed; custodians run `kms unseal`");
+        let internal = match (&opts.internal, opts.roles.store) {
+            (
+                Some(InternalOptions {
+                    listen: Some(listen),
+                    tls,
+                    ..
+                }),
+                true,
+            ) => {
+                let (server, addr) = kms.internal_server(*listen, tls)?;
+                println!("kms: internal API on https://{addr}");
+                Some(server)
+            }
+            _ => None,
+        };
+        let public = if opts.roles.service || opts.roles.manage {
+            let (server, addr) = kms.http_server(opts.listen, opts.http_workers)?;
+            let scheme = if opts.tls.is_some() { "https" } else { "http" };
+            println!("kms: listening on {scheme}://{addr} (roles {})", opts.roles);
+            Some(server)
+        } else {
+            None
+        };
+        if opts.roles.store {
+            announce_state(&kms).await?;
         }
-        server.await.map_err(ServeError::Http)
+        let (a, b) = tokio::join!(
+            async {
+                if let Some(s) = public {
+                    s.await
+                } else {
+                    Ok(())
+                }
+            },
+            async {
+                if let Some(s) = internal {
+                    s.await
+                } else {
+                    Ok(())
+                }
+            }
+        );
+        a.and(b).map_err(ServeError::Http)
     });
     kms.shutdown();
     result
+}
+
+/// Tells the operator what the store still needs: a master key, or unsealing.
+async fn announce_state(kms: &Kms) -> Result<(), ServeError> {
+    let initialised = kms
+        .state
+        .store
+        .master_keys()
+        .await?
+        .iter()
+        .any(|k| k.state == MasterKeyState::Active);
+    if !initialised {
+        println!(
+            "kms: not initialised; custodians run the create ceremony (`kms init`, then \
+             `kms hsm ceremony approve`)"
+        );
+    } else if kms.state.hsm.seal_status().await?.sealed {
+        println!("kms: sealed; custodians run `kms unseal`");
+    }
+    Ok(())
 }

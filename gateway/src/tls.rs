@@ -113,6 +113,23 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 
 /// Reads the files and builds the listener's configuration (TLS 1.2 and 1.3, HTTP/1.1).
 pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
+    build(files, false)
+}
+
+/// The store's internal listener: every client must present a certificate from `ca`
+/// (docs/deployment.md).
+pub fn internal_server_config(
+    tls: &crate::node::client::InternalTls,
+) -> Result<ServerConfig, TlsError> {
+    let files = TlsFiles {
+        cert: tls.cert.clone(),
+        key: tls.key.clone(),
+        client_ca: Some(tls.ca.clone()),
+    };
+    build(&files, true)
+}
+
+fn build(files: &TlsFiles, require_client: bool) -> Result<ServerConfig, TlsError> {
     let chain = certificates("cert", &files.cert)?;
     let key = private_key(&files.key)?;
     let builder = ServerConfig::builder_with_provider(provider())
@@ -127,8 +144,13 @@ pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
                     TlsError::Rejected(format!("client_ca {}: {e}", path.display()))
                 })?;
             }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                .allow_unauthenticated()
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+            let verifier = if require_client {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
+            let verifier = verifier
                 .build()
                 .map_err(|e| TlsError::Rejected(format!("client_ca {}: {e}", path.display())))?;
             builder.with_client_cert_verifier(verifier)

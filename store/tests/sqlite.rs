@@ -42,6 +42,7 @@ conformance! {
     app_tokens_rotate_and_revoke => |s| conformance::app_tokens_rotate_with_an_overlap_and_are_revoked(s.as_ref());
     key_policies => |s| conformance::key_policies_load_with_the_key(s.as_ref());
     app_certificates => |s| conformance::certificates::certificates_bind_once_and_are_revoked_with_the_app(s.as_ref());
+    zones => |s| conformance::zones::zones_are_registered_once(s.as_ref());
 }
 
 /// Deleting a key, with the database files as what SQLite keeps at rest (the WAL included).

@@ -67,6 +67,8 @@ struct World {
     requester_sys: String,
     /// Where exports are wrapped to.
     public_key: String,
+    /// An RSA-3072 zone public key.
+    zone_key: String,
 }
 
 impl World {
@@ -151,6 +153,8 @@ impl World {
             "grant" => json!({ "app": "app0", "operations": ["encrypt"] }),
             "configure_key" => json!({ "rotation_period": "90d", "reason": "r" }),
             "export_key" => json!({ "public_key": self.public_key }),
+            // Users' requests wait for approval, so one key serves every call.
+            "register_zone" => json!({ "name": format!("zone{n}"), "public_key": self.zone_key }),
             "set_key_policy" => json!({ "rate_limit": { "per_second": 100 } }),
             "rotate_app_token" => json!({ "overlap_seconds": 0 }),
             // A fingerprint of its own per call: a certificate is bound once.
@@ -235,6 +239,10 @@ fn every_cell_of_the_role_matrix_is_enforced_and_refusals_are_audited() {
         http: Http::new(&server),
         next: std::cell::Cell::new(0),
         public_key: public_key_pem(),
+        zone_key: kms_engine::zone::ZonePrivateKey::generate()
+            .unwrap()
+            .public()
+            .to_pem(),
     };
     // Revoking the root token ends the setup's credential: that cell goes last.
     let mut rules: Vec<&Rule> = RULES.iter().collect();

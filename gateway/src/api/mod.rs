@@ -6,6 +6,7 @@ pub mod batch;
 pub mod data;
 pub mod demo;
 pub mod hsm;
+pub mod internal;
 pub mod passwords;
 pub mod sys;
 pub mod transit;

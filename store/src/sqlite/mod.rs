@@ -19,6 +19,7 @@ mod people;
 mod policies;
 mod rows;
 mod usage;
+mod zones;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -40,7 +41,7 @@ use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
     EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyStore, NewKey, PolicyChange, Revision,
-    Rollback, Rotation, StoreError, TokenRotation, UsageSummary, VersionChange,
+    Rollback, Rotation, StoreError, TokenRotation, UsageSummary, VersionChange, ZoneRecord,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
@@ -605,5 +606,13 @@ impl KeyStore for SqliteStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.finish_approval_tx(id, result, audit).await
+    }
+
+    async fn register_zone(&self, zone: &ZoneRecord, audit: &AuditEvent) -> Result<(), StoreError> {
+        self.register_zone_tx(zone, audit).await
+    }
+
+    async fn zones(&self) -> Result<Vec<ZoneRecord>, StoreError> {
+        zones::all(&self.read).await
     }
 }

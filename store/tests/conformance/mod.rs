@@ -4,6 +4,7 @@
 pub mod certificates;
 pub mod deletion;
 pub mod people;
+pub mod zones;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -25,6 +25,7 @@ pub mod rotate_app_token;
 pub mod set_policy;
 pub mod users;
 pub mod versions;
+pub mod zones;
 
 use std::future::Future;
 use std::sync::Arc;

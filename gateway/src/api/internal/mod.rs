@@ -1,0 +1,32 @@
+//! The store's internal API, served only on the internal listener (mutual TLS: every client
+//! presents a certificate from the internal CA). Service nodes follow the change feed, load keys
+//! wrapped to their zone's key, and send back usage counts and audit events; manage nodes reach
+//! the admin API through the same listener (docs/deployment.md).
+
+pub mod feed;
+pub mod keys;
+pub mod records;
+
+use actix_web::web;
+
+/// App data marking the internal listener's requests.
+#[derive(Clone, Copy, Debug)]
+pub struct InternalListener;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/internal/v1/revision").route(web::get().to(feed::revision)))
+        .service(web::resource("/internal/v1/changes").route(web::get().to(feed::changes)))
+        .service(web::resource("/internal/v1/changes/wait").route(web::get().to(feed::wait)))
+        .service(web::resource("/internal/v1/zones/{zone}/keys").route(web::get().to(keys::list)))
+        .service(
+            web::resource("/internal/v1/zones/{zone}/keys/{id}").route(web::get().to(keys::one)),
+        )
+        .service(
+            web::resource("/internal/v1/credentials").route(web::get().to(records::credentials)),
+        )
+        .service(
+            web::resource("/internal/v1/certificates").route(web::get().to(records::certificates)),
+        )
+        .service(web::resource("/internal/v1/usage").route(web::post().to(records::usage)))
+        .service(web::resource("/internal/v1/audit").route(web::post().to(records::audit)));
+}

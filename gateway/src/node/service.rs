@@ -1,0 +1,155 @@
+//! Starting a service node without the store: the data plane of one zone. Its "HSM" is the zone
+//! backend (the zone private key, sealed on its disk under the node KEK), which opens the
+//! transport blobs the store sends; its store handle is the internal API. When the store cannot be
+//! reached at start, it serves from its disk cache and reports `degraded` until the store answers.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use kms_engine::challenges::Challenges;
+use kms_engine::clock::Clock;
+use kms_engine::directory::DirectoryHandle;
+use kms_engine::pool::WorkerPool;
+use kms_engine::store::KeyStore;
+use kms_engine::sync::{KeyListener, KeySync, KeyUpdate, SyncConfig};
+use kms_engine::zone::ZoneName;
+use kms_hsm::ZoneBackend;
+
+use super::cache::{self, DiskCache};
+use super::client::InternalClient;
+use super::remote::{Mirror, RemoteStore};
+use super::zone_key;
+use crate::audit_sink::AuditSink;
+use crate::ceremony::Ceremonies;
+use crate::custodians::Custodians;
+use crate::rewrap::Rewrapper;
+use crate::server::{Kms, ServeError, ServeOptions, create_private_dir};
+use crate::state::AppState;
+use crate::{tls, usage};
+
+fn start_error(e: impl std::fmt::Display) -> ServeError {
+    ServeError::Start(e.to_string())
+}
+
+impl Kms {
+    /// Starts a service node (roles without `store`): see the module's documentation.
+    pub fn start_service(opts: &ServeOptions) -> Result<Self, ServeError> {
+        let _ = crate::metrics::handle();
+        let transit_mount =
+            crate::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
+        let public_tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
+        create_private_dir(&opts.data_dir)?;
+        let internal = opts
+            .internal
+            .as_ref()
+            .ok_or_else(|| start_error("a service node needs [internal]"))?;
+        let store_url = internal
+            .store
+            .as_deref()
+            .ok_or_else(|| start_error("a service node needs [internal] store"))?;
+        let zone = ZoneName::new(opts.zone.as_deref().unwrap_or_default()).map_err(start_error)?;
+        let client = InternalClient::new(store_url, &internal.tls)?;
+        let control = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("kms-control")
+            .enable_all()
+            .build()
+            .map_err(ServeError::Runtime)?;
+        let clock: Arc<dyn Clock> = Arc::clone(&opts.clock);
+
+        let kek = Arc::new(zone_key::kek(&opts.data_dir).map_err(start_error)?);
+        let key = zone_key::load(&kek, &opts.data_dir, &zone).map_err(start_error)?;
+        let (hsm, _thread) = kms_hsm::spawn(
+            Box::new(ZoneBackend::new(zone.clone(), key)),
+            1024,
+            opts.hsm_timeout,
+        )
+        .map_err(ServeError::Runtime)?;
+        let disk = DiskCache::new(Arc::clone(&kek), &opts.data_dir, zone.clone());
+        let cached = disk.load().map_err(start_error)?;
+        let remote = Arc::new(RemoteStore::new(
+            client.clone(),
+            zone.clone(),
+            cached
+                .as_ref()
+                .map(|(_, m)| m.clone())
+                .unwrap_or_else(Mirror::default),
+        ));
+        let store: Arc<dyn KeyStore> = remote.clone();
+
+        let pool = Arc::new(
+            WorkerPool::start(&opts.pool, Arc::new(hsm.clone()), Arc::clone(&clock))
+                .map_err(ServeError::Runtime)?,
+        );
+        if let Some(counts) = pool.take_usage() {
+            usage::start(counts, Arc::clone(&store), control.handle().clone())
+                .map_err(ServeError::Runtime)?;
+        }
+        let directory = Arc::new(DirectoryHandle::default());
+        let purge: KeyListener = {
+            let pool = Arc::clone(&pool);
+            Arc::new(move |update| match update {
+                KeyUpdate::Loaded(key) => pool.purge_unusable(key),
+                KeyUpdate::Removed(key) => pool.purge_all(key),
+            })
+        };
+        let started = control.block_on(KeySync::start(
+            Arc::clone(&store),
+            Arc::clone(&directory),
+            SyncConfig::default(),
+            Some(Arc::clone(&purge)),
+        ));
+        let sync = match (started, cached) {
+            (Ok(sync), _) => sync,
+            (Err(e), Some((revision, mirror))) => {
+                tracing::warn!(error = %e, revision, zone = %zone,
+                    "the store cannot be reached: serving the disk cache, degraded");
+                let loaded = cache::directory(revision, &mirror)?;
+                let _guard = control.enter();
+                KeySync::resume(
+                    Arc::clone(&store),
+                    Arc::clone(&directory),
+                    loaded,
+                    SyncConfig::default(),
+                    Some(purge),
+                )
+            }
+            (Err(e), None) => {
+                return Err(start_error(format!(
+                    "the store cannot be reached and this node has no disk cache yet: {e}"
+                )));
+            }
+        };
+        {
+            let _guard = control.enter();
+            disk.follow(sync.watch_applied(), remote);
+        }
+        let audit = AuditSink::start(Arc::clone(&store), control.handle());
+        let state = web::Data::new(AppState {
+            directory,
+            pool,
+            store,
+            hsm,
+            sync,
+            audit,
+            ceremonies: Ceremonies::new(opts.quorum.clone(), Custodians::new(Vec::new())),
+            rewrapper: Rewrapper::idle(),
+            webhooks: Vec::new(),
+            clock,
+            io: control.handle().clone(),
+            limits: opts.limits.clone(),
+            access: opts.access.clone(),
+            challenges: Arc::new(Challenges::default()),
+            demo: None,
+            transit_mount,
+        });
+        Ok(Self {
+            state,
+            control,
+            root_token: None,
+            tls: public_tls,
+            roles: opts.roles,
+            forward: opts.roles.manage.then(|| web::Data::new(client)),
+        })
+    }
+}
