@@ -633,7 +633,8 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
         let public = if opts.roles.service || opts.roles.manage {
             let (server, addr) = kms.http_server(opts.listen, opts.http_workers)?;
             let scheme = if opts.tls.is_some() { "https" } else { "http" };
-            println!("kms: listening on {scheme}://{addr} (roles {})", opts.roles);
+            println!("kms: roles {}", opts.roles);
+            println!("kms: listening on {scheme}://{addr}");
             Some(server)
         } else {
             None

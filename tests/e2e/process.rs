@@ -89,7 +89,7 @@ impl Server {
         Self::spawn(&args, env).unwrap_or_else(|e| panic!("kms serve --dev failed:\n{e}"))
     }
 
-    fn spawn(args: &[std::ffi::OsString], env: &[(&str, String)]) -> Result<Self, String> {
+    pub fn spawn(args: &[std::ffi::OsString], env: &[(&str, String)]) -> Result<Self, String> {
         let mut cmd = Command::new(KMS);
         cmd.args(args)
             .env("KMS_LOG", "warn")

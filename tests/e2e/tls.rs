@@ -17,12 +17,13 @@ use crate::access::audit;
 use crate::support::{Http, ROOT, assert_error, dev_server, dev_server_with};
 
 /// A CA, the server's certificate (127.0.0.1 and localhost) and client certificates, in `dir`.
-struct Pki {
+/// A test CA and certificates it signs (also used by the cluster tests).
+pub struct Pki {
     dir: PathBuf,
 }
 
 impl Pki {
-    fn new(dir: &Path) -> Self {
+    pub fn new(dir: &Path) -> Self {
         let pki = Self {
             dir: dir.to_owned(),
         };
@@ -36,7 +37,7 @@ impl Pki {
         pki
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
@@ -45,13 +46,13 @@ impl Pki {
     }
 
     /// A self-signed CA: `{name}.pem`, `{name}.key`.
-    fn ca(&self, name: &str) {
+    pub fn ca(&self, name: &str) {
         let (key, cert) = (format!("{name}.key"), format!("{name}.pem"));
         openssl::self_signed(&self.dir, &format!("{name} test CA"), &key, &cert);
     }
 
     /// A certificate `{name}.pem` (key `{name}.key`) for `cn`, signed by CA `ca`.
-    fn issue(&self, ca: &str, name: &str, cn: &str, extensions: &str) {
+    pub fn issue(&self, ca: &str, name: &str, cn: &str, extensions: &str) {
         let ext = format!("{name}.ext");
         std::fs::write(
             self.path(&ext),
@@ -91,7 +92,7 @@ impl Pki {
         ]);
     }
 
-    fn client(&self, ca: &str, name: &str) {
+    pub fn client(&self, ca: &str, name: &str) {
         self.issue(
             ca,
             name,
@@ -101,7 +102,7 @@ impl Pki {
     }
 
     /// `openssl x509 -fingerprint -sha256` as printed: `AB:CD:...`.
-    fn fingerprint(&self, name: &str) -> String {
+    pub fn fingerprint(&self, name: &str) -> String {
         openssl::fingerprint(&self.dir, &format!("{name}.pem"))
     }
 
@@ -118,7 +119,7 @@ impl Pki {
         self.http_at(&format!("https://127.0.0.1:{}", server.addr.port()), client)
     }
 
-    fn http_at(&self, base: &str, client: Option<&str>) -> Http {
+    pub fn http_at(&self, base: &str, client: Option<&str>) -> Http {
         let read = |f: String| std::fs::read(self.path(&f)).unwrap();
         let ca = Certificate::from_pem(&read("ca.pem".into())).unwrap();
         let mut tls = TlsConfig::builder().root_certs(RootCerts::Specific(Arc::new(vec![ca])));

@@ -13,6 +13,7 @@ mod output;
 mod status;
 mod unseal;
 mod user;
+mod zone;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,6 +76,9 @@ pub enum Command {
     Restore(backup::RestoreArgs),
     /// Print an argon2id hash of a password read from standard input (for kms.toml custodians).
     HashPassword,
+    /// Zones: a service node's zone key pair, and its registration with the store.
+    #[command(subcommand)]
+    Zone(zone::ZoneCommand),
 }
 
 #[derive(Args, Debug)]
@@ -253,6 +257,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Backup(args) => backup::backup(&args).map_err(|e| e.to_string()),
         Command::Restore(args) => backup::restore(&args),
         Command::HashPassword => hash_password().map_err(|e| e.to_string()),
+        Command::Zone(command) => zone::run(&command).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => 0,

@@ -65,9 +65,8 @@ pub fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
         })?;
         let addr = server.addrs().first().copied().unwrap_or(opts.listen);
         let scheme = if opts.tls.is_some() { "https" } else { "http" };
-        println!(
-            "kms: listening on {scheme}://{addr} (roles manage; control plane forwarded to {store})"
-        );
+        println!("kms: roles manage; the control plane is forwarded to {store}");
+        println!("kms: listening on {scheme}://{addr}");
         server.run().await.map_err(ServeError::Http)
     })
 }
