@@ -21,6 +21,9 @@
 //! operator = 1
 //! ceremony_ttl_secs = 3600
 //!
+//! [store]                       # optional: without it, SQLite in the data directory
+//! postgres = "postgres://kms@db.internal:5432/kms"   # docs/postgres.md
+//!
 //! [tls]                         # optional: without it the listener speaks plain HTTP
 //! cert = "/etc/kms/server.pem"  # chain, leaf first
 //! key = "/etc/kms/server.key"
@@ -82,6 +85,8 @@ pub struct ConfigFile {
     #[serde(default)]
     pub access: AccessSection,
     pub tls: Option<TlsSection>,
+    #[serde(default)]
+    pub store: StoreSection,
     /// What this process does (docs/deployment.md); absent: everything.
     pub roles: Option<Vec<String>>,
     pub internal: Option<InternalSection>,
@@ -106,6 +111,16 @@ pub struct InternalSection {
 #[serde(deny_unknown_fields)]
 pub struct ZoneSection {
     pub name: String,
+}
+
+/// `[store]`: where the key store lives. Without `postgres`, the SQLite file `kms.db` in the data
+/// directory.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// A PostgreSQL URL (`postgres://user@host:port/database`; docs/postgres.md). Leave the
+    /// password out of it: without one, `PGPASSWORD` or `~/.pgpass` supplies it.
+    pub postgres: Option<String>,
 }
 
 /// `[tls]`: TLS on the listener, and optionally client certificates (gateway/src/tls.rs). Paths

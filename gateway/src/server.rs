@@ -18,7 +18,7 @@ use kms_engine::store::{KeyStore, StoreError};
 use kms_engine::sync::{KeyListener, KeySync, KeyUpdate, SyncConfig};
 use kms_engine::token::{self, TokenHash};
 use kms_hsm::{HsmBackend, HsmError, HsmHandle, MasterKeySource, Pkcs11Hsm, Sealing, SoftwareHsm};
-use kms_store::SqliteStore;
+use kms_store::{PostgresStore, SqliteStore};
 
 use crate::api::demo::Demo;
 use crate::audit_sink::AuditSink;
@@ -39,6 +39,8 @@ pub struct ServeOptions {
     /// Dev mode: initialise and unseal automatically; accept a dev root token.
     pub dev: bool,
     pub data_dir: PathBuf,
+    /// The key store in PostgreSQL at this URL; `None`: SQLite, `kms.db` in the data directory.
+    pub postgres_url: Option<String>,
     pub listen: SocketAddr,
     pub dev_root_token: Option<String>,
     /// actix-web workers; defaults to the number of cores.
@@ -83,6 +85,7 @@ impl ServeOptions {
         Self {
             dev: false,
             data_dir,
+            postgres_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8200)),
             dev_root_token: None,
             http_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -112,6 +115,7 @@ impl ServeOptions {
         if let Some(listen) = file.listen {
             opts.listen = listen;
         }
+        opts.postgres_url.clone_from(&file.store.postgres);
         if let Some(n) = file.http_workers {
             opts.http_workers = n;
         }
@@ -343,10 +347,13 @@ impl Kms {
             .build()
             .map_err(ServeError::Runtime)?;
         let clock: Arc<dyn Clock> = Arc::clone(&opts.clock);
-        let store: Arc<dyn KeyStore> = Arc::new(control.block_on(SqliteStore::open_with_clock(
-            &opts.data_dir.join("kms.db"),
-            Arc::clone(&clock),
-        ))?);
+        let store: Arc<dyn KeyStore> = match &opts.postgres_url {
+            Some(url) => Arc::new(control.block_on(PostgresStore::open(url, Arc::clone(&clock)))?),
+            None => Arc::new(control.block_on(SqliteStore::open_with_clock(
+                &opts.data_dir.join("kms.db"),
+                Arc::clone(&clock),
+            ))?),
+        };
         let backend: Box<dyn HsmBackend> = match &opts.hsm {
             HsmChoice::Software => Box::new(SoftwareHsm::open(
                 &opts.data_dir.join("hsm").join("sealed.json"),

@@ -117,6 +117,10 @@ pub struct ServeArgs {
     /// Where the database and the sealed master key live (default: kms-data).
     #[arg(long, env = "KMS_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep the key store in PostgreSQL at this URL (postgres://user@host:port/db) instead of
+    /// SQLite in the data directory. Replaces kms.toml's [store] postgres.
+    #[arg(long, env = "KMS_POSTGRES_URL", hide_env_values = true)]
+    pub postgres_url: Option<String>,
     /// Default: 127.0.0.1:8200.
     #[arg(long, env = "KMS_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -196,6 +200,9 @@ impl ServeArgs {
         opts.dev = self.dev;
         if let Some(d) = &self.data_dir {
             opts.data_dir.clone_from(d);
+        }
+        if let Some(url) = &self.postgres_url {
+            opts.postgres_url = Some(url.clone());
         }
         if let Some(l) = self.listen {
             opts.listen = l;

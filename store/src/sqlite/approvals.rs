@@ -8,8 +8,8 @@ use kms_engine::store::StoreError;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool};
 
-use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, unique_err};
+use crate::rows::{self, corrupt};
 
 const COLUMNS: &str = "id, action, target, params, requester, quorum, approver_roles, state, \
                        created_at, expires_at, executed_at, result";

@@ -11,8 +11,8 @@ use kms_engine::store::{
 use kms_engine::token::TokenHash;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use super::rows::{self, corrupt};
 use super::{SqliteStore, db_err, unique_err};
+use crate::rows::{self, corrupt};
 
 const KIND_APP: i64 = 1;
 const KIND_ROOT: i64 = 2;

@@ -7,7 +7,7 @@ use kms_engine::store::{AuditQuery, StoreError};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::db_err;
-use super::rows::{self, corrupt};
+use crate::rows::{self, corrupt};
 
 pub async fn append(
     tx: &mut Transaction<'static, Sqlite>,

@@ -11,8 +11,8 @@ use kms_engine::store::{
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use super::rows::{self, corrupt};
 use super::{SqliteStore, db_err, unique_err};
+use crate::rows::{self, corrupt};
 
 fn fingerprint(row: &SqliteRow) -> Result<CertFingerprint, StoreError> {
     <[u8; 32]>::try_from(row.get::<Vec<u8>, _>("fingerprint").as_slice())

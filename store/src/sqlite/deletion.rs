@@ -9,8 +9,8 @@ use kms_engine::version::VersionState;
 use sqlx::Row;
 
 use super::keys::{Event, record_event};
-use super::rows::{self, corrupt};
 use super::{SqliteStore, db_err};
+use crate::rows::{self, corrupt};
 
 impl SqliteStore {
     pub(super) async fn delete_key_tx(

@@ -6,8 +6,8 @@ use kms_engine::store::{Delivery, EventRecord, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use super::rows;
 use super::{SqliteStore, db_err};
+use crate::rows;
 
 fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
     Ok(EventRecord {

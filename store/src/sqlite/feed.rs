@@ -6,8 +6,8 @@ use kms_engine::clock::Timestamp;
 use kms_engine::store::{Change, Revision, StoreError};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use super::rows::{self, corrupt};
 use super::{SqliteStore, db_err};
+use crate::rows::{self, corrupt};
 
 const KIND_KEY: i64 = 1;
 const KIND_CREDENTIALS: i64 = 2;

@@ -17,8 +17,8 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::lifecycle::touch_key;
 use super::policies::{POLICIES_ALL, POLICIES_ONE};
-use super::rows::{self, corrupt};
 use super::{SqliteStore, db_err, unique_err};
+use crate::rows::{self, corrupt};
 
 /// Deleted keys (`deleted_at` set) are not loaded: to the directory they no longer exist.
 const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \

@@ -12,8 +12,8 @@ use kms_engine::version::VersionState;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::keys::{Event, record_event};
-use super::rows::{self, corrupt};
 use super::{SqliteStore, db_err, feed};
+use crate::rows::{self, corrupt};
 
 fn code(state: VersionState) -> i64 {
     i64::from(state.code())

@@ -15,8 +15,8 @@ use kms_engine::wrap::{WrapContext, WrappedKey};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use super::rows::{self, corrupt};
 use super::{SqliteStore, apps, audit, db_err, feed, is_unique_violation};
+use crate::rows::{self, corrupt};
 
 fn record(row: &SqliteRow) -> Result<MasterKeyRecord, StoreError> {
     Ok(MasterKeyRecord {

@@ -17,7 +17,6 @@ mod lifecycle;
 mod master_keys;
 mod people;
 mod policies;
-mod rows;
 mod usage;
 mod zones;
 

@@ -9,8 +9,8 @@ use kms_engine::token::TokenHash;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
-use super::rows::{self, corrupt};
 use super::{SqliteStore, audit, db_err, feed, unique_err};
+use crate::rows::{self, corrupt};
 
 const USER_COLUMNS: &str = "name, roles, password_hash, totp_sealed, failed_logins, locked_until, \
                             totp_last_step, disabled, created_at";

@@ -6,8 +6,8 @@ use kms_engine::pool::UsageRecord;
 use kms_engine::store::{StoreError, UsageSummary};
 use sqlx::{Row, SqlitePool};
 
-use super::rows::{self, corrupt};
 use super::{SqliteStore, db_err};
+use crate::rows::{self, corrupt};
 
 pub async fn summary(pool: &SqlitePool, key: KeyId) -> Result<Vec<UsageSummary>, StoreError> {
     sqlx::query(

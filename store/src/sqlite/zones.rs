@@ -4,8 +4,8 @@ use kms_engine::audit::AuditEvent;
 use kms_engine::store::{StoreError, ZoneRecord};
 use sqlx::{Row, SqlitePool};
 
-use super::rows;
 use super::{SqliteStore, audit, db_err, unique_err};
+use crate::rows;
 
 pub async fn all(pool: &SqlitePool) -> Result<Vec<ZoneRecord>, StoreError> {
     let found = sqlx::query(

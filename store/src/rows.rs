@@ -1,5 +1,5 @@
-//! Conversions between column values and engine types. A value that does not convert is a corrupt
-//! row, reported as such rather than skipped.
+//! Conversions between column values and engine types, shared by both backends. A value that does
+//! not convert is a corrupt row, reported as such rather than skipped.
 
 use kms_engine::clock::Timestamp;
 use kms_engine::ids::{AppId, KeyId, KeyVersion};

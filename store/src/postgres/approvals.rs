@@ -1,0 +1,213 @@
+//! Approvals of sensitive actions, and their votes.
+
+use kms_engine::audit::AuditEvent;
+use kms_engine::clock::Timestamp;
+use kms_engine::people::{ApprovalRecord, ApprovalState, NewApproval, Vote};
+use kms_engine::role::RoleSet;
+use kms_engine::store::StoreError;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, Row};
+
+use super::{PostgresStore, audit, db_err, unique_err};
+use crate::rows::{self, corrupt};
+
+const COLUMNS: &str = "id, action, target, params, requester, quorum, approver_roles, state, \
+                       created_at, expires_at, executed_at, result";
+
+async fn votes<'e, E>(exec: E, id: i64) -> Result<Vec<Vote>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    let found = sqlx::query(
+        "SELECT user_name, approve, at FROM approval_votes WHERE approval_id = $1 ORDER BY at, \
+         user_name",
+    )
+    .bind(id)
+    .fetch_all(exec)
+    .await
+    .map_err(db_err)?;
+    Ok(found
+        .iter()
+        .map(|r| Vote {
+            user: r.get("user_name"),
+            approve: r.get::<i64, _>("approve") != 0,
+            at: rows::ts(r.get("at")),
+        })
+        .collect())
+}
+
+fn record(row: &PgRow, votes: Vec<Vote>) -> Result<ApprovalRecord, StoreError> {
+    Ok(ApprovalRecord {
+        id: row.get("id"),
+        request: NewApproval {
+            action: row.get("action"),
+            target: row.get("target"),
+            params: row.get("params"),
+            requester: row.get("requester"),
+            quorum: u8::try_from(row.get::<i64, _>("quorum"))
+                .map_err(|_| corrupt("quorum out of range"))?,
+            approver_roles: RoleSet::parse_csv(row.get("approver_roles")).map_err(corrupt)?,
+            created_at: rows::ts(row.get("created_at")),
+            expires_at: rows::ts(row.get("expires_at")),
+        },
+        state: ApprovalState::from_code(row.get("state"))
+            .ok_or_else(|| corrupt("unknown approval state"))?,
+        votes,
+        executed_at: row.get::<Option<i64>, _>("executed_at").map(rows::ts),
+        result: row.get("result"),
+    })
+}
+
+pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ApprovalRecord>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM approvals WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_err)?;
+    match row {
+        Some(row) => Ok(Some(record(&row, votes(pool, id).await?)?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn list(
+    pool: &PgPool,
+    pending_only: bool,
+    limit: u32,
+) -> Result<Vec<ApprovalRecord>, StoreError> {
+    let found = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM approvals WHERE ($1 = 0 OR state = 1) ORDER BY id DESC LIMIT $2"
+    )))
+    .bind(i64::from(pending_only))
+    .bind(i64::from(limit.clamp(1, 1000)))
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let mut out = Vec::with_capacity(found.len());
+    for row in &found {
+        out.push(record(row, votes(pool, row.get("id")).await?)?);
+    }
+    Ok(out)
+}
+
+impl PostgresStore {
+    pub(super) async fn create_approval_tx(
+        &self,
+        a: &NewApproval,
+        audit_event: &AuditEvent,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO approvals (action, target, params, requester, quorum, approver_roles, \
+             state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8) RETURNING id",
+        )
+        .bind(&a.action)
+        .bind(&a.target)
+        .bind(&a.params)
+        .bind(&a.requester)
+        .bind(i64::from(a.quorum))
+        .bind(a.approver_roles.to_csv())
+        .bind(a.created_at.millis())
+        .bind(a.expires_at.millis())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut event = audit_event.clone();
+        event.target = Some(format!("approval:{id}"));
+        event.detail = Some(format!("{} {}", a.action, a.target));
+        audit::append(&mut tx, &event).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(id)
+    }
+
+    pub(super) async fn vote_tx(
+        &self,
+        id: i64,
+        vote: &Vote,
+        audit_event: &AuditEvent,
+    ) -> Result<ApprovalRecord, StoreError> {
+        let mut tx = self.begin().await?;
+        let open: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM approvals WHERE id = $1 AND state = 1 AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(vote.at.millis())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if open.is_none() {
+            return Err(StoreError::Conflict("approval"));
+        }
+        sqlx::query(
+            "INSERT INTO approval_votes (approval_id, user_name, approve, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(&vote.user)
+        .bind(i64::from(vote.approve))
+        .bind(vote.at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_err(StoreError::AlreadyExists("vote")))?;
+        if !vote.approve {
+            sqlx::query("UPDATE approvals SET state = 3 WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        audit::append(&mut tx, audit_event).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM approvals WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let found = record(&row, votes(&mut *tx, id).await?)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(found)
+    }
+
+    pub(super) async fn claim_approval_tx(
+        &self,
+        id: i64,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE approvals SET state = 4 WHERE id = $1 AND state = 1 AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn finish_approval_tx(
+        &self,
+        id: i64,
+        result: &str,
+        audit_event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE approvals SET state = 2, executed_at = $1, result = $2 WHERE id = $3 AND state = 4",
+        )
+        .bind(audit_event.at.millis())
+        .bind(result)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict("approval"));
+        }
+        audit::append(&mut tx, audit_event).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}
