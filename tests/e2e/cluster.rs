@@ -447,3 +447,15 @@ fn zone_isolation(cluster: &Cluster) {
 fn cluster_on_sqlite_serves_through_rotation_outage_and_node_loss() {
     cluster_serves_through_rotation_outage_and_node_loss(None);
 }
+
+/// The same on PostgreSQL (a database of its own, dropped afterwards): the store process holds
+/// the only database credentials.
+#[test]
+fn cluster_on_postgres_serves_through_rotation_outage_and_node_loss() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(crate::pg::TestDb::create());
+    let admin = crate::pg::admin_url();
+    let server = admin.rsplit_once('/').map_or(admin.as_str(), |(s, _)| s);
+    cluster_serves_through_rotation_outage_and_node_loss(Some(format!("{server}/{}", db.name)));
+    drop(db);
+}

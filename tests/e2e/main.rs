@@ -20,6 +20,11 @@ mod lifecycle;
 mod observability;
 mod passwords;
 mod people;
+// The store tests' PostgreSQL fixture (a database of its own per test), for the cluster on
+// PostgreSQL; the e2e tests use part of it.
+#[allow(dead_code)]
+#[path = "../../store/tests/pg/mod.rs"]
+mod pg;
 mod pkcs11;
 mod process;
 mod role_matrix;
