@@ -172,6 +172,7 @@ impl From<StoreError> for ApiError {
                     "user" => "user_exists",
                     "vote" => "already_voted",
                     "certificate" => "certificate_already_bound",
+                    "zone" => "zone_exists",
                     _ => "already_exists",
                 };
                 Self::new(StatusCode::CONFLICT, code, e.to_string())

@@ -8,9 +8,10 @@ use crate::api::{admin, auth, data, demo, hsm, passwords, sys};
 use crate::error::ApiError;
 
 /// Every route of a node that runs all roles (the default): the data plane and the control plane.
+/// The data plane comes first: the router tries services in order, and data requests are most.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    system(cfg);
     data_plane(cfg);
+    system(cfg);
     control_plane(cfg);
 }
 

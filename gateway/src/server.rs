@@ -481,13 +481,14 @@ impl Kms {
         let server = HttpServer::new(move || {
             let app = App::new()
                 .app_data(state.clone())
-                .app_data(json_config(body_limit))
-                .configure(routes::system);
+                .app_data(json_config(body_limit));
+            // The data plane first: the router tries services in order.
             let app = if roles.service {
                 app.configure(routes::data_plane)
+                    .configure(routes::system)
                     .configure(|cfg| routes::transit(cfg, &transit_mount))
             } else {
-                app
+                app.configure(routes::system)
             };
             // The control plane is served where the store is, and forwarded there by a service
             // node that also has the manage role.
