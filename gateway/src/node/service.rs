@@ -103,7 +103,7 @@ impl Kms {
             (Ok(sync), _) => sync,
             (Err(e), Some((revision, mirror))) => {
                 tracing::warn!(error = %e, revision, zone = %zone,
-                    "the store cannot be reached: serving the disk cache, degraded");
+                    "cannot load keys from the store: serving the disk cache, degraded");
                 let loaded = cache::directory(revision, &mirror)?;
                 let _guard = control.enter();
                 KeySync::resume(
@@ -116,7 +116,8 @@ impl Kms {
             }
             (Err(e), None) => {
                 return Err(start_error(format!(
-                    "the store cannot be reached and this node has no disk cache yet: {e}"
+                    "cannot load zone {zone}'s keys from the store, and this node has no disk \
+                     cache yet: {e}"
                 )));
             }
         };
