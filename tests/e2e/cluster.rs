@@ -229,6 +229,12 @@ pub fn cluster_serves_through_rotation_outage_and_node_loss(postgres: Option<Str
     cluster.zone_keygen("n1", "zone-a");
     cluster.zone_import("n2", "zone-a");
     cluster.zone_keygen("n3", "zone-b");
+    // A node of a zone the store does not know, with no disk cache yet, does not start.
+    let refused = cluster
+        .try_start_service("n3", "127.0.0.5", "zone-b")
+        .map(|_| ());
+    let message = refused.expect_err("a node of an unregistered zone started");
+    assert!(message.contains("zone_not_found"), "{message}");
     for zone in ["zone-a", "zone-b"] {
         let pem = read_pem(&cluster.path(&format!("{zone}.pub.pem")));
         let (s, b) = admin.post(
