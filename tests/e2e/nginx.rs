@@ -189,7 +189,7 @@ impl Drop for Watcher {
     }
 }
 
-type Outcome = (Vec<(Vec<u8>, String)>, Vec<String>);
+type Outcome = (Vec<(Vec<u8>, String)>, Vec<(Instant, String)>);
 
 /// One application thread: encrypts through `addr` until `stop`; what was acknowledged, and
 /// what failed.
@@ -206,8 +206,8 @@ fn application(addr: String, token: String, thread: usize, stop: Arc<AtomicBool>
             Ok((200, b)) => {
                 acknowledged.push((plaintext, b["ciphertext"].as_str().unwrap().to_owned()));
             }
-            Ok((s, b)) => failed.push(format!("{s} {b}")),
-            Err(e) => failed.push(e.to_string()),
+            Ok((s, b)) => failed.push((Instant::now(), format!("{s} {b}"))),
+            Err(e) => failed.push((Instant::now(), e.to_string())),
         }
     }
     (acknowledged, failed)
@@ -240,7 +240,7 @@ fn nginx_routes_a_zone_on_readyz_and_rides_out_a_killed_node() {
     let dir = cluster.path("nginx");
     let listen = Nginx::write_config(&dir);
     let upstreams = Nginx::paths(&dir).1;
-    let _watcher = Watcher::start(&dir, &[&n1.addr, &n2.addr]);
+    let watcher = Watcher::start(&dir, &[&n1.addr, &n2.addr]);
     let both_up = format!(
         "server {n1_at} max_fails=1 fail_timeout=2s;\nserver {n2_at} max_fails=1 fail_timeout=2s;\n"
     );
@@ -265,6 +265,7 @@ fn nginx_routes_a_zone_on_readyz_and_rides_out_a_killed_node() {
     std::thread::sleep(Duration::from_millis(1000));
     let before_kill = nginx.access_log();
     n1.kill();
+    let killed = Instant::now();
     std::thread::sleep(Duration::from_millis(2000));
     stop.store(true, Ordering::Relaxed);
     let (mut acknowledged, mut failed) = (Vec::new(), Vec::new());
@@ -273,6 +274,17 @@ fn nginx_routes_a_zone_on_readyz_and_rides_out_a_killed_node() {
         acknowledged.extend(a);
         failed.extend(f);
     }
+    // When each failure happened, in ms after the kill (negative: before).
+    let failed: Vec<String> = failed
+        .into_iter()
+        .map(|(at, what)| {
+            let ms = at.checked_duration_since(killed).map_or_else(
+                || -(killed.duration_since(at).as_millis() as i64),
+                |d| d.as_millis() as i64,
+            );
+            format!("{ms} ms: {what}")
+        })
+        .collect();
     let log = nginx.access_log();
     let retried = log.lines().filter(|l| l.contains(", ")).count();
     println!(
@@ -315,5 +327,6 @@ fn nginx_routes_a_zone_on_readyz_and_rides_out_a_killed_node() {
         "nginx: all {} acknowledged ciphertexts decrypt through nginx",
         acknowledged.len()
     );
-    drop(n2);
+    // The watcher first: it would reload an nginx that is gone.
+    drop(watcher);
 }
