@@ -2,6 +2,8 @@
 # Installs the Debian packages the tests need, when they are missing. Idempotent; needs root (or
 # sudo) only when something is actually missing. `--loadtest` adds what loadtest/run.sh needs.
 set -euo pipefail
+# nginx is in /usr/sbin, which is not on a normal user's PATH on Debian.
+export PATH="$PATH:/usr/sbin"
 
 # command -> Debian package
 declare -A need=(
@@ -13,6 +15,7 @@ declare -A need=(
   [oathtool]=oathtool            # TOTP codes in the README's access-control walkthrough
   [chromium]=chromium            # the password demo's browser test (tests/e2e/browser.rs)
   [chromedriver]=chromium-driver # WebDriver for it
+  [nginx]=nginx                  # the balancer in front of a zone's service nodes (tests/e2e/nginx.rs)
 )
 
 missing=()

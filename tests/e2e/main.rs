@@ -17,6 +17,7 @@ mod data_plane;
 mod docs;
 mod errors;
 mod lifecycle;
+mod nginx;
 mod observability;
 mod passwords;
 mod people;
