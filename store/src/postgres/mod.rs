@@ -33,38 +33,7 @@ macro_rules! greatest {
     };
 }
 
-#[path = "../shared/approvals.rs"]
-mod approvals;
-#[path = "../shared/apps.rs"]
-mod apps;
-#[path = "../shared/audit.rs"]
-mod audit;
-#[path = "../shared/certificates.rs"]
-mod certificates;
-#[path = "../shared/common.rs"]
-mod common;
-#[path = "../shared/deletion.rs"]
-mod deletion;
-#[path = "../shared/events.rs"]
-mod events;
-#[path = "../shared/feed.rs"]
-mod feed;
-#[path = "../shared/key_store.rs"]
-mod key_store;
-#[path = "../shared/keys.rs"]
-mod keys;
-#[path = "../shared/lifecycle.rs"]
-mod lifecycle;
-#[path = "../shared/master_keys.rs"]
-mod master_keys;
-#[path = "../shared/people.rs"]
-mod people;
-#[path = "../shared/policies.rs"]
-mod policies;
-#[path = "../shared/usage.rs"]
-mod usage;
-#[path = "../shared/zones.rs"]
-mod zones;
+shared_modules!();
 
 use std::path::Path;
 use std::str::FromStr;
@@ -79,7 +48,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use common::advance;
-pub(crate) use common::{is_unique_violation, unique_err};
+pub(crate) use common::{db_err, is_unique_violation, unique_err};
 
 type Db = Postgres;
 type Pool = PgPool;
@@ -108,22 +77,6 @@ pub struct PostgresStore {
 /// connections (53300), a read-only server such as a standby not promoted yet (25006).
 fn unavailable_state(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "25006")
-}
-
-/// Maps a driver error as the SQLite backend does: connection-level failures mean the store is
-/// unavailable, the rest are query failures.
-pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
-        sqlx::Error::Database(ref d) if d.code().is_some_and(|c| unavailable_state(&c)) => {
-            StoreError::Unavailable(Box::new(e))
-        }
-        other => StoreError::Backend(Box::new(other)),
-    }
 }
 
 /// A read-only transaction that sees one snapshot for all its statements.

@@ -1,12 +1,28 @@
-//! Helpers every area module uses, written once for both backends: error mapping for unique
-//! violations, and the end of a write transaction (commit, then wake this process's waiters).
+//! Helpers every area module uses, written once for both backends: driver error mapping, and
+//! the end of a write transaction (commit, then wake this process's waiters).
 
 use kms_engine::audit::AuditEvent;
 use kms_engine::clock::Timestamp;
 use kms_engine::store::{Change, Revision, StoreError};
 use tokio::sync::watch;
 
-use super::{Store, Tx, audit, db_err, feed};
+use super::{Store, Tx, audit, feed, unavailable_state};
+
+/// Maps a driver error. Connection-level failures mean the store is unavailable (and so do the
+/// database error codes the backend's `unavailable_state` names); the rest are query failures.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
+        sqlx::Error::Database(ref d) if d.code().is_some_and(|c| unavailable_state(&c)) => {
+            StoreError::Unavailable(Box::new(e))
+        }
+        other => StoreError::Backend(Box::new(other)),
+    }
+}
 
 /// True when `e` is a UNIQUE or PRIMARY KEY violation.
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -24,38 +24,7 @@ macro_rules! greatest {
     };
 }
 
-#[path = "../shared/approvals.rs"]
-mod approvals;
-#[path = "../shared/apps.rs"]
-mod apps;
-#[path = "../shared/audit.rs"]
-mod audit;
-#[path = "../shared/certificates.rs"]
-mod certificates;
-#[path = "../shared/common.rs"]
-mod common;
-#[path = "../shared/deletion.rs"]
-mod deletion;
-#[path = "../shared/events.rs"]
-mod events;
-#[path = "../shared/feed.rs"]
-mod feed;
-#[path = "../shared/key_store.rs"]
-mod key_store;
-#[path = "../shared/keys.rs"]
-mod keys;
-#[path = "../shared/lifecycle.rs"]
-mod lifecycle;
-#[path = "../shared/master_keys.rs"]
-mod master_keys;
-#[path = "../shared/people.rs"]
-mod people;
-#[path = "../shared/policies.rs"]
-mod policies;
-#[path = "../shared/usage.rs"]
-mod usage;
-#[path = "../shared/zones.rs"]
-mod zones;
+shared_modules!();
 
 use std::path::Path;
 use std::str::FromStr;
@@ -71,7 +40,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::watch;
 
-pub(crate) use common::{is_unique_violation, unique_err};
+pub(crate) use common::{db_err, is_unique_violation, unique_err};
 
 type Db = Sqlite;
 type Pool = SqlitePool;
@@ -89,16 +58,10 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
 }
 
-/// Maps a driver error. Connection-level failures mean the store is unavailable; the rest are
-/// query failures.
-pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
-        other => StoreError::Backend(Box::new(other)),
-    }
+/// No SQLite result code counts as "unavailable" in [`db_err`]: a busy file is waited on
+/// (`busy_timeout`), and a lost file shows up as an I/O error.
+fn unavailable_state(_code: &str) -> bool {
+    false
 }
 
 /// A read transaction for multi-statement reads: SQLite's read transaction already sees one
