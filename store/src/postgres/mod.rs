@@ -197,10 +197,12 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
+    /// One pool serves reads and writes: PostgreSQL needs no separate read-only pool.
     fn reader(&self) -> &PgPool {
         &self.pool
     }
 
+    /// Writes outside `begin`'s transaction (delivery outcomes, seals) use the same pool.
     fn writer(&self) -> &PgPool {
         &self.pool
     }

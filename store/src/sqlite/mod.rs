@@ -132,10 +132,13 @@ impl SqliteStore {
         self.read.close().await;
     }
 
+    /// Where the shared code reads outside a write transaction: the read-only pool.
     fn reader(&self) -> &SqlitePool {
         &self.read
     }
 
+    /// Where the shared code writes outside `begin`'s transaction (delivery outcomes, seals): the
+    /// one-connection write pool, so such writes queue behind the transactions.
     fn writer(&self) -> &SqlitePool {
         &self.write
     }
