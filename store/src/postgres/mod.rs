@@ -13,7 +13,7 @@
 //! wake-ups of `wait_for_change`; waiters also poll the revision, so a lost notification (the
 //! listener reconnecting) delays a wake-up by at most [`POLL`].
 //!
-//! The area modules (apps, keys, approvals, ...) and the [`KeyStore`] impl are shared with the
+//! The area modules (apps, keys, approvals, ...) and the `KeyStore` impl are shared with the
 //! SQLite backend: they live in store/src/shared and are compiled here against the aliases and
 //! hooks below (docs/architecture.md).
 

@@ -5,7 +5,7 @@
 //! revision is broadcast to in-process waiters (the key-sync actor's long poll); waiters also poll
 //! the file, so a second process writing the same file is seen too.
 //!
-//! The area modules (apps, keys, approvals, ...) and the [`KeyStore`] impl are shared with the
+//! The area modules (apps, keys, approvals, ...) and the `KeyStore` impl are shared with the
 //! PostgreSQL backend: they live in store/src/shared and are compiled here against the aliases
 //! and hooks below (docs/architecture.md).
 
