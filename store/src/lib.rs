@@ -5,8 +5,54 @@
 //!
 //! PostgreSQL (docs/postgres.md) is for deployments where several KMS processes share one
 //! database, or where the database is replicated by PostgreSQL itself.
+//!
+//! The two backends share their area code: store/src/shared holds each area (apps, keys,
+//! approvals, ...) once, and each backend compiles it as its own modules against a few type
+//! aliases and hooks for what really differs (docs/architecture.md).
 #![forbid(unsafe_code)]
 
+/// Declares, in a backend's module, the area modules of store/src/shared (paths are relative to
+/// the backend's directory). Each backend compiles them against its own `Db`, `Pool`, `DbRow`,
+/// `QueryResult`, `Tx` and `Store` aliases and its hooks (`begin_read`, `announce`, `db_err`, ...).
+macro_rules! shared_modules {
+    () => {
+        #[path = "../shared/approvals.rs"]
+        mod approvals;
+        #[path = "../shared/apps.rs"]
+        mod apps;
+        #[path = "../shared/audit.rs"]
+        mod audit;
+        #[path = "../shared/certificates.rs"]
+        mod certificates;
+        #[path = "../shared/common.rs"]
+        mod common;
+        #[path = "../shared/deletion.rs"]
+        mod deletion;
+        #[path = "../shared/events.rs"]
+        mod events;
+        #[path = "../shared/feed.rs"]
+        mod feed;
+        #[path = "../shared/key_store.rs"]
+        mod key_store;
+        #[path = "../shared/keys.rs"]
+        mod keys;
+        #[path = "../shared/lifecycle.rs"]
+        mod lifecycle;
+        #[path = "../shared/master_keys.rs"]
+        mod master_keys;
+        #[path = "../shared/people.rs"]
+        mod people;
+        #[path = "../shared/policies.rs"]
+        mod policies;
+        #[path = "../shared/usage.rs"]
+        mod usage;
+        #[path = "../shared/zones.rs"]
+        mod zones;
+    };
+}
+
+// Compiling store/src/shared once per backend is the point, not an accident.
+#[allow(clippy::duplicate_mod)]
 pub mod postgres;
 mod rows;
 pub mod sqlite;

@@ -1,18 +1,17 @@
-//! The change feed: the revision counter, the `changes` table, and the long poll.
-
-use std::time::Duration;
+//! The change feed: the revision counter and the `changes` table. The long poll
+//! (`wait_for_change`) is the backend's own.
 
 use kms_engine::clock::Timestamp;
 use kms_engine::store::{Change, Revision, StoreError};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::Row;
 
-use super::{SqliteStore, db_err};
+use super::{Pool, Tx, db_err};
 use crate::rows::{self, corrupt};
 
 const KIND_KEY: i64 = 1;
 const KIND_CREDENTIALS: i64 = 2;
 
-pub async fn current_revision(pool: &SqlitePool) -> Result<Revision, StoreError> {
+pub async fn current_revision(pool: &Pool) -> Result<Revision, StoreError> {
     let r: i64 = sqlx::query_scalar("SELECT revision FROM store_meta WHERE id = 1")
         .fetch_one(pool)
         .await
@@ -21,11 +20,7 @@ pub async fn current_revision(pool: &SqlitePool) -> Result<Revision, StoreError>
 }
 
 /// Records `change` in the open transaction and returns the revision it will commit as.
-pub async fn record(
-    tx: &mut Transaction<'static, Sqlite>,
-    change: Change,
-    at: Timestamp,
-) -> Result<Revision, StoreError> {
+pub async fn record(tx: &mut Tx, change: Change, at: Timestamp) -> Result<Revision, StoreError> {
     let revision: i64 = sqlx::query_scalar(
         "UPDATE store_meta SET revision = revision + 1 WHERE id = 1 RETURNING revision",
     )
@@ -36,7 +31,7 @@ pub async fn record(
         Change::Key(id) => (KIND_KEY, Some(id.as_bytes().to_vec())),
         Change::Credentials => (KIND_CREDENTIALS, None),
     };
-    sqlx::query("INSERT INTO changes (revision, kind, key_id, at) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO changes (revision, kind, key_id, at) VALUES ($1, $2, $3, $4)")
         .bind(revision)
         .bind(kind)
         .bind(key)
@@ -44,16 +39,18 @@ pub async fn record(
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
-    rows::revision(revision)
+    let revision = rows::revision(revision)?;
+    super::announce(tx, revision).await?;
+    Ok(revision)
 }
 
 pub async fn changes_since(
-    pool: &SqlitePool,
+    pool: &Pool,
     after: Revision,
     limit: u32,
 ) -> Result<Vec<(Revision, Change)>, StoreError> {
     let found = sqlx::query(
-        "SELECT revision, kind, key_id FROM changes WHERE revision > ? ORDER BY revision LIMIT ?",
+        "SELECT revision, kind, key_id FROM changes WHERE revision > $1 ORDER BY revision LIMIT $2",
     )
     .bind(rows::to_i64(after))
     .bind(i64::from(limit))
@@ -77,21 +74,4 @@ pub async fn changes_since(
             Ok((revision, change))
         })
         .collect()
-}
-
-impl SqliteStore {
-    pub(super) async fn wait(
-        &self,
-        after: Revision,
-        timeout: Duration,
-    ) -> Result<Revision, StoreError> {
-        let mut rx = self.notify.subscribe();
-        let now = current_revision(&self.read).await?;
-        if now > after {
-            return Ok(now);
-        }
-        // Woken by a commit in this process, or at the timeout to look for other writers.
-        let _ = tokio::time::timeout(timeout, rx.wait_for(|r| *r > after)).await;
-        current_revision(&self.read).await
-    }
 }

@@ -2,12 +2,12 @@
 
 use kms_engine::audit::AuditEvent;
 use kms_engine::store::{StoreError, ZoneRecord};
-use sqlx::{PgPool, Row};
+use sqlx::Row;
 
-use super::{PostgresStore, audit, db_err, unique_err};
+use super::{Pool, Store, audit, db_err, unique_err};
 use crate::rows;
 
-pub async fn all(pool: &PgPool) -> Result<Vec<ZoneRecord>, StoreError> {
+pub async fn all(pool: &Pool) -> Result<Vec<ZoneRecord>, StoreError> {
     let found = sqlx::query(
         "SELECT name, public_key, fingerprint, registered_at, registered_by FROM zones \
          ORDER BY name",
@@ -27,7 +27,7 @@ pub async fn all(pool: &PgPool) -> Result<Vec<ZoneRecord>, StoreError> {
         .collect())
 }
 
-impl PostgresStore {
+impl Store {
     pub(super) async fn register_zone_tx(
         &self,
         zone: &ZoneRecord,

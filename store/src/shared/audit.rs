@@ -4,15 +4,12 @@
 use kms_engine::audit::{self, AuditEvent, AuditRecord, Outcome};
 use kms_engine::people::AuditSeal;
 use kms_engine::store::{AuditQuery, StoreError};
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::Row;
 
-use super::db_err;
+use super::{DbRow, Pool, Tx, db_err};
 use crate::rows::{self, corrupt};
 
-pub async fn append(
-    tx: &mut Transaction<'static, Postgres>,
-    e: &AuditEvent,
-) -> Result<(), StoreError> {
+pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {
     let row = sqlx::query("SELECT audit_seq, audit_head FROM store_meta WHERE id = 1")
         .fetch_one(&mut **tx)
         .await
@@ -51,7 +48,7 @@ pub async fn append(
     Ok(())
 }
 
-pub async fn query(pool: &PgPool, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+pub async fn query(pool: &Pool, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
     let limit = if q.limit == 0 {
         1000
     } else {
@@ -97,12 +94,12 @@ pub async fn query(pool: &PgPool, q: &AuditQuery) -> Result<Vec<AuditRecord>, St
         .collect()
 }
 
-fn hash32(row: &sqlx::postgres::PgRow, col: &str) -> Result<[u8; 32], StoreError> {
+fn hash32(row: &DbRow, col: &str) -> Result<[u8; 32], StoreError> {
     <[u8; 32]>::try_from(row.get::<Vec<u8>, _>(col).as_slice())
         .map_err(|_| corrupt(format!("audit {col} is not 32 bytes")))
 }
 
-pub async fn head(pool: &PgPool) -> Result<(u64, [u8; 32]), StoreError> {
+pub async fn head(pool: &Pool) -> Result<(u64, [u8; 32]), StoreError> {
     let row = sqlx::query("SELECT audit_seq, audit_head FROM store_meta WHERE id = 1")
         .fetch_one(pool)
         .await
@@ -113,7 +110,7 @@ pub async fn head(pool: &PgPool) -> Result<(u64, [u8; 32]), StoreError> {
 }
 
 /// Every seal, or only the last.
-pub async fn seals(pool: &PgPool, last: bool) -> Result<Vec<AuditSeal>, StoreError> {
+pub async fn seals(pool: &Pool, last: bool) -> Result<Vec<AuditSeal>, StoreError> {
     let sql = if last {
         "SELECT seq, head, mac, at FROM audit_seals ORDER BY seq DESC LIMIT 1"
     } else {
@@ -137,7 +134,7 @@ pub async fn seals(pool: &PgPool, last: bool) -> Result<Vec<AuditSeal>, StoreErr
 }
 
 /// Records a seal; sealing the same head twice keeps the first.
-pub async fn add_seal(pool: &PgPool, seal: &AuditSeal) -> Result<(), StoreError> {
+pub async fn add_seal(pool: &Pool, seal: &AuditSeal) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO audit_seals (seq, head, mac, at) VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO NOTHING")
         .bind(rows::to_i64(seal.seq))
         .bind(seal.head.to_vec())

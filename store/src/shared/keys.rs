@@ -12,12 +12,11 @@ use kms_engine::policy::UsagePolicy;
 use kms_engine::store::{Change, Grant, KeyEvent, NewKey, Revision, Rotation, StoreError};
 use kms_engine::version::VersionState;
 use kms_engine::wrap::WrappedKey;
-use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::Row;
 
 use super::lifecycle::touch_key;
 use super::policies::{POLICIES_ALL, POLICIES_ONE};
-use super::{PostgresStore, db_err, unique_err};
+use super::{DbRow, Pool, Store, Tx, db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 /// Deleted keys (`deleted_at` set) are not loaded: to the directory they no longer exist.
@@ -35,7 +34,7 @@ const VERSIONS_ONE: &str = "SELECT key_id, version, state, master_key_id, wrappe
 const GRANTS_ALL: &str = "SELECT key_id, app_id, operation FROM grants";
 const GRANTS_ONE: &str = "SELECT key_id, app_id, operation FROM grants WHERE key_id = $1";
 
-fn version_entry(row: &PgRow) -> Result<(KeyId, VersionEntry), StoreError> {
+fn version_entry(row: &DbRow) -> Result<(KeyId, VersionEntry), StoreError> {
     let key = rows::key_id(&row.get::<Vec<u8>, _>("key_id"))?;
     let state = VersionState::from_code(row.get("state")).map_err(corrupt)?;
     let wrapped = match (
@@ -63,10 +62,10 @@ fn version_entry(row: &PgRow) -> Result<(KeyId, VersionEntry), StoreError> {
 }
 
 async fn fetch(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     sql: &'static str,
     id: Option<&[u8]>,
-) -> Result<Vec<PgRow>, StoreError> {
+) -> Result<Vec<DbRow>, StoreError> {
     let query = sqlx::query(sql);
     let query = match id {
         Some(id) => query.bind(id.to_vec()),
@@ -76,8 +75,8 @@ async fn fetch(
 }
 
 /// Loads every key, or the one with id `only`, from one consistent read snapshot.
-pub async fn load(pool: &PgPool, only: Option<KeyId>) -> Result<Vec<KeyEntry>, StoreError> {
-    let mut tx = super::begin_snapshot(pool).await?;
+pub async fn load(pool: &Pool, only: Option<KeyId>) -> Result<Vec<KeyEntry>, StoreError> {
+    let mut tx = super::begin_read(pool).await?;
     let id = only.map(|k| k.as_bytes().to_vec());
     let (k, v, g, p) = match only {
         Some(_) => (KEYS_ONE, VERSIONS_ONE, GRANTS_ONE, POLICIES_ONE),
@@ -140,7 +139,7 @@ pub async fn load(pool: &PgPool, only: Option<KeyId>) -> Result<Vec<KeyEntry>, S
         .collect()
 }
 
-pub async fn id_by_name(pool: &PgPool, name: &KeyName) -> Result<Option<KeyId>, StoreError> {
+pub async fn id_by_name(pool: &Pool, name: &KeyName) -> Result<Option<KeyId>, StoreError> {
     let id: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT id FROM keys WHERE name = $1 AND deleted_at IS NULL")
             .bind(name.as_str())
@@ -150,7 +149,7 @@ pub async fn id_by_name(pool: &PgPool, name: &KeyName) -> Result<Option<KeyId>, 
     id.map(|b| rows::key_id(&b)).transpose()
 }
 
-pub async fn history(pool: &PgPool, key: KeyId) -> Result<Vec<KeyEvent>, StoreError> {
+pub async fn history(pool: &Pool, key: KeyId) -> Result<Vec<KeyEvent>, StoreError> {
     let found = sqlx::query(
         "SELECT version, action, from_state, to_state, actor, reason, at FROM key_events \
          WHERE key_id = $1 ORDER BY id",
@@ -194,10 +193,7 @@ pub(super) struct Event<'a> {
     pub at: Timestamp,
 }
 
-pub(super) async fn record_event(
-    tx: &mut Transaction<'static, Postgres>,
-    e: Event<'_>,
-) -> Result<(), StoreError> {
+pub(super) async fn record_event(tx: &mut Tx, e: Event<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO key_events (key_id, version, action, from_state, to_state, actor, reason, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -219,10 +215,7 @@ pub(super) async fn record_event(
 /// New material must be wrapped under the active master key. Otherwise a version wrapped just
 /// before a master-key rotation could be committed after the rewrap job finished and the old key
 /// was destroyed, and never unwrap again.
-async fn require_active_master_key(
-    tx: &mut Transaction<'static, Postgres>,
-    wrapped: &WrappedKey,
-) -> Result<(), StoreError> {
+async fn require_active_master_key(tx: &mut Tx, wrapped: &WrappedKey) -> Result<(), StoreError> {
     let state: Option<i64> = sqlx::query_scalar("SELECT state FROM master_keys WHERE id = $1")
         .bind(wrapped.master_key.as_str())
         .fetch_optional(&mut **tx)
@@ -236,7 +229,7 @@ async fn require_active_master_key(
 }
 
 async fn insert_version(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     key: KeyId,
     version: KeyVersion,
     wrapped: &WrappedKey,
@@ -260,7 +253,7 @@ async fn insert_version(
     Ok(())
 }
 
-impl PostgresStore {
+impl Store {
     pub(super) async fn create_key_tx(
         &self,
         key: &NewKey,

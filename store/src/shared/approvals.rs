@@ -5,10 +5,9 @@ use kms_engine::clock::Timestamp;
 use kms_engine::people::{ApprovalRecord, ApprovalState, NewApproval, Vote};
 use kms_engine::role::RoleSet;
 use kms_engine::store::StoreError;
-use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, Row};
+use sqlx::Row;
 
-use super::{PostgresStore, audit, db_err, unique_err};
+use super::{Db, DbRow, Pool, Store, audit, db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 const COLUMNS: &str = "id, action, target, params, requester, quorum, approver_roles, state, \
@@ -16,7 +15,7 @@ const COLUMNS: &str = "id, action, target, params, requester, quorum, approver_r
 
 async fn votes<'e, E>(exec: E, id: i64) -> Result<Vec<Vote>, StoreError>
 where
-    E: sqlx::Executor<'e, Database = Postgres>,
+    E: sqlx::Executor<'e, Database = Db>,
 {
     let found = sqlx::query(
         "SELECT user_name, approve, at FROM approval_votes WHERE approval_id = $1 ORDER BY at, \
@@ -36,7 +35,7 @@ where
         .collect())
 }
 
-fn record(row: &PgRow, votes: Vec<Vote>) -> Result<ApprovalRecord, StoreError> {
+fn record(row: &DbRow, votes: Vec<Vote>) -> Result<ApprovalRecord, StoreError> {
     Ok(ApprovalRecord {
         id: row.get("id"),
         request: NewApproval {
@@ -58,7 +57,7 @@ fn record(row: &PgRow, votes: Vec<Vote>) -> Result<ApprovalRecord, StoreError> {
     })
 }
 
-pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ApprovalRecord>, StoreError> {
+pub async fn find(pool: &Pool, id: i64) -> Result<Option<ApprovalRecord>, StoreError> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM approvals WHERE id = $1"
     )))
@@ -73,7 +72,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ApprovalRecord>, Stor
 }
 
 pub async fn list(
-    pool: &PgPool,
+    pool: &Pool,
     pending_only: bool,
     limit: u32,
 ) -> Result<Vec<ApprovalRecord>, StoreError> {
@@ -92,7 +91,7 @@ pub async fn list(
     Ok(out)
 }
 
-impl PostgresStore {
+impl Store {
     pub(super) async fn create_approval_tx(
         &self,
         a: &NewApproval,

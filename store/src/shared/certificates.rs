@@ -8,20 +8,19 @@ use kms_engine::ids::{AppId, AppName};
 use kms_engine::store::{
     CertificateBinding, CertificateCredential, CertificateRecord, Change, Revision, StoreError,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::Row;
 
-use super::{SqliteStore, db_err, unique_err};
+use super::{DbRow, Pool, Store, Tx, db_err, unique_err};
 use crate::rows::{self, corrupt};
 
-fn fingerprint(row: &SqliteRow) -> Result<CertFingerprint, StoreError> {
+fn fingerprint(row: &DbRow) -> Result<CertFingerprint, StoreError> {
     <[u8; 32]>::try_from(row.get::<Vec<u8>, _>("fingerprint").as_slice())
         .map(CertFingerprint::from_bytes)
         .map_err(|_| corrupt("certificate fingerprint is not 32 bytes"))
 }
 
 /// Every live binding, with its app.
-pub async fn load(pool: &SqlitePool) -> Result<Vec<CertificateCredential>, StoreError> {
+pub async fn load(pool: &Pool) -> Result<Vec<CertificateCredential>, StoreError> {
     let found = sqlx::query(
         "SELECT c.fingerprint, a.id AS app_id, a.name AS app_name FROM app_certificates c \
          JOIN apps a ON a.id = c.app_id WHERE c.revoked_at IS NULL",
@@ -45,14 +44,15 @@ pub async fn load(pool: &SqlitePool) -> Result<Vec<CertificateCredential>, Store
 
 /// The bindings of every app (or of the app called `only`), oldest first.
 pub async fn list(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     only: Option<&str>,
 ) -> Result<Vec<(AppId, CertificateRecord)>, StoreError> {
-    let found = sqlx::query(
+    let found = sqlx::query(concat!(
         "SELECT c.app_id, c.fingerprint, c.created_at, c.revoked_at FROM app_certificates c \
-         JOIN apps a ON a.id = c.app_id WHERE ?1 IS NULL OR a.name = ?1 \
-         ORDER BY c.created_at, c.rowid",
-    )
+         JOIN apps a ON a.id = c.app_id WHERE $1 IS NULL OR a.name = $1 \
+         ORDER BY c.created_at, c.",
+        insertion_order!()
+    ))
     .bind(only)
     .fetch_all(&mut **tx)
     .await
@@ -73,13 +73,9 @@ pub async fn list(
 }
 
 /// Revokes the app's live bindings (with its tokens, in the revocation's transaction).
-pub async fn revoke(
-    tx: &mut Transaction<'static, Sqlite>,
-    app: AppId,
-    at: Timestamp,
-) -> Result<(), StoreError> {
+pub async fn revoke(tx: &mut Tx, app: AppId, at: Timestamp) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE app_certificates SET revoked_at = ? WHERE app_id = ? AND revoked_at IS NULL",
+        "UPDATE app_certificates SET revoked_at = $1 WHERE app_id = $2 AND revoked_at IS NULL",
     )
     .bind(at.millis())
     .bind(app.as_bytes().to_vec())
@@ -89,7 +85,7 @@ pub async fn revoke(
     Ok(())
 }
 
-impl SqliteStore {
+impl Store {
     pub(super) async fn bind_app_certificate_tx(
         &self,
         binding: &CertificateBinding,
@@ -98,7 +94,7 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         super::apps::require_app(&mut tx, binding.app).await?;
         sqlx::query(
-            "INSERT INTO app_certificates (fingerprint, app_id, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO app_certificates (fingerprint, app_id, created_at) VALUES ($1, $2, $3)",
         )
         .bind(binding.fingerprint.as_bytes().to_vec())
         .bind(binding.app.as_bytes().to_vec())

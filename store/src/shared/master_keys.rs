@@ -12,13 +12,12 @@ use kms_engine::master_key::{
 use kms_engine::store::{Change, Revision, StoreError};
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::Row;
 
-use super::{SqliteStore, apps, audit, db_err, feed, is_unique_violation};
+use super::{DbRow, Pool, Store, Tx, apps, audit, db_err, feed, is_unique_violation};
 use crate::rows::{self, corrupt};
 
-fn record(row: &SqliteRow) -> Result<MasterKeyRecord, StoreError> {
+fn record(row: &DbRow) -> Result<MasterKeyRecord, StoreError> {
     Ok(MasterKeyRecord {
         id: MasterKeyId::new(row.get("id")).map_err(corrupt)?,
         kcv: Kcv::parse(row.get("kcv")).map_err(corrupt)?,
@@ -29,7 +28,7 @@ fn record(row: &SqliteRow) -> Result<MasterKeyRecord, StoreError> {
     })
 }
 
-fn job(row: &SqliteRow) -> Result<RotationJob, StoreError> {
+fn job(row: &DbRow) -> Result<RotationJob, StoreError> {
     Ok(RotationJob {
         id: row.get("id"),
         from: MasterKeyId::new(row.get("from_key")).map_err(corrupt)?,
@@ -45,7 +44,7 @@ fn job(row: &SqliteRow) -> Result<RotationJob, StoreError> {
 const JOB_COLUMNS: &str = "SELECT id, from_key, to_key, state, rewrapped, started_at, updated_at \
      FROM mk_rotations";
 
-pub async fn all(pool: &SqlitePool) -> Result<Vec<MasterKeyRecord>, StoreError> {
+pub async fn all(pool: &Pool) -> Result<Vec<MasterKeyRecord>, StoreError> {
     sqlx::query(
         "SELECT id, kcv, origin, state, created_at, updated_at FROM master_keys \
          ORDER BY created_at, id",
@@ -58,7 +57,7 @@ pub async fn all(pool: &SqlitePool) -> Result<Vec<MasterKeyRecord>, StoreError> 
     .collect()
 }
 
-pub async fn unfinished(pool: &SqlitePool) -> Result<Vec<RotationJob>, StoreError> {
+pub async fn unfinished(pool: &Pool) -> Result<Vec<RotationJob>, StoreError> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "{JOB_COLUMNS} WHERE state <> 3 ORDER BY id"
     )))
@@ -70,8 +69,8 @@ pub async fn unfinished(pool: &SqlitePool) -> Result<Vec<RotationJob>, StoreErro
     .collect()
 }
 
-pub async fn rotation(pool: &SqlitePool, id: i64) -> Result<Option<RotationJob>, StoreError> {
-    sqlx::query(sqlx::AssertSqlSafe(format!("{JOB_COLUMNS} WHERE id = ?")))
+pub async fn rotation(pool: &Pool, id: i64) -> Result<Option<RotationJob>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("{JOB_COLUMNS} WHERE id = $1")))
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -82,14 +81,14 @@ pub async fn rotation(pool: &SqlitePool, id: i64) -> Result<Option<RotationJob>,
 }
 
 pub async fn wrapped_under(
-    pool: &SqlitePool,
+    pool: &Pool,
     master_key: &MasterKeyId,
     limit: u32,
 ) -> Result<Vec<(WrapContext, WrappedKey)>, StoreError> {
     sqlx::query(
         "SELECT v.key_id, v.version, k.algorithm, v.wrapped FROM key_versions v \
-         JOIN keys k ON k.id = v.key_id WHERE v.master_key_id = ? \
-         ORDER BY v.key_id, v.version LIMIT ?",
+         JOIN keys k ON k.id = v.key_id WHERE v.master_key_id = $1 \
+         ORDER BY v.key_id, v.version LIMIT $2",
     )
     .bind(master_key.as_str())
     .bind(i64::from(limit))
@@ -113,13 +112,10 @@ pub async fn wrapped_under(
     .collect()
 }
 
-async fn insert_key(
-    tx: &mut Transaction<'static, Sqlite>,
-    key: &MasterKeyRecord,
-) -> Result<(), StoreError> {
+async fn insert_key(tx: &mut Tx, key: &MasterKeyRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO master_keys (id, kcv, origin, state, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(key.id.as_str())
     .bind(key.kcv.as_str())
@@ -140,12 +136,12 @@ async fn insert_key(
 }
 
 async fn set_state(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut Tx,
     id: &MasterKeyId,
     state: MasterKeyState,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE master_keys SET state = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE master_keys SET state = $1, updated_at = $2 WHERE id = $3")
         .bind(i64::from(state.code()))
         .bind(at.millis())
         .bind(id.as_str())
@@ -155,18 +151,15 @@ async fn set_state(
     Ok(())
 }
 
-async fn versions_under(
-    tx: &mut Transaction<'static, Sqlite>,
-    id: &MasterKeyId,
-) -> Result<i64, StoreError> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM key_versions WHERE master_key_id = ?")
+async fn versions_under(tx: &mut Tx, id: &MasterKeyId) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM key_versions WHERE master_key_id = $1")
         .bind(id.as_str())
         .fetch_one(&mut **tx)
         .await
         .map_err(db_err)
 }
 
-impl SqliteStore {
+impl Store {
     pub(super) async fn initialize_master_key_tx(
         &self,
         key: &MasterKeyRecord,
@@ -207,7 +200,7 @@ impl SqliteStore {
         insert_key(&mut tx, new).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO mk_rotations (from_key, to_key, state, rewrapped, started_at, updated_at) \
-             VALUES (?, ?, 1, 0, ?, ?) RETURNING id",
+             VALUES ($1, $2, 1, 0, $3, $4) RETURNING id",
         )
         .bind(old.as_str())
         .bind(new.id.as_str())
@@ -229,11 +222,8 @@ impl SqliteStore {
         })
     }
 
-    async fn job_in(
-        tx: &mut Transaction<'static, Sqlite>,
-        id: i64,
-    ) -> Result<RotationJob, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{JOB_COLUMNS} WHERE id = ?")))
+    async fn job_in(tx: &mut Tx, id: i64) -> Result<RotationJob, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{JOB_COLUMNS} WHERE id = $1")))
             .bind(id)
             .fetch_optional(&mut **tx)
             .await
@@ -261,8 +251,8 @@ impl SqliteStore {
             }
             // Only rows still under the old key: a batch replayed after a crash changes nothing.
             let done = sqlx::query(
-                "UPDATE key_versions SET wrapped = ?, master_key_id = ?, updated_at = ? \
-                 WHERE key_id = ? AND version = ? AND master_key_id = ?",
+                "UPDATE key_versions SET wrapped = $1, master_key_id = $2, updated_at = $3 \
+                 WHERE key_id = $4 AND version = $5 AND master_key_id = $6",
             )
             .bind(wrapped.blob.clone())
             .bind(job.to.as_str())
@@ -279,7 +269,7 @@ impl SqliteStore {
             }
         }
         sqlx::query(
-            "UPDATE mk_rotations SET rewrapped = rewrapped + ?, updated_at = ? WHERE id = ?",
+            "UPDATE mk_rotations SET rewrapped = rewrapped + $1, updated_at = $2 WHERE id = $3",
         )
         .bind(count)
         .bind(at.millis())
@@ -293,7 +283,7 @@ impl SqliteStore {
         }
         if revision == 0 {
             tx.commit().await.map_err(db_err)?;
-            return feed::current_revision(&self.read).await;
+            return feed::current_revision(self.reader()).await;
         }
         self.commit(tx, revision).await
     }
@@ -310,7 +300,7 @@ impl SqliteStore {
                 "versions remain under the old master key",
             ));
         }
-        sqlx::query("UPDATE mk_rotations SET state = 2, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE mk_rotations SET state = 2, updated_at = $1 WHERE id = $2")
             .bind(self.now().millis())
             .bind(job_id)
             .execute(&mut *tx)
@@ -335,7 +325,7 @@ impl SqliteStore {
         }
         let at = audit_event.at;
         set_state(&mut tx, &job.from, MasterKeyState::Destroyed, at).await?;
-        sqlx::query("UPDATE mk_rotations SET state = 3, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE mk_rotations SET state = 3, updated_at = $1 WHERE id = $2")
             .bind(at.millis())
             .bind(job_id)
             .execute(&mut *tx)
@@ -351,7 +341,7 @@ impl SqliteStore {
         audit_event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let state: Option<i64> = sqlx::query_scalar("SELECT state FROM master_keys WHERE id = ?")
+        let state: Option<i64> = sqlx::query_scalar("SELECT state FROM master_keys WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(&mut *tx)
             .await

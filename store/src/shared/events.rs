@@ -3,13 +3,12 @@
 use kms_engine::clock::Timestamp;
 use kms_engine::ids::{KeyId, KeyVersion};
 use kms_engine::store::{Delivery, EventRecord, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::Row;
 
-use super::{SqliteStore, db_err};
+use super::{DbRow, Pool, Store, Tx, db_err};
 use crate::rows;
 
-fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
+fn event(row: &DbRow) -> Result<EventRecord, StoreError> {
     Ok(EventRecord {
         id: row.get("id"),
         at: rows::ts(row.get("at")),
@@ -27,13 +26,9 @@ fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
     })
 }
 
-async fn insert(
-    tx: &mut Transaction<'static, Sqlite>,
-    e: &EventRecord,
-    webhooks: &[String],
-) -> Result<i64, StoreError> {
+async fn insert(tx: &mut Tx, e: &EventRecord, webhooks: &[String]) -> Result<i64, StoreError> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO events (at, kind, key_id, key_name, version, detail) VALUES (?, ?, ?, ?, ?, ?) \
+        "INSERT INTO events (at, kind, key_id, key_name, version, detail) VALUES ($1, $2, $3, $4, $5, $6) \
          RETURNING id",
     )
     .bind(e.at.millis())
@@ -48,7 +43,7 @@ async fn insert(
     for url in webhooks {
         sqlx::query(
             "INSERT INTO webhook_deliveries (event_id, url, attempts, next_attempt_at) \
-             VALUES (?, ?, 0, ?)",
+             VALUES ($1, $2, 0, $3)",
         )
         .bind(id)
         .bind(url)
@@ -60,14 +55,10 @@ async fn insert(
     Ok(id)
 }
 
-pub async fn list(
-    pool: &SqlitePool,
-    after: i64,
-    limit: u32,
-) -> Result<Vec<EventRecord>, StoreError> {
+pub async fn list(pool: &Pool, after: i64, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
     sqlx::query(
-        "SELECT id, at, kind, key_id, key_name, version, detail FROM events WHERE id > ? \
-         ORDER BY id LIMIT ?",
+        "SELECT id, at, kind, key_id, key_name, version, detail FROM events WHERE id > $1 \
+         ORDER BY id LIMIT $2",
     )
     .bind(after)
     .bind(i64::from(limit.clamp(1, 10_000)))
@@ -79,16 +70,12 @@ pub async fn list(
     .collect()
 }
 
-pub async fn due(
-    pool: &SqlitePool,
-    now: Timestamp,
-    limit: u32,
-) -> Result<Vec<Delivery>, StoreError> {
+pub async fn due(pool: &Pool, now: Timestamp, limit: u32) -> Result<Vec<Delivery>, StoreError> {
     sqlx::query(
         "SELECT e.id, e.at, e.kind, e.key_id, e.key_name, e.version, e.detail, d.url, d.attempts \
          FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
-         WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= ? \
-         ORDER BY d.next_attempt_at, e.id LIMIT ?",
+         WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.next_attempt_at <= $1 \
+         ORDER BY d.next_attempt_at, e.id LIMIT $2",
     )
     .bind(now.millis())
     .bind(i64::from(limit.max(1)))
@@ -106,7 +93,7 @@ pub async fn due(
     .collect()
 }
 
-impl SqliteStore {
+impl Store {
     pub(super) async fn append_event_tx(
         &self,
         e: &EventRecord,
@@ -127,7 +114,7 @@ impl SqliteStore {
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin().await?;
         let seen: Option<i64> = sqlx::query_scalar(
-            "SELECT event_id FROM rotation_notices WHERE key_id = ? AND version = ?",
+            "SELECT event_id FROM rotation_notices WHERE key_id = $1 AND version = $2",
         )
         .bind(key.as_bytes().to_vec())
         .bind(i64::from(version.get()))
@@ -138,7 +125,7 @@ impl SqliteStore {
             return Ok(None);
         }
         let id = insert(&mut tx, e, webhooks).await?;
-        sqlx::query("INSERT INTO rotation_notices (key_id, version, event_id) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO rotation_notices (key_id, version, event_id) VALUES ($1, $2, $3)")
             .bind(key.as_bytes().to_vec())
             .bind(i64::from(version.get()))
             .bind(id)
@@ -158,19 +145,19 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let query = match &outcome {
             Ok(()) => sqlx::query(
-                "UPDATE webhook_deliveries SET attempts = attempts + 1, delivered_at = ?, \
-                 last_error = NULL WHERE event_id = ? AND url = ?",
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, delivered_at = $1, \
+                 last_error = NULL WHERE event_id = $2 AND url = $3",
             )
             .bind(at.millis()),
             Err((error, Some(next))) => sqlx::query(
-                "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, \
-                 last_error = ? WHERE event_id = ? AND url = ?",
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1, \
+                 last_error = $2 WHERE event_id = $3 AND url = $4",
             )
             .bind(next.millis())
             .bind(error.clone()),
             Err((error, None)) => sqlx::query(
-                "UPDATE webhook_deliveries SET attempts = attempts + 1, failed_at = ?, \
-                 last_error = ? WHERE event_id = ? AND url = ?",
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, failed_at = $1, \
+                 last_error = $2 WHERE event_id = $3 AND url = $4",
             )
             .bind(at.millis())
             .bind(error.clone()),
@@ -178,7 +165,7 @@ impl SqliteStore {
         query
             .bind(event_id)
             .bind(url)
-            .execute(&self.write)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         Ok(())

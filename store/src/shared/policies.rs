@@ -5,13 +5,13 @@ use kms_engine::store::{Change, PolicyChange, Revision, StoreError};
 
 use super::keys::{Event, record_event};
 use super::lifecycle::touch_key;
-use super::{SqliteStore, db_err};
+use super::{Store, db_err};
 
 /// The columns `keys::load` reads the policy from.
 pub const POLICIES_ALL: &str = "SELECT key_id, policy FROM key_policies";
-pub const POLICIES_ONE: &str = "SELECT key_id, policy FROM key_policies WHERE key_id = ?";
+pub const POLICIES_ONE: &str = "SELECT key_id, policy FROM key_policies WHERE key_id = $1";
 
-impl SqliteStore {
+impl Store {
     pub(super) async fn set_key_policy_tx(
         &self,
         c: &PolicyChange,
@@ -25,8 +25,8 @@ impl SqliteStore {
             Some(p) => {
                 let stored = p.to_stored();
                 sqlx::query(
-                    "INSERT INTO key_policies (key_id, policy, updated_at) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (key_id) DO UPDATE SET policy = ?2, updated_at = ?3",
+                    "INSERT INTO key_policies (key_id, policy, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key_id) DO UPDATE SET policy = $2, updated_at = $3",
                 )
                 .bind(key)
                 .bind(&stored)
@@ -37,7 +37,7 @@ impl SqliteStore {
                 stored
             }
             None => {
-                sqlx::query("DELETE FROM key_policies WHERE key_id = ?")
+                sqlx::query("DELETE FROM key_policies WHERE key_id = $1")
                     .bind(key)
                     .execute(&mut *tx)
                     .await

@@ -9,10 +9,10 @@ use kms_engine::version::VersionState;
 use sqlx::Row;
 
 use super::keys::{Event, record_event};
-use super::{SqliteStore, db_err};
+use super::{Store, db_err};
 use crate::rows::{self, corrupt};
 
-impl SqliteStore {
+impl Store {
     pub(super) async fn delete_key_tx(
         &self,
         d: &KeyDeletion,
@@ -22,7 +22,7 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         let key = d.key.as_bytes().to_vec();
         let allowed: Option<i64> = sqlx::query_scalar(
-            "SELECT deletion_allowed FROM keys WHERE id = ? AND deleted_at IS NULL",
+            "SELECT deletion_allowed FROM keys WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(key.clone())
         .fetch_optional(&mut *tx)
@@ -34,7 +34,7 @@ impl SqliteStore {
             Some(_) => {}
         }
         let versions = sqlx::query(
-            "SELECT version, state FROM key_versions WHERE key_id = ? AND state != ? \
+            "SELECT version, state FROM key_versions WHERE key_id = $1 AND state != $2 \
              ORDER BY version",
         )
         .bind(key.clone())
@@ -42,10 +42,11 @@ impl SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_err)?;
-        // secure_delete zeroes the freed cells; the checkpoint after the commit clears the WAL.
+        // The material is NULL from this commit on; the backend's `erase_freed_pages` after the
+        // commit clears the old copies (SQLite: checkpoint; PostgreSQL: VACUUM).
         sqlx::query(
-            "UPDATE key_versions SET state = ?, wrapped = NULL, master_key_id = NULL, \
-             destroy_at = NULL, updated_at = ? WHERE key_id = ? AND state != ?",
+            "UPDATE key_versions SET state = $1, wrapped = NULL, master_key_id = NULL, \
+             destroy_at = NULL, updated_at = $2 WHERE key_id = $3 AND state != $4",
         )
         .bind(destroyed)
         .bind(d.at.millis())
@@ -76,14 +77,14 @@ impl SqliteStore {
         }
         for table in ["grants", "key_policies"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE key_id = ?"
+                "DELETE FROM {table} WHERE key_id = $1"
             )))
             .bind(key.clone())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         }
-        sqlx::query("UPDATE keys SET deleted_at = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE keys SET deleted_at = $1, updated_at = $2 WHERE id = $3")
             .bind(d.at.millis())
             .bind(d.at.millis())
             .bind(key)

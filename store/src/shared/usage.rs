@@ -4,14 +4,14 @@ use kms_engine::algorithm::Operation;
 use kms_engine::ids::KeyId;
 use kms_engine::pool::UsageRecord;
 use kms_engine::store::{StoreError, UsageSummary};
-use sqlx::{PgPool, Row};
+use sqlx::Row;
 
-use super::{PostgresStore, db_err};
+use super::{Pool, Store, db_err};
 use crate::rows::{self, corrupt};
 
-pub async fn summary(pool: &PgPool, key: KeyId) -> Result<Vec<UsageSummary>, StoreError> {
+pub async fn summary(pool: &Pool, key: KeyId) -> Result<Vec<UsageSummary>, StoreError> {
     sqlx::query(
-        "SELECT version, principal, operation, SUM(count)::BIGINT AS count, MAX(last_used_at) AS last \
+        "SELECT version, principal, operation, CAST(SUM(count) AS BIGINT) AS count, MAX(last_used_at) AS last \
          FROM usage WHERE key_id = $1 GROUP BY version, principal, operation \
          ORDER BY version, principal, operation",
     )
@@ -33,7 +33,7 @@ pub async fn summary(pool: &PgPool, key: KeyId) -> Result<Vec<UsageSummary>, Sto
     .collect()
 }
 
-impl PostgresStore {
+impl Store {
     pub(super) async fn record_usage_tx(&self, usage: &[UsageRecord]) -> Result<(), StoreError> {
         if usage.is_empty() {
             return Ok(());
@@ -41,13 +41,15 @@ impl PostgresStore {
         let mut tx = self.begin().await?;
         for u in usage {
             let minute = u.last_used.millis().div_euclid(60_000);
-            sqlx::query(
+            sqlx::query(concat!(
                 "INSERT INTO usage (key_id, version, principal, operation, minute, count, last_used_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (key_id, version, principal, operation, minute) DO UPDATE SET \
                  count = usage.count + excluded.count, \
-                 last_used_at = GREATEST(usage.last_used_at, excluded.last_used_at)",
-            )
+                 last_used_at = ",
+                greatest!(),
+                "(usage.last_used_at, excluded.last_used_at)"
+            ))
             .bind(u.key.as_bytes().to_vec())
             .bind(i64::from(u.version.get()))
             .bind(u.principal.as_ref())

@@ -6,16 +6,15 @@ use kms_engine::people::{LoginState, Session, UserRecord};
 use kms_engine::role::RoleSet;
 use kms_engine::store::{Change, Revision, StoreError};
 use kms_engine::token::TokenHash;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
-use super::{SqliteStore, audit, db_err, feed, unique_err};
+use super::{DbRow, Pool, QueryResult, Store, audit, db_err, feed, unique_err};
 use crate::rows::{self, corrupt};
 
 const USER_COLUMNS: &str = "name, roles, password_hash, totp_sealed, failed_logins, locked_until, \
                             totp_last_step, disabled, created_at";
 
-fn user(row: &SqliteRow) -> Result<UserRecord, StoreError> {
+fn user(row: &DbRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         name: row.get("name"),
         roles: RoleSet::parse_csv(row.get("roles")).map_err(corrupt)?,
@@ -33,9 +32,9 @@ fn user(row: &SqliteRow) -> Result<UserRecord, StoreError> {
     })
 }
 
-pub async fn find(pool: &SqlitePool, name: &str) -> Result<Option<UserRecord>, StoreError> {
+pub async fn find(pool: &Pool, name: &str) -> Result<Option<UserRecord>, StoreError> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE name = ?"
+        "SELECT {USER_COLUMNS} FROM users WHERE name = $1"
     )))
     .bind(name)
     .fetch_optional(pool)
@@ -46,7 +45,7 @@ pub async fn find(pool: &SqlitePool, name: &str) -> Result<Option<UserRecord>, S
     .transpose()
 }
 
-pub async fn all(pool: &SqlitePool) -> Result<Vec<UserRecord>, StoreError> {
+pub async fn all(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users ORDER BY name"
     )))
@@ -59,7 +58,7 @@ pub async fn all(pool: &SqlitePool) -> Result<Vec<UserRecord>, StoreError> {
 }
 
 /// Open sessions of enabled users, as credentials (expiry is checked per request).
-pub async fn session_credentials(pool: &SqlitePool) -> Result<Vec<Credential>, StoreError> {
+pub async fn session_credentials(pool: &Pool) -> Result<Vec<Credential>, StoreError> {
     let found = sqlx::query(
         "SELECT s.hash, s.expires_at, u.name, u.roles FROM sessions s \
          JOIN users u ON u.name = s.user_name WHERE s.ended_at IS NULL AND u.disabled = 0",
@@ -88,7 +87,7 @@ pub async fn session_credentials(pool: &SqlitePool) -> Result<Vec<Credential>, S
         .collect()
 }
 
-fn not_found(done: &sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
+fn not_found(done: &QueryResult) -> Result<(), StoreError> {
     if done.rows_affected() == 0 {
         Err(StoreError::NotFound("user"))
     } else {
@@ -96,7 +95,7 @@ fn not_found(done: &sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
     }
 }
 
-impl SqliteStore {
+impl Store {
     pub(super) async fn create_user_tx(
         &self,
         u: &UserRecord,
@@ -105,7 +104,7 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO users (name, roles, password_hash, totp_sealed, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&u.name)
         .bind(u.roles.to_csv())
@@ -127,7 +126,7 @@ impl SqliteStore {
         audit_event: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE users SET roles = ?, updated_at = ? WHERE name = ?")
+        let done = sqlx::query("UPDATE users SET roles = $1, updated_at = $2 WHERE name = $3")
             .bind(roles.to_csv())
             .bind(audit_event.at.millis())
             .bind(name)
@@ -148,8 +147,8 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         let at = audit_event.at.millis();
         let done = sqlx::query(
-            "UPDATE users SET disabled = ?, failed_logins = 0, locked_until = NULL, \
-             updated_at = ? WHERE name = ?",
+            "UPDATE users SET disabled = $1, failed_logins = 0, locked_until = NULL, \
+             updated_at = $2 WHERE name = $3",
         )
         .bind(i64::from(disabled))
         .bind(at)
@@ -160,7 +159,7 @@ impl SqliteStore {
         not_found(&done)?;
         if disabled {
             sqlx::query(
-                "UPDATE sessions SET ended_at = ? WHERE user_name = ? AND ended_at IS NULL",
+                "UPDATE sessions SET ended_at = $1 WHERE user_name = $2 AND ended_at IS NULL",
             )
             .bind(at)
             .bind(name)
@@ -185,13 +184,13 @@ impl SqliteStore {
         // A success must advance the TOTP step: a code used once is not accepted again, even
         // by a login racing this one.
         let guard = if session.is_some() {
-            "totp_last_step < ?"
+            "totp_last_step < $6"
         } else {
-            "totp_last_step <= ?"
+            "totp_last_step <= $6"
         };
         let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE users SET failed_logins = ?, locked_until = ?, totp_last_step = ?, \
-             updated_at = ? WHERE name = ? AND {guard}"
+            "UPDATE users SET failed_logins = $1, locked_until = $2, totp_last_step = $3, \
+             updated_at = $4 WHERE name = $5 AND {guard}"
         )))
         .bind(i64::from(state.failed_logins))
         .bind(state.locked_until.map(|t| t.millis()))
@@ -208,13 +207,13 @@ impl SqliteStore {
         let mut revision = None;
         if let Some(s) = session {
             // Sessions that ended or expired are no longer needed.
-            sqlx::query("DELETE FROM sessions WHERE expires_at < ? OR ended_at IS NOT NULL")
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR ended_at IS NOT NULL")
                 .bind(at)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
             sqlx::query(
-                "INSERT INTO sessions (hash, user_name, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO sessions (hash, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(s.hash.as_bytes().to_vec())
             .bind(&s.user)
@@ -230,7 +229,7 @@ impl SqliteStore {
             Some(r) => self.commit(tx, r).await,
             None => {
                 tx.commit().await.map_err(db_err)?;
-                feed::current_revision(&self.read).await
+                feed::current_revision(self.reader()).await
             }
         }
     }
@@ -242,7 +241,7 @@ impl SqliteStore {
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
         let done =
-            sqlx::query("UPDATE sessions SET ended_at = ? WHERE hash = ? AND ended_at IS NULL")
+            sqlx::query("UPDATE sessions SET ended_at = $1 WHERE hash = $2 AND ended_at IS NULL")
                 .bind(audit_event.at.millis())
                 .bind(hash.as_bytes().to_vec())
                 .execute(&mut *tx)
@@ -261,7 +260,7 @@ impl SqliteStore {
     ) -> Result<(Revision, u64), StoreError> {
         let mut tx = self.begin().await?;
         let done =
-            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE kind = 2 AND revoked_at IS NULL")
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE kind = 2 AND revoked_at IS NULL")
                 .bind(audit_event.at.millis())
                 .execute(&mut *tx)
                 .await

@@ -9,10 +9,10 @@ use kms_engine::store::{
     Change, KeyConfig, Revision, Rollback, StoreError, VersionAction, VersionChange,
 };
 use kms_engine::version::VersionState;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::Row;
 
 use super::keys::{Event, record_event};
-use super::{PostgresStore, db_err, feed};
+use super::{Store, Tx, db_err, feed};
 use crate::rows::{self, corrupt};
 
 fn code(state: VersionState) -> i64 {
@@ -20,7 +20,7 @@ fn code(state: VersionState) -> i64 {
 }
 
 async fn state_of(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     key: KeyId,
     version: KeyVersion,
 ) -> Result<VersionState, StoreError> {
@@ -35,7 +35,7 @@ async fn state_of(
 }
 
 async fn set_state(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     key: KeyId,
     version: KeyVersion,
     state: VersionState,
@@ -59,11 +59,7 @@ async fn set_state(
 
 /// Marks the key changed at `at`; `NotFound("key")` for a missing or deleted key, so no change
 /// reaches a deleted key.
-pub(super) async fn touch_key(
-    tx: &mut Transaction<'static, Postgres>,
-    key: KeyId,
-    at: Timestamp,
-) -> Result<(), StoreError> {
+pub(super) async fn touch_key(tx: &mut Tx, key: KeyId, at: Timestamp) -> Result<(), StoreError> {
     let done = sqlx::query("UPDATE keys SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
         .bind(at.millis())
         .bind(key.as_bytes().to_vec())
@@ -76,7 +72,7 @@ pub(super) async fn touch_key(
     Ok(())
 }
 
-impl PostgresStore {
+impl Store {
     pub(super) async fn change_version_tx(
         &self,
         c: &VersionChange,
@@ -292,7 +288,7 @@ impl PostgresStore {
         )
         .bind(code(VersionState::ScheduledForDestruction))
         .bind(now.millis())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(db_err)?;
         let mut destroyed = Vec::new();
@@ -337,16 +333,5 @@ impl PostgresStore {
             self.erase_freed_pages().await?;
         }
         Ok(destroyed)
-    }
-
-    /// After material is erased: the rows hold NULL at once, but PostgreSQL keeps the old row
-    /// versions until VACUUM reclaims them (docs/postgres.md). Vacuuming the table now shortens
-    /// that window; it is best effort (another transaction's snapshot can keep old versions alive,
-    /// and the WAL and any base backups still hold them until they are recycled).
-    pub(super) async fn erase_freed_pages(&self) -> Result<(), StoreError> {
-        if let Err(e) = sqlx::query("VACUUM key_versions").execute(&self.pool).await {
-            tracing::warn!(error = %e, "VACUUM after erasing key material failed");
-        }
-        Ok(())
     }
 }

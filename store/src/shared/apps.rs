@@ -9,9 +9,9 @@ use kms_engine::store::{
     AppRecord, AppTokens, Change, Revision, StoreError, TokenRecord, TokenRotation,
 };
 use kms_engine::token::TokenHash;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::Row;
 
-use super::{PostgresStore, db_err, unique_err};
+use super::{DbRow, Pool, Store, Tx, db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 const KIND_APP: i64 = 1;
@@ -19,7 +19,7 @@ const KIND_ROOT: i64 = 2;
 
 /// Every token that is neither revoked nor expired at `now` (a token that expires later carries
 /// its expiry into the directory, which checks it per request).
-pub async fn credentials(pool: &PgPool, now: Timestamp) -> Result<Vec<Credential>, StoreError> {
+pub async fn credentials(pool: &Pool, now: Timestamp) -> Result<Vec<Credential>, StoreError> {
     let found = sqlx::query(
         "SELECT t.hash, t.kind, t.label, t.expires_at, a.id AS app_id, a.name AS app_name \
          FROM tokens t LEFT JOIN apps a ON a.id = t.app_id \
@@ -62,7 +62,7 @@ pub async fn credentials(pool: &PgPool, now: Timestamp) -> Result<Vec<Credential
         .collect()
 }
 
-fn app_record(row: &sqlx::postgres::PgRow) -> Result<AppRecord, StoreError> {
+fn app_record(row: &DbRow) -> Result<AppRecord, StoreError> {
     Ok(AppRecord {
         id: rows::app_id(&row.get::<Vec<u8>, _>("id"))?,
         name: AppName::new(row.get("name")).map_err(corrupt)?,
@@ -70,7 +70,7 @@ fn app_record(row: &sqlx::postgres::PgRow) -> Result<AppRecord, StoreError> {
     })
 }
 
-pub async fn find(pool: &PgPool, name: &AppName) -> Result<Option<AppRecord>, StoreError> {
+pub async fn find(pool: &Pool, name: &AppName) -> Result<Option<AppRecord>, StoreError> {
     let row = sqlx::query("SELECT id, name, created_at FROM apps WHERE name = $1")
         .bind(name.as_str())
         .fetch_optional(pool)
@@ -80,8 +80,8 @@ pub async fn find(pool: &PgPool, name: &AppName) -> Result<Option<AppRecord>, St
 }
 
 /// Apps (all, or the one called `only`) with their tokens, from one read snapshot.
-pub async fn list(pool: &PgPool, only: Option<&AppName>) -> Result<Vec<AppTokens>, StoreError> {
-    let mut tx = super::begin_snapshot(pool).await?;
+pub async fn list(pool: &Pool, only: Option<&AppName>) -> Result<Vec<AppTokens>, StoreError> {
+    let mut tx = super::begin_read(pool).await?;
     let name = only.map(AppName::as_str);
     let apps = sqlx::query(
         "SELECT id, name, created_at FROM apps WHERE $1 IS NULL OR name = $1 ORDER BY name",
@@ -90,11 +90,12 @@ pub async fn list(pool: &PgPool, only: Option<&AppName>) -> Result<Vec<AppTokens
     .fetch_all(&mut *tx)
     .await
     .map_err(db_err)?;
-    let tokens = sqlx::query(
+    let tokens = sqlx::query(concat!(
         "SELECT t.app_id, t.hash, t.created_at, t.expires_at, t.revoked_at FROM tokens t \
          JOIN apps a ON a.id = t.app_id WHERE t.kind = $1 AND ($2 IS NULL OR a.name = $2) \
-         ORDER BY t.created_at, t.seq",
-    )
+         ORDER BY t.created_at, t.",
+        insertion_order!()
+    ))
     .bind(KIND_APP)
     .bind(name)
     .fetch_all(&mut *tx)
@@ -134,11 +135,8 @@ pub async fn list(pool: &PgPool, only: Option<&AppName>) -> Result<Vec<AppTokens
     Ok(listed)
 }
 
-pub(super) async fn require_app(
-    tx: &mut Transaction<'static, Postgres>,
-    app: AppId,
-) -> Result<(), StoreError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1::BIGINT FROM apps WHERE id = $1")
+pub(super) async fn require_app(tx: &mut Tx, app: AppId) -> Result<(), StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM apps WHERE id = $1")
         .bind(app.as_bytes().to_vec())
         .fetch_optional(&mut **tx)
         .await
@@ -147,7 +145,7 @@ pub(super) async fn require_app(
 }
 
 async fn insert_app_token(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     app: AppId,
     token: &TokenHash,
     at: Timestamp,
@@ -167,7 +165,7 @@ async fn insert_app_token(
 /// that label. The same token again (a dev server restarted with the same --dev-root-token)
 /// revives its row rather than failing on the primary key.
 pub async fn insert_root_token(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     label: &str,
     token: &TokenHash,
     at: Timestamp,
@@ -203,7 +201,7 @@ pub async fn insert_root_token(
     Ok(())
 }
 
-impl PostgresStore {
+impl Store {
     pub(super) async fn create_app_tx(
         &self,
         app: &AppRecord,
