@@ -16,15 +16,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 records=${DR_RECORDS:-200}
-[[ "$records" =~ ^[1-9][0-9]*$ ]] || { echo "dr-drill: FAIL: DR_RECORDS must be a positive integer" >&2; exit 1; }
+[[ "$records" =~ ^[1-9][0-9]*$ ]] || { echo "dr-drill: FAIL: DR_RECORDS must be a positive integer"; exit 1; }
 if [ -z "${KMS_BIN:-}" ]; then
   cargo build --release --bin kms --locked >&2
   KMS_BIN=target/release/kms
 fi
+[ -x "$KMS_BIN" ] || { echo "dr-drill: FAIL: no kms binary at $KMS_BIN"; exit 1; }
 KMS_BIN=$(cd "$(dirname "$KMS_BIN")" && pwd)/$(basename "$KMS_BIN")
-[ -x "$KMS_BIN" ] || { echo "dr-drill: FAIL: no kms binary at $KMS_BIN" >&2; exit 1; }
 for tool in openssl curl jq base64; do
-  command -v "$tool" >/dev/null || { echo "dr-drill: FAIL: $tool is not installed" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "dr-drill: FAIL: $tool is not installed"; exit 1; }
 done
 
 ROOT_TOKEN=dr-drill-root
@@ -275,11 +275,21 @@ cat "$work/no-hsm.err"
 [ ! -e "$site_b/no-hsm/kms.db" ] || fail "a refused restore wrote kms.db"
 refusal=$(grep -o 'backup_wrong_master_key\|hsm_error' "$work/no-hsm.err" | head -n 1) \
   || fail "restore without the HSM failed for another reason: $(cat "$work/no-hsm.err")"
-say "the archive without the master key restores nothing ($refusal)"
+# The sealed keyring without its unseal share does not open either (shares are read from stdin).
+mkdir -p "$site_b/no-share/hsm"
+chmod 700 "$site_b/no-share" "$site_b/no-share/hsm"
+cp -p "$escrow/hsm/sealed.json" "$site_b/no-share/hsm/sealed.json"
+if "$KMS_BIN" restore --in "$archive" --data-dir "$site_b/no-share" </dev/null 2>"$work/no-share.err"; then
+  fail "the archive restored with the sealed keyring but no unseal share"
+fi
+cat "$work/no-share.err"
+[ ! -e "$site_b/no-share/kms.db" ] || fail "a refused restore wrote kms.db"
+say "the archive without the master key restores nothing ($refusal; the sealed keyring without its share: refused too)"
 
 # ---- recovery site: restore, a store, a new service node ---------------------------------------
 step="restore"
-mkdir -m 700 -p "$site_b/store/hsm"
+mkdir -p "$site_b/store/hsm"
+chmod 700 "$site_b/store" "$site_b/store/hsm"
 cp -p "$escrow/hsm/sealed.json" "$site_b/store/hsm/sealed.json"
 cp -p "$escrow/dev-unseal-share" "$site_b/store/dev-unseal-share"
 restore_started=$(now)
