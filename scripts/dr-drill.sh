@@ -306,7 +306,9 @@ node_config "$site_b/n3.toml" "$site_b/n3" 127.0.0.5 n3 "$store_internal"
 start n3 --config "$site_b/n3.toml"
 n3=$started_addr
 first=$(head -n 1 "$pairs" | cut -f 2)
+last=$(tail -n 1 "$pairs" | cut -f 2)
 wait_serving "$n3" "$app_token" "$first" || fail "the recovery node does not decrypt the first record"
+wait_serving "$n3" "$app_token" "$last" || fail "the recovery node does not decrypt the last record"
 recovered_seconds=$(elapsed "$restore_started" "$(now)")
 say "recovery site up in $recovered_seconds s from the restore: store $store, new node $n3"
 
