@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 records=${DR_RECORDS:-200}
 [[ "$records" =~ ^[1-9][0-9]*$ ]] || { echo "dr-drill: FAIL: DR_RECORDS must be a positive integer"; exit 1; }
 if [ -z "${KMS_BIN:-}" ]; then
-  cargo build --release --bin kms --locked >&2
+  cargo build --release --bin kms --locked >&2 \
+    || { echo "dr-drill: FAIL: cargo build --release --bin kms --locked failed"; exit 1; }
   KMS_BIN=target/release/kms
 fi
 [ -x "$KMS_BIN" ] || { echo "dr-drill: FAIL: no kms binary at $KMS_BIN"; exit 1; }
