@@ -7,8 +7,8 @@ export PATH="$PATH:/usr/sbin"
 
 # command -> Debian package
 declare -A need=(
-  [curl]=curl                    # the README walkthrough
-  [jq]=jq                        # the README walkthrough
+  [curl]=curl                    # the README walkthrough, scripts/dr-drill.sh
+  [jq]=jq                        # the README walkthrough, scripts/dr-drill.sh
   [softhsm2-util]=softhsm2       # the PKCS#11 HSM the tests run against
   [pkcs11-tool]=opensc           # an independent look at the tokens' objects
   [openssl]=openssl              # an independent implementation the tests check signatures with; the TLS tests' certificates

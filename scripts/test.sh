@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, the workspace's tests (unit, store conformance, end to end),
-# and the README walkthrough against the README's own run command. This is the README's test
-# command; .ci/run calls it after installing what a fresh machine lacks.
+# the README walkthrough against the README's own run command, and the disaster-recovery drill.
+# This is the README's test command; .ci/run calls it after installing what a fresh machine lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +20,8 @@ cargo test --workspace --locked
 
 step "README walkthrough"
 scripts/walkthrough.sh
+
+step "disaster-recovery drill"
+scripts/dr-drill.sh
 
 step "all tests passed"
