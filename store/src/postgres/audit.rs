@@ -1,5 +1,6 @@
 //! The hash-chained audit log. The chain head (last sequence number and hash) lives in
-//! `store_meta`, updated in the same transaction as each append.
+//! `store_meta`, updated in the same transaction as each append; the transaction holds that row's
+//! lock from its start (`PostgresStore::begin`), so two processes never chain onto one head.
 
 use kms_engine::audit::{self, AuditEvent, AuditRecord, Outcome};
 use kms_engine::people::AuditSeal;
@@ -13,7 +14,8 @@ pub async fn append(
     tx: &mut Transaction<'static, Postgres>,
     e: &AuditEvent,
 ) -> Result<(), StoreError> {
-    let row = sqlx::query("SELECT audit_seq, audit_head FROM store_meta WHERE id = 1")
+    // Already locked by `begin`; FOR UPDATE keeps this safe in any transaction.
+    let row = sqlx::query("SELECT audit_seq, audit_head FROM store_meta WHERE id = 1 FOR UPDATE")
         .fetch_one(&mut **tx)
         .await
         .map_err(db_err)?;

@@ -103,7 +103,7 @@ impl PostgresStore {
             }
             // Woken by a commit here or a notification from another process; at the latest after
             // a poll interval, in case a notification was lost.
-            let _ = tokio::time::timeout(left.min(super::POLL), rx.wait_for(|r| *r > after)).await;
+            let _ = tokio::time::timeout(left.min(self.poll), rx.wait_for(|r| *r > after)).await;
         }
     }
 }

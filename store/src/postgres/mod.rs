@@ -11,7 +11,8 @@
 //! Each change-feed entry also sends `NOTIFY kms_changes, '<revision>'` inside its transaction
 //! (delivered on commit, to every process). A listener task per store turns notifications into
 //! wake-ups of `wait_for_change`; waiters also poll the revision, so a lost notification (the
-//! listener reconnecting) delays a wake-up by at most [`POLL`].
+//! listener reconnecting) delays a wake-up by at most the poll interval ([`POLL`] unless set with
+//! [`PostgresStore::with_poll_interval`]).
 
 mod approvals;
 mod apps;
@@ -61,14 +62,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// The channel every commit notifies, with the revision as payload.
 const CHANNEL: &str = "kms_changes";
 
-/// How long a waiter trusts notifications alone before it reads the revision again.
-const POLL: Duration = Duration::from_secs(1);
+/// How long a waiter trusts notifications alone before it reads the revision again (default), and
+/// how long the listener waits before it reconnects.
+pub const POLL: Duration = Duration::from_secs(1);
 
 pub struct PostgresStore {
     pool: PgPool,
     notify: Arc<watch::Sender<Revision>>,
     listener: AbortHandle,
     clock: Arc<dyn Clock>,
+    poll: Duration,
 }
 
 /// SQLSTATEs that mean the server cannot serve us now (rather than that the query is wrong):
@@ -209,7 +212,15 @@ impl PostgresStore {
             notify,
             listener,
             clock,
+            poll: POLL,
         })
+    }
+
+    /// How often `wait_for_change` reads the revision while no notification comes (tests set it
+    /// to tell a notification's wake-up from a poll's).
+    pub fn with_poll_interval(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
     }
 
     /// Begins a write transaction: takes the store-wide write lock (the `store_meta` row) first.
