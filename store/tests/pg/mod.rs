@@ -1,5 +1,7 @@
 //! A database of its own for each PostgreSQL test, made through the server at `KMS_TEST_POSTGRES`
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and dropped with the guard.
+// Shared by several test crates (postgres.rs, lifecycle.rs), each using part of it.
+#![allow(dead_code)]
 
 use std::str::FromStr;
 use std::sync::Arc;
