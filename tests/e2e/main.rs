@@ -20,6 +20,7 @@ mod observability;
 mod passwords;
 mod people;
 mod pkcs11;
+mod postgres;
 mod process;
 mod role_matrix;
 mod rotation;

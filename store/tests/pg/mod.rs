@@ -22,6 +22,7 @@ pub fn admin_url() -> String {
 /// after a panic.
 pub struct TestDb {
     admin: PgConnectOptions,
+    admin_url: String,
     pub name: String,
 }
 
@@ -50,7 +51,31 @@ impl TestDb {
             .await
             .unwrap();
         conn.close().await.unwrap();
-        Self { admin, name }
+        Self {
+            admin,
+            admin_url: url,
+            name,
+        }
+    }
+
+    /// The database's URL: the admin URL with this database's name (for `kms serve`).
+    pub fn url(&self) -> String {
+        let (base, query) = match self.admin_url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (self.admin_url.as_str(), None),
+        };
+        // scheme://user@host:port, without the database.
+        let authority = base.find("://").map_or(0, |i| i + 3);
+        let server = match base[authority..].find('/') {
+            Some(i) => &base[..authority + i],
+            None => base,
+        };
+        let mut url = format!("{server}/{}", self.name);
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
+        url
     }
 
     pub fn options(&self) -> PgConnectOptions {
