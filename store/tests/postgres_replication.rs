@@ -1,5 +1,6 @@
 //! A PostgreSQL store on a primary with a synchronous standby: every call that returned `Ok` is on
-//! the standby after the primary is killed (SIGKILL) and the standby promoted.
+//! the standby after the primary is killed (SIGKILL) and the standby promoted. And a store rides
+//! out its server's restart.
 //!
 //! The test runs two clusters of its own (initdb, pg_basebackup, pg_ctl from
 //! `KMS_TEST_PG_BIN`, default `/usr/lib/postgresql/15/bin`) on free ports in a temporary
@@ -20,7 +21,7 @@ use kms_engine::audit::{AuditEvent, Outcome};
 use kms_engine::clock::{SystemClock, Timestamp};
 use kms_engine::ids::{KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::master_key::{Kcv, MasterKeyOrigin, MasterKeyRecord, MasterKeyState};
-use kms_engine::store::{AuditQuery, KeyStore, NewKey, Rotation};
+use kms_engine::store::{AuditQuery, KeyStore, NewKey, Rotation, StoreError};
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::WrappedKey;
 use kms_store::PostgresStore;
@@ -122,6 +123,21 @@ impl Cluster {
         text.lines().next().map(str::to_owned)
     }
 
+    fn stop_immediately(&self) {
+        pg(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+
     fn kill_9(&self) {
         let pid = self.postmaster_pid().expect("the primary is running");
         let status = Command::new("kill").args(["-9", &pid]).status().unwrap();
@@ -175,44 +191,61 @@ struct Pair {
     _dir: tempfile::TempDir,
 }
 
+/// A temporary directory the `postgres` user owns (when we are root).
+fn cluster_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if running_as_root() {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:", dir.path().to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "chown the test directory to postgres");
+    }
+    dir
+}
+
+/// A new cluster in `dir/name` on a free port, not started; `conf` is added to its
+/// postgresql.conf.
+fn init_cluster(dir: &Path, name: &str, conf: &str) -> Cluster {
+    let bin = bin_dir();
+    let cluster = Cluster {
+        bin: bin.clone(),
+        data: dir.join(name),
+        port: free_port(),
+    };
+    pg(
+        &bin,
+        "initdb",
+        &[
+            "-D",
+            cluster.data.to_str().unwrap(),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+        ],
+    );
+    append(
+        &cluster.data.join("postgresql.conf"),
+        &format!(
+            "\nport = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n{conf}",
+            cluster.port,
+            dir.display()
+        ),
+    );
+    cluster
+}
+
 impl Pair {
     fn start() -> Self {
-        let bin = bin_dir();
-        let dir = tempfile::tempdir().unwrap();
-        if running_as_root() {
-            let status = Command::new("chown")
-                .args(["-R", "postgres:", dir.path().to_str().unwrap()])
-                .status()
-                .unwrap();
-            assert!(status.success(), "chown the test directory to postgres");
-        }
-        let primary = Cluster {
-            bin: bin.clone(),
-            data: dir.path().join("primary"),
-            port: free_port(),
-        };
-        pg(
-            &bin,
-            "initdb",
-            &[
-                "-D",
-                primary.data.to_str().unwrap(),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-            ],
+        let dir = cluster_dir();
+        let primary = init_cluster(
+            dir.path(),
+            "primary",
+            "wal_level = replica\nmax_wal_senders = 5\n\
+             synchronous_standby_names = 'standby1'\nsynchronous_commit = on\n",
         );
-        let sockets = dir.path().to_str().unwrap();
-        append(
-            &primary.data.join("postgresql.conf"),
-            &format!(
-                "\nport = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{sockets}'\n\
-                 wal_level = replica\nmax_wal_senders = 5\n\
-                 synchronous_standby_names = 'standby1'\nsynchronous_commit = on\n",
-                primary.port
-            ),
-        );
+        let bin = primary.bin.clone();
         append(
             &primary.data.join("pg_hba.conf"),
             "\nhost replication all 127.0.0.1/32 trust\n",
@@ -459,4 +492,110 @@ async fn fail_over(pair: &Pair) {
         .await
         .unwrap();
     promoted.close().await;
+}
+
+async fn create_key(store: &PostgresStore, name: &str) -> (KeyId, kms_engine::store::Revision) {
+    let id = KeyId::random();
+    let revision = store
+        .create_key(
+            &NewKey {
+                id,
+                name: KeyName::new(name).unwrap(),
+                algorithm: Algorithm::Aes256Gcm,
+                settings: Default::default(),
+                wrapped: material(id, 1),
+                at: ts(1),
+                actor: "root:test".into(),
+            },
+            &event("create_key"),
+        )
+        .await
+        .unwrap();
+    (id, revision)
+}
+
+/// While the server is down the store's calls fail as `Unavailable` (what key sync and the
+/// handlers treat as an outage); once it is back, the same store handles read and write again and
+/// its change-feed listener reconnects by itself: a waiter whose poll is an hour away is woken by
+/// another store's commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_comes_back_after_the_server_restarts() {
+    let dir = cluster_dir();
+    let cluster = init_cluster(dir.path(), "main", "");
+    cluster.start();
+    tokio::time::timeout(Duration::from_secs(300), restart(&cluster))
+        .await
+        .expect("the restart test took more than 5 minutes");
+}
+
+async fn restart(cluster: &Cluster) {
+    {
+        let mut conn = PgConnection::connect(&cluster.url("postgres"))
+            .await
+            .unwrap();
+        sqlx::raw_sql("CREATE DATABASE kms")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let writer = PostgresStore::open(&cluster.url("kms"), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let reader = Arc::new(
+        PostgresStore::open(&cluster.url("kms"), Arc::new(SystemClock))
+            .await
+            .unwrap()
+            .with_poll_interval(Duration::from_secs(3600)),
+    );
+    writer
+        .initialize_master_key(
+            &MasterKeyRecord {
+                id: MasterKeyId::new("mk-repl").unwrap(),
+                kcv: Kcv::parse("000000").unwrap(),
+                origin: MasterKeyOrigin::Generated,
+                state: MasterKeyState::Active,
+                created_at: ts(0),
+                updated_at: ts(0),
+            },
+            "initial",
+            &TokenHash::of("r"),
+            &event("init"),
+        )
+        .await
+        .unwrap();
+    let (before, _) = create_key(&writer, "before").await;
+
+    cluster.stop_immediately();
+    assert!(matches!(
+        writer.revision().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        writer.load_key(before).await,
+        Err(StoreError::Unavailable(_))
+    ));
+
+    cluster.start();
+    let (after, revision) = create_key(&writer, "after").await;
+    assert!(writer.load_key(before).await.unwrap().is_some());
+    assert!(reader.load_key(after).await.unwrap().is_some());
+    let waiter = {
+        let reader = Arc::clone(&reader);
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let r = reader
+                .wait_for_change(revision, Duration::from_secs(60))
+                .await
+                .unwrap();
+            (r, t.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, committed) = create_key(&writer, "woken").await;
+    let (r, waited) = waiter.await.unwrap();
+    assert_eq!(r, committed);
+    assert!(waited < Duration::from_secs(30), "waited {waited:?}");
+    writer.close().await;
+    reader.close().await;
 }

@@ -153,6 +153,10 @@ async fn listen(pool: PgPool, notify: Arc<watch::Sender<Revision>>) {
             tokio::time::sleep(POLL).await;
             continue;
         }
+        // Listening from here on; what committed while the listener was away is in the revision.
+        if let Ok(r) = feed::current_revision(&pool).await {
+            advance(&notify, r);
+        }
         loop {
             match listener.try_recv().await {
                 Ok(Some(n)) => match n.payload().parse::<Revision>() {
