@@ -24,6 +24,9 @@ if [ "${1:-}" = "--loadtest" ]; then
   # The benchmark chart's font.
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 fi
+# PostgreSQL's server binaries (not on PATH on Debian): the store's PostgreSQL tests run a server
+# of their own when none answers, and the replication test runs two (scripts/postgres.sh).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done

@@ -16,6 +16,8 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
+# A PostgreSQL server for the store's PostgreSQL tests (the default one, or a private one).
+source scripts/postgres.sh
 cargo test --workspace --locked
 
 step "README walkthrough"

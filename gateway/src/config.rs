@@ -536,6 +536,18 @@ password_hash = "{}"
     }
 
     #[test]
+    fn the_store_section_chooses_postgres_and_refuses_typos() {
+        let url = "postgres://kms@db.internal:5432/kms";
+        let cfg: ConfigFile = toml::from_str(&format!("[store]\npostgres = \"{url}\"")).unwrap();
+        let opts = crate::server::ServeOptions::from_config(&cfg).unwrap();
+        assert_eq!(opts.postgres_url.as_deref(), Some(url));
+        // No [store]: SQLite in the data directory.
+        let sqlite = crate::server::ServeOptions::from_config(&ConfigFile::default()).unwrap();
+        assert_eq!(sqlite.postgres_url, None);
+        assert!(toml::from_str::<ConfigFile>("[store]\npostgresql = \"x\"").is_err());
+    }
+
+    #[test]
     fn the_tls_section_names_its_files_and_refuses_typos() {
         let cfg: ConfigFile = toml::from_str(
             "[tls]\ncert = \"/etc/kms/s.pem\"\nkey = \"/etc/kms/s.key\"\nclient_ca = \"/etc/kms/ca.pem\"",

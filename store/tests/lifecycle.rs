@@ -5,6 +5,9 @@
 //! one active version; destroyed is final; a destroyed version's material is gone from the store
 //! and from the database files; a version that is not active or decrypt-only neither encrypts nor
 //! decrypts.
+//!
+//! It runs against SQLite (the database files searched) and PostgreSQL (every BYTEA value the
+//! database holds searched; a database of its own per case, tests/pg/mod.rs).
 // Test helpers panic on failure by design; version numbers here are tiny.
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
@@ -23,6 +26,40 @@ use kms_engine::version::VersionState;
 use kms_engine::wrap::WrappedKey;
 use kms_store::SqliteStore;
 use proptest::prelude::*;
+
+mod pg;
+
+/// The store under test and what it keeps at rest.
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres(Box<pg::TestDb>),
+}
+
+impl Backend {
+    async fn open(postgres: bool) -> (Self, Arc<dyn KeyStore>) {
+        if postgres {
+            let db = pg::TestDb::create().await;
+            let store: Arc<dyn KeyStore> = Arc::new(db.open().await);
+            (Backend::Postgres(Box::new(db)), store)
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            let store: Arc<dyn KeyStore> =
+                Arc::new(SqliteStore::open(&dir.path().join("kms.db")).await.unwrap());
+            (Backend::Sqlite(dir), store)
+        }
+    }
+
+    /// SQLite: every file in the directory (the WAL included). PostgreSQL: every BYTEA value.
+    async fn at_rest(&self) -> Vec<Vec<u8>> {
+        match self {
+            Backend::Sqlite(dir) => std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+                .collect(),
+            Backend::Postgres(db) => db.bytea_values().await,
+        }
+    }
+}
 
 const WEEK: i64 = 7 * 24 * 3600 * 1000;
 
@@ -185,10 +222,8 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-async fn run(steps: Vec<Step>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn KeyStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("kms.db")).await.unwrap());
+async fn run(postgres: bool, steps: Vec<Step>) {
+    let (backend, store) = Backend::open(postgres).await;
     let mk = MasterKeyId::new("mk-prop").unwrap();
     store
         .initialize_master_key(
@@ -352,11 +387,8 @@ async fn run(steps: Vec<Step>) {
             VersionState::Active
         );
     }
-    // Destroyed material is gone from the files too, not only from the rows.
-    let files: Vec<Vec<u8>> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect();
+    // Destroyed material is gone from what the store keeps at rest too, not only from the rows.
+    let files = backend.at_rest().await;
     for v in &destroyed_ever {
         for f in &files {
             assert!(
@@ -387,6 +419,17 @@ proptest! {
             .enable_all()
             .build()
             .unwrap()
-            .block_on(run(steps));
+            .block_on(run(false, steps));
+    }
+
+    #[test]
+    fn the_lifecycle_keeps_its_invariants_on_postgres(
+        steps in proptest::collection::vec(step(), 1..40)
+    ) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(run(true, steps));
     }
 }

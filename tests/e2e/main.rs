@@ -27,6 +27,7 @@ mod people;
 #[path = "../../store/tests/pg/mod.rs"]
 mod pg;
 mod pkcs11;
+mod postgres;
 mod process;
 mod role_matrix;
 mod rotation;

@@ -11,7 +11,8 @@
 //! Each change-feed entry also sends `NOTIFY kms_changes, '<revision>'` inside its transaction
 //! (delivered on commit, to every process). A listener task per store turns notifications into
 //! wake-ups of `wait_for_change`; waiters also poll the revision, so a lost notification (the
-//! listener reconnecting) delays a wake-up by at most [`POLL`].
+//! listener reconnecting) delays a wake-up by at most the poll interval ([`POLL`] unless set with
+//! [`PostgresStore::with_poll_interval`]).
 //!
 //! The area modules (apps, keys, approvals, ...) and the `KeyStore` impl are shared with the
 //! SQLite backend: they live in store/src/shared and are compiled here against the aliases and
@@ -62,14 +63,16 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// The channel every commit notifies, with the revision as payload.
 const CHANNEL: &str = "kms_changes";
 
-/// How long a waiter trusts notifications alone before it reads the revision again.
-const POLL: Duration = Duration::from_secs(1);
+/// How long a waiter trusts notifications alone before it reads the revision again (default), and
+/// how long the listener waits before it reconnects.
+pub const POLL: Duration = Duration::from_secs(1);
 
 pub struct PostgresStore {
     pool: PgPool,
     notify: Arc<watch::Sender<Revision>>,
     listener: AbortHandle,
     clock: Arc<dyn Clock>,
+    poll: Duration,
 }
 
 /// SQLSTATEs that mean the server cannot serve us now (rather than that the query is wrong):
@@ -117,6 +120,10 @@ async fn listen(pool: PgPool, notify: Arc<watch::Sender<Revision>>) {
             tracing::warn!(error = %e, "change-feed listener: LISTEN failed; retrying");
             tokio::time::sleep(POLL).await;
             continue;
+        }
+        // Listening from here on; what committed while the listener was away is in the revision.
+        if let Ok(r) = feed::current_revision(&pool).await {
+            advance(&notify, r);
         }
         loop {
             match listener.try_recv().await {
@@ -177,7 +184,15 @@ impl PostgresStore {
             notify,
             listener,
             clock,
+            poll: POLL,
         })
+    }
+
+    /// How often `wait_for_change` reads the revision while no notification comes (tests set it
+    /// to tell a notification's wake-up from a poll's).
+    pub fn with_poll_interval(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
     }
 
     /// Begins a write transaction: takes the store-wide write lock (the `store_meta` row) first.
@@ -220,7 +235,7 @@ impl PostgresStore {
             }
             // Woken by a commit here or a notification from another process; at the latest after
             // a poll interval, in case a notification was lost.
-            let _ = tokio::time::timeout(left.min(POLL), rx.wait_for(|r| *r > after)).await;
+            let _ = tokio::time::timeout(left.min(self.poll), rx.wait_for(|r| *r > after)).await;
         }
     }
 

@@ -1,6 +1,6 @@
 //! Deleting a key (Vault Transit's `DELETE keys/:name`, for a key whose `deletion_allowed` is
 //! set): one transaction destroys every version as a destruction does, removes the grants and the
-//! usage policy, and marks the row deleted, which frees the name (migration 0008) while the
+//! usage policy, and marks the row deleted, which frees the name (a partial unique index) while the
 //! history, usage and audit records keep pointing at it.
 
 use kms_engine::audit::AuditEvent;

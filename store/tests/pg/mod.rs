@@ -1,5 +1,7 @@
 //! A database of its own for each PostgreSQL test, made through the server at `KMS_TEST_POSTGRES`
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and dropped with the guard.
+// Shared by several test crates (postgres.rs, lifecycle.rs), each using part of it.
+#![allow(dead_code)]
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ pub fn admin_url() -> String {
 /// after a panic.
 pub struct TestDb {
     admin: PgConnectOptions,
+    admin_url: String,
     pub name: String,
 }
 
@@ -48,7 +51,31 @@ impl TestDb {
             .await
             .unwrap();
         conn.close().await.unwrap();
-        Self { admin, name }
+        Self {
+            admin,
+            admin_url: url,
+            name,
+        }
+    }
+
+    /// The database's URL: the admin URL with this database's name (for `kms serve`).
+    pub fn url(&self) -> String {
+        let (base, query) = match self.admin_url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (self.admin_url.as_str(), None),
+        };
+        // scheme://user@host:port, without the database.
+        let authority = base.find("://").map_or(0, |i| i + 3);
+        let server = match base[authority..].find('/') {
+            Some(i) => &base[..authority + i],
+            None => base,
+        };
+        let mut url = format!("{server}/{}", self.name);
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
+        url
     }
 
     pub fn options(&self) -> PgConnectOptions {
