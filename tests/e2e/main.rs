@@ -21,9 +21,8 @@ mod nginx;
 mod observability;
 mod passwords;
 mod people;
-// The store tests' PostgreSQL fixture (a database of its own per test), for the cluster on
-// PostgreSQL; the e2e tests use part of it.
-#[allow(dead_code)]
+// The store tests' PostgreSQL fixture (a database of its own per test), for the tests on
+// PostgreSQL (postgres.rs, cluster.rs).
 #[path = "../../store/tests/pg/mod.rs"]
 mod pg;
 mod pkcs11;

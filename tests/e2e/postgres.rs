@@ -9,8 +9,7 @@ use serde_json::json;
 
 use crate::support::*;
 
-#[path = "../../store/tests/pg/mod.rs"]
-mod pg;
+use crate::pg;
 
 /// Retries `f` until it returns `Some` (the other server's directory catching up), at most 10 s.
 fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
