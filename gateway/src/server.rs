@@ -340,12 +340,7 @@ impl Kms {
             crate::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
         let tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
         create_private_dir(&opts.data_dir)?;
-        let control = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("kms-control")
-            .enable_all()
-            .build()
-            .map_err(ServeError::Runtime)?;
+        let control = control_runtime()?;
         let clock: Arc<dyn Clock> = Arc::clone(&opts.clock);
         let store: Arc<dyn KeyStore> = match &opts.postgres_url {
             Some(url) => Arc::new(control.block_on(PostgresStore::open(url, Arc::clone(&clock)))?),
@@ -391,24 +386,8 @@ impl Kms {
             None
         };
 
-        let pool = Arc::new(
-            WorkerPool::start(&opts.pool, Arc::new(hsm.clone()), Arc::clone(&clock))
-                .map_err(ServeError::Runtime)?,
-        );
-        if let Some(usage) = pool.take_usage() {
-            usage::start(usage, Arc::clone(&store), control.handle().clone())
-                .map_err(ServeError::Runtime)?;
-        }
+        let (pool, purge) = start_pool(opts, &hsm, &clock, &store, &control)?;
         let directory = Arc::new(DirectoryHandle::default());
-        // A version that may no longer be used, or a deleted key's, leaves every worker's cache
-        // as soon as the change arrives.
-        let purge: KeyListener = {
-            let pool = Arc::clone(&pool);
-            Arc::new(move |update| match update {
-                KeyUpdate::Loaded(key) => pool.purge_unusable(key),
-                KeyUpdate::Removed(key) => pool.purge_all(key),
-            })
-        };
         let sync = control.block_on(KeySync::start(
             Arc::clone(&store),
             Arc::clone(&directory),
@@ -558,6 +537,44 @@ impl Kms {
         drop(state);
         control.shutdown_timeout(Duration::from_secs(5));
     }
+}
+
+/// The control runtime: store, HSM and sync calls run here, never on an HTTP worker.
+pub(crate) fn control_runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("kms-control")
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)
+}
+
+/// The crypto workers (unwrapping through `hsm`), their usage writer, and the key-sync listener
+/// that purges from every worker's cache a version that may no longer be used, or a deleted
+/// key's, as soon as the change arrives.
+pub(crate) fn start_pool(
+    opts: &ServeOptions,
+    hsm: &HsmHandle,
+    clock: &Arc<dyn Clock>,
+    store: &Arc<dyn KeyStore>,
+    control: &tokio::runtime::Runtime,
+) -> Result<(Arc<WorkerPool>, KeyListener), ServeError> {
+    let pool = Arc::new(
+        WorkerPool::start(&opts.pool, Arc::new(hsm.clone()), Arc::clone(clock))
+            .map_err(ServeError::Runtime)?,
+    );
+    if let Some(counts) = pool.take_usage() {
+        usage::start(counts, Arc::clone(store), control.handle().clone())
+            .map_err(ServeError::Runtime)?;
+    }
+    let purge: KeyListener = {
+        let pool = Arc::clone(&pool);
+        Arc::new(move |update| match update {
+            KeyUpdate::Loaded(key) => pool.purge_unusable(key),
+            KeyUpdate::Removed(key) => pool.purge_all(key),
+        })
+    };
+    Ok((pool, purge))
 }
 
 /// The API only speaks JSON, so the body is parsed as JSON whatever the Content-Type says (a plain

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use ureq::tls::{ClientCert, PemItem, RootCerts, TlsConfig};
+use ureq::tls::{ClientCert, RootCerts, TlsConfig};
 
 use kms_engine::store::StoreError;
 
-use crate::tls::TlsError;
+use crate::tls::{self, TlsError};
 
 /// `[internal]` in kms.toml: this node's certificate and key, and the internal CA.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,47 +36,29 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
-fn pem_items(what: &'static str, path: &Path) -> Result<Vec<PemItem<'static>>, TlsError> {
-    let pem = std::fs::read(path).map_err(|source| TlsError::Read {
-        what,
-        path: path.to_owned(),
-        source,
-    })?;
-    ureq::tls::parse_pem(&pem)
-        .map(|item| {
-            item.map(|i| match i {
-                PemItem::Certificate(c) => PemItem::Certificate(c.to_owned()),
-                PemItem::PrivateKey(k) => PemItem::PrivateKey(k.to_owned()),
-                other => other,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsError::Pem {
-            what,
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
-}
-
+/// The certificates of a PEM file, as ureq takes them.
 fn certificates(
     what: &'static str,
     path: &Path,
 ) -> Result<Vec<ureq::tls::Certificate<'static>>, TlsError> {
-    let certs: Vec<_> = pem_items(what, path)?
-        .into_iter()
-        .filter_map(|i| match i {
-            PemItem::Certificate(c) => Some(c),
-            _ => None,
-        })
-        .collect();
-    if certs.is_empty() {
-        return Err(TlsError::Empty {
-            what,
-            path: path.to_owned(),
-            expected: "CERTIFICATE",
-        });
-    }
-    Ok(certs)
+    Ok(tls::certificates(what, path)?
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+        .collect())
+}
+
+/// The first private key of a PEM file (the text is zeroized once read).
+fn private_key(path: &Path) -> Result<ureq::tls::PrivateKey<'static>, TlsError> {
+    let pem = zeroize::Zeroizing::new(std::fs::read(path).map_err(|source| TlsError::Read {
+        what: "internal key",
+        path: path.to_owned(),
+        source,
+    })?);
+    ureq::tls::PrivateKey::from_pem(&pem).map_err(|e| TlsError::Pem {
+        what: "internal key",
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -87,17 +69,7 @@ impl InternalClient {
     /// A client of the store at `base` (`https://host:port`).
     pub fn new(base: &str, tls: &InternalTls) -> Result<Self, TlsError> {
         let chain = certificates("internal cert", &tls.cert)?;
-        let key = pem_items("internal key", &tls.key)?
-            .into_iter()
-            .find_map(|i| match i {
-                PemItem::PrivateKey(k) => Some(k),
-                _ => None,
-            })
-            .ok_or_else(|| TlsError::Empty {
-                what: "internal key",
-                path: tls.key.clone(),
-                expected: "PRIVATE KEY",
-            })?;
+        let key = private_key(&tls.key)?;
         let roots = certificates("internal ca", &tls.ca)?;
         let config = TlsConfig::builder()
             .root_certs(RootCerts::Specific(Arc::new(roots)))

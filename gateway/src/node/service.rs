@@ -9,9 +9,8 @@ use actix_web::web;
 use kms_engine::challenges::Challenges;
 use kms_engine::clock::Clock;
 use kms_engine::directory::DirectoryHandle;
-use kms_engine::pool::WorkerPool;
 use kms_engine::store::KeyStore;
-use kms_engine::sync::{KeyListener, KeySync, KeyUpdate, SyncConfig};
+use kms_engine::sync::{KeySync, SyncConfig};
 use kms_engine::zone::ZoneName;
 use kms_hsm::ZoneBackend;
 
@@ -23,9 +22,11 @@ use crate::audit_sink::AuditSink;
 use crate::ceremony::Ceremonies;
 use crate::custodians::Custodians;
 use crate::rewrap::Rewrapper;
-use crate::server::{Kms, ServeError, ServeOptions, create_private_dir};
+use crate::server::{
+    Kms, ServeError, ServeOptions, control_runtime, create_private_dir, start_pool,
+};
 use crate::state::AppState;
-use crate::{tls, usage};
+use crate::tls;
 
 fn start_error(e: impl std::fmt::Display) -> ServeError {
     ServeError::Start(e.to_string())
@@ -49,12 +50,7 @@ impl Kms {
             .ok_or_else(|| start_error("a service node needs [internal] store"))?;
         let zone = ZoneName::new(opts.zone.as_deref().unwrap_or_default()).map_err(start_error)?;
         let client = InternalClient::new(store_url, &internal.tls)?;
-        let control = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("kms-control")
-            .enable_all()
-            .build()
-            .map_err(ServeError::Runtime)?;
+        let control = control_runtime()?;
         let clock: Arc<dyn Clock> = Arc::clone(&opts.clock);
 
         let kek = Arc::new(zone_key::kek(&opts.data_dir).map_err(start_error)?);
@@ -77,22 +73,8 @@ impl Kms {
         ));
         let store: Arc<dyn KeyStore> = remote.clone();
 
-        let pool = Arc::new(
-            WorkerPool::start(&opts.pool, Arc::new(hsm.clone()), Arc::clone(&clock))
-                .map_err(ServeError::Runtime)?,
-        );
-        if let Some(counts) = pool.take_usage() {
-            usage::start(counts, Arc::clone(&store), control.handle().clone())
-                .map_err(ServeError::Runtime)?;
-        }
+        let (pool, purge) = start_pool(opts, &hsm, &clock, &store, &control)?;
         let directory = Arc::new(DirectoryHandle::default());
-        let purge: KeyListener = {
-            let pool = Arc::clone(&pool);
-            Arc::new(move |update| match update {
-                KeyUpdate::Loaded(key) => pool.purge_unusable(key),
-                KeyUpdate::Removed(key) => pool.purge_all(key),
-            })
-        };
         let started = control.block_on(KeySync::start(
             Arc::clone(&store),
             Arc::clone(&directory),
