@@ -2,14 +2,13 @@
 //! mode) on 127.0.0.2, service nodes of zones A and B, and a manage-only node, speaking the
 //! internal API over mutual TLS with certificates from a test CA.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::process::{Server, kms_offline};
-use crate::support::{Http, ROOT};
+use crate::support::{Http, ROOT, eventually, free_port};
 use crate::tls::Pki;
 
 const STORE_IP: &str = "127.0.0.2";
@@ -20,25 +19,6 @@ pub struct Cluster {
     internal_port: u16,
     /// The store's database: a PostgreSQL URL, or the store's SQLite file when `None`.
     postgres: Option<String>,
-}
-
-/// Waits until `check` holds (at most `limit`, a guard against hanging, not a measurement);
-/// returns how long it took.
-pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    start.elapsed()
-}
-
-fn free_port(ip: &str) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Cluster {

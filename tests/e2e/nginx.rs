@@ -3,7 +3,7 @@
 //! nginx"): the zone is one address, and killing a node under load fails at most the requests in
 //! flight on it.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::cluster::{Cluster, eventually};
-use crate::support::{Http, ROOT};
+use crate::cluster::Cluster;
+use crate::support::{Http, ROOT, eventually, free_port};
 
 const CLIENTS: usize = 3;
 
@@ -68,12 +68,7 @@ impl Nginx {
 
     fn write_config(dir: &Path) -> String {
         std::fs::create_dir_all(dir).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let listen = format!("127.0.0.1:{port}");
+        let listen = format!("127.0.0.1:{}", free_port("127.0.0.1"));
         let (conf, upstreams) = Self::paths(dir);
         let d = dir.display();
         let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";

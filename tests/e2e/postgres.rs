@@ -3,7 +3,7 @@
 //! other's changes through the store's notifications, and one's ciphertexts open on the other.
 //! The database is made for the test through `KMS_TEST_POSTGRES` (store/tests/pg/mod.rs).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -12,15 +12,8 @@ use crate::support::*;
 use crate::pg;
 
 /// Retries `f` until it returns `Some` (the other server's directory catching up), at most 10 s.
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: not seen within 10 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    crate::support::eventually_some(Duration::from_secs(10), what, f)
 }
 
 #[test]

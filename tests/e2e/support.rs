@@ -1,6 +1,8 @@
 //! Helpers: start a server, speak HTTP to it.
 
+use std::net::TcpListener;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use kms_gateway::server::ServeOptions;
 use kms_gateway::testing::RunningServer;
@@ -258,4 +260,33 @@ pub fn assert_error(got: &(u16, Value), status: u16, code: &str) {
         "{}",
         got.1
     );
+}
+
+/// A port free on `ip` right now (for a listener whose address must be known before it starts).
+pub fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Retries `f` every 20 ms until it returns `Some` (at most `limit`, a guard against hanging, not
+/// a measurement).
+pub fn eventually_some<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `check` holds (as [`eventually_some`]); returns how long it took.
+pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    eventually_some(limit, what, || check().then_some(()));
+    start.elapsed()
 }

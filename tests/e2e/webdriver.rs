@@ -2,7 +2,6 @@
 //! chromedriver this process starts on a free port. Chromium missing is a failure that says what
 //! to install, never a skipped test.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,14 +21,6 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.
     pub fn start() -> Self {
@@ -41,7 +32,7 @@ impl Browser {
                  scripts/deps.sh install them); missing: {package}"
             );
         }
-        let port = free_port();
+        let port = crate::support::free_port("127.0.0.1");
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -149,9 +149,14 @@ impl InternalClient {
         }
     }
 
+    /// GET `path` as JSON.
+    pub fn get<T: DeserializeOwned>(&self, path: &str, timeout: Duration) -> Result<T, StoreError> {
+        Self::expect(&self.send("GET", path, &[], &[], timeout)?)
+    }
+
     /// GET `path` as JSON; `None` when the store answers 404 with the error code `absent` (any
     /// other 404, e.g. an unknown zone or a wrong address, is an error).
-    pub fn get<T: DeserializeOwned>(
+    pub fn get_optional<T: DeserializeOwned>(
         &self,
         path: &str,
         absent: &str,

@@ -20,7 +20,7 @@ async fn health() -> HttpResponse {
 async fn ready(client: web::Data<InternalClient>) -> HttpResponse {
     let client = client.into_inner();
     let answer = web::block(move || {
-        client.get::<serde_json::Value>("/internal/v1/revision", "", Duration::from_secs(3))
+        client.get::<serde_json::Value>("/internal/v1/revision", Duration::from_secs(3))
     })
     .await;
     match answer {

@@ -105,12 +105,8 @@ impl KeyStore for RemoteStore {
     async fn close(&self) {}
 
     async fn revision(&self) -> Result<Revision, StoreError> {
-        let answer: Option<RevisionAnswer> = self
-            .call(|c| c.get("/internal/v1/revision", "", CALL))
-            .await?;
-        answer
-            .map(|a| a.revision)
-            .ok_or_else(|| not_served("revision"))
+        let answer: RevisionAnswer = self.call(|c| c.get("/internal/v1/revision", CALL)).await?;
+        Ok(answer.revision)
     }
 
     async fn wait_for_change(
@@ -120,11 +116,8 @@ impl KeyStore for RemoteStore {
     ) -> Result<Revision, StoreError> {
         let ms = timeout.as_millis();
         let path = format!("/internal/v1/changes/wait?after={after}&timeout_ms={ms}");
-        let answer: Option<RevisionAnswer> =
-            self.call(move |c| c.get(&path, "", timeout + CALL)).await?;
-        answer
-            .map(|a| a.revision)
-            .ok_or_else(|| not_served("wait_for_change"))
+        let answer: RevisionAnswer = self.call(move |c| c.get(&path, timeout + CALL)).await?;
+        Ok(answer.revision)
     }
 
     async fn changes_since(
@@ -133,19 +126,13 @@ impl KeyStore for RemoteStore {
         limit: u32,
     ) -> Result<Vec<(Revision, Change)>, StoreError> {
         let path = format!("/internal/v1/changes?after={after}&limit={limit}");
-        let changes: Vec<WireChange> = self
-            .call(move |c| c.get(&path, "", CALL))
-            .await?
-            .unwrap_or_default();
+        let changes: Vec<WireChange> = self.call(move |c| c.get(&path, CALL)).await?;
         changes.iter().map(WireChange::to_change).collect()
     }
 
     async fn load_keys(&self) -> Result<Vec<KeyEntry>, StoreError> {
         let path = self.keys_path();
-        let keys: Vec<WireKey> = self
-            .call(move |c| c.get(&path, "", CALL))
-            .await?
-            .unwrap_or_default();
+        let keys: Vec<WireKey> = self.call(move |c| c.get(&path, CALL)).await?;
         let entries = keys
             .iter()
             .map(WireKey::to_entry)
@@ -157,7 +144,7 @@ impl KeyStore for RemoteStore {
     async fn load_key(&self, id: KeyId) -> Result<Option<KeyEntry>, StoreError> {
         let path = format!("{}/{id}", self.keys_path());
         let key: Option<WireKey> = self
-            .call(move |c| c.get(&path, "key_not_found", CALL))
+            .call(move |c| c.get_optional(&path, "key_not_found", CALL))
             .await?;
         let entry = key.as_ref().map(WireKey::to_entry).transpose()?;
         self.update(|m| match key {
@@ -173,9 +160,8 @@ impl KeyStore for RemoteStore {
 
     async fn load_credentials(&self) -> Result<Vec<Credential>, StoreError> {
         let found: Vec<WireCredential> = self
-            .call(|c| c.get("/internal/v1/credentials", "", CALL))
-            .await?
-            .unwrap_or_default();
+            .call(|c| c.get("/internal/v1/credentials", CALL))
+            .await?;
         let credentials = found
             .iter()
             .map(WireCredential::to_credential)
@@ -186,9 +172,8 @@ impl KeyStore for RemoteStore {
 
     async fn load_certificates(&self) -> Result<Vec<CertificateCredential>, StoreError> {
         let found: Vec<WireCertificate> = self
-            .call(|c| c.get("/internal/v1/certificates", "", CALL))
-            .await?
-            .unwrap_or_default();
+            .call(|c| c.get("/internal/v1/certificates", CALL))
+            .await?;
         let certificates = found
             .iter()
             .map(WireCertificate::to_certificate)
