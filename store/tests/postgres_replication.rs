@@ -379,41 +379,11 @@ async fn fail_over(pair: &Pair) {
     let store = PostgresStore::open(&pair.primary.url("kms"), Arc::new(SystemClock))
         .await
         .unwrap();
-    store
-        .initialize_master_key(
-            &MasterKeyRecord {
-                id: MasterKeyId::new("mk-repl").unwrap(),
-                kcv: Kcv::parse("000000").unwrap(),
-                origin: MasterKeyOrigin::Generated,
-                state: MasterKeyState::Active,
-                created_at: ts(0),
-                updated_at: ts(0),
-            },
-            "initial",
-            &TokenHash::of("r"),
-            &event("init"),
-        )
-        .await
-        .unwrap();
+    initialize(&store).await;
     // Every (key, version) whose call returned Ok: committed, so on the synchronous standby.
     let mut committed: Vec<(KeyId, u32)> = Vec::new();
     for k in 0..10u32 {
-        let id = KeyId::random();
-        store
-            .create_key(
-                &NewKey {
-                    id,
-                    name: KeyName::new(&format!("repl-{k}")).unwrap(),
-                    algorithm: Algorithm::Aes256Gcm,
-                    settings: Default::default(),
-                    wrapped: material(id, 1),
-                    at: ts(1),
-                    actor: "root:test".into(),
-                },
-                &event("create_key"),
-            )
-            .await
-            .unwrap();
+        let (id, _) = create_key(&store, &format!("repl-{k}")).await;
         committed.push((id, 1));
         for version in 2..=(1 + k % 4) {
             store
@@ -494,6 +464,26 @@ async fn fail_over(pair: &Pair) {
     promoted.close().await;
 }
 
+/// The store's first master key (what every working key is wrapped under).
+async fn initialize(store: &PostgresStore) {
+    store
+        .initialize_master_key(
+            &MasterKeyRecord {
+                id: MasterKeyId::new("mk-repl").unwrap(),
+                kcv: Kcv::parse("000000").unwrap(),
+                origin: MasterKeyOrigin::Generated,
+                state: MasterKeyState::Active,
+                created_at: ts(0),
+                updated_at: ts(0),
+            },
+            "initial",
+            &TokenHash::of("r"),
+            &event("init"),
+        )
+        .await
+        .unwrap();
+}
+
 async fn create_key(store: &PostgresStore, name: &str) -> (KeyId, kms_engine::store::Revision) {
     let id = KeyId::random();
     let revision = store
@@ -548,22 +538,7 @@ async fn restart(cluster: &Cluster) {
             .unwrap()
             .with_poll_interval(Duration::from_secs(3600)),
     );
-    writer
-        .initialize_master_key(
-            &MasterKeyRecord {
-                id: MasterKeyId::new("mk-repl").unwrap(),
-                kcv: Kcv::parse("000000").unwrap(),
-                origin: MasterKeyOrigin::Generated,
-                state: MasterKeyState::Active,
-                created_at: ts(0),
-                updated_at: ts(0),
-            },
-            "initial",
-            &TokenHash::of("r"),
-            &event("init"),
-        )
-        .await
-        .unwrap();
+    initialize(&writer).await;
     let (before, _) = create_key(&writer, "before").await;
 
     cluster.stop_immediately();
