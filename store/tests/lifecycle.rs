@@ -11,11 +11,12 @@
 // Test helpers panic on failure by design; version numbers here are tiny.
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
+mod fixtures;
+
+use fixtures::{at, event};
 use std::sync::Arc;
 
 use kms_engine::algorithm::Algorithm;
-use kms_engine::audit::{AuditEvent, Outcome};
-use kms_engine::clock::Timestamp;
 use kms_engine::ids::{KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::master_key::{Kcv, MasterKeyOrigin, MasterKeyRecord, MasterKeyState};
 use kms_engine::store::{
@@ -192,23 +193,6 @@ impl Model {
     }
 }
 
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millis(1_700_000_000_000 + ms)
-}
-
-fn event(action: &str) -> AuditEvent {
-    AuditEvent {
-        at: ts(0),
-        actor: "test".into(),
-        action: action.into(),
-        target: None,
-        outcome: Outcome::Success,
-        code: None,
-        remote: None,
-        detail: None,
-    }
-}
-
 /// Each version's wrapped material is distinct, so the file search finds exactly it.
 fn blob(key: KeyId, version: u32) -> Vec<u8> {
     let mut b = key.as_bytes().to_vec();
@@ -232,8 +216,8 @@ async fn run(postgres: bool, steps: Vec<Step>) {
                 kcv: Kcv::parse("000000").unwrap(),
                 origin: MasterKeyOrigin::Generated,
                 state: MasterKeyState::Active,
-                created_at: ts(0),
-                updated_at: ts(0),
+                created_at: at(0),
+                updated_at: at(0),
             },
             "initial",
             &TokenHash::of("r"),
@@ -254,7 +238,7 @@ async fn run(postgres: bool, steps: Vec<Step>) {
                 algorithm: Algorithm::Aes256Gcm,
                 settings: Default::default(),
                 wrapped: wrapped(1),
-                at: ts(0),
+                at: at(0),
                 actor: "test".into(),
             },
             &event("create"),
@@ -269,7 +253,7 @@ async fn run(postgres: bool, steps: Vec<Step>) {
     };
     let mut destroyed_ever = std::collections::BTreeSet::new();
     for step in &steps {
-        let now = ts(model.now);
+        let now = at(model.now);
         let outcome = match *step {
             Step::Rotate => store
                 .rotate_key(
@@ -302,7 +286,7 @@ async fn run(postgres: bool, steps: Vec<Step>) {
                     Step::Disable(_) => VersionAction::Disable,
                     Step::Enable(_) => VersionAction::Enable,
                     Step::Schedule(_) => VersionAction::ScheduleDestruction {
-                        destroy_at: ts(model.now + WEEK),
+                        destroy_at: at(model.now + WEEK),
                     },
                     _ => VersionAction::CancelDestruction,
                 };
@@ -336,7 +320,7 @@ async fn run(postgres: bool, steps: Vec<Step>) {
                 .await
                 .map(|_| ()),
             Step::Elapse(hours) => store
-                .destroy_due_versions(ts(model.now + hours * 3600 * 1000))
+                .destroy_due_versions(at(model.now + hours * 3600 * 1000))
                 .await
                 .map(|_| ()),
         };

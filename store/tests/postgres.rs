@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 mod conformance;
+mod fixtures;
 mod pg;
 
 use std::sync::Arc;

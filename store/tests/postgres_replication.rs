@@ -10,6 +10,9 @@
 // Test helpers panic on failure by design.
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
+mod fixtures;
+
+use fixtures::{at, event};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,8 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kms_engine::algorithm::Algorithm;
-use kms_engine::audit::{AuditEvent, Outcome};
-use kms_engine::clock::{SystemClock, Timestamp};
+
+use kms_engine::clock::SystemClock;
 use kms_engine::ids::{KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::master_key::{Kcv, MasterKeyOrigin, MasterKeyRecord, MasterKeyState};
 use kms_engine::store::{AuditQuery, KeyStore, NewKey, Rotation, StoreError};
@@ -327,23 +330,6 @@ impl Pair {
     }
 }
 
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millis(1_700_000_000_000 + ms)
-}
-
-fn event(action: &str) -> AuditEvent {
-    AuditEvent {
-        at: ts(0),
-        actor: "root:test".into(),
-        action: action.into(),
-        target: None,
-        outcome: Outcome::Success,
-        code: None,
-        remote: None,
-        detail: None,
-    }
-}
-
 fn material(key: KeyId, version: u32) -> WrappedKey {
     let mut blob = key.as_bytes().to_vec();
     blob.extend_from_slice(&version.to_be_bytes());
@@ -392,7 +378,7 @@ async fn fail_over(pair: &Pair) {
                         key: id,
                         new_version: KeyVersion::new(version).unwrap(),
                         wrapped: material(id, version),
-                        at: ts(i64::from(version)),
+                        at: at(i64::from(version)),
                         actor: "root:test".into(),
                         reason: "replication test".into(),
                     },
@@ -453,7 +439,7 @@ async fn fail_over(pair: &Pair) {
                 key: id,
                 new_version: KeyVersion::new(version + 1).unwrap(),
                 wrapped: material(id, version + 1),
-                at: ts(100),
+                at: at(100),
                 actor: "root:test".into(),
                 reason: "after failover".into(),
             },
@@ -473,8 +459,8 @@ async fn initialize(store: &PostgresStore) {
                 kcv: Kcv::parse("000000").unwrap(),
                 origin: MasterKeyOrigin::Generated,
                 state: MasterKeyState::Active,
-                created_at: ts(0),
-                updated_at: ts(0),
+                created_at: at(0),
+                updated_at: at(0),
             },
             "initial",
             &TokenHash::of("r"),
@@ -494,7 +480,7 @@ async fn create_key(store: &PostgresStore, name: &str) -> (KeyId, kms_engine::st
                 algorithm: Algorithm::Aes256Gcm,
                 settings: Default::default(),
                 wrapped: material(id, 1),
-                at: ts(1),
+                at: at(1),
                 actor: "root:test".into(),
             },
             &event("create_key"),

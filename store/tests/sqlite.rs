@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 mod conformance;
+mod fixtures;
 
 use std::sync::Arc;
 

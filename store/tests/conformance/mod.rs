@@ -69,22 +69,7 @@ use kms_engine::token::TokenHash;
 use kms_engine::version::VersionState;
 use kms_engine::wrap::WrappedKey;
 
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(1_700_000_000_000 + ms)
-}
-
-fn event(action: &str) -> AuditEvent {
-    AuditEvent {
-        at: at(0),
-        actor: "root:test".into(),
-        action: action.into(),
-        target: None,
-        outcome: Outcome::Success,
-        code: None,
-        remote: None,
-        detail: None,
-    }
-}
+use crate::fixtures::{at, event};
 
 fn wrapped(tag: u8) -> WrappedKey {
     WrappedKey {
