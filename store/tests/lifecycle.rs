@@ -18,11 +18,9 @@ use std::sync::Arc;
 
 use kms_engine::algorithm::Algorithm;
 use kms_engine::ids::{KeyId, KeyName, KeyVersion, MasterKeyId};
-use kms_engine::master_key::{Kcv, MasterKeyOrigin, MasterKeyRecord, MasterKeyState};
 use kms_engine::store::{
     KeyConfig, KeyStore, NewKey, Rollback, Rotation, VersionAction, VersionChange,
 };
-use kms_engine::token::TokenHash;
 use kms_engine::version::VersionState;
 use kms_engine::wrap::WrappedKey;
 use kms_store::SqliteStore;
@@ -209,22 +207,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 async fn run(postgres: bool, steps: Vec<Step>) {
     let (backend, store) = Backend::open(postgres).await;
     let mk = MasterKeyId::new("mk-prop").unwrap();
-    store
-        .initialize_master_key(
-            &MasterKeyRecord {
-                id: mk.clone(),
-                kcv: Kcv::parse("000000").unwrap(),
-                origin: MasterKeyOrigin::Generated,
-                state: MasterKeyState::Active,
-                created_at: at(0),
-                updated_at: at(0),
-            },
-            "initial",
-            &TokenHash::of("r"),
-            &event("init"),
-        )
-        .await
-        .unwrap();
+    fixtures::initialize(store.as_ref(), mk.as_str()).await;
     let key = KeyId::random();
     let wrapped = |v: u32| WrappedKey {
         master_key: mk.clone(),

@@ -23,9 +23,7 @@ use kms_engine::algorithm::Algorithm;
 
 use kms_engine::clock::SystemClock;
 use kms_engine::ids::{KeyId, KeyName, KeyVersion, MasterKeyId};
-use kms_engine::master_key::{Kcv, MasterKeyOrigin, MasterKeyRecord, MasterKeyState};
 use kms_engine::store::{AuditQuery, KeyStore, NewKey, Rotation, StoreError};
-use kms_engine::token::TokenHash;
 use kms_engine::wrap::WrappedKey;
 use kms_store::PostgresStore;
 use sqlx::Connection;
@@ -365,7 +363,7 @@ async fn fail_over(pair: &Pair) {
     let store = PostgresStore::open(&pair.primary.url("kms"), Arc::new(SystemClock))
         .await
         .unwrap();
-    initialize(&store).await;
+    fixtures::initialize(&store, "mk-repl").await;
     // Every (key, version) whose call returned Ok: committed, so on the synchronous standby.
     let mut committed: Vec<(KeyId, u32)> = Vec::new();
     for k in 0..10u32 {
@@ -450,26 +448,6 @@ async fn fail_over(pair: &Pair) {
     promoted.close().await;
 }
 
-/// The store's first master key (what every working key is wrapped under).
-async fn initialize(store: &PostgresStore) {
-    store
-        .initialize_master_key(
-            &MasterKeyRecord {
-                id: MasterKeyId::new("mk-repl").unwrap(),
-                kcv: Kcv::parse("000000").unwrap(),
-                origin: MasterKeyOrigin::Generated,
-                state: MasterKeyState::Active,
-                created_at: at(0),
-                updated_at: at(0),
-            },
-            "initial",
-            &TokenHash::of("r"),
-            &event("init"),
-        )
-        .await
-        .unwrap();
-}
-
 async fn create_key(store: &PostgresStore, name: &str) -> (KeyId, kms_engine::store::Revision) {
     let id = KeyId::random();
     let revision = store
@@ -524,7 +502,7 @@ async fn restart(cluster: &Cluster) {
             .unwrap()
             .with_poll_interval(Duration::from_secs(3600)),
     );
-    initialize(&writer).await;
+    fixtures::initialize(&writer, "mk-repl").await;
     let (before, _) = create_key(&writer, "before").await;
 
     cluster.stop_immediately();

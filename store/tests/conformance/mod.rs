@@ -69,7 +69,7 @@ use kms_engine::token::TokenHash;
 use kms_engine::version::VersionState;
 use kms_engine::wrap::WrappedKey;
 
-use crate::fixtures::{at, event};
+use crate::fixtures::{at, event, master_key};
 
 fn wrapped(tag: u8) -> WrappedKey {
     WrappedKey {
@@ -87,15 +87,7 @@ async fn ensure_master_key(store: &dyn KeyStore) {
     use kms_engine::master_key::MasterKeyState;
     let keys = store.master_keys().await.unwrap();
     if !keys.iter().any(|k| k.state == MasterKeyState::Active) {
-        store
-            .initialize_master_key(
-                &master_key("mk-test", 0),
-                "initial",
-                &TokenHash::of("r"),
-                &event("init"),
-            )
-            .await
-            .unwrap();
+        crate::fixtures::initialize(store, "mk-test").await;
     }
 }
 
@@ -477,18 +469,6 @@ pub async fn create_and_rotate(store: &dyn KeyStore) -> KeyId {
         .await
         .unwrap();
     id
-}
-
-fn master_key(id: &str, ms: i64) -> kms_engine::master_key::MasterKeyRecord {
-    use kms_engine::master_key::*;
-    MasterKeyRecord {
-        id: MasterKeyId::new(id).unwrap(),
-        kcv: Kcv::parse("ABCDEF").unwrap(),
-        origin: MasterKeyOrigin::Generated,
-        state: MasterKeyState::Active,
-        created_at: at(ms),
-        updated_at: at(ms),
-    }
 }
 
 pub async fn a_master_key_is_initialised_once(store: &dyn KeyStore) {
