@@ -213,7 +213,7 @@ fn data_dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_
     }
 }
 
-pub(crate) fn create_private_dir(path: &Path) -> Result<(), ServeError> {
+fn create_private_dir(path: &Path) -> Result<(), ServeError> {
     std::fs::create_dir_all(path).map_err(data_dir_error(path))?;
     #[cfg(unix)]
     {
@@ -334,12 +334,7 @@ async fn dev_initialise(
 impl Kms {
     /// Opens the store and the HSM, loads the key directory and starts the actors.
     pub fn start(opts: &ServeOptions) -> Result<Self, ServeError> {
-        // Installed before anything records (the HSM actor and the workers record from the start).
-        let _ = crate::metrics::handle();
-        let transit_mount =
-            crate::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
-        let tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
-        create_private_dir(&opts.data_dir)?;
+        let (transit_mount, tls) = prepare(opts)?;
         let control = control_runtime()?;
         let clock: Arc<dyn Clock> = Arc::clone(&opts.clock);
         let store: Arc<dyn KeyStore> = match &opts.postgres_url {
@@ -537,6 +532,20 @@ impl Kms {
         drop(state);
         control.shutdown_timeout(Duration::from_secs(5));
     }
+}
+
+/// What every node checks and makes before it starts anything: the metrics recorder (installed
+/// before anything records: the HSM actor and the workers record from the start), the Transit
+/// mount, the listener's TLS configuration (a bad file stops the start), the data directory.
+pub(crate) fn prepare(
+    opts: &ServeOptions,
+) -> Result<(String, Option<rustls::ServerConfig>), ServeError> {
+    let _ = crate::metrics::handle();
+    let transit_mount =
+        crate::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
+    let tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
+    create_private_dir(&opts.data_dir)?;
+    Ok((transit_mount, tls))
 }
 
 /// The control runtime: store, HSM and sync calls run here, never on an HTTP worker.

@@ -22,11 +22,8 @@ use crate::audit_sink::AuditSink;
 use crate::ceremony::Ceremonies;
 use crate::custodians::Custodians;
 use crate::rewrap::Rewrapper;
-use crate::server::{
-    Kms, ServeError, ServeOptions, control_runtime, create_private_dir, start_pool,
-};
+use crate::server::{Kms, ServeError, ServeOptions, control_runtime, prepare, start_pool};
 use crate::state::AppState;
-use crate::tls;
 
 fn start_error(e: impl std::fmt::Display) -> ServeError {
     ServeError::Start(e.to_string())
@@ -35,11 +32,7 @@ fn start_error(e: impl std::fmt::Display) -> ServeError {
 impl Kms {
     /// Starts a service node (roles without `store`): see the module's documentation.
     pub fn start_service(opts: &ServeOptions) -> Result<Self, ServeError> {
-        let _ = crate::metrics::handle();
-        let transit_mount =
-            crate::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
-        let public_tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
-        create_private_dir(&opts.data_dir)?;
+        let (transit_mount, public_tls) = prepare(opts)?;
         let internal = opts
             .internal
             .as_ref()
