@@ -12,8 +12,17 @@ use crate::clock::Timestamp;
 use crate::ids::{AppId, AppName, KeyId, KeyName};
 use crate::keyring::KeyEntry;
 use crate::role::RoleSet;
-use crate::store::{CertificateCredential, Revision};
 use crate::token::TokenHash;
+
+/// Position in the store's change feed. Strictly increasing, assigned in commit order.
+pub type Revision = u64;
+
+/// A live certificate binding, as the directory loads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateCredential {
+    pub fingerprint: CertFingerprint,
+    pub principal: Principal,
+}
 
 /// Who a request acts for.
 #[derive(Clone, Debug, PartialEq, Eq)]

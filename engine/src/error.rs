@@ -121,6 +121,11 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// A usage policy that cannot be accepted, saying why.
+    pub fn invalid_policy(message: impl Into<String>) -> Self {
+        EngineError::InvalidPolicy(message.into())
+    }
+
     /// True for errors caused by the request or the key's state, which a batch reports per item.
     pub fn is_user_error(&self) -> bool {
         !matches!(

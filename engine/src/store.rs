@@ -16,7 +16,7 @@ use crate::algorithm::OperationSet;
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::certificate::CertFingerprint;
 use crate::clock::Timestamp;
-use crate::directory::{Credential, Principal};
+use crate::directory::Credential;
 use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use crate::keyring::{KeyEntry, KeySettings};
 use crate::master_key::{MasterKeyRecord, RotationJob};
@@ -29,8 +29,8 @@ use crate::token::TokenHash;
 use crate::version::VersionState;
 use crate::wrap::{WrapContext, WrappedKey};
 
-/// Position in the store's change feed. Strictly increasing, assigned in commit order.
-pub type Revision = u64;
+// Defined beside the directory that is built at a revision and holds the certificates.
+pub use crate::directory::{CertificateCredential, Revision};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -99,13 +99,6 @@ pub struct CertificateBinding {
     pub app: AppId,
     pub fingerprint: CertFingerprint,
     pub at: Timestamp,
-}
-
-/// A live certificate binding, as the directory loads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertificateCredential {
-    pub fingerprint: CertFingerprint,
-    pub principal: Principal,
 }
 
 /// A new token for an app; the app's live tokens expire at `old_expire_at` (or earlier, if

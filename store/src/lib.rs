@@ -24,14 +24,18 @@ macro_rules! shared_modules {
         mod audit;
         #[path = "../shared/certificates.rs"]
         mod certificates;
-        #[path = "../shared/common.rs"]
-        mod common;
+        #[path = "../shared/commit.rs"]
+        mod commit;
         #[path = "../shared/deletion.rs"]
         mod deletion;
+        #[path = "../shared/errors.rs"]
+        mod errors;
         #[path = "../shared/events.rs"]
         mod events;
         #[path = "../shared/feed.rs"]
         mod feed;
+        #[path = "../shared/history.rs"]
+        mod history;
         #[path = "../shared/key_store.rs"]
         mod key_store;
         #[path = "../shared/keys.rs"]

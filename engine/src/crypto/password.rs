@@ -261,10 +261,10 @@ mod tests {
     use rsa::{Oaep, PublicKey};
 
     use super::*;
-    use crate::crypto::generate_key_pair;
+    use crate::crypto::rsa as rsa_key;
 
     fn key(protection: Protection) -> PasswordKey {
-        let material = generate_key_pair(Algorithm::Rsa2048).unwrap();
+        let material = rsa_key::generate(2048).unwrap();
         PasswordKey::new(protection, &material).unwrap()
     }
 

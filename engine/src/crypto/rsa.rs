@@ -8,9 +8,29 @@ use rsa::sha2::{Digest, Sha256};
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, PrivateKey};
 
-use super::SignScheme;
 use crate::error::EngineError;
 use crate::secret::{KeyMaterial, PlaintextBuf};
+
+/// RSA signature padding; the other algorithms have one scheme each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignScheme {
+    /// RSASSA-PSS, SHA-256, MGF1-SHA-256, 32-byte salt. The default for RSA.
+    Pss,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Pkcs1v15,
+}
+
+impl SignScheme {
+    pub fn parse(name: &str) -> Result<Self, EngineError> {
+        match name {
+            "pss" => Ok(SignScheme::Pss),
+            "pkcs1v15" => Ok(SignScheme::Pkcs1v15),
+            _ => Err(EngineError::InvalidSignatureInput(
+                "`scheme` is `pss` or `pkcs1v15`",
+            )),
+        }
+    }
+}
 
 pub struct RsaKey {
     key: Box<PrivateKey>,

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::invalid;
 use crate::error::EngineError;
 
 /// An address range: `10.0.0.0/8`, `2001:db8::/32`, or one address (`/32`, `/128`).
@@ -22,17 +21,15 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         };
-        let network: IpAddr = addr
-            .parse()
-            .map_err(|_| invalid(format!("`{text}` is not an IP address or CIDR range")))?;
+        let network: IpAddr = addr.parse().map_err(|_| {
+            EngineError::invalid_policy(format!("`{text}` is not an IP address or CIDR range"))
+        })?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| invalid(format!("`{text}`: the prefix must be 0 to {max}")))?,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                EngineError::invalid_policy(format!("`{text}`: the prefix must be 0 to {max}"))
+            })?,
         };
         let cidr = Self { network, prefix };
         if cidr.masked(network) != Some(network) {
@@ -40,7 +37,7 @@ impl Cidr {
                 network: cidr.masked(network).unwrap_or(network),
                 prefix,
             };
-            return Err(invalid(format!(
+            return Err(EngineError::invalid_policy(format!(
                 "`{text}` has host bits set; did you mean `{fixed}`?"
             )));
         }

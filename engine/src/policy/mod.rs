@@ -19,8 +19,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use cidr::Cidr;
-pub use rate::{MAX_RATE, RateLimiter};
-pub use window::TimeWindow;
+pub use rate::{MAX_RATE, RateLimiter, RateSpec};
+pub use window::{TimeWindow, WindowSpec};
 
 use crate::clock::Clock;
 use crate::error::EngineError;
@@ -39,31 +39,6 @@ pub struct PolicySpec {
     pub rate_limit: Option<RateSpec>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WindowSpec {
-    /// `mon` ... `sun`; empty or absent: every day.
-    #[serde(default)]
-    pub days: Vec<String>,
-    /// `HH:MM`, UTC.
-    pub start: String,
-    /// `HH:MM` (or `24:00`), UTC; before `start`: the window runs past midnight.
-    pub end: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateSpec {
-    pub per_second: u32,
-    /// Requests allowed at once after a quiet spell; default `per_second`.
-    #[serde(default)]
-    pub burst: Option<u32>,
-}
-
-fn invalid(message: impl Into<String>) -> EngineError {
-    EngineError::InvalidPolicy(message.into())
-}
-
 /// A checked policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UsagePolicy {
@@ -78,7 +53,7 @@ pub const MAX_ENTRIES: usize = 64;
 impl UsagePolicy {
     pub fn parse(spec: &PolicySpec) -> Result<Self, EngineError> {
         if spec.allowed_cidrs.len() > MAX_ENTRIES || spec.time_windows.len() > MAX_ENTRIES {
-            return Err(invalid(format!(
+            return Err(EngineError::invalid_policy(format!(
                 "at most {MAX_ENTRIES} CIDR ranges and {MAX_ENTRIES} time windows"
             )));
         }
@@ -94,12 +69,12 @@ impl UsagePolicy {
             .collect::<Result<_, _>>()?;
         if let Some(r) = spec.rate_limit {
             if !(1..=MAX_RATE).contains(&r.per_second) {
-                return Err(invalid(format!(
+                return Err(EngineError::invalid_policy(format!(
                     "`rate_limit.per_second` must be 1 to {MAX_RATE}"
                 )));
             }
             if r.burst.is_some_and(|b| !(1..=MAX_RATE).contains(&b)) {
-                return Err(invalid(format!(
+                return Err(EngineError::invalid_policy(format!(
                     "`rate_limit.burst` must be 1 to {MAX_RATE}"
                 )));
             }
@@ -154,8 +129,8 @@ impl UsagePolicy {
     }
 
     pub fn from_stored(text: &str) -> Result<Self, EngineError> {
-        let spec: PolicySpec =
-            serde_json::from_str(text).map_err(|e| invalid(format!("stored policy: {e}")))?;
+        let spec: PolicySpec = serde_json::from_str(text)
+            .map_err(|e| EngineError::invalid_policy(format!("stored policy: {e}")))?;
         Self::parse(&spec)
     }
 }

@@ -2,7 +2,16 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::RateSpec;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateSpec {
+    pub per_second: u32,
+    /// Requests allowed at once after a quiet spell; default `per_second`.
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
 
 /// The most requests per second a rate limit may name (one per microsecond).
 pub const MAX_RATE: u32 = 1_000_000;

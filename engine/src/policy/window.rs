@@ -1,7 +1,20 @@
 //! Daily time windows (UTC) for usage policies.
 
-use super::{WindowSpec, invalid};
+use serde::{Deserialize, Serialize};
+
 use crate::error::EngineError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    /// `mon` ... `sun`; empty or absent: every day.
+    #[serde(default)]
+    pub days: Vec<String>,
+    /// `HH:MM`, UTC.
+    pub start: String,
+    /// `HH:MM` (or `24:00`), UTC; before `start`: the window runs past midnight.
+    pub end: String,
+}
 
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const MINUTES_PER_DAY: u16 = 24 * 60;
@@ -26,7 +39,7 @@ fn minutes(field: &str, text: &str, allow_24: bool) -> Result<u16, EngineError> 
     match parsed {
         Some((h, m)) if h < 24 && m < 60 => Ok(h * 60 + m),
         Some((24, 0)) if allow_24 => Ok(MINUTES_PER_DAY),
-        _ => Err(invalid(format!(
+        _ => Err(EngineError::invalid_policy(format!(
             "time window `{field}` must be HH:MM (00:00 to 23:59{}), got `{text}`",
             if allow_24 { ", or 24:00" } else { "" }
         ))),
@@ -40,7 +53,9 @@ impl TimeWindow {
             let index = DAY_NAMES
                 .iter()
                 .position(|n| n.eq_ignore_ascii_case(d))
-                .ok_or_else(|| invalid(format!("unknown day `{d}` (use mon ... sun)")))?;
+                .ok_or_else(|| {
+                    EngineError::invalid_policy(format!("unknown day `{d}` (use mon ... sun)"))
+                })?;
             days |= 1 << index;
         }
         if days == 0 {
@@ -49,7 +64,9 @@ impl TimeWindow {
         let start = minutes("start", &spec.start, false)?;
         let end = minutes("end", &spec.end, true)?;
         if start == end {
-            return Err(invalid("a time window's start and end must differ"));
+            return Err(EngineError::invalid_policy(
+                "a time window's start and end must differ",
+            ));
         }
         Ok(Self { days, start, end })
     }

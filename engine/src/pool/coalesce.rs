@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::{ItemResults, ItemsJob, Job, Lane, Work, WorkerPool};
+use super::WorkerPool;
+use super::job::{ItemResults, ItemsJob, Job, Work};
+use super::lane::Lane;
 use crate::error::EngineError;
 use crate::keyring::KeyEntry;
 use crate::pool::Item;

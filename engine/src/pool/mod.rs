@@ -12,6 +12,7 @@
 //! as one message. docs/performance.md has the measurements behind each choice.
 
 mod coalesce;
+mod job;
 mod lane;
 mod work;
 mod worker;
@@ -26,11 +27,13 @@ use tokio::sync::oneshot;
 use crate::algorithm::Operation;
 use crate::clock::Clock;
 use crate::error::EngineError;
-use crate::ids::{KeyId, KeyVersion};
+use crate::ids::KeyVersion;
 use crate::keyring::KeyEntry;
 use crate::version::VersionState;
 use crate::wrap::KeyUnwrapper;
 
+pub use job::ItemResults;
+use job::{Control, ItemsJob, Job};
 pub use lane::Lane;
 pub use work::{Done, Item, UsageRecord};
 pub use worker::CacheStats;
@@ -68,105 +71,6 @@ impl Default for PoolConfig {
             cache_capacity: 100_000,
         }
     }
-}
-
-/// One result per item, in order: a user error is that item's; an internal error fails the job.
-pub type ItemResults = Vec<Result<Done, EngineError>>;
-
-type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
-
-struct ItemsJob {
-    key: Arc<KeyEntry>,
-    caller: Arc<str>,
-    items: Vec<Item>,
-    reply: Reply<ItemResults>,
-}
-
-impl ItemsJob {
-    /// A job and the future of its answer.
-    fn new(
-        key: Arc<KeyEntry>,
-        caller: Arc<str>,
-        items: Vec<Item>,
-    ) -> (
-        Self,
-        impl std::future::Future<Output = Result<ItemResults, EngineError>>,
-    ) {
-        let (reply, rx) = oneshot::channel();
-        let job = Self {
-            key,
-            caller,
-            items,
-            reply,
-        };
-        (job, async {
-            rx.await.map_err(|_| EngineError::WorkerGone)?
-        })
-    }
-}
-
-/// One caller's work inside a [`Job::Batch`].
-struct Work {
-    key: Arc<KeyEntry>,
-    caller: Arc<str>,
-    items: Vec<Item>,
-}
-
-enum Job {
-    Items(ItemsJob),
-    /// Several callers' work, sent as one message and answered with one reply, in order (see
-    /// [`WorkerPool::run_coalesced`]): one cross-thread wake-up each way for the lot.
-    Batch {
-        work: Vec<Work>,
-        reply: oneshot::Sender<Vec<Result<ItemResults, EngineError>>>,
-    },
-    PublicKey {
-        key: Arc<KeyEntry>,
-        version: KeyVersion,
-        reply: Reply<String>,
-    },
-    #[cfg(feature = "test-hooks")]
-    Reveal {
-        key: Arc<KeyEntry>,
-        version: KeyVersion,
-        reply: Reply<Vec<u8>>,
-    },
-}
-
-impl Job {
-    /// Answers every caller in the job with `error` (the job never reached a worker).
-    fn refuse(self, error: fn() -> EngineError) {
-        match self {
-            Job::Items(job) => {
-                let _ = job.reply.send(Err(error()));
-            }
-            Job::Batch { work, reply } => {
-                let _ = reply.send(work.iter().map(|_| Err(error())).collect());
-            }
-            Job::PublicKey { reply, .. } => {
-                let _ = reply.send(Err(error()));
-            }
-            #[cfg(feature = "test-hooks")]
-            Job::Reveal { reply, .. } => {
-                let _ = reply.send(Err(error()));
-            }
-        }
-    }
-}
-
-enum Control {
-    /// Drop these versions' prepared keys: they are disabled, scheduled for destruction or
-    /// destroyed, and their material should not linger in memory.
-    Purge {
-        key: KeyId,
-        versions: Vec<KeyVersion>,
-    },
-    /// Test hook: the versions of this key the worker holds prepared.
-    #[cfg(feature = "test-hooks")]
-    Cached {
-        key: KeyId,
-        reply: crossbeam_channel::Sender<Vec<KeyVersion>>,
-    },
 }
 
 /// One lane's workers and the channel they take jobs from.

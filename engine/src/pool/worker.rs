@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, select};
 use quick_cache::unsync::Cache;
 
-use super::{Control, Done, Item, ItemResults, ItemsJob, Job, UsageRecord};
+use super::job::{Control, ItemResults, ItemsJob, Job};
+use super::work::{Done, Item, UsageRecord};
 use crate::algorithm::Operation;
 use crate::ciphertext::{self, Kind};
 use crate::clock::{Clock, Timestamp};

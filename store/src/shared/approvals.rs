@@ -7,7 +7,8 @@ use kms_engine::role::RoleSet;
 use kms_engine::store::StoreError;
 use sqlx::Row;
 
-use super::{Db, DbRow, Pool, Store, audit, db_err, unique_err};
+use super::{Db, DbRow, Pool, Store, audit};
+use super::errors::{db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 const COLUMNS: &str = "id, action, target, params, requester, quorum, approver_roles, state, \

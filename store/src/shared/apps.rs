@@ -11,7 +11,9 @@ use kms_engine::store::{
 use kms_engine::token::TokenHash;
 use sqlx::Row;
 
-use super::{DbRow, Pool, Store, Tx, db_err, unique_err};
+use super::certificates::require_app;
+use super::{DbRow, Pool, Store, Tx};
+use super::errors::{db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 const KIND_APP: i64 = 1;
@@ -81,7 +83,7 @@ pub async fn find(pool: &Pool, name: &AppName) -> Result<Option<AppRecord>, Stor
 
 /// Apps (all, or the one called `only`) with their tokens, from one read snapshot.
 pub async fn list(pool: &Pool, only: Option<&AppName>) -> Result<Vec<AppTokens>, StoreError> {
-    let mut tx = super::begin_read(pool).await?;
+    let mut tx = super::hooks::begin_read(pool).await?;
     let name = only.map(AppName::as_str);
     let apps = sqlx::query(
         "SELECT id, name, created_at FROM apps WHERE $1 IS NULL OR name = $1 ORDER BY name",
@@ -133,15 +135,6 @@ pub async fn list(pool: &Pool, only: Option<&AppName>) -> Result<Vec<AppTokens>,
         }
     }
     Ok(listed)
-}
-
-pub(super) async fn require_app(tx: &mut Tx, app: AppId) -> Result<(), StoreError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM apps WHERE id = $1")
-        .bind(app.as_bytes().to_vec())
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    found.map(|_| ()).ok_or(StoreError::NotFound("app"))
 }
 
 async fn insert_app_token(

@@ -6,7 +6,8 @@ use kms_engine::people::AuditSeal;
 use kms_engine::store::{AuditQuery, StoreError};
 use sqlx::Row;
 
-use super::{DbRow, Pool, Tx, db_err};
+use super::{DbRow, Pool, Tx};
+use super::errors::db_err;
 use crate::rows::{self, corrupt};
 
 pub async fn append(tx: &mut Tx, e: &AuditEvent) -> Result<(), StoreError> {

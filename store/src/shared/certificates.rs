@@ -10,7 +10,8 @@ use kms_engine::store::{
 };
 use sqlx::Row;
 
-use super::{DbRow, Pool, Store, Tx, db_err, unique_err};
+use super::{DbRow, Pool, Store, Tx};
+use super::errors::{db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 fn fingerprint(row: &DbRow) -> Result<CertFingerprint, StoreError> {
@@ -92,7 +93,7 @@ impl Store {
         audit_event: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
-        super::apps::require_app(&mut tx, binding.app).await?;
+        require_app(&mut tx, binding.app).await?;
         sqlx::query(
             "INSERT INTO app_certificates (fingerprint, app_id, created_at) VALUES ($1, $2, $3)",
         )
@@ -105,4 +106,14 @@ impl Store {
         self.commit_change(tx, audit_event, Change::Credentials, binding.at)
             .await
     }
+}
+
+/// `NotFound("app")` unless the app exists.
+pub(super) async fn require_app(tx: &mut Tx, app: AppId) -> Result<(), StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM apps WHERE id = $1")
+        .bind(app.as_bytes().to_vec())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    found.map(|_| ()).ok_or(StoreError::NotFound("app"))
 }

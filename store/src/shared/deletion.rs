@@ -8,8 +8,9 @@ use kms_engine::store::{Change, KeyDeletion, Revision, StoreError};
 use kms_engine::version::VersionState;
 use sqlx::Row;
 
-use super::keys::{Event, record_event};
-use super::{Store, db_err};
+use super::history::{Event, record_event};
+use super::Store;
+use super::errors::db_err;
 use crate::rows::{self, corrupt};
 
 impl Store {

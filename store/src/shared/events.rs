@@ -5,7 +5,8 @@ use kms_engine::ids::{KeyId, KeyVersion};
 use kms_engine::store::{Delivery, EventRecord, StoreError};
 use sqlx::Row;
 
-use super::{DbRow, Pool, Store, Tx, db_err};
+use super::{DbRow, Pool, Store, Tx};
+use super::errors::db_err;
 use crate::rows;
 
 fn event(row: &DbRow) -> Result<EventRecord, StoreError> {

@@ -5,7 +5,8 @@ use kms_engine::clock::Timestamp;
 use kms_engine::store::{Change, Revision, StoreError};
 use sqlx::Row;
 
-use super::{Pool, Tx, db_err};
+use super::{Pool, Tx};
+use super::errors::db_err;
 use crate::rows::{self, corrupt};
 
 const KIND_KEY: i64 = 1;
@@ -40,7 +41,7 @@ pub async fn record(tx: &mut Tx, change: Change, at: Timestamp) -> Result<Revisi
         .await
         .map_err(db_err)?;
     let revision = rows::revision(revision)?;
-    super::announce(tx, revision).await?;
+    super::hooks::announce(tx, revision).await?;
     Ok(revision)
 }
 

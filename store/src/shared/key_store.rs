@@ -26,10 +26,8 @@ use kms_engine::store::{
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
 
-use super::{
-    Store, approvals, apps, audit, certificates, db_err, events, feed, keys, master_keys, people,
-    usage, zones,
-};
+use super::{Store, approvals, apps, audit, certificates, events, feed, keys, master_keys, people, usage, zones};
+use super::errors::db_err;
 
 #[async_trait]
 impl KeyStore for Store {

@@ -14,9 +14,10 @@ use kms_engine::version::VersionState;
 use kms_engine::wrap::WrappedKey;
 use sqlx::Row;
 
-use super::lifecycle::touch_key;
+use super::history::{Event, record_event, touch_key};
 use super::policies::{POLICIES_ALL, POLICIES_ONE};
-use super::{DbRow, Pool, Store, Tx, db_err, unique_err};
+use super::{DbRow, Pool, Store, Tx};
+use super::errors::{db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 /// Deleted keys (`deleted_at` set) are not loaded: to the directory they no longer exist.
@@ -76,7 +77,7 @@ async fn fetch(
 
 /// Loads every key, or the one with id `only`, from one consistent read snapshot.
 pub async fn load(pool: &Pool, only: Option<KeyId>) -> Result<Vec<KeyEntry>, StoreError> {
-    let mut tx = super::begin_read(pool).await?;
+    let mut tx = super::hooks::begin_read(pool).await?;
     let id = only.map(|k| k.as_bytes().to_vec());
     let (k, v, g, p) = match only {
         Some(_) => (KEYS_ONE, VERSIONS_ONE, GRANTS_ONE, POLICIES_ONE),
@@ -180,36 +181,6 @@ pub async fn history(pool: &Pool, key: KeyId) -> Result<Vec<KeyEvent>, StoreErro
             })
         })
         .collect()
-}
-
-pub(super) struct Event<'a> {
-    pub key: KeyId,
-    pub version: Option<KeyVersion>,
-    pub action: &'a str,
-    pub from: Option<VersionState>,
-    pub to: Option<VersionState>,
-    pub actor: &'a str,
-    pub reason: Option<&'a str>,
-    pub at: Timestamp,
-}
-
-pub(super) async fn record_event(tx: &mut Tx, e: Event<'_>) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO key_events (key_id, version, action, from_state, to_state, actor, reason, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(e.key.as_bytes().to_vec())
-    .bind(e.version.map(|v| i64::from(v.get())))
-    .bind(e.action)
-    .bind(e.from.map(|s| i64::from(s.code())))
-    .bind(e.to.map(|s| i64::from(s.code())))
-    .bind(e.actor)
-    .bind(e.reason)
-    .bind(e.at.millis())
-    .execute(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    Ok(())
 }
 
 /// New material must be wrapped under the active master key. Otherwise a version wrapped just

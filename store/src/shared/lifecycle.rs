@@ -11,8 +11,9 @@ use kms_engine::store::{
 use kms_engine::version::VersionState;
 use sqlx::Row;
 
-use super::keys::{Event, record_event};
-use super::{Store, Tx, db_err, feed};
+use super::history::{Event, record_event, touch_key};
+use super::{Store, Tx, feed};
+use super::errors::db_err;
 use crate::rows::{self, corrupt};
 
 fn code(state: VersionState) -> i64 {
@@ -54,21 +55,6 @@ async fn set_state(
     .execute(&mut **tx)
     .await
     .map_err(db_err)?;
-    Ok(())
-}
-
-/// Marks the key changed at `at`; `NotFound("key")` for a missing or deleted key, so no change
-/// reaches a deleted key.
-pub(super) async fn touch_key(tx: &mut Tx, key: KeyId, at: Timestamp) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE keys SET updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-        .bind(at.millis())
-        .bind(key.as_bytes().to_vec())
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("key"));
-    }
     Ok(())
 }
 

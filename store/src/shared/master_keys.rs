@@ -14,7 +14,8 @@ use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
 use sqlx::Row;
 
-use super::{DbRow, Pool, Store, Tx, apps, audit, db_err, feed, is_unique_violation};
+use super::{DbRow, Pool, Store, Tx, apps, audit, feed};
+use super::errors::{db_err, is_unique_violation};
 use crate::rows::{self, corrupt};
 
 fn record(row: &DbRow) -> Result<MasterKeyRecord, StoreError> {

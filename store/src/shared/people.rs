@@ -8,7 +8,8 @@ use kms_engine::store::{Change, Revision, StoreError};
 use kms_engine::token::TokenHash;
 use sqlx::Row;
 
-use super::{DbRow, Pool, QueryResult, Store, audit, db_err, feed, unique_err};
+use super::{DbRow, Pool, QueryResult, Store, audit, feed};
+use super::errors::{db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 const USER_COLUMNS: &str = "name, roles, password_hash, totp_sealed, failed_logins, locked_until, \

@@ -3,9 +3,9 @@
 use kms_engine::audit::AuditEvent;
 use kms_engine::store::{Change, PolicyChange, Revision, StoreError};
 
-use super::keys::{Event, record_event};
-use super::lifecycle::touch_key;
-use super::{Store, db_err};
+use super::history::{Event, record_event, touch_key};
+use super::Store;
+use super::errors::db_err;
 
 /// The columns `keys::load` reads the policy from.
 pub const POLICIES_ALL: &str = "SELECT key_id, policy FROM key_policies";

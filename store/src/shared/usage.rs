@@ -6,7 +6,8 @@ use kms_engine::pool::UsageRecord;
 use kms_engine::store::{StoreError, UsageSummary};
 use sqlx::Row;
 
-use super::{Pool, Store, db_err};
+use super::{Pool, Store};
+use super::errors::db_err;
 use crate::rows::{self, corrupt};
 
 pub async fn summary(pool: &Pool, key: KeyId) -> Result<Vec<UsageSummary>, StoreError> {

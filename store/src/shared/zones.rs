@@ -4,7 +4,8 @@ use kms_engine::audit::AuditEvent;
 use kms_engine::store::{StoreError, ZoneRecord};
 use sqlx::Row;
 
-use super::{Pool, Store, audit, db_err, unique_err};
+use super::{Pool, Store, audit};
+use super::errors::{db_err, unique_err};
 use crate::rows;
 
 pub async fn all(pool: &Pool) -> Result<Vec<ZoneRecord>, StoreError> {
