@@ -28,5 +28,6 @@ pub mod token;
 pub mod version;
 pub mod wrap;
 pub mod zone;
+pub mod zone_key;
 
 pub use error::EngineError;

@@ -13,8 +13,8 @@ use kms_engine::directory::{Identity, Principal};
 use kms_engine::keyring::KeyEntry;
 
 use crate::error::ApiError;
+use crate::peer::PeerCertificate;
 use crate::state::AppState;
-use crate::tls::PeerCertificate;
 use crate::{access, system_keys};
 
 /// The header Vault clients send their token in; accepted like `Authorization: Bearer`.

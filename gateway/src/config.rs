@@ -397,8 +397,8 @@ impl ConfigFile {
         Ok(policy)
     }
 
-    pub fn tls(&self) -> Option<crate::tls::TlsFiles> {
-        self.tls.as_ref().map(|t| crate::tls::TlsFiles {
+    pub fn tls(&self) -> Option<kms_tls::TlsFiles> {
+        self.tls.as_ref().map(|t| kms_tls::TlsFiles {
             cert: t.cert.clone(),
             key: t.key.clone(),
             client_ca: t.client_ca.clone(),

@@ -26,14 +26,15 @@ use crate::ceremony::Ceremonies;
 use crate::config::{ConfigError, ConfigFile, HsmChoice, RewrapPace};
 use crate::custodians::{Custodian, Custodians, Quorum};
 use crate::error::json_error;
-use crate::node::client::{InternalClient, InternalTls};
 use crate::rewrap::Rewrapper;
 use crate::roles::Roles;
 use crate::routes;
 use crate::state::{AccessPolicy, AppState, Limits};
-use crate::tls::{self, TlsError, TlsFiles};
 use crate::webhooks::Webhook;
 use crate::{scheduler, usage};
+use kms_store::remote::client::InternalClient;
+use kms_tls::InternalTls;
+use kms_tls::{self as tls, TlsError, TlsFiles};
 
 pub struct ServeOptions {
     /// Dev mode: initialise and unseal automatically; accept a dev root token.
@@ -482,7 +483,7 @@ impl Kms {
         let server = match &self.tls {
             None => server.bind(listen),
             Some(config) => server
-                .on_connect(tls::on_connect)
+                .on_connect(crate::peer::on_connect)
                 .bind_rustls_0_23(listen, config.clone()),
         }
         .map_err(|source| ServeError::Bind {

@@ -1,5 +1,10 @@
 //! Store backends for the KMS: implementations of [`kms_engine::store::KeyStore`].
 //!
+//! Owns: the database schema and its migrations, every SQL statement, and the service node's
+//! remote store (the internal API's client side). Never depends on: an HTTP framework, the HSM,
+//! or the management center; only on the engine's types and trait (and kms-tls for the client's
+//! certificates).
+//!
 //! SQLite is the embedded default: one file in the data directory, WAL journal, `synchronous =
 //! FULL` so that a committed key version survives a crash or power loss.
 //!
@@ -58,8 +63,10 @@ macro_rules! shared_modules {
 // Compiling store/src/shared once per backend is the point, not an accident.
 #[allow(clippy::duplicate_mod)]
 pub mod postgres;
+pub mod remote;
 mod rows;
 pub mod sqlite;
 
 pub use postgres::PostgresStore;
+pub use remote::store::RemoteStore;
 pub use sqlite::SqliteStore;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use kms_engine::audit::Outcome;
 use kms_gateway::testing::RunningServer;
-use kms_gateway::tls::TlsFiles;
 use kms_testkit::openssl;
+use kms_tls::TlsFiles;
 use serde_json::json;
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 

@@ -274,7 +274,10 @@ impl WorkerPool {
 
     /// Test hook: the versions of `key` any worker holds prepared.
     #[cfg(feature = "test-hooks")]
-    pub fn cached_for_test(&self, key: KeyId) -> std::collections::BTreeSet<KeyVersion> {
+    pub fn cached_for_test(
+        &self,
+        key: crate::ids::KeyId,
+    ) -> std::collections::BTreeSet<KeyVersion> {
         std::iter::once(&self.fast)
             .chain(&self.slow)
             .flat_map(|lane| &lane.controls)

@@ -225,7 +225,7 @@ impl ServeArgs {
             opts.transit_mount.clone_from(mount);
         }
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
-            opts.tls = Some(crate::tls::TlsFiles {
+            opts.tls = Some(kms_tls::TlsFiles {
                 cert: cert.clone(),
                 key: key.clone(),
                 client_ca: self.tls_client_ca.clone(),

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::CliError;
 use super::output::{Common, get, object, post, rows};
-use crate::node::zone_key;
+use kms_engine::zone_key;
 
 #[derive(Subcommand, Debug)]
 pub enum ZoneCommand {

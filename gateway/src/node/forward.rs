@@ -11,8 +11,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::store::StoreError;
 
-use super::client::InternalClient;
 use crate::error::ApiError;
+use kms_store::remote::client::InternalClient;
 
 pub const FORWARDED_FOR: &str = "x-kms-forwarded-for";
 

@@ -8,10 +8,10 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::json;
 
-use super::client::InternalClient;
 use super::forward;
 use crate::server::{ServeError, ServeOptions};
-use crate::tls;
+use kms_store::remote::client::InternalClient;
+use kms_tls as tls;
 
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))

@@ -1,12 +1,7 @@
-//! Multi-node deployments (docs/deployment.md): the wire format and client of the store's
-//! internal API, a service node's remote store handle and disk cache, and a manage node's
-//! forwarding of the control plane.
+//! Multi-node deployments (docs/deployment.md): a service node's assembly and a manage node's
+//! forwarding of the control plane. The internal API's client, wire formats, remote store and
+//! disk cache are in kms-store (`remote`).
 
-pub mod cache;
-pub mod client;
 pub mod forward;
 pub mod manage;
-pub mod remote;
 pub mod service;
-pub mod wire;
-pub mod zone_key;

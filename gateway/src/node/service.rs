@@ -14,16 +14,16 @@ use kms_engine::sync::{KeySync, SyncConfig};
 use kms_engine::zone::ZoneName;
 use kms_hsm::ZoneBackend;
 
-use super::cache::{self, DiskCache};
-use super::client::InternalClient;
-use super::remote::{Mirror, RemoteStore};
-use super::zone_key;
 use crate::audit_sink::AuditSink;
 use crate::ceremony::Ceremonies;
 use crate::custodians::Custodians;
 use crate::rewrap::Rewrapper;
 use crate::server::{Kms, ServeError, ServeOptions, control_runtime, prepare, start_pool};
 use crate::state::AppState;
+use kms_engine::zone_key;
+use kms_store::remote::cache::{self, DiskCache};
+use kms_store::remote::client::InternalClient;
+use kms_store::remote::store::{Mirror, RemoteStore};
 
 fn start_error(e: impl std::fmt::Display) -> ServeError {
     ServeError::Start(e.to_string())

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::node::wire::WireChange;
 use crate::state::AppState;
+use kms_store::remote::wire::WireChange;
 
 /// The longest long poll a node may ask for.
 const MAX_WAIT: Duration = Duration::from_secs(30);

@@ -16,9 +16,9 @@ use kms_engine::zone::{ZoneName, ZonePublicKey, zone_master_key_id};
 use kms_hsm::HsmHandle;
 
 use crate::error::ApiError;
-use crate::node::wire::WireKey;
 use crate::state::AppState;
 use crate::system_keys;
+use kms_store::remote::wire::WireKey;
 
 /// The registered zone's public key.
 async fn zone_key(state: &AppState, name: &str) -> Result<(ZoneName, ZonePublicKey), ApiError> {

@@ -5,8 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::node::wire::{WireAuditEvent, WireCertificate, WireCredential, WireUsage};
 use crate::state::AppState;
+use kms_store::remote::wire::{WireAuditEvent, WireCertificate, WireCredential, WireUsage};
 
 /// `GET /internal/v1/credentials`
 pub async fn credentials(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

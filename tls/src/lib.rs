@@ -1,19 +1,20 @@
-//! TLS on the listener (optional: `[tls]` in kms.toml), and client certificates.
+//! TLS configurations from PEM files: the public listener's (optional: `[tls]` in kms.toml,
+//! client certificates optional), the store's internal listener's (client certificates
+//! required) and the files a node presents to it (`[internal]`).
+//!
+//! Owns: reading certificates and keys (named in every error), rustls server configurations.
+//! Never depends on: an HTTP framework (the listener's per-connection hook is the gateway's) or
+//! any other KMS crate than the engine.
 //!
 //! With `client_ca`, the server asks every client for a certificate and verifies any it is sent
 //! against that CA during the handshake (a certificate from another CA fails the handshake).
-//! Sending none is allowed, so apps that authenticate with a bearer token keep working. The
-//! verified certificate's SHA-256 fingerprint is stored in the connection's data once, at
-//! connect time; `auth.rs` looks it up in the directory (docs/access-control.md).
+//! Sending none is allowed on the public listener, so apps that authenticate with a bearer token
+//! keep working (docs/access-control.md).
+#![forbid(unsafe_code)]
 
-use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use actix_tls::accept::rustls_0_23::TlsStream;
-use actix_web::dev::Extensions;
-use actix_web::rt::net::TcpStream;
-use kms_engine::certificate::CertFingerprint;
 use kms_engine::secret::SecretString;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -56,9 +57,13 @@ pub enum TlsError {
     Rejected(String),
 }
 
-/// The verified client certificate of a TLS connection, as `on_connect` left it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerCertificate(pub CertFingerprint);
+/// `[internal]` in kms.toml: this node's certificate and key, and the internal CA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InternalTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+}
 
 fn provider() -> Arc<CryptoProvider> {
     // Explicit: the build also holds aws-lc-rs (through the Vault client in the tests), so
@@ -74,7 +79,8 @@ fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
-pub(crate) fn certificates(
+/// The certificates of a PEM file (at least one).
+pub fn certificates(
     what: &'static str,
     path: &Path,
 ) -> Result<Vec<CertificateDer<'static>>, TlsError> {
@@ -121,9 +127,7 @@ pub fn server_config(files: &TlsFiles) -> Result<ServerConfig, TlsError> {
 
 /// The store's internal listener: every client must present a certificate from `ca`
 /// (docs/deployment.md).
-pub fn internal_server_config(
-    tls: &crate::node::client::InternalTls,
-) -> Result<ServerConfig, TlsError> {
+pub fn internal_server_config(tls: &InternalTls) -> Result<ServerConfig, TlsError> {
     let files = TlsFiles {
         cert: tls.cert.clone(),
         key: tls.key.clone(),
@@ -168,19 +172,6 @@ fn build(files: &TlsFiles, require_client: bool) -> Result<ServerConfig, TlsErro
     })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// `HttpServer::on_connect` for a TLS listener: remembers the fingerprint of the client's
-/// certificate (rustls has verified it against `client_ca` by now) for every request on the
-/// connection.
-pub fn on_connect(connection: &dyn Any, data: &mut Extensions) {
-    let Some(tls) = connection.downcast_ref::<TlsStream<TcpStream>>() else {
-        return;
-    };
-    let (_, session) = tls.get_ref();
-    if let Some(leaf) = session.peer_certificates().and_then(<[_]>::first) {
-        data.insert(PeerCertificate(CertFingerprint::of_der(leaf)));
-    }
 }
 
 #[cfg(test)]

@@ -12,15 +12,7 @@ use ureq::tls::{ClientCert, RootCerts, TlsConfig};
 
 use kms_engine::store::StoreError;
 
-use crate::tls::{self, TlsError};
-
-/// `[internal]` in kms.toml: this node's certificate and key, and the internal CA.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InternalTls {
-    pub cert: std::path::PathBuf,
-    pub key: std::path::PathBuf,
-    pub ca: std::path::PathBuf,
-}
+use kms_tls::{self as tls, InternalTls, TlsError};
 
 #[derive(Clone)]
 pub struct InternalClient {

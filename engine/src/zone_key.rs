@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use kms_engine::node_kek::{NodeKek, NodeKekError};
-use kms_engine::zone::{ZoneName, ZonePrivateKey};
+use crate::node_kek::{NodeKek, NodeKekError};
+use crate::zone::{ZoneName, ZonePrivateKey};
 
 pub const KEK_FILE: &str = "node.kek";
 pub const FILE: &str = "zone-key.sealed";

@@ -14,7 +14,7 @@ use kms_engine::zone::ZoneName;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::remote::{Mirror, RemoteStore};
+use super::store::{Mirror, RemoteStore};
 use super::wire::{WireCertificate, WireCredential, WireKey};
 
 const PURPOSE: &str = "service-node-cache";
