@@ -36,7 +36,7 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 scripts/deps.sh --loadtest
 step "build (release)"
-cargo build --release --locked --bin kms -p kms-gateway
+cargo build --release --locked --bin kms -p kms
 cargo build --release --locked -p kms-loadtest
 
 work=$(mktemp -d)

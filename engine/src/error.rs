@@ -121,6 +121,58 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// The stable, machine-readable code clients branch on (the gateway answers it as
+    /// `error.code`; internal failures are all `internal`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidName { .. } => "invalid_name",
+            Self::InvalidArgument(_) => "invalid_request",
+            Self::InvalidBase64 { .. } => "invalid_base64",
+            Self::InvalidCiphertext(_) => "invalid_ciphertext",
+            Self::CiphertextTruncated => "ciphertext_truncated",
+            Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
+            Self::UnknownOperation(_) => "unknown_operation",
+            Self::OperationNotSupported(_) => "operation_not_supported",
+            Self::PlaintextTooLarge(_) => "plaintext_too_large",
+            Self::ContextNotSupported => "context_not_supported",
+            Self::InvalidSignatureInput(_) => "invalid_signature_input",
+            Self::InvalidSignature(_) => "invalid_signature",
+            Self::InvalidHmac(_) => "invalid_hmac",
+            Self::InvalidPolicy(_) => "invalid_policy",
+            Self::SourceNotAllowed => "source_not_allowed",
+            Self::OutsideTimeWindow => "outside_time_window",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::NotAPasswordKey => "not_a_password_key",
+            Self::EncryptedPasswordTooLarge(_) => "encrypted_password_too_large",
+            Self::EncryptedPasswordLength(_) => "encrypted_password_length",
+            Self::PasswordDecryptionFailed => "password_decryption_failed",
+            Self::InvalidPasswordPayload(_) => "invalid_password_payload",
+            Self::ChallengeUnknown => "challenge_unknown",
+            Self::ChallengeExpired => "challenge_expired",
+            Self::ChallengeReused => "challenge_reused",
+            Self::ChallengeWrongKey => "challenge_wrong_key",
+            Self::InvalidSalt(_) => "invalid_salt",
+            Self::InvalidProtected(_) => "invalid_protected",
+            Self::TooManyChallenges => "too_many_challenges",
+            Self::KeyNotFound => "key_not_found",
+            Self::KeyVersionNotFound => "key_version_not_found",
+            Self::BelowMinDecryptionVersion => "below_min_decryption_version",
+            Self::KeyVersionDisabled => "key_version_disabled",
+            Self::KeyVersionDestroyed => "key_version_destroyed",
+            Self::VersionsExhausted => "versions_exhausted",
+            Self::DecryptionFailed => "decryption_failed",
+            Self::Overloaded => "overloaded",
+            Self::Sealed => "sealed",
+            Self::HsmUnavailable => "hsm_unavailable",
+            Self::SyncTimeout => "sync_timeout",
+            Self::CorruptRecord(_)
+            | Self::KeyMaterialCorrupt
+            | Self::TransportUnwrapFailed
+            | Self::NodeSealOpenFailed
+            | Self::WorkerGone => "internal",
+        }
+    }
+
     /// A usage policy that cannot be accepted, saying why.
     pub fn invalid_policy(message: impl Into<String>) -> Self {
         EngineError::InvalidPolicy(message.into())

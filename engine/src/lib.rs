@@ -23,6 +23,7 @@ pub mod pool;
 pub mod role;
 pub mod secret;
 pub mod store;
+pub mod store_error;
 pub mod sync;
 pub mod token;
 pub mod version;

@@ -1,5 +1,5 @@
 //! The roles people hold. What each role may do is decided by the gateway's access table
-//! (`gateway/src/access.rs`, shown in docs/access-control.md); here are only the names.
+//! (`control/src/access.rs`, shown in docs/access-control.md); here are only the names.
 
 use std::fmt;
 

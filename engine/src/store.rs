@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use thiserror::Error;
 
 use crate::algorithm::Algorithm;
 use crate::algorithm::OperationSet;
@@ -31,23 +30,7 @@ use crate::wrap::{WrapContext, WrappedKey};
 
 // Defined beside the directory that is built at a revision and holds the certificates.
 pub use crate::directory::{CertificateCredential, Revision};
-
-#[derive(Debug, Error)]
-pub enum StoreError {
-    #[error("{0} already exists")]
-    AlreadyExists(&'static str),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// A concurrent change won (e.g. two rotations of one key); the caller may retry.
-    #[error("conflicting concurrent change to {0}")]
-    Conflict(&'static str),
-    #[error("the store is unavailable: {0}")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("store query failed: {0}")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-}
+pub use crate::store_error::StoreError;
 
 /// What changed at a revision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

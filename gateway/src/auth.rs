@@ -12,13 +12,23 @@ use kms_engine::certificate::CertFingerprint;
 use kms_engine::directory::{Identity, Principal};
 use kms_engine::keyring::KeyEntry;
 
+use kms_control::approvals::invocation::Invocation;
+use kms_control::{access, system_keys};
+
 use crate::error::ApiError;
 use crate::peer::PeerCertificate;
 use crate::state::AppState;
-use crate::{access, system_keys};
 
 /// The header Vault clients send their token in; accepted like `Authorization: Bearer`.
 pub const VAULT_TOKEN: &str = "x-vault-token";
+
+/// The header in which a manage node names the caller it forwards (believed only on the store's
+/// internal listener).
+pub const FORWARDED_FOR: &str = "x-kms-forwarded-for";
+
+/// App data marking the internal listener's requests.
+#[derive(Clone, Copy, Debug)]
+pub struct InternalListener;
 
 /// An authenticated caller.
 #[derive(Clone, Debug)]
@@ -38,6 +48,11 @@ impl Caller {
         self.identity.actor.to_string()
     }
 
+    /// Who an admin action runs for, in the management center.
+    pub fn invocation(&self) -> Invocation {
+        Invocation::new(self.actor(), self.remote)
+    }
+
     /// The same name, shared (usage counts carry it per job).
     pub fn actor_shared(&self) -> Arc<str> {
         Arc::clone(&self.identity.actor)
@@ -47,12 +62,10 @@ impl Caller {
 /// The caller's address. On the store's internal listener, a manage node forwarding a call names
 /// its caller in `X-Kms-Forwarded-For` (only manage nodes hold certificates for that listener).
 fn remote(req: &HttpRequest) -> Option<IpAddr> {
-    if req
-        .app_data::<crate::api::internal::InternalListener>()
-        .is_some()
+    if req.app_data::<InternalListener>().is_some()
         && let Some(ip) = req
             .headers()
-            .get(crate::node::forward::FORWARDED_FOR)
+            .get(FORWARDED_FOR)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
     {

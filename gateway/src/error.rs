@@ -6,6 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
+use kms_control::error::ControlError;
 use kms_engine::EngineError;
 use kms_engine::store::StoreError;
 use kms_hsm::HsmError;
@@ -100,56 +101,53 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         use EngineError as E;
         let message = e.to_string();
-        let (status, code) = match &e {
-            E::InvalidName { .. } => (StatusCode::BAD_REQUEST, "invalid_name"),
-            E::InvalidArgument(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            E::InvalidBase64 { .. } => (StatusCode::BAD_REQUEST, "invalid_base64"),
-            E::InvalidCiphertext(_) => (StatusCode::BAD_REQUEST, "invalid_ciphertext"),
-            E::CiphertextTruncated => (StatusCode::BAD_REQUEST, "ciphertext_truncated"),
-            E::UnsupportedAlgorithm(_) => (StatusCode::BAD_REQUEST, "unsupported_algorithm"),
-            E::UnknownOperation(_) => (StatusCode::BAD_REQUEST, "unknown_operation"),
-            E::OperationNotSupported(_) => (StatusCode::BAD_REQUEST, "operation_not_supported"),
-            E::PlaintextTooLarge(_) => (StatusCode::BAD_REQUEST, "plaintext_too_large"),
-            E::ContextNotSupported => (StatusCode::BAD_REQUEST, "context_not_supported"),
-            E::InvalidSignatureInput(_) => (StatusCode::BAD_REQUEST, "invalid_signature_input"),
-            E::InvalidSignature(_) => (StatusCode::BAD_REQUEST, "invalid_signature"),
-            E::InvalidHmac(_) => (StatusCode::BAD_REQUEST, "invalid_hmac"),
-            E::InvalidPolicy(_) => (StatusCode::BAD_REQUEST, "invalid_policy"),
-            E::SourceNotAllowed => (StatusCode::FORBIDDEN, "source_not_allowed"),
-            E::OutsideTimeWindow => (StatusCode::FORBIDDEN, "outside_time_window"),
+        let code = e.code();
+        let status = match &e {
+            E::InvalidName { .. }
+            | E::InvalidArgument(_)
+            | E::InvalidBase64 { .. }
+            | E::InvalidCiphertext(_)
+            | E::CiphertextTruncated
+            | E::UnsupportedAlgorithm(_)
+            | E::UnknownOperation(_)
+            | E::OperationNotSupported(_)
+            | E::PlaintextTooLarge(_)
+            | E::ContextNotSupported
+            | E::InvalidSignatureInput(_)
+            | E::InvalidSignature(_)
+            | E::InvalidHmac(_)
+            | E::InvalidPolicy(_)
+            | E::NotAPasswordKey
+            | E::EncryptedPasswordTooLarge(_)
+            | E::EncryptedPasswordLength(_)
+            | E::PasswordDecryptionFailed
+            | E::InvalidPasswordPayload(_)
+            | E::ChallengeUnknown
+            | E::ChallengeExpired
+            | E::ChallengeWrongKey
+            | E::InvalidSalt(_)
+            | E::InvalidProtected(_)
+            | E::KeyVersionNotFound
+            | E::BelowMinDecryptionVersion
+            | E::KeyVersionDisabled
+            | E::KeyVersionDestroyed
+            | E::DecryptionFailed => StatusCode::BAD_REQUEST,
+            E::SourceNotAllowed | E::OutsideTimeWindow => StatusCode::FORBIDDEN,
+            E::KeyNotFound => StatusCode::NOT_FOUND,
+            E::ChallengeReused | E::VersionsExhausted => StatusCode::CONFLICT,
             E::RateLimited { retry_after_secs } => {
                 return Self {
                     retry_after: Some(*retry_after_secs),
-                    ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                    ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
                 };
             }
-            E::NotAPasswordKey => (StatusCode::BAD_REQUEST, "not_a_password_key"),
-            E::EncryptedPasswordTooLarge(_) => {
-                (StatusCode::BAD_REQUEST, "encrypted_password_too_large")
+            E::TooManyChallenges
+            | E::Overloaded
+            | E::Sealed
+            | E::HsmUnavailable
+            | E::SyncTimeout => {
+                return Self::unavailable(code, message);
             }
-            E::EncryptedPasswordLength(_) => (StatusCode::BAD_REQUEST, "encrypted_password_length"),
-            E::PasswordDecryptionFailed => (StatusCode::BAD_REQUEST, "password_decryption_failed"),
-            E::InvalidPasswordPayload(_) => (StatusCode::BAD_REQUEST, "invalid_password_payload"),
-            E::ChallengeUnknown => (StatusCode::BAD_REQUEST, "challenge_unknown"),
-            E::ChallengeExpired => (StatusCode::BAD_REQUEST, "challenge_expired"),
-            E::ChallengeReused => (StatusCode::CONFLICT, "challenge_reused"),
-            E::ChallengeWrongKey => (StatusCode::BAD_REQUEST, "challenge_wrong_key"),
-            E::InvalidSalt(_) => (StatusCode::BAD_REQUEST, "invalid_salt"),
-            E::InvalidProtected(_) => (StatusCode::BAD_REQUEST, "invalid_protected"),
-            E::TooManyChallenges => return Self::unavailable("too_many_challenges", message),
-            E::KeyNotFound => (StatusCode::NOT_FOUND, "key_not_found"),
-            E::KeyVersionNotFound => (StatusCode::BAD_REQUEST, "key_version_not_found"),
-            E::BelowMinDecryptionVersion => {
-                (StatusCode::BAD_REQUEST, "below_min_decryption_version")
-            }
-            E::KeyVersionDisabled => (StatusCode::BAD_REQUEST, "key_version_disabled"),
-            E::KeyVersionDestroyed => (StatusCode::BAD_REQUEST, "key_version_destroyed"),
-            E::VersionsExhausted => (StatusCode::CONFLICT, "versions_exhausted"),
-            E::DecryptionFailed => (StatusCode::BAD_REQUEST, "decryption_failed"),
-            E::Overloaded => return Self::unavailable("overloaded", message),
-            E::Sealed => return Self::unavailable("sealed", message),
-            E::HsmUnavailable => return Self::unavailable("hsm_unavailable", message),
-            E::SyncTimeout => return Self::unavailable("sync_timeout", message),
             E::CorruptRecord(_)
             | E::KeyMaterialCorrupt
             | E::TransportUnwrapFailed
@@ -164,38 +162,19 @@ impl From<EngineError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        let code = e.code();
         match &e {
-            StoreError::AlreadyExists(what) => {
-                let code = match *what {
-                    "key" => "key_exists",
-                    "app" => "app_exists",
-                    "user" => "user_exists",
-                    "vote" => "already_voted",
-                    "certificate" => "certificate_already_bound",
-                    "zone" => "zone_exists",
-                    _ => "already_exists",
-                };
-                Self::new(StatusCode::CONFLICT, code, e.to_string())
-            }
-            StoreError::NotFound(what) => {
-                let code = match *what {
-                    "key" => "key_not_found",
-                    "app" => "app_not_found",
-                    "user" => "user_not_found",
-                    "session" => "session_not_found",
-                    _ => "not_found",
-                };
-                Self::new(StatusCode::NOT_FOUND, code, e.to_string())
-            }
+            StoreError::AlreadyExists(_) => Self::new(StatusCode::CONFLICT, code, e.to_string()),
+            StoreError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, code, e.to_string()),
             StoreError::Conflict("approval") => Self::new(
                 StatusCode::CONFLICT,
-                "approval_closed",
+                code,
                 "the request is no longer pending (approved, rejected, expired or executed)",
             ),
-            StoreError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            StoreError::Conflict(_) => Self::new(StatusCode::CONFLICT, code, e.to_string()),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "store unavailable");
-                Self::unavailable("store_unavailable", "the key store is unavailable")
+                Self::unavailable(code, "the key store is unavailable")
             }
             StoreError::Backend(_) | StoreError::Corrupt(_) => Self::internal(&e),
         }
@@ -205,21 +184,19 @@ impl From<StoreError> for ApiError {
 impl From<HsmError> for ApiError {
     fn from(e: HsmError) -> Self {
         let message = e.to_string();
+        let code = e.code();
         match e {
-            HsmError::Sealed => Self::unavailable("sealed", message),
-            HsmError::NotInitialized => Self::unavailable("not_initialized", message),
-            HsmError::AlreadyInitialized => {
-                Self::new(StatusCode::CONFLICT, "already_initialized", message)
-            }
-            HsmError::InvalidShare(_) => Self::bad_request("invalid_share", message),
-            HsmError::WrongShares => Self::bad_request("wrong_shares", message),
-            HsmError::InvalidParameters(_) => Self::bad_request("invalid_request", message),
-            HsmError::InvalidComponent(_) => Self::bad_request("invalid_component", message),
-            HsmError::KcvMismatch { .. } => Self::bad_request("kcv_mismatch", message),
-            HsmError::NotSupported(_) => Self::bad_request("not_supported", message),
+            HsmError::Sealed | HsmError::NotInitialized => Self::unavailable(code, message),
+            HsmError::AlreadyInitialized => Self::new(StatusCode::CONFLICT, code, message),
+            HsmError::InvalidShare(_)
+            | HsmError::WrongShares
+            | HsmError::InvalidParameters(_)
+            | HsmError::InvalidComponent(_)
+            | HsmError::KcvMismatch { .. }
+            | HsmError::NotSupported(_) => Self::bad_request(code, message),
             HsmError::Busy | HsmError::Timeout | HsmError::Stopped | HsmError::Unavailable(_) => {
                 tracing::warn!(error = %e, "HSM unavailable");
-                Self::unavailable("hsm_unavailable", "the HSM is unavailable; retry shortly")
+                Self::unavailable(code, "the HSM is unavailable; retry shortly")
             }
             HsmError::UnwrapFailed
             | HsmError::UnknownMasterKey(_)
@@ -227,6 +204,31 @@ impl From<HsmError> for ApiError {
             | HsmError::Pkcs11(_)
             | HsmError::Io(_)
             | HsmError::Corrupt(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> Self {
+        use ControlError as C;
+        match e {
+            C::Engine(e) => e.into(),
+            C::Store(e) => e.into(),
+            C::Hsm(e) => e.into(),
+            C::Invalid { code, message } => Self::bad_request(code, message),
+            C::Unauthenticated { code, message } => {
+                Self::new(StatusCode::UNAUTHORIZED, code, message)
+            }
+            C::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            C::NotFound { code, message } => Self::new(StatusCode::NOT_FOUND, code, message),
+            C::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            C::Gone { code, message } => Self::new(StatusCode::GONE, code, message),
+            C::Locked { code, message } => Self::new(StatusCode::LOCKED, code, message),
+            // Waits for an operator (a ceremony), not for a retry: no Retry-After.
+            C::Unavailable { code, message } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+            }
+            C::Internal(detail) => Self::internal(&detail),
         }
     }
 }

@@ -1,32 +1,20 @@
-//! The KMS gateway: the HTTP API (actix-web), the CLI, and the assembly of the whole service.
+//! The KMS gateway: the HTTP side of every role. Routes and handlers (one file per operation),
+//! authentication of requests, the one mapping of errors to HTTP answers, the listeners (public,
+//! internal with mutual TLS, a manage node's), the internal API's HTTP side, and forwarding of the
+//! control plane to the store.
+//!
+//! Owns: what goes over the wire. The data plane's handlers hand items to the engine's crypto
+//! workers; every control-plane handler parses, authorises and calls the management center
+//! (kms-control), which holds the rules. Never depends on: the CLI or the `kms` binary's assembly
+//! (crates above it), or a store backend other than the remote store's wire formats.
 #![forbid(unsafe_code)]
 
-pub mod access;
 pub mod api;
-pub mod approvals;
-pub mod audit_chain;
-pub mod audit_sink;
 pub mod auth;
-pub mod backup;
-pub mod ceremony;
-pub mod cli;
-pub mod config;
-pub mod custodians;
-pub mod durations;
 pub mod error;
-pub mod keyops;
-pub mod master_keys;
+pub mod forward;
+pub mod listener;
 pub mod metrics;
-pub mod node;
 pub mod peer;
-pub mod rewrap;
-pub mod roles;
 pub mod routes;
-pub mod scheduler;
-pub mod server;
 pub mod state;
-pub mod system_keys;
-pub mod testing;
-pub mod totp;
-pub mod usage;
-pub mod webhooks;

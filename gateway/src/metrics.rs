@@ -104,8 +104,12 @@ pub fn render(state: &AppState) -> Option<String> {
         metrics::counter!("kms_key_cache_hits_total", "lane" => name).absolute(hits);
         metrics::counter!("kms_key_cache_misses_total", "lane" => name).absolute(misses);
     }
-    metrics::gauge!("kms_sync_applied_revision").set(state.sync.applied() as f64);
-    metrics::gauge!("kms_sync_healthy").set(if state.sync.is_healthy() { 1.0 } else { 0.0 });
-    metrics::gauge!("kms_sync_lag_seconds").set(state.sync.since_contact().as_secs_f64());
+    metrics::gauge!("kms_sync_applied_revision").set(state.control.sync.applied() as f64);
+    metrics::gauge!("kms_sync_healthy").set(if state.control.sync.is_healthy() {
+        1.0
+    } else {
+        0.0
+    });
+    metrics::gauge!("kms_sync_lag_seconds").set(state.control.sync.since_contact().as_secs_f64());
     Some(handle.render())
 }

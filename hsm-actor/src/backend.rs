@@ -59,6 +59,33 @@ pub enum HsmError {
     Corrupt(String),
 }
 
+impl HsmError {
+    /// The stable, machine-readable code clients branch on (the gateway answers it as
+    /// `error.code`; device and configuration failures are `internal`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            HsmError::Sealed => "sealed",
+            HsmError::NotInitialized => "not_initialized",
+            HsmError::AlreadyInitialized => "already_initialized",
+            HsmError::InvalidShare(_) => "invalid_share",
+            HsmError::WrongShares => "wrong_shares",
+            HsmError::InvalidParameters(_) => "invalid_request",
+            HsmError::InvalidComponent(_) => "invalid_component",
+            HsmError::KcvMismatch { .. } => "kcv_mismatch",
+            HsmError::NotSupported(_) => "not_supported",
+            HsmError::Busy | HsmError::Timeout | HsmError::Stopped | HsmError::Unavailable(_) => {
+                "hsm_unavailable"
+            }
+            HsmError::UnwrapFailed
+            | HsmError::UnknownMasterKey(_)
+            | HsmError::Config(_)
+            | HsmError::Pkcs11(_)
+            | HsmError::Io(_)
+            | HsmError::Corrupt(_) => "internal",
+        }
+    }
+}
+
 /// Seal state as shown by `kms status` and `GET /v1/sys/seal-status`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SealStatus {

@@ -1,8 +1,13 @@
 //! HSM backends and the actor that serialises master-key operations.
+//!
+//! Owns: the master key (in the software HSM's sealed keyring or a PKCS#11 token) and every
+//! operation on it. Never depends on: the store, the management center, an HTTP framework; only
+//! on the engine's types.
 #![forbid(unsafe_code)]
 
 pub mod actor;
 pub mod backend;
+pub mod choice;
 pub mod components;
 pub mod pkcs11;
 pub mod soft;
@@ -13,6 +18,7 @@ pub use backend::{
     CreatedMasterKey, HsmBackend, HsmError, HsmStatus, MasterKeyInfo, MasterKeySource, SealStatus,
     Sealing, TokenStatus,
 };
+pub use choice::{DEV_SHARE_FILE, HsmChoice};
 pub use pkcs11::{Pkcs11Config, Pkcs11Hsm, TokenConfig};
 pub use soft::SoftwareHsm;
 pub use zone::ZoneBackend;

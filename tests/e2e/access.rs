@@ -1,15 +1,15 @@
 //! Grants and refusals, and that every refusal is audited.
 
+use kms::testing::RunningServer;
 use kms_engine::audit::Outcome;
 use kms_engine::store::AuditQuery;
-use kms_gateway::testing::RunningServer;
 use serde_json::json;
 
 use crate::support::*;
 
 /// The audit log, of one actor (or everyone's for ""); also used by the Transit tests.
 pub fn audit(server: &RunningServer, actor: &str) -> Vec<kms_engine::audit::AuditRecord> {
-    let store = server.state.store.clone();
+    let store = server.state.control.store.clone();
     let query = AuditQuery {
         actor: (!actor.is_empty()).then(|| actor.into()),
         ..Default::default()

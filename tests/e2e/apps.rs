@@ -62,11 +62,11 @@ fn rotated_tokens_overlap_then_expire_and_revocation_ends_every_token() {
     clock.advance_millis(HOUR - 1);
     assert!(works(&http, &first));
     // The expiry is in the snapshot: only the clock moves, nothing is written to the store.
-    let revision = server.state.sync.applied();
+    let revision = server.state.control.sync.applied();
     clock.advance_millis(1);
     assert!(!works(&http, &first));
     assert!(works(&http, &second));
-    assert_eq!(server.state.sync.applied(), revision);
+    assert_eq!(server.state.control.sync.applied(), revision);
     assert_eq!(token_states(&http, "checkout"), vec!["expired", "active"]);
 
     // Overlap 0: the old token stops at once. No overlap given: 24 hours.
@@ -181,7 +181,7 @@ fn set_policy(http: &Http, key: &str, policy: Value) -> Value {
 fn rig(
     dir: &std::path::Path,
 ) -> (
-    kms_gateway::testing::RunningServer,
+    kms::testing::RunningServer,
     std::sync::Arc<kms_engine::clock::ManualClock>,
     String,
     String,

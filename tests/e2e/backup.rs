@@ -60,7 +60,7 @@ fn restore_reading(
     (out.ok, out.stderr)
 }
 
-/// Offsets of each chunk's length prefix (the format in gateway/src/backup/archive.rs).
+/// Offsets of each chunk's length prefix (the format in control/src/backup/archive.rs).
 fn chunk_offsets(archive: &[u8]) -> Vec<usize> {
     let header_len = u32::from_be_bytes(archive[8..12].try_into().unwrap()) as usize;
     let mut at = 12 + header_len;

@@ -121,7 +121,7 @@ fn malformed_requests_get_json_errors() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = dev_options(dir.path());
     opts.limits.body_bytes = 4096;
-    let server = kms_gateway::testing::RunningServer::start(opts).unwrap();
+    let server = kms::testing::RunningServer::start(opts).unwrap();
     let http = Http::new(&server);
     http.create_key("k");
 

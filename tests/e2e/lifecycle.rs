@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
+use kms::testing::RunningServer;
+use kms_control::scheduler::{self, TickReport};
+use kms_control::webhooks::Webhook;
 use kms_engine::clock::{ManualClock, Timestamp};
 use kms_engine::ids::KeyVersion;
 use kms_engine::secret::SecretString;
-use kms_gateway::scheduler::{self, TickReport};
-use kms_gateway::testing::RunningServer;
-use kms_gateway::webhooks::Webhook;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -40,7 +40,7 @@ fn tick(server: &RunningServer) -> TickReport {
     server
         .state
         .io
-        .block_on(scheduler::tick(&server.state))
+        .block_on(scheduler::tick(&server.state.control))
         .unwrap()
 }
 
@@ -253,7 +253,7 @@ fn rollback_minimum_disable_and_destruction() {
     let stored = server
         .state
         .io
-        .block_on(server.state.store.load_key(id))
+        .block_on(server.state.control.store.load_key(id))
         .unwrap()
         .unwrap();
     assert!(stored.version(v1).unwrap().wrapped.is_none());

@@ -1,8 +1,8 @@
 //! `/metrics` counts what the data plane did; `/readyz` tells a load balancer whether to send
 //! traffic.
 
-use kms_gateway::server::ServeOptions;
-use kms_gateway::testing::RunningServer;
+use kms::options::ServeOptions;
+use kms::testing::RunningServer;
 use serde_json::json;
 
 use crate::support::*;
@@ -210,7 +210,7 @@ fn readyz_is_degraded_while_the_store_is_away_and_cached_keys_keep_serving() {
     let before = http.seal(&token, "outage-pan", b"4000123412341234", None);
 
     // The store goes away (its connections are closed: every call is `Unavailable`).
-    server.state.io.block_on(server.state.store.close());
+    server.state.io.block_on(server.state.control.store.close());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let body = loop {
         let (s, body) = http.get("/readyz", None);

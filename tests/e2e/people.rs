@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use kms::testing::RunningServer;
+use kms_control::totp;
 use kms_engine::clock::{Clock, ManualClock, Timestamp};
-use kms_gateway::testing::RunningServer;
-use kms_gateway::totp;
 use serde_json::{Value, json};
 
 use crate::support::*;

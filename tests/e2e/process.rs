@@ -38,7 +38,7 @@ pub fn write_config(dir: &Path, hsm: &str) -> PathBuf {
         dir.join("data").display()
     );
     for (name, role, pw) in CUSTODIANS {
-        let hash = kms_gateway::custodians::hash_password(pw).unwrap();
+        let hash = kms_control::custodians::hash_password(pw).unwrap();
         text.push_str(&format!(
             "\n[[custodians]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_hash = \"{hash}\"\n"
         ));

@@ -2,11 +2,11 @@
 //! user holding only that role calls it. Allowed: a 2xx answer. Not allowed: 403 `forbidden`,
 //! and the refusal is in the audit log. docs/access-control.md shows the same table.
 
+use kms::testing::RunningServer;
+use kms_control::access::{self, RULES, Rule};
 use kms_engine::audit::Outcome;
 use kms_engine::role::{Role, RoleSet};
 use kms_engine::store::AuditQuery;
-use kms_gateway::access::{self, RULES, Rule};
-use kms_gateway::testing::RunningServer;
 use serde_json::{Value, json};
 
 use crate::docs::{read, routed_paths};
@@ -18,7 +18,7 @@ fn the_documented_matrix_is_the_enforced_one_and_covers_every_admin_route() {
     let doc = read("docs/access-control.md");
     assert!(
         doc.contains(&access::markdown_table()),
-        "docs/access-control.md does not show the table in gateway/src/access.rs:\n{}",
+        "docs/access-control.md does not show the table in control/src/access.rs:\n{}",
         access::markdown_table()
     );
     let routes = read("gateway/src/routes.rs");
@@ -32,7 +32,7 @@ fn the_documented_matrix_is_the_enforced_one_and_covers_every_admin_route() {
 
 /// Denied audit records of `actor` for `action`; the audit sink writes refusals asynchronously.
 fn denied(server: &RunningServer, actor: &str, action: &str) -> usize {
-    let store = server.state.store.clone();
+    let store = server.state.control.store.clone();
     let query = AuditQuery {
         actor: Some(actor.into()),
         action: Some(action.into()),

@@ -4,8 +4,8 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kms_gateway::server::ServeOptions;
-use kms_gateway::testing::RunningServer;
+use kms::options::ServeOptions;
+use kms::testing::RunningServer;
 use serde_json::Value;
 
 pub const ROOT: &str = "e2e-root-token";

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use kms::testing::RunningServer;
 use kms_engine::audit::Outcome;
-use kms_gateway::testing::RunningServer;
 use kms_testkit::openssl;
 use kms_tls::TlsFiles;
 use serde_json::json;

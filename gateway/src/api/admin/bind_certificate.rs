@@ -6,13 +6,11 @@
 //! app, once (409 `certificate_already_bound`). Revoking the app revokes its certificates.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::apps::tokens::bind_certificate;
 use kms_engine::certificate::CertFingerprint;
-use kms_engine::store::CertificateBinding;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::app_admin;
-use super::app_view::find_app;
-use super::{run, success};
+use super::{app_admin, run};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,13 +23,6 @@ pub struct Request {
     fingerprint: String,
 }
 
-#[derive(Serialize)]
-struct Response {
-    app: String,
-    fingerprint: String,
-    created_at: String,
-}
-
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -42,23 +33,9 @@ pub async fn handle(
     let (caller, target) = app_admin(&state, &req, &name, ACTION).await?;
     let fingerprint = CertFingerprint::parse(&body.fingerprint)
         .map_err(|m| ApiError::bad_request("invalid_fingerprint", m))?;
-    let mut event = success(&state, &caller, ACTION, target.clone());
-    event.detail = Some(format!("fingerprint={fingerprint}"));
-    let response = run(&state, &caller, ACTION, target, |st| async move {
-        let app = find_app(&st, &name).await?;
-        let at = st.clock.now();
-        let binding = CertificateBinding {
-            app: app.id,
-            fingerprint,
-            at,
-        };
-        let revision = st.store.bind_app_certificate(&binding, &event).await?;
-        st.synced(revision).await;
-        Ok(Response {
-            app: app.name.to_string(),
-            fingerprint: fingerprint.to_string(),
-            created_at: at.rfc3339(),
-        })
+    let invocation = caller.invocation();
+    let response = run(&state, &caller, ACTION, target, |ctl| async move {
+        bind_certificate(&ctl, &invocation, &name, fingerprint).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(response))

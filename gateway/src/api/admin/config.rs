@@ -3,13 +3,10 @@
 //! rotation off; a field left out stays as it is.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_engine::ids::KeyVersion;
-use kms_engine::store::KeyConfig;
+use kms_control::keys::lifecycle::{ConfigRequest, config, configure, reason};
 use serde::{Deserialize, Deserializer};
 
-use super::key_view::{KeyView, key_id};
-use super::{key_admin, reason, run, success};
-use crate::durations;
+use super::{key_admin, run};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -38,41 +35,14 @@ pub async fn handle(
     let (caller, target) = key_admin(&state, &req, &name, "configure_key").await?;
     let body = body.into_inner();
     let why = reason(body.reason)?;
-    let config = KeyConfig {
-        min_decryption_version: body
-            .min_decryption_version
-            .map(KeyVersion::new)
-            .transpose()?,
-        rotation_period_ms: body
-            .rotation_period
-            .map(|p| {
-                p.map(|p| durations::parse("rotation_period", &p))
-                    .transpose()
-            })
-            .transpose()?,
-        notice_period_ms: body
-            .notice_period
-            .map(|p| durations::parse("notice_period", &p))
-            .transpose()?,
-        deletion_allowed: None,
-    };
-    if config.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            "nothing to change",
-        ));
-    }
-    let mut event = success(&state, &caller, "configure_key", target.clone());
-    event.detail = Some(format!("reason={why}"));
-    let actor = caller.actor();
-    let view = run(&state, &caller, "configure_key", target, |st| async move {
-        let id = key_id(&st, &name).await?;
-        let revision = st
-            .store
-            .configure_key(id, &config, st.clock.now(), &actor, &why, &event)
-            .await?;
-        st.synced(revision).await;
-        KeyView::load(&st, id).await
+    let change = config(ConfigRequest {
+        min_decryption_version: body.min_decryption_version,
+        rotation_period: body.rotation_period,
+        notice_period: body.notice_period,
+    })?;
+    let invocation = caller.invocation();
+    let view = run(&state, &caller, "configure_key", target, |ctl| async move {
+        configure(&ctl, &invocation, &name, &change, &why).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

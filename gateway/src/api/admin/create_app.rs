@@ -2,12 +2,11 @@
 //! once; the store keeps only its hash.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_engine::ids::{AppId, AppName};
-use kms_engine::store::AppRecord;
-use kms_engine::token::{self, TokenHash};
-use serde::{Deserialize, Serialize};
+use kms_control::apps::tokens::create;
+use kms_engine::ids::AppName;
+use serde::Deserialize;
 
-use super::{run, success};
+use super::run;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -18,14 +17,6 @@ pub struct Request {
     name: String,
 }
 
-#[derive(Serialize)]
-struct Response {
-    id: String,
-    name: String,
-    token: String,
-    created_at: String,
-}
-
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -34,25 +25,9 @@ pub async fn handle(
     let target = format!("app:{}", body.name);
     let caller = auth::require_admin(&state, &req, "create_app", Some(target.clone())).await?;
     let name = AppName::new(&body.name)?;
-    let event = success(&state, &caller, "create_app", target.clone());
-    let response = run(&state, &caller, "create_app", target, |st| async move {
-        let app = AppRecord {
-            id: AppId::random(),
-            name,
-            created_at: st.clock.now(),
-        };
-        let token = token::generate();
-        let revision = st
-            .store
-            .create_app(&app, &TokenHash::of(token.expose()), &event)
-            .await?;
-        st.synced(revision).await;
-        Ok(Response {
-            id: app.id.to_string(),
-            name: app.name.to_string(),
-            token: token.expose().to_owned(),
-            created_at: app.created_at.rfc3339(),
-        })
+    let invocation = caller.invocation();
+    let response = run(&state, &caller, "create_app", target, |ctl| async move {
+        create(&ctl, &invocation, name).await
     })
     .await?;
     Ok(HttpResponse::Created().json(response))

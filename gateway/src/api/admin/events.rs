@@ -3,6 +3,8 @@
 //! destructions, oldest first. The same events go to the configured webhooks.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::keys::list::events;
+use kms_control::webhooks::event_json;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,14 +25,10 @@ pub async fn handle(
     query: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
     auth::require_admin(&state, &req, "list_events", None).await?;
-    let st = state.clone().into_inner();
-    let (after, limit) = (
-        query.after.unwrap_or(0),
-        query.limit.unwrap_or(100).min(1000),
-    );
-    let events = state
-        .io(async move { Ok(st.store.events(after, limit).await?) })
+    let (after, limit) = (query.after.unwrap_or(0), query.limit.unwrap_or(100));
+    let found = state
+        .on_control(move |ctl| async move { events(&ctl, after, limit).await })
         .await?;
-    let events: Vec<Value> = events.iter().map(crate::webhooks::event_json).collect();
-    Ok(HttpResponse::Ok().json(json!({ "events": events })))
+    let found: Vec<Value> = found.iter().map(event_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "events": found })))
 }

@@ -1,9 +1,9 @@
 //! `GET /v1/admin/apps/{name}` → the app with its tokens' ids and lifetimes.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::apps::view::show;
 
 use super::app_admin;
-use super::app_view::{AppView, find_app};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -14,15 +14,8 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
     app_admin(&state, &req, &name, "get_app").await?;
-    let st = state.clone().into_inner();
     let app = state
-        .io(async move {
-            let app = find_app(&st, &name).await?;
-            let mut found = st.store.list_apps(Some(&app.name)).await?;
-            found
-                .pop()
-                .ok_or_else(|| kms_engine::store::StoreError::NotFound("app").into())
-        })
+        .on_control(|ctl| async move { show(&ctl, &name).await })
         .await?;
-    Ok(HttpResponse::Ok().json(AppView::new(&app, state.clock.now())))
+    Ok(HttpResponse::Ok().json(app))
 }

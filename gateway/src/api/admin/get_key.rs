@@ -2,8 +2,8 @@
 //! and history.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::keys::list::show;
 
-use super::key_view::{KeyView, key_id};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -15,13 +15,7 @@ pub async fn handle(
     let name = name.into_inner();
     super::key_admin(&state, &req, &name, "read_key").await?;
     let view = state
-        .io({
-            let st = state.clone().into_inner();
-            async move {
-                let id = key_id(&st, &name).await?;
-                KeyView::load(&st, id).await
-            }
-        })
+        .on_control(|ctl| async move { show(&ctl, &name).await })
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -3,19 +3,11 @@
 //! grants stay; `POST /v1/admin/apps/{name}/tokens` issues it a new token.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
+use kms_control::apps::tokens::revoke;
 
-use super::app_admin;
-use super::app_view::find_app;
-use super::{run, success};
+use super::{app_admin, run};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[derive(Serialize)]
-struct Response {
-    app: String,
-    revoked_tokens: u64,
-}
 
 pub async fn handle(
     state: web::Data<AppState>,
@@ -24,18 +16,9 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
     let (caller, target) = app_admin(&state, &req, &name, "revoke_app").await?;
-    let event = success(&state, &caller, "revoke_app", target.clone());
-    let response = run(&state, &caller, "revoke_app", target, |st| async move {
-        let app = find_app(&st, &name).await?;
-        let (revision, revoked) = st
-            .store
-            .revoke_app_tokens(app.id, st.clock.now(), &event)
-            .await?;
-        st.synced(revision).await;
-        Ok(Response {
-            app: app.name.to_string(),
-            revoked_tokens: revoked,
-        })
+    let invocation = caller.invocation();
+    let response = run(&state, &caller, "revoke_app", target, |ctl| async move {
+        revoke(&ctl, &invocation, &name).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(response))

@@ -2,8 +2,9 @@
 //! then on, only users with roles administer the KMS, and sensitive actions need approval.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::people::status::revoke_root_tokens;
 
-use super::{run, success};
+use super::run;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -15,17 +16,13 @@ pub async fn revoke(
     let target = "root-tokens".to_owned();
     let caller =
         auth::require_admin(&state, &req, "revoke_root_tokens", Some(target.clone())).await?;
-    let event = success(&state, &caller, "revoke_root_tokens", target.clone());
+    let invocation = caller.invocation();
     let revoked = run(
         &state,
         &caller,
         "revoke_root_tokens",
         target,
-        move |st| async move {
-            let (revision, n) = st.store.revoke_root_tokens(&event).await?;
-            st.synced(revision).await;
-            Ok(n)
-        },
+        |ctl| async move { revoke_root_tokens(&ctl, &invocation).await },
     )
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "revoked": revoked })))

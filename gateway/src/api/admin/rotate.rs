@@ -4,12 +4,11 @@
 //! data plane before the call returns.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::keys::lifecycle::{reason, rotate};
 use serde::Deserialize;
 
-use super::key_view::{KeyView, key_id};
-use super::{key_admin, reason, run, success};
+use super::{key_admin, run};
 use crate::error::ApiError;
-use crate::keyops;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -27,13 +26,9 @@ pub async fn handle(
     let name = name.into_inner();
     let (caller, target) = key_admin(&state, &req, &name, "rotate_key").await?;
     let why = reason(body.into_inner().reason)?;
-    let event = success(&state, &caller, "rotate_key", target.clone());
-    let actor = caller.actor();
-    let view = run(&state, &caller, "rotate_key", target, |st| async move {
-        let id = key_id(&st, &name).await?;
-        let (revision, _) = keyops::rotate(&st, id, &actor, &why, &event).await?;
-        st.synced(revision).await;
-        KeyView::load(&st, id).await
+    let invocation = caller.invocation();
+    let view = run(&state, &caller, "rotate_key", target, |ctl| async move {
+        rotate(&ctl, &invocation, &name, &why).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -2,26 +2,25 @@
 //! - `POST /v1/admin/keys/{name}/versions/{version}/disable`: decrypt-only → disabled
 //! - `POST .../enable`: disabled → decrypt-only
 //! - `POST .../schedule-destruction` `{"reason","delay"?}`: decrypt-only or disabled → scheduled
-//!   for destruction after `delay` (default `7d`); cancellable until then
+//!   for destruction after `delay` (default `7d`); cancellable until then; for a user, `202` an
+//!   approval request
 //! - `POST .../cancel-destruction`: scheduled → disabled
 //!
 //! Each answers with the key's description. The active version cannot be changed here: rotate or
 //! roll back first.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::approvals::action::Action;
+use kms_control::durations;
+use kms_control::keys::lifecycle::reason;
+use kms_control::keys::versions::{DEFAULT_DELAY, Params};
 use kms_engine::ids::KeyVersion;
-use kms_engine::store::{VersionAction, VersionChange};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::key_view::{KeyView, key_id};
-use super::{key_admin, reason};
-use crate::approvals::{self, Invocation};
+use super::approve_or_run::approve_or_run;
+use super::key_admin;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{durations, keyops};
-
-/// Seven days.
-const DEFAULT_DELAY: &str = "7d";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,92 +57,14 @@ async fn change(
         reason: why,
         delay: delay.to_owned(),
     };
-    approvals::run_or_request(
+    approve_or_run(
         &state,
         &caller,
-        &action_name,
+        Action::ChangeVersion(params),
         target,
-        &params,
         which == "schedule_destruction",
-        |st, invocation, params| async move { apply(&st, &invocation, params).await },
     )
     .await
-}
-
-/// What a version change needs, as an approval request keeps it.
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct Params {
-    name: String,
-    version: u32,
-    which: String,
-    reason: String,
-    delay: String,
-}
-
-/// Schedules a destruction that a quorum approved.
-pub async fn apply_destruction(
-    state: &AppState,
-    invocation: &Invocation,
-    params: serde_json::Value,
-) -> Result<serde_json::Value, ApiError> {
-    apply(state, invocation, params).await
-}
-
-async fn apply(
-    st: &AppState,
-    invocation: &Invocation,
-    params: serde_json::Value,
-) -> Result<serde_json::Value, ApiError> {
-    let Params {
-        name,
-        version,
-        which,
-        reason: why,
-        delay,
-    } = approvals::params(params)?;
-    let version = KeyVersion::new(version)?;
-    let now = st.clock.now();
-    let action = match which.as_str() {
-        "disable" => VersionAction::Disable,
-        "enable" => VersionAction::Enable,
-        "cancel_destruction" => VersionAction::CancelDestruction,
-        _ => VersionAction::ScheduleDestruction {
-            destroy_at: kms_engine::clock::Timestamp::from_millis(
-                now.millis() + durations::parse("delay", &delay)?,
-            ),
-        },
-    };
-    let event = invocation.event(
-        st,
-        &format!("{which}_version"),
-        format!("key:{name}"),
-        format!("version={version} reason={why}"),
-    );
-    let actor = invocation.actor.clone();
-    let id = key_id(st, &name).await?;
-    let change = VersionChange {
-        key: id,
-        version,
-        action,
-        at: now,
-        actor: actor.clone(),
-        reason: why.clone(),
-    };
-    let revision = st.store.change_version(&change, &event).await?;
-    st.synced(revision).await;
-    if let VersionAction::ScheduleDestruction { destroy_at } = action {
-        keyops::event(
-            st,
-            "version_destruction_scheduled",
-            id,
-            &name,
-            Some(version),
-            serde_json::json!({ "actor": actor, "reason": why, "destroy_at": destroy_at.rfc3339() }),
-        )
-        .await;
-    }
-    serde_json::to_value(KeyView::load(st, id).await?).map_err(|e| ApiError::internal(&e))
 }
 
 pub async fn disable(

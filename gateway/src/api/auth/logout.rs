@@ -1,8 +1,7 @@
 //! `POST /v1/auth/logout` → 204: ends the caller's session.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_engine::audit::Outcome;
+use kms_control::people::login::logout;
 use kms_engine::directory::Principal;
 use kms_engine::token::TokenHash;
 
@@ -16,23 +15,16 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth::authenticate(&state, &req, "logout", None).await?;
     if !matches!(caller.principal(), Principal::User { .. }) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "not_a_session",
             "only a user's session can be logged out",
         ));
     }
     // Authenticated above, so the request carries the session's token.
     let hash = TokenHash::of(auth::token(&req).unwrap_or_default());
-    let mut event = state.event(caller.actor(), "logout", None, Outcome::Success);
-    event.remote = caller.remote.map(|ip| ip.to_string());
-    let st = state.clone().into_inner();
+    let invocation = caller.invocation();
     state
-        .io(async move {
-            let revision = st.store.end_session(&hash, &event).await?;
-            st.synced(revision).await;
-            Ok(())
-        })
+        .on_control(move |ctl| async move { logout(&ctl, &invocation, &hash).await })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

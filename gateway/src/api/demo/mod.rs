@@ -5,76 +5,44 @@
 //! functions as `/v1/passwords/...`, as the dev root principal (a real backend is an app with
 //! the `protect` and `verify` grants).
 
+pub mod app;
 pub mod login;
 pub mod page;
 pub mod session;
 pub mod signup;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use kms_engine::EngineError;
 use kms_engine::keyring::KeyEntry;
-use kms_engine::secret::SecretString;
 use serde::Deserialize;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
 use crate::api::passwords;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+pub use app::Demo;
 
-pub struct Demo {
-    /// The password key's name.
-    key: String,
-    /// The token the demo backend calls the KMS with.
-    token: SecretString,
-    users: SqlitePool,
-}
-
-impl Demo {
-    /// Opens (or creates) the demo application's user database in `data_dir`.
-    pub async fn open(
-        data_dir: &Path,
-        key: String,
-        token: SecretString,
-    ) -> Result<Self, sqlx::Error> {
-        let options = SqliteConnectOptions::new()
-            .filename(data_dir.join("demo-app.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let users = SqlitePool::connect_with(options).await?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, salt BLOB NOT NULL, \
-             protected TEXT NOT NULL)",
-        )
-        .execute(&users)
-        .await?;
-        Ok(Self { key, token, users })
-    }
-
-    /// The demo backend's identity and its password key.
-    fn caller(
-        &self,
-        state: &AppState,
-        req: &HttpRequest,
-    ) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
-        let directory = state.directory.load();
-        let identity = directory
-            .authenticate(self.token.expose())
-            .cloned()
-            .ok_or_else(|| ApiError::internal(&"the demo backend's token is not known"))?;
-        let key = directory
-            .key(&self.key)
-            .cloned()
-            .ok_or(EngineError::KeyNotFound)?;
-        passwords::password_key(&key)?;
-        let remote = req.peer_addr().map(|a| a.ip());
-        Ok((Caller { identity, remote }, key))
-    }
+/// The demo backend's identity and its password key.
+fn caller(
+    demo: &Demo,
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
+    let directory = state.directory.load();
+    let identity = directory
+        .authenticate(demo.token.expose())
+        .cloned()
+        .ok_or_else(|| ApiError::internal(&"the demo backend's token is not known"))?;
+    let key = directory
+        .key(&demo.key)
+        .cloned()
+        .ok_or(EngineError::KeyNotFound)?;
+    passwords::password_key(&key)?;
+    let remote = req.peer_addr().map(|a| a.ip());
+    Ok((Caller { identity, remote }, key))
 }
 
 /// The demo, if this server runs it.
@@ -108,7 +76,7 @@ impl<'a> Attempt<'a> {
     fn start(state: &'a AppState, req: &HttpRequest, body: &Credentials) -> Result<Self, ApiError> {
         let demo = demo(state)?;
         let username = body.username()?.to_owned();
-        let (caller, key) = demo.caller(state, req)?;
+        let (caller, key) = caller(demo, state, req)?;
         Ok(Self {
             demo,
             username,

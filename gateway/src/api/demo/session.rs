@@ -11,7 +11,7 @@ pub async fn public_key(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, key) = super::demo(&state)?.caller(&state, &req)?;
+    let (_, key) = super::caller(super::demo(&state)?, &state, &req)?;
     Ok(HttpResponse::Ok().json(public_key::public_key(&state, key).await?))
 }
 
@@ -19,6 +19,6 @@ pub async fn challenge(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, key) = super::demo(&state)?.caller(&state, &req)?;
+    let (_, key) = super::caller(super::demo(&state)?, &state, &req)?;
     Ok(HttpResponse::Ok().json(challenge::issue(&state, &key)?))
 }

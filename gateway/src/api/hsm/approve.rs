@@ -4,14 +4,13 @@
 //! shown once, to that approver only.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::ceremony::run::approve;
 use kms_hsm::components;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{audit_step, custodian};
-use crate::ceremony::Approved;
+use super::{custodian, remote};
 use crate::error::ApiError;
-use crate::master_keys;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -28,58 +27,27 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let target = format!("ceremony:{id}");
-    let who = custodian(&state, &req, "ceremony_approve", Some(target.clone())).await?;
+    let who = custodian(&state, &req, "ceremony_approve", Some(target)).await?;
     let component = body
         .into_inner()
         .component
         .map(|c| components::parse(&c))
         .transpose()?;
-    let (approved, kcv) = state
-        .ceremonies
-        .approve(&id, &who, component, state.clock.as_ref())?;
-    audit_step(
-        &state,
-        &who,
-        &req,
-        "ceremony_approve",
-        target,
-        kcv.as_ref().map(|k| format!("component kcv={k}")),
-    )
-    .await;
-    let kcv = kcv.map(|k| k.to_string());
-    match approved {
-        Approved::Pending(view) => Ok(HttpResponse::Ok().json(json!({
-            "ceremony": view,
-            "component_kcv": kcv,
-        }))),
-        Approved::Ready {
-            plan,
-            components,
-            approvers,
-        } => {
-            let st = state.clone().into_inner();
-            let ceremony = id.clone();
-            let outcome = state
-                .io(async move {
-                    master_keys::execute(&st, &ceremony, &plan, components, &approvers).await
-                })
-                .await;
-            match outcome {
-                Ok(done) => {
-                    let view = state.ceremonies.finish(&id, Ok(done.result.clone()))?;
-                    Ok(HttpResponse::Ok().json(json!({
-                        "ceremony": view,
-                        "component_kcv": kcv,
-                        "result": done.result,
-                        "shares": done.shares.iter().map(|s| s.expose()).collect::<Vec<_>>(),
-                        "root_token": done.root_token.as_ref().map(|t| t.expose()),
-                    })))
-                }
-                Err(e) => {
-                    state.ceremonies.finish(&id, Err(&e))?;
-                    Err(e)
-                }
-            }
-        }
-    }
+    let remote = remote(&req);
+    let approval = state
+        .on_control(move |ctl| async move { approve(&ctl, &who, &id, component, remote).await })
+        .await?;
+    Ok(HttpResponse::Ok().json(match &approval.executed {
+        None => json!({
+            "ceremony": approval.ceremony,
+            "component_kcv": approval.component_kcv,
+        }),
+        Some(done) => json!({
+            "ceremony": approval.ceremony,
+            "component_kcv": approval.component_kcv,
+            "result": done.result,
+            "shares": done.shares.iter().map(|s| s.expose()).collect::<Vec<_>>(),
+            "root_token": done.root_token.as_ref().map(|t| t.expose()),
+        }),
+    }))
 }

@@ -9,19 +9,17 @@ pub mod show;
 pub mod start;
 pub mod status;
 
-use std::collections::BTreeMap;
-
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use kms_control::custodians::{Custodian, CustodianRole};
 use kms_engine::audit::Outcome;
 use kms_engine::directory::Principal;
 use kms_engine::role::Role;
 
 use crate::auth;
-use crate::custodians::{Custodian, CustodianRole};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -59,7 +57,7 @@ pub async fn custodian(
         );
         return Err(refuse("anonymous".into(), e).await);
     };
-    let custodians = state.ceremonies.custodians.clone();
+    let custodians = state.control.ceremonies.custodians.clone();
     let checked_name = name.clone();
     let found = state
         .io(async move {
@@ -108,41 +106,7 @@ async fn user_custodian(
     Err(auth::refuse(state, caller.actor(), caller.remote, action, target, e).await)
 }
 
-/// How many enabled people hold each custodian role (a person with both counts as a security
-/// administrator), for the up-front quorum check.
-pub async fn user_custodians(state: &AppState) -> Result<BTreeMap<CustodianRole, usize>, ApiError> {
-    let store = state.store.clone();
-    let users = state.io(async move { Ok(store.users().await?) }).await?;
-    let mut counts = BTreeMap::new();
-    for u in users.iter().filter(|u| !u.disabled) {
-        let role = if u.roles.contains(Role::SecurityAdmin) {
-            CustodianRole::SecurityAdmin
-        } else if u.roles.contains(Role::Operator) {
-            CustodianRole::Operator
-        } else {
-            continue;
-        };
-        *counts.entry(role).or_insert(0) += 1;
-    }
-    Ok(counts)
-}
-
-/// Audits a custodian's successful step.
-pub async fn audit_step(
-    state: &AppState,
-    who: &Custodian,
-    req: &HttpRequest,
-    action: &str,
-    target: String,
-    detail: Option<String>,
-) {
-    let mut event = state.event(
-        format!("custodian:{}", who.name),
-        action,
-        Some(target),
-        Outcome::Success,
-    );
-    event.remote = req.peer_addr().map(|a| a.ip().to_string());
-    event.detail = detail;
-    state.audit.record(event).await;
+/// The caller's address, for the audit records of a custodian's steps.
+pub fn remote(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
 }

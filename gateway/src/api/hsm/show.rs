@@ -18,5 +18,6 @@ pub async fn handle(
         Some(format!("ceremony:{id}")),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(state.ceremonies.view(&id, state.clock.as_ref())?))
+    let view = state.control.ceremonies.view(&id, state.clock.as_ref())?;
+    Ok(HttpResponse::Ok().json(view))
 }

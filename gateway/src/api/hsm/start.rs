@@ -3,9 +3,10 @@
 //! → `201` the ceremony, waiting for approvals.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::ceremony::plan::{Plan, StartRequest};
+use kms_control::ceremony::run::start;
 
-use super::{audit_step, custodian, user_custodians};
-use crate::ceremony::{Plan, StartRequest};
+use super::{custodian, remote};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -16,19 +17,9 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let who = custodian(&state, &req, "ceremony_start", None).await?;
     let plan = Plan::from_request(body.into_inner())?;
-    let op = plan.op;
-    let users = user_custodians(&state).await?;
+    let remote = remote(&req);
     let view = state
-        .ceremonies
-        .start(plan, &who, &users, state.clock.as_ref())?;
-    audit_step(
-        &state,
-        &who,
-        &req,
-        "ceremony_start",
-        format!("ceremony:{}", view.id),
-        Some(format!("operation={}", op.action())),
-    )
-    .await;
+        .on_control(move |ctl| async move { start(&ctl, &who, plan, remote).await })
+        .await?;
     Ok(HttpResponse::Created().json(view))
 }

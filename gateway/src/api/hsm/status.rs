@@ -2,7 +2,7 @@
 //! holds, and the master keys the store records (id, KCV, origin, state).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use kms_control::hsm_status;
 
 use crate::auth;
 use crate::error::ApiError;
@@ -13,24 +13,8 @@ pub async fn handle(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     auth::require_admin(&state, &req, "hsm_status", None).await?;
-    let st = state.clone().into_inner();
     let body = state
-        .io(async move {
-            let hsm = st.hsm.status().await?;
-            let recorded = st.store.master_keys().await?;
-            Ok(json!({
-                "backend": hsm.backend,
-                "tokens": hsm.tokens,
-                "master_keys": recorded.iter().map(|k| json!({
-                    "id": k.id.to_string(),
-                    "kcv": k.kcv.to_string(),
-                    "origin": k.origin.name(),
-                    "state": k.state.name(),
-                    "created_at": k.created_at.rfc3339(),
-                    "updated_at": k.updated_at.rfc3339(),
-                })).collect::<Vec<_>>(),
-            }))
-        })
+        .on_control(|ctl| async move { hsm_status::status(&ctl).await })
         .await?;
     Ok(HttpResponse::Ok().json(body))
 }

@@ -16,7 +16,7 @@ const MAX_CHANGES: u32 = 1000;
 
 /// `GET /internal/v1/revision`
 pub async fn revision(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let store = state.control.store.clone();
     let revision = state.io(async move { Ok(store.revision().await?) }).await?;
     Ok(HttpResponse::Ok().json(json!({ "revision": revision })))
 }
@@ -33,7 +33,7 @@ pub async fn wait(
     state: web::Data<AppState>,
     query: web::Query<WaitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let store = state.control.store.clone();
     let timeout = Duration::from_millis(query.timeout_ms).min(MAX_WAIT);
     let after = query.after;
     let revision = state
@@ -53,7 +53,7 @@ pub async fn changes(
     state: web::Data<AppState>,
     query: web::Query<ChangesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let store = state.control.store.clone();
     let (after, limit) = (
         query.after,
         query.limit.unwrap_or(500).clamp(1, MAX_CHANGES),

@@ -10,7 +10,7 @@ use kms_store::remote::wire::{WireAuditEvent, WireCertificate, WireCredential, W
 
 /// `GET /internal/v1/credentials`
 pub async fn credentials(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let store = state.control.store.clone();
     let found = state
         .io(async move { Ok(store.load_credentials().await?) })
         .await?;
@@ -20,7 +20,7 @@ pub async fn credentials(state: web::Data<AppState>) -> Result<HttpResponse, Api
 
 /// `GET /internal/v1/certificates`
 pub async fn certificates(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let store = state.control.store.clone();
     let found = state
         .io(async move { Ok(store.load_certificates().await?) })
         .await?;
@@ -42,7 +42,7 @@ pub async fn usage(
         .map(WireUsage::to_record)
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
-    let store = state.store.clone();
+    let store = state.control.store.clone();
     state
         .io(async move { Ok(store.record_usage(&records).await?) })
         .await?;
@@ -59,7 +59,7 @@ pub async fn audit(
         .map(WireAuditEvent::to_event)
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
-    let store = state.store.clone();
+    let store = state.control.store.clone();
     state
         .io(async move { Ok(store.append_audit(&events).await?) })
         .await?;

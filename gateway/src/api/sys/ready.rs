@@ -14,21 +14,21 @@ use crate::state::AppState;
 pub async fn handle(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let st = state.clone().into_inner();
     let seal = state
-        .io(async move { Ok(st.hsm.seal_status().await?) })
+        .io(async move { Ok(st.control.hsm.seal_status().await?) })
         .await?;
     let (ok, status) = if !seal.initialized {
         (false, "not_initialized")
     } else if seal.sealed {
         (false, "sealed")
-    } else if !state.sync.is_healthy() {
+    } else if !state.control.sync.is_healthy() {
         (true, "degraded")
     } else {
         (true, "ready")
     };
     let body = json!({
         "status": status,
-        "sync_revision": state.sync.applied(),
-        "sync_lag_seconds": state.sync.since_contact().as_secs_f64(),
+        "sync_revision": state.control.sync.applied(),
+        "sync_lag_seconds": state.control.sync.since_contact().as_secs_f64(),
     });
     Ok(if ok {
         HttpResponse::Ok().json(body)

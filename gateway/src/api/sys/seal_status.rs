@@ -12,8 +12,9 @@ pub async fn handle(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     let st = state.clone().into_inner();
     let body = state
         .io(async move {
-            let seal = st.hsm.seal_status().await?;
+            let seal = st.control.hsm.seal_status().await?;
             let active = st
+                .control
                 .store
                 .master_keys()
                 .await?

@@ -28,8 +28,8 @@ pub async fn handle(
     let result = state
         .io(async move {
             Ok(match (share, reset) {
-                (_, true) => st.hsm.reset_unseal().await?,
-                (Some(share), false) => st.hsm.submit_share(share).await?,
+                (_, true) => st.control.hsm.reset_unseal().await?,
+                (Some(share), false) => st.control.hsm.submit_share(share).await?,
                 (None, false) => {
                     return Err(ApiError::bad_request(
                         "invalid_request",

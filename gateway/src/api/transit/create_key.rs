@@ -15,8 +15,8 @@ use super::fields::Fields;
 use super::{Name, admin_request, algorithm_of, read_key};
 use crate::api::admin::{key_admin, run, success};
 use crate::auth::Caller;
-use crate::keyops;
 use crate::state::AppState;
+use kms_control::keyops;
 
 /// Settings this KMS does not have, refused when asked for (false or absent is fine).
 pub fn refuse_unsupported(body: &mut Fields, names: &[&str]) -> Result<(), EngineError> {
@@ -38,7 +38,7 @@ pub fn rotate_period(body: &mut Fields) -> Result<Option<Option<i64>>, VaultErro
     };
     let ms = match text.parse::<i64>() {
         Ok(secs) => secs.saturating_mul(1000),
-        Err(_) => crate::durations::parse("auto_rotate_period", &text)?,
+        Err(_) => kms_control::durations::parse("auto_rotate_period", &text)?,
     };
     if ms == 0 {
         return Ok(Some(None));

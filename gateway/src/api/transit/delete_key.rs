@@ -6,24 +6,14 @@
 //! Administrators only (`transit_delete_key`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_engine::store::{KeyDeletion, StoreError};
+use kms_control::keys::delete::{delete, not_allowed};
 
 use super::Name;
 use super::envelope::VaultError;
 use super::read_key::snapshot;
-use crate::api::admin::{key_admin, run, success};
+use crate::api::admin::{key_admin, run};
 use crate::error::ApiError;
-use crate::keyops;
 use crate::state::AppState;
-
-const REASON: &str = "deleted through the Transit API";
-
-fn not_allowed() -> ApiError {
-    ApiError::bad_request(
-        "deletion_not_allowed",
-        "deletion is not allowed for this key",
-    )
-}
 
 pub async fn handle(
     state: web::Data<AppState>,
@@ -34,45 +24,16 @@ pub async fn handle(
     let (caller, target) = key_admin(&state, &req, &name, "transit_delete_key").await?;
     let key = snapshot(&state, &name)?;
     if !key.settings.deletion_allowed {
-        return Err(not_allowed().into());
+        return Err(ApiError::from(not_allowed()).into());
     }
-    let mut event = success(&state, &caller, "transit_delete_key", target.clone());
-    event.detail = Some(format!("key_id={} reason={REASON}", key.id));
-    let actor = caller.actor();
+    let invocation = caller.invocation();
     let id = key.id;
     run(
         &state,
         &caller,
         "transit_delete_key",
         target,
-        move |st| async move {
-            let deletion = KeyDeletion {
-                key: id,
-                at: st.clock.now(),
-                actor: actor.clone(),
-                reason: REASON.to_owned(),
-            };
-            let revision = st
-                .store
-                .delete_key(&deletion, &event)
-                .await
-                .map_err(|e| match e {
-                    // `deletion_allowed` was turned off since the snapshot was read.
-                    StoreError::Conflict(_) => not_allowed(),
-                    other => other.into(),
-                })?;
-            st.synced(revision).await;
-            keyops::event(
-                &st,
-                "key_deleted",
-                id,
-                &name,
-                None,
-                serde_json::json!({ "actor": actor, "reason": REASON }),
-            )
-            .await;
-            Ok(())
-        },
+        move |ctl| async move { delete(&ctl, &invocation, "transit_delete_key", &name, id).await },
     )
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -37,6 +37,12 @@ impl From<ApiError> for VaultError {
     }
 }
 
+impl From<kms_control::error::ControlError> for VaultError {
+    fn from(e: kms_control::error::ControlError) -> Self {
+        Self(e.into())
+    }
+}
+
 impl From<EngineError> for VaultError {
     fn from(e: EngineError) -> Self {
         Self(e.into())

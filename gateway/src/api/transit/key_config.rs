@@ -10,9 +10,9 @@ use kms_engine::store::KeyConfig;
 use super::create_key::{refuse_unsupported, rotate_period};
 use super::envelope::VaultError;
 use super::{Name, admin_request, read_key};
-use crate::api::admin::key_view::key_id;
 use crate::api::admin::{run, success};
 use crate::state::AppState;
+use kms_control::keys::view::key_id;
 
 pub async fn handle(
     state: web::Data<AppState>,

@@ -19,7 +19,7 @@ pub async fn handle(
         .directory
         .load()
         .keys()
-        .filter(|k| !crate::system_keys::is_reserved(k.name.as_str()))
+        .filter(|k| !kms_control::system_keys::is_reserved(k.name.as_str()))
         .map(|k| k.name.to_string())
         .collect();
     if names.is_empty() {

@@ -5,10 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::envelope::VaultError;
 use super::{Name, admin_request, read_key};
-use crate::api::admin::key_view::key_id;
 use crate::api::admin::{run, success};
-use crate::keyops;
 use crate::state::AppState;
+use kms_control::keyops;
+use kms_control::keys::view::key_id;
 
 pub async fn handle(
     state: web::Data<AppState>,

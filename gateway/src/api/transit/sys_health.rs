@@ -18,7 +18,7 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone().into_inner();
     let seal = state
-        .io(async move { Ok(st.hsm.seal_status().await?) })
+        .io(async move { Ok(st.control.hsm.seal_status().await?) })
         .await?;
     let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .map(web::Query::into_inner)

@@ -10,8 +10,8 @@ use kms_engine::version::VersionState;
 use super::envelope::VaultError;
 use super::{Name, admin_request, read_key};
 use crate::api::admin::{run, success};
-use crate::keyops;
 use crate::state::AppState;
+use kms_control::keyops;
 
 const REASON: &str = "trimmed through the Transit API";
 

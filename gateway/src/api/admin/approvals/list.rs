@@ -2,9 +2,10 @@
 //! `GET /v1/admin/approvals/{id}` → one request with its votes and, once run, its result.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::approvals::request::{list as list_requests, load};
+use kms_control::approvals::view::ApprovalView;
 use serde::Deserialize;
 
-use crate::approvals::ApprovalView;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -23,14 +24,10 @@ pub async fn list(
     query: web::Query<Query>,
 ) -> Result<HttpResponse, ApiError> {
     auth::require_admin(&state, &req, "list_approvals", None).await?;
-    let st = state.clone().into_inner();
     let q = query.into_inner();
     let found = state
-        .io(async move {
-            Ok(st
-                .store
-                .approvals(q.pending, q.limit.unwrap_or(100))
-                .await?)
+        .on_control(move |ctl| async move {
+            list_requests(&ctl, q.pending, q.limit.unwrap_or(100)).await
         })
         .await?;
     let now = state.clock.now();
@@ -51,6 +48,8 @@ pub async fn show(
         Some(format!("approval:{id}")),
     )
     .await?;
-    let record = super::vote::load(&state, id).await?;
+    let record = state
+        .on_control(move |ctl| async move { load(&ctl, id).await })
+        .await?;
     Ok(HttpResponse::Ok().json(ApprovalView::new(&record, state.clock.now())))
 }

@@ -1,4 +1,4 @@
-//! Approval requests: list, show, approve, reject (rules in crate::approvals).
+//! Approval requests: list, show, approve, reject (rules in kms_control::approvals).
 
 pub mod list;
 pub mod vote;

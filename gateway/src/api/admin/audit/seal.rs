@@ -6,16 +6,17 @@ use base64::Engine as _;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{audit_chain, auth};
+use kms_control::audit_chain;
+
+use crate::auth;
 
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     auth::require_admin(&state, &req, "seal_audit", None).await?;
-    let st = state.clone().into_inner();
     let seal = state
-        .io(async move { audit_chain::seal(&st, 0).await })
+        .on_control(|ctl| async move { audit_chain::seal(&ctl, 0).await })
         .await?;
     Ok(HttpResponse::Ok().json(seal.map(|s| {
         serde_json::json!({

@@ -1,20 +1,21 @@
 //! `GET /v1/admin/audit/verify` → `{"ok","entries","seals","sealed_through","first_bad":
-//! {"seq","problem"}|null}`: the chain checked from its first entry (see crate::audit_chain).
+//! {"seq","problem"}|null}`: the chain checked from its first entry (see kms_control::audit_chain).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{audit_chain, auth};
+use kms_control::audit_chain;
+
+use crate::auth;
 
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     auth::require_admin(&state, &req, "verify_audit", None).await?;
-    let st = state.clone().into_inner();
     let report = state
-        .io(async move { audit_chain::verify(&st).await })
+        .on_control(|ctl| async move { audit_chain::verify(&ctl).await })
         .await?;
     Ok(HttpResponse::Ok().json(report))
 }

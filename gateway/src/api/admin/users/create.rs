@@ -5,20 +5,16 @@
 //! A user may not create an administrator directly: create the account with other roles (or
 //! none), then request the roles, which needs approval. The root token may (bootstrap).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_engine::directory::Principal;
-use kms_engine::people::{LoginState, UserRecord};
+use kms_control::people::accounts::{check_new, create};
+use kms_control::people::user::{check_name, parse_roles};
 use kms_engine::secret::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::{UserView, check_name, parse_roles};
-use crate::api::admin::{run, success};
+use super::super::run;
+use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{auth, custodians, system_keys, totp};
-
-pub const MIN_PASSWORD: usize = 12;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,14 +23,6 @@ pub struct Request {
     password: String,
     #[serde(default)]
     roles: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Response {
-    user: UserView,
-    /// Base32, for an authenticator app; shown once.
-    totp_secret: String,
-    totp_uri: String,
 }
 
 pub async fn handle(
@@ -47,54 +35,16 @@ pub async fn handle(
     let caller = auth::require_admin(&state, &req, "create_user", Some(target.clone())).await?;
     check_name(&body.name)?;
     let roles = parse_roles(&body.roles)?;
-    if body.password.chars().count() < MIN_PASSWORD {
-        return Err(ApiError::bad_request(
-            "weak_password",
-            format!("a password has at least {MIN_PASSWORD} characters"),
-        ));
-    }
-    if roles.iter().any(|r| r.is_administrator())
-        && !matches!(caller.principal(), Principal::Root { .. })
-    {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "approval_required",
-            "create the user without administrator roles, then request them with \
-             POST /v1/admin/users/{name}/roles (which needs approval)",
-        ));
-    }
     let password = SecretString::new(std::mem::take(&mut body.password));
-    let mut event = success(&state, &caller, "create_user", target.clone());
-    event.detail = Some(format!("roles={}", roles.to_csv()));
+    check_new(caller.principal(), &body.name, roles, &password)?;
+    let invocation = caller.invocation();
     let name = body.name;
     let response = run(
         &state,
         &caller,
         "create_user",
         target,
-        move |st| async move {
-            let password_hash =
-                tokio::task::spawn_blocking(move || custodians::hash_password(password.expose()))
-                    .await
-                    .map_err(|e| ApiError::internal(&e))?
-                    .map_err(|e| ApiError::internal(&e))?;
-            let secret = totp::generate_secret();
-            let user = UserRecord {
-                name: name.clone(),
-                roles,
-                password_hash,
-                totp_sealed: system_keys::seal_totp(&st, &name, &secret).await?,
-                login: LoginState::default(),
-                disabled: false,
-                created_at: st.clock.now(),
-            };
-            st.store.create_user(&user, &event).await?;
-            Ok(Response {
-                user: UserView::from(&user),
-                totp_secret: totp::base32(&secret),
-                totp_uri: totp::uri("kms", &name, &secret),
-            })
-        },
+        move |ctl| async move { create(&ctl, &invocation, name, password, roles).await },
     )
     .await?;
     Ok(HttpResponse::Created().json(response))

@@ -1,56 +1,7 @@
 //! People: create (with their TOTP secret, shown once), list, show, change roles, disable and
-//! enable. Giving someone an administrator role needs approval (see crate::approvals).
+//! enable. Giving someone an administrator role needs approval (kms_control::approvals).
 
 pub mod create;
 pub mod list;
 pub mod roles;
 pub mod status;
-
-use kms_engine::people::UserRecord;
-use kms_engine::role::{Role, RoleSet};
-use serde::Serialize;
-
-use crate::error::ApiError;
-
-#[derive(Serialize)]
-pub struct UserView {
-    name: String,
-    roles: Vec<&'static str>,
-    disabled: bool,
-    locked_until: Option<String>,
-    failed_logins: u32,
-    created_at: String,
-}
-
-impl From<&UserRecord> for UserView {
-    fn from(u: &UserRecord) -> Self {
-        Self {
-            name: u.name.clone(),
-            roles: u.roles.names(),
-            disabled: u.disabled,
-            locked_until: u.login.locked_until.map(|t| t.rfc3339()),
-            failed_logins: u.login.failed_logins,
-            created_at: u.created_at.rfc3339(),
-        }
-    }
-}
-
-/// Parses role names.
-pub fn parse_roles(names: &[String]) -> Result<RoleSet, ApiError> {
-    Ok(names
-        .iter()
-        .map(|n| Role::parse(n))
-        .collect::<Result<RoleSet, _>>()?)
-}
-
-/// A user name: as key and app names (1 to 128 of A-Z a-z 0-9 - _ . starting alphanumeric).
-pub fn check_name(name: &str) -> Result<(), ApiError> {
-    kms_engine::ids::AppName::new(name)
-        .map(|_| ())
-        .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_name",
-                "a user name is 1 to 128 of A-Z a-z 0-9 - _ . starting with a letter or digit",
-            )
-        })
-}

@@ -2,21 +2,15 @@
 //! request when a user (not the root token) gives someone an administrator role they did not hold.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_engine::store::StoreError;
-use serde::{Deserialize, Serialize};
+use kms_control::approvals::action::Action;
+use kms_control::people::roles::{Params, adds_administrator};
+use kms_control::people::user::parse_roles;
+use serde::Deserialize;
 
-use super::{UserView, parse_roles};
-use crate::approvals::{self, Invocation};
+use super::super::approve_or_run::approve_or_run;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[derive(Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    name: String,
-    roles: Vec<String>,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,54 +28,20 @@ pub async fn handle(
     let target = format!("user:{name}");
     let caller = auth::require_admin(&state, &req, "set_user_roles", Some(target.clone())).await?;
     let roles = parse_roles(&body.roles)?;
-    let st = state.clone().into_inner();
     let lookup = name.clone();
-    let current = state
-        .io(async move { Ok(st.store.user(&lookup).await?) })
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
+    let sensitive = state
+        .on_control(move |ctl| async move { adds_administrator(&ctl, &lookup, roles).await })
+        .await?;
     let params = Params {
         name,
         roles: roles.names().into_iter().map(str::to_owned).collect(),
     };
-    let adds_administrator = roles
-        .iter()
-        .any(|r| r.is_administrator() && !current.roles.contains(r));
-    approvals::run_or_request(
+    approve_or_run(
         &state,
         &caller,
-        "set_user_roles",
+        Action::SetUserRoles(params),
         target,
-        &params,
-        adds_administrator,
-        |st, invocation, params| async move { apply(&st, &invocation, params).await },
+        sensitive,
     )
     .await
-}
-
-/// Sets the roles (directly, or once approved).
-pub async fn apply(
-    state: &AppState,
-    invocation: &Invocation,
-    params: serde_json::Value,
-) -> Result<serde_json::Value, ApiError> {
-    let params: Params = approvals::params(params)?;
-    let roles = parse_roles(&params.roles)?;
-    let event = invocation.event(
-        state,
-        "set_user_roles",
-        format!("user:{}", params.name),
-        format!("roles={}", roles.to_csv()),
-    );
-    let revision = state
-        .store
-        .set_user_roles(&params.name, roles, &event)
-        .await?;
-    state.synced(revision).await;
-    let user = state
-        .store
-        .user(&params.name)
-        .await?
-        .ok_or(StoreError::NotFound("user"))?;
-    serde_json::to_value(UserView::from(&user)).map_err(|e| ApiError::internal(&e))
 }

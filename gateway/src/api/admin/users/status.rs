@@ -2,10 +2,9 @@
 //! lock) → the user.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_engine::store::StoreError;
+use kms_control::people::status::set_disabled;
 
-use super::UserView;
-use crate::api::admin::{run, success};
+use super::super::run;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -24,16 +23,9 @@ async fn set(
     };
     let target = format!("user:{name}");
     let caller = auth::require_admin(&state, &req, action, Some(target.clone())).await?;
-    let event = success(&state, &caller, action, target.clone());
-    let view = run(&state, &caller, action, target, move |st| async move {
-        let revision = st.store.set_user_disabled(&name, disabled, &event).await?;
-        st.synced(revision).await;
-        let user = st
-            .store
-            .user(&name)
-            .await?
-            .ok_or(StoreError::NotFound("user"))?;
-        Ok(UserView::from(&user))
+    let invocation = caller.invocation();
+    let view = run(&state, &caller, action, target, |ctl| async move {
+        set_disabled(&ctl, &invocation, &name, disabled).await
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

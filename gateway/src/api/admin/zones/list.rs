@@ -1,9 +1,9 @@
 //! `GET /v1/admin/zones` → the registered zones.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use kms_control::zones::view::ZoneView;
 use serde_json::json;
 
-use super::ZoneView;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -13,7 +13,7 @@ pub async fn handle(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     auth::require_admin(&state, &req, "list_zones", None).await?;
-    let store = state.store.clone();
+    let store = state.control.store.clone();
     let zones = state.io(async move { Ok(store.zones().await?) }).await?;
     let views: Vec<ZoneView> = zones.iter().map(ZoneView::from).collect();
     Ok(HttpResponse::Ok().json(json!({ "zones": views })))

@@ -3,27 +3,3 @@
 
 pub mod list;
 pub mod register;
-
-use kms_engine::store::ZoneRecord;
-use serde::Serialize;
-
-#[derive(Serialize)]
-pub struct ZoneView {
-    name: String,
-    fingerprint: String,
-    public_key: String,
-    registered_at: String,
-    registered_by: String,
-}
-
-impl From<&ZoneRecord> for ZoneView {
-    fn from(z: &ZoneRecord) -> Self {
-        Self {
-            name: z.name.clone(),
-            fingerprint: z.fingerprint.clone(),
-            public_key: z.public_key_pem.clone(),
-            registered_at: z.registered_at.rfc3339(),
-            registered_by: z.registered_by.clone(),
-        }
-    }
-}

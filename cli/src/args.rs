@@ -1,0 +1,118 @@
+//! Arguments several commands share (the server's address, an administrator's token), and those
+//! of the commands whose work is the `kms` binary's own (`serve`) or the server's (`init`,
+//! `unseal`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::client::CliError;
+
+#[derive(Args, Debug)]
+pub struct AddrArgs {
+    /// The server's address.
+    #[arg(long, env = "KMS_ADDR", default_value = "http://127.0.0.1:8200")]
+    pub addr: String,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    /// An administrator's token (better given as KMS_TOKEN than on the command line).
+    #[arg(long, env = "KMS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub addr: AddrArgs,
+}
+
+impl TokenArgs {
+    pub fn token(&self) -> Result<String, CliError> {
+        self.token
+            .clone()
+            .ok_or_else(|| CliError::Input("set KMS_TOKEN to an administrator's token".into()))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// kms.toml: HSM backend and tokens, custodians, quorum, data directory, listen address.
+    #[arg(long, env = "KMS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Dev mode: initialise and unseal automatically (the unseal share is kept in the data
+    /// directory) and accept a dev root token. Never for real data.
+    #[arg(long)]
+    pub dev: bool,
+    /// Where the database and the sealed master key live (default: kms-data).
+    #[arg(long, env = "KMS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep the key store in PostgreSQL at this URL (postgres://user@host:port/db) instead of
+    /// SQLite in the data directory. Replaces kms.toml's [store] postgres.
+    #[arg(long, env = "KMS_POSTGRES_URL", hide_env_values = true)]
+    pub postgres_url: Option<String>,
+    /// Default: 127.0.0.1:8200.
+    #[arg(long, env = "KMS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Dev mode: the root token to accept (a random one is printed otherwise).
+    #[arg(long, env = "KMS_DEV_ROOT_TOKEN", requires = "dev")]
+    pub dev_root_token: Option<String>,
+    /// Dev mode: serve the password demo at /demo/login with this password key (create it with
+    /// `"purpose":"password"`; docs/passwords.md).
+    #[arg(long, requires = "dev")]
+    pub demo_key: Option<String>,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long)]
+    pub http_workers: Option<usize>,
+    /// Crypto worker threads (default: one per core).
+    #[arg(long)]
+    pub crypto_workers: Option<usize>,
+    /// Worker threads for asymmetric keys, at a lower priority (default: one per core; 0 runs
+    /// them on the crypto workers).
+    #[arg(long)]
+    pub slow_workers: Option<usize>,
+    /// Largest request body in bytes (default 1 MiB).
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
+    /// Where the Vault Transit-compatible API is mounted (default /v1/transit).
+    #[arg(long, env = "KMS_TRANSIT_MOUNT")]
+    pub transit_mount: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key). Replaces kms.toml's [tls].
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Ask TLS clients for a certificate issued by this CA (PEM); apps bound to a certificate
+    /// then need no token.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Software HSM: unseal shares to create.
+    #[arg(long)]
+    pub shares: Option<u8>,
+    /// Software HSM: shares needed to unseal.
+    #[arg(long)]
+    pub threshold: Option<u8>,
+    /// generate (default) or components.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// For --source components: how many.
+    #[arg(long)]
+    pub components: Option<u8>,
+    /// The custodian starting the ceremony; the password is read from the terminal or stdin.
+    #[arg(long)]
+    pub custodian: String,
+    #[command(flatten)]
+    pub addr: AddrArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct UnsealArgs {
+    /// Forget the shares submitted so far instead.
+    #[arg(long)]
+    pub reset: bool,
+    #[command(flatten)]
+    pub addr: AddrArgs,
+}

@@ -1,0 +1,359 @@
+//! `kms key ...`: keys and their version lifecycle, through the admin API (an administrator's
+//! token in KMS_TOKEN).
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use crate::client::CliError;
+pub use crate::output::{Common, Output};
+use crate::output::{get, post, s};
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create a key.
+    Create {
+        name: String,
+        /// aes-256-gcm (default), aes-128-gcm, chacha20-poly1305, sm4-gcm, aes-256-gcm-siv,
+        /// hmac-sha256, hmac-sm3, rsa-2048, rsa-3072, rsa-4096, ecdsa-p256, ed25519, sm2.
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// aes-256-gcm-siv: same plaintext and context, same ciphertext (equality lookups).
+        #[arg(long)]
+        deterministic: bool,
+        /// Rotate automatically, e.g. 90d.
+        #[arg(long)]
+        rotation_period: Option<String>,
+        /// Announce a scheduled rotation this long before, e.g. 7d.
+        #[arg(long)]
+        notice_period: Option<String>,
+        /// Allow approved exports of the material (fixed at creation).
+        #[arg(long)]
+        exportable: bool,
+        /// `password`: a password key for browser logins (docs/passwords.md).
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Password keys: `aead` (default) or `hash`.
+        #[arg(long)]
+        protection: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Export an exportable key's material, wrapped to your RSA public key (PEM file). For a
+    /// user this opens an approval request; the approvals' result holds the wrapped material.
+    Export {
+        name: String,
+        #[arg(long)]
+        public_key: std::path::PathBuf,
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A key's versions, grants, usage and history.
+    Show {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Every key.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A new active version; the old one stays decrypt-only.
+    Rotate(Reasoned),
+    /// The previous version active again.
+    Rollback(Reasoned),
+    /// Change the minimum decryption version or the rotation schedule.
+    Config {
+        name: String,
+        #[arg(long)]
+        min_decryption_version: Option<u32>,
+        /// e.g. 90d, or `none` to stop scheduled rotation.
+        #[arg(long)]
+        rotation_period: Option<String>,
+        #[arg(long)]
+        notice_period: Option<String>,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A decrypt-only version neither encrypts nor decrypts until enabled.
+    Disable(VersionArgs),
+    Enable(VersionArgs),
+    /// Destroy a version after a waiting period (cancellable until then).
+    ScheduleDestruction {
+        #[command(flatten)]
+        version: VersionArgs,
+        /// Default 7d.
+        #[arg(long)]
+        delay: Option<String>,
+    },
+    CancelDestruction(VersionArgs),
+    /// Lifecycle events: notices, rotations, rollbacks, destructions.
+    Events {
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct Reasoned {
+    pub name: String,
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug)]
+pub struct VersionArgs {
+    pub name: String,
+    pub version: u32,
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn show_key(key: &Value, output: Output) {
+    if let Output::Json = output {
+        println!("{}", serde_json::to_string_pretty(key).unwrap_or_default());
+        return;
+    }
+    println!(
+        "Key:                    {} ({})",
+        s(&key["name"]),
+        s(&key["id"])
+    );
+    println!(
+        "Algorithm:              {}{}",
+        s(&key["algorithm"]),
+        if key["deterministic"] == json!(true) {
+            " (deterministic)"
+        } else {
+            ""
+        }
+    );
+    if key["purpose"] == json!("password") {
+        println!(
+            "Purpose:                password (protection {})",
+            s(&key["protection"])
+        );
+    }
+    println!("Active version:         {}", s(&key["active_version"]));
+    println!(
+        "Min decryption version: {}",
+        s(&key["min_decryption_version"])
+    );
+    println!(
+        "Rotation:               every {} (notice {}), next {}",
+        s(&key["rotation_period"]),
+        s(&key["notice_period"]),
+        s(&key["next_rotation_at"])
+    );
+    println!("\nVERSION  STATE                      CREATED                   DESTROY AT");
+    for v in key["versions"].as_array().into_iter().flatten() {
+        println!(
+            "{:<8} {:<26} {:<25} {}",
+            s(&v["version"]),
+            s(&v["state"]),
+            s(&v["created_at"]),
+            s(&v["destroy_at"])
+        );
+    }
+    println!("\nAPP                      OPERATIONS");
+    for g in key["grants"].as_array().into_iter().flatten() {
+        let ops: Vec<String> = g["operations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(s)
+            .collect();
+        println!("{:<24} {}", s(&g["app"]), ops.join(", "));
+    }
+    println!("\nVERSION  CALLER                   OPERATION  COUNT      LAST USED");
+    for u in key["usage"].as_array().into_iter().flatten() {
+        println!(
+            "{:<8} {:<24} {:<10} {:<10} {}",
+            s(&u["version"]),
+            s(&u["caller"]),
+            s(&u["operation"]),
+            s(&u["count"]),
+            s(&u["last_used_at"])
+        );
+    }
+    println!(
+        "\nWHEN                      VERSION  ACTION                FROM → TO                     WHO             WHY"
+    );
+    for h in key["history"].as_array().into_iter().flatten() {
+        let change = format!("{} → {}", s(&h["from_state"]), s(&h["to_state"]));
+        println!(
+            "{:<25} {:<8} {:<21} {:<29} {:<15} {}",
+            s(&h["at"]),
+            s(&h["version"]),
+            s(&h["action"]),
+            change,
+            s(&h["actor"]),
+            s(&h["reason"])
+        );
+    }
+}
+
+fn version_action(
+    a: &VersionArgs,
+    action: &str,
+    extra: Option<(&str, &str)>,
+) -> Result<(), CliError> {
+    let mut body = json!({ "reason": a.reason });
+    if let Some((k, v)) = extra {
+        body[k] = json!(v);
+    }
+    let key = post(
+        &a.common,
+        &format!("/v1/admin/keys/{}/versions/{}/{action}", a.name, a.version),
+        &body,
+    )?;
+    show_key(&key, a.common.output);
+    Ok(())
+}
+
+pub fn run(command: &KeyCommand) -> Result<(), CliError> {
+    match command {
+        KeyCommand::Create {
+            name,
+            algorithm,
+            deterministic,
+            rotation_period,
+            notice_period,
+            exportable,
+            purpose,
+            protection,
+            common,
+        } => {
+            let mut body =
+                json!({ "name": name, "deterministic": deterministic, "exportable": exportable });
+            for (k, v) in [
+                ("algorithm", algorithm),
+                ("rotation_period", rotation_period),
+                ("notice_period", notice_period),
+                ("purpose", purpose),
+                ("protection", protection),
+            ] {
+                if let Some(v) = v {
+                    body[k] = json!(v);
+                }
+            }
+            show_key(&post(common, "/v1/admin/keys", &body)?, common.output);
+        }
+        KeyCommand::Export {
+            name,
+            public_key,
+            version,
+            common,
+        } => {
+            let pem = std::fs::read_to_string(public_key)
+                .map_err(|e| CliError::Input(format!("{}: {e}", public_key.display())))?;
+            let answer = post(
+                common,
+                &format!("/v1/admin/keys/{name}/export"),
+                &json!({ "public_key": pem, "version": version }),
+            )?;
+            super::output::object(common.output, &answer);
+        }
+        KeyCommand::Show { name, common } => show_key(
+            &get(common, &format!("/v1/admin/keys/{name}"))?,
+            common.output,
+        ),
+        KeyCommand::List { common } => {
+            let list = get(common, "/v1/admin/keys")?;
+            if let Output::Json = common.output {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).unwrap_or_default()
+                );
+            } else {
+                println!("{:<32} {:<18} ACTIVE", "NAME", "ALGORITHM");
+                for k in list["keys"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<32} {:<18} {}",
+                        s(&k["name"]),
+                        s(&k["algorithm"]),
+                        s(&k["active_version"])
+                    );
+                }
+            }
+        }
+        KeyCommand::Rotate(r) | KeyCommand::Rollback(r) => {
+            let action = if matches!(command, KeyCommand::Rotate(_)) {
+                "rotate"
+            } else {
+                "rollback"
+            };
+            let key = post(
+                &r.common,
+                &format!("/v1/admin/keys/{}/{action}", r.name),
+                &json!({ "reason": r.reason }),
+            )?;
+            show_key(&key, r.common.output);
+        }
+        KeyCommand::Config {
+            name,
+            min_decryption_version,
+            rotation_period,
+            notice_period,
+            reason,
+            common,
+        } => {
+            let mut body = json!({ "reason": reason });
+            if let Some(v) = min_decryption_version {
+                body["min_decryption_version"] = json!(v);
+            }
+            if let Some(p) = rotation_period {
+                body["rotation_period"] = if p == "none" { Value::Null } else { json!(p) };
+            }
+            if let Some(p) = notice_period {
+                body["notice_period"] = json!(p);
+            }
+            show_key(
+                &post(common, &format!("/v1/admin/keys/{name}/config"), &body)?,
+                common.output,
+            );
+        }
+        KeyCommand::Disable(a) => version_action(a, "disable", None)?,
+        KeyCommand::Enable(a) => version_action(a, "enable", None)?,
+        KeyCommand::ScheduleDestruction { version, delay } => {
+            version_action(
+                version,
+                "schedule-destruction",
+                delay.as_deref().map(|d| ("delay", d)),
+            )?;
+        }
+        KeyCommand::CancelDestruction(a) => version_action(a, "cancel-destruction", None)?,
+        KeyCommand::Events { after, common } => {
+            let events = get(common, &format!("/v1/admin/events?after={after}"))?;
+            if let Output::Json = common.output {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&events).unwrap_or_default()
+                );
+            } else {
+                for e in events["events"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<6} {:<25} {:<30} {:<20} v{} {}",
+                        s(&e["id"]),
+                        s(&e["at"]),
+                        s(&e["kind"]),
+                        s(&e["key"]),
+                        s(&e["version"]),
+                        e["detail"]
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `kms login --user NAME`: password and TOTP code from the terminal (or two lines of standard
+//! input); prints `export KMS_TOKEN=...` for `eval "$(kms login --user alice)"`.
+
+use clap::Args;
+use serde_json::json;
+
+use crate::args::AddrArgs;
+use crate::client::{Auth, read_secret};
+use crate::client::{CliError, Client};
+use crate::output::Output;
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    #[arg(long)]
+    pub user: String,
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(flatten)]
+    pub addr: AddrArgs,
+}
+
+pub fn run(args: &LoginArgs) -> Result<(), CliError> {
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock();
+    let password = read_secret("Password: ", &mut lines)?;
+    let code = read_secret("TOTP code: ", &mut lines)?;
+    let answer = Client::new(&args.addr.addr)?.post(
+        "/v1/auth/login",
+        &Auth::None,
+        &json!({ "user": args.user, "password": password, "totp": code }),
+    )?;
+    match args.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&answer).unwrap_or_default()
+        ),
+        Output::Table => {
+            println!(
+                "export KMS_TOKEN={}",
+                answer["token"].as_str().unwrap_or_default()
+            );
+            eprintln!(
+                "logged in as {} until {}",
+                args.user,
+                answer["expires_at"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}

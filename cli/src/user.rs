@@ -1,0 +1,133 @@
+//! `kms user ...`: people and their roles (system_admin), and revoking the root token.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::client::CliError;
+use crate::client::read_secret;
+use crate::output::{Common, get, object, post, rows};
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password is read from the terminal or standard input. Prints the TOTP
+    /// secret once, for their authenticator app.
+    Create {
+        name: String,
+        /// system_admin, security_admin, key_admin, auditor, operator (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    Show {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Replace a user's roles (adding an administrator role needs approval).
+    Roles {
+        name: String,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Disable a user and end their sessions.
+    Disable {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Enable a user again (also clears a lock after failed logins).
+    Enable {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke every root token (the bootstrap credential).
+    RevokeRootTokens {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+const COLUMNS: &[(&str, &str, usize)] = &[
+    ("NAME", "name", 20),
+    ("ROLES", "roles", 40),
+    ("DISABLED", "disabled", 9),
+    ("LOCKED UNTIL", "locked_until", 26),
+];
+
+pub fn run(command: &UserCommand) -> Result<(), CliError> {
+    match command {
+        UserCommand::Create {
+            name,
+            roles,
+            common,
+        } => {
+            let stdin = std::io::stdin();
+            let password = read_secret("Password for the new user: ", &mut stdin.lock())?;
+            let answer = post(
+                common,
+                "/v1/admin/users",
+                &json!({ "name": name, "password": password, "roles": roles }),
+            )?;
+            object(common.output, &answer);
+        }
+        UserCommand::List { common } => rows(
+            common.output,
+            &get(common, "/v1/admin/users")?,
+            "users",
+            COLUMNS,
+        ),
+        UserCommand::Show { name, common } => {
+            object(
+                common.output,
+                &get(common, &format!("/v1/admin/users/{name}"))?,
+            );
+        }
+        UserCommand::Roles {
+            name,
+            roles,
+            common,
+        } => {
+            let answer = post(
+                common,
+                &format!("/v1/admin/users/{name}/roles"),
+                &json!({ "roles": roles }),
+            )?;
+            object(common.output, &answer);
+        }
+        UserCommand::Disable { name, common } => {
+            object(
+                common.output,
+                &post(
+                    common,
+                    &format!("/v1/admin/users/{name}/disable"),
+                    &json!({}),
+                )?,
+            );
+        }
+        UserCommand::Enable { name, common } => {
+            object(
+                common.output,
+                &post(
+                    common,
+                    &format!("/v1/admin/users/{name}/enable"),
+                    &json!({}),
+                )?,
+            );
+        }
+        UserCommand::RevokeRootTokens { common } => {
+            object(
+                common.output,
+                &post(common, "/v1/admin/root-tokens/revoke", &json!({}))?,
+            );
+        }
+    }
+    Ok(())
+}

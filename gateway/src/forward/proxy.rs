@@ -1,0 +1,68 @@
+//! A manage node without the store role: the management zone's entry point. It holds no database
+//! credentials and no HSM; it forwards the control plane (admin API, logins, ceremonies, seal and
+//! unseal) to the store's internal listener over mutual TLS, where every admin operation runs
+//! beside the HSM it needs, and answers what the store answers. The caller's address travels in
+//! `X-Kms-Forwarded-For`, which the store trusts only on its internal listener (audit records name
+//! the real caller).
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use kms_engine::store::StoreError;
+
+use crate::auth::FORWARDED_FOR;
+use crate::error::ApiError;
+use kms_store::remote::client::InternalClient;
+
+/// Headers passed on to the store (everything else is dropped).
+const PASSED: [&str; 3] = ["authorization", "content-type", "x-vault-token"];
+
+/// A control-plane call may take a while (an HSM ceremony, a backup).
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The default service of a manage node: forwards `/v1/...` to the store, 404 for anything else.
+pub async fn forward(
+    req: HttpRequest,
+    body: web::Bytes,
+    client: web::Data<InternalClient>,
+) -> Result<HttpResponse, ApiError> {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    if !path.starts_with("/v1/") {
+        return crate::routes::not_found().await;
+    }
+    let mut headers: Vec<(&str, String)> = PASSED
+        .iter()
+        .filter_map(|name| {
+            req.headers()
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (*name, v.to_owned()))
+        })
+        .collect();
+    if let Some(peer) = req.peer_addr() {
+        headers.push((FORWARDED_FOR, peer.ip().to_string()));
+    }
+    let method = req.method().as_str().to_owned();
+    let client = client.into_inner();
+    let answer = web::block(move || client.send(&method, &path, &headers, &body, TIMEOUT))
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e @ StoreError::Unavailable(_)) => return Err(e.into()),
+        Err(e) => return Err(ApiError::internal(&e)),
+    };
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut out = HttpResponse::build(status);
+    if let Some(ct) = answer.content_type {
+        out.insert_header(("content-type", ct));
+    }
+    if let Some(ra) = answer.retry_after {
+        out.insert_header(("retry-after", ra));
+    }
+    Ok(out.body(answer.body))
+}

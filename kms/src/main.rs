@@ -1,0 +1,133 @@
+//! The `kms` binary: one program, three roles (docs/deployment.md). `kms serve` assembles what
+//! kms.toml's `roles` ask for, on this page; every other command is the CLI's (kms-cli).
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use kms::kms::Kms;
+use kms::node::{manage, service, store};
+use kms::options::{self, InternalOptions, ServeError, ServeOptions};
+use kms_cli::args::ServeArgs;
+use kms_cli::backup::RestoreArgs;
+use kms_cli::command::{Cli, Node};
+use kms_hsm::{DEV_SHARE_FILE, HsmChoice};
+
+// Buffers cross between HTTP and crypto worker threads in both directions; see docs/performance.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KMS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    std::process::exit(kms_cli::command::run(Cli::parse(), &Binary));
+}
+
+/// What only this binary runs: it links the store, the HSM and the listeners.
+struct Binary;
+
+impl Node for Binary {
+    fn serve(&self, args: &ServeArgs) -> Result<(), String> {
+        options::from_args(args)
+            .and_then(|opts| serve(&opts))
+            .map_err(|e| e.to_string())
+    }
+
+    fn restore(&self, args: &RestoreArgs) -> Result<(), String> {
+        kms::restore::run(args)
+    }
+
+    fn hash_password(&self, password: &str) -> Result<String, String> {
+        kms_control::custodians::hash_password(password)
+    }
+}
+
+/// `kms serve`: the roles, assembled; runs until SIGINT or SIGTERM.
+///
+/// - **manage** alone: no store, no HSM, no keys; the control plane is forwarded to the store.
+/// - **store** (with or without the others): the database, the HSM, the management center; its
+///   internal listener serves service and manage nodes.
+/// - **service** without the store: one zone's data plane, keys from the store wrapped to the
+///   zone's key, a sealed disk cache for outages.
+///
+/// The public listener serves the data plane (service) and the control plane (store + manage,
+/// or forwarded by a service node with the manage role).
+fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
+    opts.check_roles()?;
+    if !opts.roles.store && !opts.roles.service {
+        return manage::serve(opts);
+    }
+    let kms = if opts.roles.store {
+        store::start(opts)?
+    } else {
+        service::start(opts)?
+    };
+    if opts.dev {
+        warn_dev(opts, &kms);
+    }
+    let result = actix_web::rt::System::new().block_on(async {
+        let internal = match (&opts.internal, opts.roles.store) {
+            (
+                Some(InternalOptions {
+                    listen: Some(listen),
+                    tls,
+                    ..
+                }),
+                true,
+            ) => {
+                let (server, addr) = kms.internal_server(*listen, tls)?;
+                println!("kms: internal API on https://{addr}");
+                Some(server)
+            }
+            _ => None,
+        };
+        let public = if opts.roles.service || opts.roles.manage {
+            let (server, addr) = kms.http_server(opts.listen, opts.http_workers)?;
+            let scheme = if opts.tls.is_some() { "https" } else { "http" };
+            println!("kms: roles {}", opts.roles);
+            println!("kms: listening on {scheme}://{addr}");
+            Some(server)
+        } else {
+            None
+        };
+        if opts.roles.store {
+            kms.announce_state().await?;
+        }
+        let (a, b) = tokio::join!(
+            async {
+                match public {
+                    Some(s) => s.await,
+                    None => Ok(()),
+                }
+            },
+            async {
+                match internal {
+                    Some(s) => s.await,
+                    None => Ok(()),
+                }
+            }
+        );
+        a.and(b).map_err(ServeError::Http)
+    });
+    kms.shutdown();
+    result
+}
+
+fn warn_dev(opts: &ServeOptions, kms: &Kms) {
+    match opts.hsm {
+        HsmChoice::Software => eprintln!(
+            "\n==> WARNING: dev mode. The unseal share is kept in {}: anyone who can read the \
+             data directory can unseal its keys. Never put real data in a dev server.\n",
+            opts.data_dir.join(DEV_SHARE_FILE).display()
+        ),
+        HsmChoice::Pkcs11(_) => eprintln!(
+            "\n==> WARNING: dev mode. The master key was made without a custodians' ceremony and \
+             the root token is fixed. Never put real data in a dev server.\n"
+        ),
+    }
+    if let Some(token) = &kms.root_token {
+        println!("Root token: {}", token.expose());
+    }
+}
