@@ -1,7 +1,11 @@
 //! The KMS core: the types every other crate shares, the crypto, the crypto worker pool and the
-//! key-sync actor. It holds no I/O of its own (except a service node's KEK and sealed files,
-//! [`node_kek`]): the store and the HSM are reached through the [`store::KeyStore`] and
-//! [`wrap::KeyUnwrapper`] traits.
+//! key-sync actor.
+//!
+//! Owns: what a key, a version, a ciphertext and a credential are, and the only threads that
+//! hold working keys unwrapped. Never depends on: any other member, an HTTP framework, a database
+//! driver or an HSM library. It holds no I/O of its own (except a service node's KEK and sealed
+//! files, [`node_kek`], [`zone_key`]): the store and the HSM are reached through the
+//! [`store::KeyStore`] and [`wrap::KeyUnwrapper`] traits.
 #![forbid(unsafe_code)]
 
 pub mod algorithm;

@@ -251,3 +251,39 @@ pub fn json_error(
     };
     api.into()
 }
+
+#[cfg(test)]
+mod tests {
+    use kms_engine::EngineError;
+    use kms_engine::store::StoreError;
+    use kms_hsm::HsmError;
+
+    use super::*;
+
+    /// An approval's stored result and a ceremony's failure carry the management center's code
+    /// and public message; a client must read there what this mapping answers.
+    #[test]
+    fn the_management_center_shows_what_the_api_answers() {
+        let errors = || {
+            vec![
+                ControlError::Internal("detail".into()),
+                ControlError::Engine(EngineError::WorkerGone),
+                ControlError::Engine(EngineError::KeyNotFound),
+                ControlError::Store(StoreError::Unavailable("down".into())),
+                ControlError::Store(StoreError::Backend("query".into())),
+                ControlError::Store(StoreError::Conflict("approval")),
+                ControlError::Store(StoreError::AlreadyExists("key")),
+                ControlError::Hsm(HsmError::Timeout),
+                ControlError::Hsm(HsmError::Pkcs11("CKR".into())),
+                ControlError::Hsm(HsmError::Sealed),
+                ControlError::invalid("invalid_request", "bad"),
+                ControlError::conflict("approval_expired", "late"),
+            ]
+        };
+        for (e, shown) in errors().into_iter().zip(errors()) {
+            let (code, message) = (shown.code(), shown.public_message());
+            let api = ApiError::from(e);
+            assert_eq!((api.code, api.message.as_str()), (code, message.as_str()));
+        }
+    }
+}
