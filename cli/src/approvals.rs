@@ -1,4 +1,4 @@
-//! `kms approvals list|show|approve|reject`.
+//! `kms approvals list|show|approve|reject|collect`.
 
 use clap::Subcommand;
 use serde_json::json;
@@ -21,8 +21,20 @@ pub enum ApprovalsCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Approve; the approval that completes the quorum runs the action.
+    /// Approve what `show` shows: the request's parameters, bound by their hash. With
+    /// `--params-hash`, only if the request still hashes to it. The approval that completes the
+    /// quorum runs the action.
     Approve {
+        id: i64,
+        /// The `params_hash` you checked with `kms approvals show`.
+        #[arg(long)]
+        params_hash: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Collect what your request's run left for you alone (a token, an export, your half of an
+    /// enrolment token), once.
+    Collect {
         id: i64,
         #[command(flatten)]
         common: Common,
@@ -56,12 +68,40 @@ pub fn run(command: &ApprovalsCommand) -> Result<(), CliError> {
                 &get(common, &format!("/v1/admin/approvals/{id}"))?,
             );
         }
-        ApprovalsCommand::Approve { id, common } => {
+        ApprovalsCommand::Approve {
+            id,
+            params_hash,
+            common,
+        } => {
+            let shown = get(common, &format!("/v1/admin/approvals/{id}"))?;
+            let hash = match params_hash {
+                Some(h) => h.clone(),
+                None => {
+                    // What this approval binds, shown before it is sent.
+                    eprintln!(
+                        "approving {} {}: {}",
+                        shown["action"].as_str().unwrap_or_default(),
+                        shown["target"].as_str().unwrap_or_default(),
+                        shown["details"]
+                    );
+                    shown["params_hash"].as_str().unwrap_or_default().to_owned()
+                }
+            };
             object(
                 common.output,
                 &post(
                     common,
                     &format!("/v1/admin/approvals/{id}/approve"),
+                    &json!({ "params_hash": hash }),
+                )?,
+            );
+        }
+        ApprovalsCommand::Collect { id, common } => {
+            object(
+                common.output,
+                &post(
+                    common,
+                    &format!("/v1/admin/approvals/{id}/collect"),
                     &json!({}),
                 )?,
             );

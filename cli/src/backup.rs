@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use serde_json::json;
 
 use crate::args::TokenArgs;
 use crate::client::Auth;
@@ -15,6 +16,9 @@ pub struct BackupArgs {
     /// Where to write the archive (must not exist yet).
     #[arg(long)]
     pub out: PathBuf,
+    /// The approved request that authorises this backup (a user's first call files it).
+    #[arg(long)]
+    pub approval: Option<i64>,
     #[command(flatten)]
     pub token: TokenArgs,
 }
@@ -55,7 +59,24 @@ pub fn backup(args: &BackupArgs) -> Result<(), CliError> {
     }
     let client = Client::new(&args.token.addr.addr)?;
     let token = args.token.token()?;
-    let archive = client.post_for_bytes("/v1/admin/backup", &Auth::Bearer(&token))?;
+    let body = match args.approval {
+        Some(id) => json!({ "approval": id }),
+        None => json!({}),
+    };
+    let (status, archive) =
+        client.post_for_bytes("/v1/admin/backup", &Auth::Bearer(&token), &body)?;
+    if status == 202 {
+        let request: serde_json::Value = serde_json::from_slice(&archive)
+            .map_err(|e| CliError::Input(format!("the server's answer: {e}")))?;
+        println!(
+            "A backup waits for approval: request {}. Once approved, take it with `kms backup \
+             --out {} --approval {}`.",
+            request["id"],
+            args.out.display(),
+            request["id"]
+        );
+        return Ok(());
+    }
     write_new(&args.out, &archive)?;
     println!(
         "Backup written to {} ({} bytes).",

@@ -126,14 +126,19 @@ impl Client {
         self.answer(req.send_json(body))
     }
 
-    /// A POST whose successful answer is bytes, not JSON (a backup archive); an error answer is
-    /// the usual JSON error.
-    pub fn post_for_bytes(&self, path: &str, auth: &Auth<'_>) -> Result<Vec<u8>, CliError> {
+    /// A POST whose successful answer is bytes, not JSON (a backup archive), with its status (a
+    /// `202` is JSON: the request it became); an error answer is the usual JSON error.
+    pub fn post_for_bytes(
+        &self,
+        path: &str,
+        auth: &Auth<'_>,
+        body: &Value,
+    ) -> Result<(u16, Vec<u8>), CliError> {
         let mut req = self.agent.post(format!("{}{path}", self.addr));
         if let Some(h) = Self::header(auth) {
             req = req.header("Authorization", &h);
         }
-        let response = req.send_empty();
+        let response = req.send_json(body);
         let ok = matches!(&response, Ok(r) if r.status().is_success());
         if !ok {
             return self
@@ -141,12 +146,14 @@ impl Client {
                 .and_then(|_| Err(CliError::Input("the server answered without a body".into())));
         }
         let mut response = response.map_err(|e| self.transport(&e))?;
-        response
+        let status = response.status().as_u16();
+        let bytes = response
             .body_mut()
             .with_config()
             .limit(u64::MAX)
             .read_to_vec()
-            .map_err(|e| self.transport(&e))
+            .map_err(|e| self.transport(&e))?;
+        Ok((status, bytes))
     }
 }
 

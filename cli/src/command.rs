@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 
 use crate::args::{AddrArgs, InitArgs, ServeArgs, UnsealArgs};
 use crate::client::{CliError, read_secret};
-use crate::{app, approvals, audit, backup, hsm, init, key, login, status, unseal, user, zone};
+use crate::{
+    app, approvals, audit, backup, enrol, hsm, init, key, login, status, unseal, user, zone,
+};
 
 /// What only the `kms` binary can run: it assembles the store, the HSM and the listeners.
 pub trait Node {
@@ -49,6 +51,11 @@ pub enum Command {
     Key(key::KeyCommand),
     /// Open an admin session: password and TOTP code from the terminal or standard input.
     Login(login::LoginArgs),
+    /// Set your own password and TOTP with an enrolment token.
+    #[command(subcommand)]
+    Enrol(enrol::EnrolCommand),
+    /// Get an enrolment token of your own, with your current password and code, to change them.
+    Renew(enrol::Person),
     /// People and their roles.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -93,6 +100,8 @@ pub fn run(cli: Cli, node: &dyn Node) -> i32 {
         Command::Hsm(command) => hsm::run(&command).map_err(|e| e.to_string()),
         Command::Key(command) => key::run(&command).map_err(|e| e.to_string()),
         Command::Login(args) => login::run(&args).map_err(|e| e.to_string()),
+        Command::Enrol(command) => enrol::run(&command).map_err(|e| e.to_string()),
+        Command::Renew(person) => enrol::renew(&person).map_err(|e| e.to_string()),
         Command::User(command) => user::run(&command).map_err(|e| e.to_string()),
         Command::App(command) => app::run(&command).map_err(|e| e.to_string()),
         Command::Grant(args) => app::grant(&args).map_err(|e| e.to_string()),

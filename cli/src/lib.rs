@@ -13,6 +13,7 @@ pub mod audit;
 pub mod backup;
 pub mod client;
 pub mod command;
+pub mod enrol;
 pub mod hsm;
 pub mod init;
 pub mod key;

@@ -4,13 +4,13 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::client::CliError;
-use crate::client::read_secret;
 use crate::output::{Common, get, object, post, rows};
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
-    /// Create a user; the password is read from the terminal or standard input. Prints the TOTP
-    /// secret once, for their authenticator app.
+    /// Create a person without credentials: they set their own with an enrolment token (`kms
+    /// enrol`). The root token gets the whole token at once; a user's request waits for
+    /// approval, then the token is split between the requester and the approver who ran it.
     Create {
         name: String,
         /// system_admin, security_admin, key_admin, auditor, operator (repeatable).
@@ -28,7 +28,7 @@ pub enum UserCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Replace a user's roles (adding an administrator role needs approval).
+    /// Replace a user's roles (any change but adding auditor waits for approval).
     Roles {
         name: String,
         #[arg(long = "role")]
@@ -36,7 +36,14 @@ pub enum UserCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Disable a user and end their sessions.
+    /// End a person's password, TOTP and sessions and issue a new enrolment (waits for
+    /// approval unless the root token asks).
+    Reset {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Disable a user and end their sessions (waits for approval unless the root token asks).
     Disable {
         name: String,
         #[command(flatten)]
@@ -58,6 +65,7 @@ pub enum UserCommand {
 const COLUMNS: &[(&str, &str, usize)] = &[
     ("NAME", "name", 20),
     ("ROLES", "roles", 40),
+    ("ENROLLED", "enrolled", 9),
     ("DISABLED", "disabled", 9),
     ("LOCKED UNTIL", "locked_until", 26),
 ];
@@ -69,14 +77,18 @@ pub fn run(command: &UserCommand) -> Result<(), CliError> {
             roles,
             common,
         } => {
-            let stdin = std::io::stdin();
-            let password = read_secret("Password for the new user: ", &mut stdin.lock())?;
             let answer = post(
                 common,
                 "/v1/admin/users",
-                &json!({ "name": name, "password": password, "roles": roles }),
+                &json!({ "name": name, "roles": roles }),
             )?;
             object(common.output, &answer);
+        }
+        UserCommand::Reset { name, common } => {
+            object(
+                common.output,
+                &post(common, &format!("/v1/admin/users/{name}/reset"), &json!({}))?,
+            );
         }
         UserCommand::List { common } => rows(
             common.output,

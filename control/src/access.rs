@@ -140,6 +140,12 @@ pub const RULES: &[Rule] = &[
         &[SystemAdmin],
     ),
     rule(
+        "reset_user",
+        "POST",
+        "/v1/admin/users/{name}/reset",
+        &[SystemAdmin],
+    ),
+    rule(
         "disable_user",
         "POST",
         "/v1/admin/users/{name}/disable",
@@ -171,6 +177,13 @@ pub const RULES: &[Rule] = &[
         "POST",
         "/v1/admin/approvals/{id}/reject",
         APPROVERS,
+    ),
+    // only the requester, once (kms_control::approvals::request::collect)
+    rule(
+        "collect_approval_result",
+        "POST",
+        "/v1/admin/approvals/{id}/collect",
+        ALL,
     ),
     // audit
     rule("read_audit", "GET", "/v1/admin/audit", &[Auditor]),

@@ -18,6 +18,7 @@ use kms_hsm::HsmHandle;
 
 use crate::audit_sink::AuditSink;
 use crate::ceremony::registry::Ceremonies;
+use crate::people::guard::LoginGuard;
 use crate::rewrap::Rewrapper;
 use crate::webhooks::Webhook;
 
@@ -34,6 +35,8 @@ pub struct AccessPolicy {
     pub approval_quorum: u8,
     /// How long a request waits for its approvals.
     pub approval_ttl: Duration,
+    /// How long an enrolment token may be used.
+    pub enrolment_ttl: Duration,
 }
 
 impl Default for AccessPolicy {
@@ -44,6 +47,7 @@ impl Default for AccessPolicy {
             lockout: Duration::from_secs(15 * 60),
             approval_quorum: 2,
             approval_ttl: Duration::from_secs(24 * 3600),
+            enrolment_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct Control {
     pub webhooks: Vec<Webhook>,
     pub clock: Arc<dyn Clock>,
     pub access: AccessPolicy,
+    /// Throttles and the bound on concurrent password hashing.
+    pub logins: LoginGuard,
 }
 
 /// How long an admin call waits for the key directory to show what it committed.

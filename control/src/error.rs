@@ -32,6 +32,13 @@ pub enum ControlError {
     /// It existed and has ended for good (an expired ceremony).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
+    /// Too many attempts: retry after a while.
+    #[error("{message}")]
+    Throttled {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u32,
+    },
     /// The account is locked for a while.
     #[error("{message}")]
     Locked { code: &'static str, message: String },
@@ -93,6 +100,7 @@ impl ControlError {
             | Self::NotFound { code, .. }
             | Self::Conflict { code, .. }
             | Self::Gone { code, .. }
+            | Self::Throttled { code, .. }
             | Self::Locked { code, .. }
             | Self::Unavailable { code, .. } => code,
             Self::Engine(e) => e.code(),

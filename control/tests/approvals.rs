@@ -58,28 +58,45 @@ async fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
         .unwrap();
     assert_eq!(filed.request.action, "schedule_destruction_version");
     assert_eq!(filed.request.quorum, 2);
+    let hash = filed.request.params_hash();
+
+    // An approval names the parameters it saw: none, or another request's, is refused.
+    let blind = vote(ctl, &ken, &ken_acts, filed.id, true, None)
+        .await
+        .unwrap_err();
+    assert_eq!(blind.code(), "params_hash_required");
+    let other = vote(ctl, &ken, &ken_acts, filed.id, true, Some([0; 32]))
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), "params_changed");
 
     // The requester cannot vote; an auditor holds no approver role. Both refusals are audited.
-    let own = vote(ctl, &kate, &kate_acts, filed.id, true)
+    let own = vote(ctl, &kate, &kate_acts, filed.id, true, Some(hash))
         .await
         .unwrap_err();
     assert_eq!(own.code(), "self_approval");
-    let auditor = vote(ctl, &ada, &ada_acts, filed.id, true)
+    let auditor = vote(ctl, &ada, &ada_acts, filed.id, true, Some(hash))
         .await
         .unwrap_err();
     assert_eq!(auditor.code(), "not_an_approver");
 
     // One approval: still pending, nothing changed.
-    let once = vote(ctl, &ken, &ken_acts, filed.id, true).await.unwrap();
+    let once = vote(ctl, &ken, &ken_acts, filed.id, true, Some(hash))
+        .await
+        .unwrap()
+        .record;
     assert_eq!(once.approvals(), 1);
     assert!(once.executed_at.is_none());
-    let again = vote(ctl, &ken, &ken_acts, filed.id, true)
+    let again = vote(ctl, &ken, &ken_acts, filed.id, true, Some(hash))
         .await
         .unwrap_err();
     assert_eq!(again.code(), "already_voted");
 
     // The second approval (a security administrator) meets the quorum and runs it.
-    let done = vote(ctl, &kim, &kim_acts, filed.id, true).await.unwrap();
+    let done = vote(ctl, &kim, &kim_acts, filed.id, true, Some(hash))
+        .await
+        .unwrap()
+        .record;
     assert!(done.executed_at.is_some(), "{:?}", done.result);
     let id = ctl
         .store
@@ -92,7 +109,7 @@ async fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
     assert_eq!(v1.state, VersionState::ScheduledForDestruction);
 
     // Executed requests take no more votes.
-    let late = vote(ctl, &kate, &kate_acts, filed.id, true)
+    let late = vote(ctl, &kate, &kate_acts, filed.id, true, Some(hash))
         .await
         .unwrap_err();
     assert_eq!(late.code(), "self_approval");

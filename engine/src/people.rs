@@ -5,15 +5,16 @@ use crate::clock::Timestamp;
 use crate::role::RoleSet;
 use crate::token::TokenHash;
 
-/// A person who logs in with a password and a TOTP code.
+/// A person who logs in with a password and a TOTP code, both set by that person alone (an
+/// enrolment). Until they enrol, both are empty and nobody can log in as them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRecord {
     pub name: String,
     pub roles: RoleSet,
-    /// argon2id, PHC string.
+    /// argon2id, PHC string; empty until the person enrols.
     pub password_hash: String,
-    /// The TOTP secret, sealed by the gateway (AES-256-GCM under a key wrapped by the HSM); the
-    /// store never sees it in the clear.
+    /// The TOTP secret, sealed by the management center (AES-256-GCM under a key wrapped by the
+    /// HSM); the store never sees it in the clear. Empty until the person enrols.
     pub totp_sealed: Vec<u8>,
     pub login: LoginState,
     pub disabled: bool,
@@ -27,6 +28,43 @@ pub struct LoginState {
     pub failed_logins: u32,
     pub locked_until: Option<Timestamp>,
     pub totp_last_step: u64,
+}
+
+impl UserRecord {
+    /// Whether the person has set their own password and TOTP.
+    pub fn enrolled(&self) -> bool {
+        !self.password_hash.is_empty() && !self.totp_sealed.is_empty()
+    }
+}
+
+/// A one-time enrolment: whoever presents the token sets the user's password and enrols their
+/// TOTP, once, before `expires_at`. The store keeps the token's hash only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrolment {
+    pub token: TokenHash,
+    pub user: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Who issued it (audit name), for the record.
+    pub created_by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrolmentRecord {
+    pub enrolment: Enrolment,
+    /// The TOTP secret offered to the person at the first step, sealed like
+    /// [`UserRecord::totp_sealed`]; it becomes theirs when they prove it with a code.
+    pub totp_pending: Option<Vec<u8>>,
+    pub used_at: Option<Timestamp>,
+    /// Ended unused by a newer enrolment or a reset.
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl EnrolmentRecord {
+    /// Unused, not revoked, not expired.
+    pub fn usable(&self, now: Timestamp) -> bool {
+        self.used_at.is_none() && self.revoked_at.is_none() && now < self.enrolment.expires_at
+    }
 }
 
 /// An admin session: a bearer token (kept only as its hash) that ends at `expires_at`.
@@ -90,11 +128,31 @@ pub struct NewApproval {
     pub expires_at: Timestamp,
 }
 
+impl NewApproval {
+    /// What a vote is bound to: SHA-256 over the action, the target and the parameters, as
+    /// approvers are shown them. A request whose stored parameters no longer hash to what its
+    /// approvers voted for does not run.
+    pub fn params_hash(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"kms-approval-v1\0");
+        h.update(self.action.as_bytes());
+        h.update(b"\0");
+        h.update(self.target.as_bytes());
+        h.update(b"\0");
+        h.update(self.params.as_bytes());
+        h.finalize().into()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vote {
     pub user: String,
     pub approve: bool,
     pub at: Timestamp,
+    /// The hash of the request's parameters the voter saw (`None` for votes cast before votes
+    /// were bound to it).
+    pub params_hash: Option<[u8; 32]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,6 +164,9 @@ pub struct ApprovalRecord {
     pub executed_at: Option<Timestamp>,
     /// What the run returned (JSON), or its error.
     pub result: Option<String>,
+    /// The run left a result for its requester alone (an export's wrapped key, a token), not
+    /// collected yet.
+    pub private_pending: bool,
 }
 
 impl ApprovalRecord {

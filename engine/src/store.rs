@@ -20,7 +20,8 @@ use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use crate::keyring::{KeyEntry, KeySettings};
 use crate::master_key::{MasterKeyRecord, RotationJob};
 use crate::people::{
-    ApprovalRecord, AuditSeal, LoginState, NewApproval, Session, UserRecord, Vote,
+    ApprovalRecord, AuditSeal, Enrolment, EnrolmentRecord, LoginState, NewApproval, Session,
+    UserRecord, Vote,
 };
 use crate::policy::UsagePolicy;
 use crate::role::RoleSet;
@@ -505,7 +506,45 @@ pub trait KeyStore: Send + Sync + 'static {
 
     // ---- people ----
     /// Adds a user (`AlreadyExists("user")` if the name is taken).
-    async fn create_user(&self, user: &UserRecord, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Creates a user without credentials, with the enrolment they set them with.
+    async fn create_user(
+        &self,
+        user: &UserRecord,
+        enrolment: &Enrolment,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// Ends a user's password, TOTP and sessions, revokes their unused enrolments and gives them
+    /// a new one, in one transaction.
+    async fn reset_user_credentials(
+        &self,
+        enrolment: &Enrolment,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
+    /// Gives a user a new enrolment while their credentials stay valid until it is used (a
+    /// person renewing their own); their other unused enrolments end.
+    async fn issue_enrolment(
+        &self,
+        enrolment: &Enrolment,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    async fn enrolment(&self, token: &TokenHash) -> Result<Option<EnrolmentRecord>, StoreError>;
+    /// Offers a TOTP secret (sealed) on a usable enrolment (`NotFound("enrolment")` otherwise).
+    async fn offer_enrolment_totp(
+        &self,
+        token: &TokenHash,
+        totp_sealed: &[u8],
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Uses the enrolment, once: the user's password becomes `password_hash` and their TOTP the
+    /// secret offered; the login state starts afresh, the TOTP step the person proved it with
+    /// spent (`NotFound("enrolment")` for an unusable or unoffered enrolment).
+    async fn complete_enrolment(
+        &self,
+        token: &TokenHash,
+        password_hash: &str,
+        totp_step: u64,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
     async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError>;
     async fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
     /// Replaces a user's roles; their open sessions carry the new roles from the next sync.
@@ -522,16 +561,27 @@ pub trait KeyStore: Send + Sync + 'static {
         disabled: bool,
         audit: &AuditEvent,
     ) -> Result<Revision, StoreError>;
-    /// Records a login attempt: the user's new login state and, for a success, the session, in
-    /// one transaction. A success whose TOTP step is not newer than the stored one (a code
-    /// replayed by a concurrent login) fails with `Conflict("totp code")`.
+    /// Records a successful login: the TOTP step it used, a clean failure count, and the
+    /// session, in one transaction. A step that is not newer than the stored one (a code
+    /// replayed by a concurrent login) or an account locked meanwhile fails with
+    /// `Conflict("totp code")`.
     async fn record_login(
         &self,
         name: &str,
-        state: &LoginState,
-        session: Option<&Session>,
+        totp_step: u64,
+        session: &Session,
         audit: &AuditEvent,
     ) -> Result<Revision, StoreError>;
+    /// Counts a failed login in one conditional update: the `max_failed`-th failure in a row
+    /// locks the account until `locked_until`. While the account is locked nothing is counted
+    /// (`None`), so concurrent failures lock it at exactly the limit.
+    async fn record_login_failure(
+        &self,
+        name: &str,
+        max_failed: u32,
+        locked_until: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<LoginState>, StoreError>;
     /// Ends a session (logout).
     async fn end_session(
         &self,
@@ -565,10 +615,20 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Moves a pending, unexpired request to executing. True for exactly one caller.
     async fn claim_approval(&self, id: i64, at: Timestamp) -> Result<bool, StoreError>;
     /// Records the run's result; the request is executed.
+    /// Takes the result an approved run left for its requester, once (`None` if there is none
+    /// or it was taken).
+    async fn take_private_result(
+        &self,
+        id: i64,
+        at: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
+    /// Records how a claimed request's run ended: its `result` for everyone who may read
+    /// requests, and a `private` result for its requester alone (taken once).
     async fn finish_approval(
         &self,
         id: i64,
         result: &str,
+        private: Option<&str>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
 

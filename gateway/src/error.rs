@@ -224,6 +224,14 @@ impl From<ControlError> for ApiError {
             C::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             C::Gone { code, message } => Self::new(StatusCode::GONE, code, message),
             C::Locked { code, message } => Self::new(StatusCode::LOCKED, code, message),
+            C::Throttled {
+                code,
+                message,
+                retry_after_secs,
+            } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+            },
             // Waits for an operator (a ceremony), not for a retry: no Retry-After.
             C::Unavailable { code, message } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)

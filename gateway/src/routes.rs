@@ -38,6 +38,7 @@ pub fn data_plane(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(not_found)),
     )
     .service(resource("/v1/random").route(web::post().to(data::random::handle)))
+    .service(resource("/v1/apps/self").route(web::get().to(auth::app_self::handle)))
     // Password keys (docs/passwords.md) and the demo login page's backend.
     .service(
         web::scope("/v1/passwords/{name}")
@@ -136,6 +137,9 @@ pub fn control_plane(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/auth/login").route(web::post().to(auth::login::handle)))
         .service(resource("/v1/auth/logout").route(web::post().to(auth::logout::handle)))
+        .service(resource("/v1/auth/enrol/begin").route(web::post().to(auth::enrol::begin)))
+        .service(resource("/v1/auth/enrol/complete").route(web::post().to(auth::enrol::complete)))
+        .service(resource("/v1/auth/renew").route(web::post().to(auth::renew::handle)))
         .service(
             resource("/v1/admin/users")
                 .route(web::post().to(admin::users::create::handle))
@@ -145,6 +149,10 @@ pub fn control_plane(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/admin/users/{name}/roles")
                 .route(web::post().to(admin::users::roles::handle)),
+        )
+        .service(
+            resource("/v1/admin/users/{name}/reset")
+                .route(web::post().to(admin::users::reset::handle)),
         )
         .service(
             resource("/v1/admin/users/{name}/disable")
@@ -169,6 +177,10 @@ pub fn control_plane(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/admin/approvals/{id}/reject")
                 .route(web::post().to(admin::approvals::vote::reject)),
+        )
+        .service(
+            resource("/v1/admin/approvals/{id}/collect")
+                .route(web::post().to(admin::approvals::collect::handle)),
         )
         .service(resource("/v1/admin/audit").route(web::get().to(admin::audit::query::handle)))
         .service(

@@ -149,6 +149,8 @@ pub struct AccessSection {
     pub approval_quorum: Option<u8>,
     /// e.g. `24h` (the default).
     pub approval_ttl: Option<String>,
+    /// How long an enrolment token may be used, e.g. `24h` (the default).
+    pub enrolment_ttl: Option<String>,
 }
 
 /// `[[webhooks]]`: where lifecycle events (rotation notices, rotations, destructions) are POSTed,
@@ -362,6 +364,9 @@ impl ConfigFile {
         }
         if let Some(d) = duration("access.approval_ttl", a.approval_ttl.as_deref())? {
             policy.approval_ttl = d;
+        }
+        if let Some(d) = duration("access.enrolment_ttl", a.enrolment_ttl.as_deref())? {
+            policy.enrolment_ttl = d;
         }
         if let Some(n) = a.max_failed_logins {
             policy.max_failed_logins = n.max(1);

@@ -33,6 +33,8 @@ macro_rules! shared_modules {
         mod commit;
         #[path = "../shared/deletion.rs"]
         mod deletion;
+        #[path = "../shared/enrolments.rs"]
+        mod enrolments;
         #[path = "../shared/errors.rs"]
         mod errors;
         #[path = "../shared/events.rs"]

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::people::{Staffed, create_user, login, staffed};
+use crate::people::{Staffed, create_user, enrolled_user, login, staffed};
 use crate::support::*;
 
 #[test]
@@ -44,13 +44,7 @@ fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
     assert_eq!(pending["status"], "pending");
     assert_eq!(pending["quorum"], 2);
     let id = pending["id"].as_i64().unwrap();
-    let vote = |who: &str, how: &str, id: i64| {
-        http.post(
-            &format!("/v1/admin/approvals/{id}/{how}"),
-            Some(&t(who)),
-            &json!({}),
-        )
-    };
+    let vote = |who: &str, how: &str, id: i64| http.vote(&t(who), how, id);
     // Nothing happened yet.
     let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
     assert_eq!(key["versions"][0]["state"], "decrypt_only", "{key}");
@@ -58,17 +52,9 @@ fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
     assert_error(&vote("ka1", "approve", id), 403, "self_approval");
     assert_error(&vote("aud", "approve", id), 403, "forbidden");
     // A system administrator may vote in general, but not on a key's destruction.
-    let secret = create_user(&http, "sys", &["system_admin"]);
+    let secret = enrolled_user(&http, &clock, "sys", &["system_admin"]);
     let sys = login(&http, &clock, "sys", &secret);
-    assert_error(
-        &http.post(
-            &format!("/v1/admin/approvals/{id}/approve"),
-            Some(&sys),
-            &json!({}),
-        ),
-        403,
-        "not_an_approver",
-    );
+    assert_error(&http.vote(&sys, "approve", id), 403, "not_an_approver");
     let (status, after_one) = vote("ka2", "approve", id);
     assert_eq!(
         (status, &after_one["approvals"], &after_one["status"]),
@@ -91,14 +77,10 @@ fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
     let (_, second) = destroy("ka1", 2);
     let second = second["id"].as_i64().unwrap();
     clock.advance_millis(25 * 3600 * 1000);
-    let secret = create_user(&http, "late", &["key_admin"]);
+    let secret = enrolled_user(&http, &clock, "late", &["key_admin"]);
     let late = login(&http, &clock, "late", &secret);
     assert_error(
-        &http.post(
-            &format!("/v1/admin/approvals/{second}/approve"),
-            Some(&late),
-            &json!({}),
-        ),
+        &http.vote(&late, "approve", second),
         409,
         "approval_expired",
     );
@@ -136,13 +118,7 @@ fn adding_an_administrator_needs_approval_and_a_rejection_ends_the_request() {
             &json!({ "roles": ["operator", "key_admin"] }),
         )
     };
-    let vote = |who: &str, how: &str, id: i64| {
-        http.post(
-            &format!("/v1/admin/approvals/{id}/{how}"),
-            Some(&t(who)),
-            &json!({}),
-        )
-    };
+    let vote = |who: &str, how: &str, id: i64| http.vote(&t(who), how, id);
     // Non-administrator roles need no approval.
     let (status, _) = http.post(
         "/v1/admin/users/newbie/roles",
@@ -178,15 +154,7 @@ fn adding_an_administrator_needs_approval_and_a_rejection_ends_the_request() {
         &json!({ "roles": ["system_admin", "security_admin"] }),
     );
     let third = third["id"].as_i64().unwrap();
-    assert_error(
-        &http.post(
-            &format!("/v1/admin/approvals/{third}/approve"),
-            Some(ROOT),
-            &json!({}),
-        ),
-        403,
-        "not_an_approver",
-    );
+    assert_error(&http.vote(ROOT, "approve", third), 403, "not_an_approver");
 }
 
 #[test]
@@ -236,13 +204,7 @@ fn an_exportable_key_leaves_wrapped_to_the_requester_after_two_approvals() {
     let (status, pending) = export("tokens", &pem);
     assert_eq!(status, 202, "{pending}");
     let id = pending["id"].as_i64().unwrap();
-    let vote = |who: &str| {
-        http.post(
-            &format!("/v1/admin/approvals/{id}/approve"),
-            Some(&t(who)),
-            &json!({}),
-        )
-    };
+    let vote = |who: &str| http.vote(&t(who), "approve", id);
     assert_eq!(vote("ka2").1["status"], "pending");
     let (status, done) = vote("sec");
     assert_eq!(
@@ -250,7 +212,15 @@ fn an_exportable_key_leaves_wrapped_to_the_requester_after_two_approvals() {
         (200, &json!("executed")),
         "{done}"
     );
-    let out = &done["result"];
+    // The material goes to the requester alone, once; the request shows what was exported.
+    assert!(done["result"].get("wrapped_key").is_none(), "{done}");
+    let (status, mut out) = http.post(
+        &format!("/v1/admin/approvals/{id}/collect"),
+        Some(&t("ka1")),
+        &json!({}),
+    );
+    assert_eq!(status, 200, "{out}");
+    out["aad"] = done["result"]["aad"].clone();
 
     // The requester unwraps it with their private key...
     let bytes = |v: &serde_json::Value| unb64(v.as_str().unwrap());
@@ -329,11 +299,7 @@ fn tightening_a_usage_policy_is_immediate_and_loosening_it_waits_for_approval() 
         "{key}"
     );
     for who in ["ka2", "sec"] {
-        http.post(
-            &format!("/v1/admin/approvals/{id}/approve"),
-            Some(&token[who]),
-            &json!({}),
-        );
+        http.vote(&token[who], "approve", id);
     }
     let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
     assert_eq!(key["policy"], json!(null), "{key}");

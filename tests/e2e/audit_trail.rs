@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::people::{create_user, login, people_server};
+use crate::people::{enrolled_user, login, people_server};
 use crate::process::kms;
 use crate::support::*;
 
@@ -19,8 +19,8 @@ fn auditors_filter_export_and_verify_the_chain_and_tampering_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let (server, clock) = people_server(dir.path());
     let http = Http::new(&server);
-    let admin = create_user(&http, "ka", &["key_admin"]);
-    let auditor = create_user(&http, "aud", &["auditor"]);
+    let admin = enrolled_user(&http, &clock, "ka", &["key_admin"]);
+    let auditor = enrolled_user(&http, &clock, "aud", &["auditor"]);
     let ka = login(&http, &clock, "ka", &admin);
     let aud = login(&http, &clock, "aud", &auditor);
     for name in ["cards", "ids"] {

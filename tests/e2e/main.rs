@@ -15,6 +15,7 @@ mod cli;
 mod cluster;
 mod data_plane;
 mod docs;
+mod dual_control;
 mod errors;
 mod lifecycle;
 mod nginx;

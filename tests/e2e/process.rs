@@ -148,6 +148,11 @@ impl Server {
         Self::try_start(config, env).unwrap_or_else(|e| panic!("kms serve failed:\n{e}"))
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server has printed so far.
     pub fn output(&self) -> Vec<u8> {
         self.output.lock().unwrap().clone()

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kms::options::ServeOptions;
 use kms::testing::RunningServer;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub const ROOT: &str = "e2e-root-token";
 
@@ -117,13 +117,42 @@ impl Http {
         (status, body, retry)
     }
 
+    /// Votes `how` (`approve` or `reject`) on approval request `id` as the holder of `token`,
+    /// naming the parameters hash the request shows them (as the CLI does).
+    pub fn vote(&self, token: &str, how: &str, id: i64) -> (u16, Value) {
+        let (_, shown) = self.get(&format!("/v1/admin/approvals/{id}"), Some(token));
+        let body = match shown["params_hash"].as_str() {
+            Some(hash) => json!({ "params_hash": hash }),
+            None => json!({}),
+        };
+        self.post(
+            &format!("/v1/admin/approvals/{id}/{how}"),
+            Some(token),
+            &body,
+        )
+    }
+
     /// A bodiless POST whose success is bytes (a backup archive); an error is JSON.
     pub fn post_for_bytes(&self, path: &str, token: Option<&str>) -> (u16, Result<Vec<u8>, Value>) {
+        self.post_json_for_bytes(path, token, None)
+    }
+
+    /// [`Http::post_for_bytes`] with a JSON body.
+    pub fn post_json_for_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Result<Vec<u8>, Value>) {
         let mut req = self.agent.post(format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.header("Authorization", &format!("Bearer {t}"));
         }
-        let mut r = req.send_empty().expect("transport works");
+        let mut r = match body {
+            Some(b) => req.send_json(b),
+            None => req.send_empty(),
+        }
+        .expect("transport works");
         let status = r.status().as_u16();
         let bytes = r
             .body_mut()

@@ -4,13 +4,14 @@
 //! ends it, a request expires after `approval_ttl`, and it runs at most once (the store moves it
 //! from pending to executing for exactly one caller).
 //!
-//! Sensitive actions ([`action::Action`]): giving someone an administrator role, scheduling a
-//! version's destruction, exporting an exportable key's material, loosening a key's usage
-//! policy, registering a zone's transport key. The root token (the bootstrap credential) runs
-//! them at once. Master-key operations have their own custodian quorum (ceremonies, docs/hsm.md).
+//! Sensitive actions are listed, with when each waits and who approves it, in
+//! [`action::Action`]. Every approval names the hash of the parameters it was shown, and the run
+//! re-checks them and its requester. The root token (the bootstrap credential) runs actions at
+//! once. Master-key operations have their own custodian quorum (ceremonies, docs/hsm.md).
 
 pub mod action;
 pub mod invocation;
+pub mod ran;
 pub mod request;
 pub mod view;
 pub mod vote;

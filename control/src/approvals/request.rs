@@ -1,8 +1,10 @@
-//! Filing a sensitive action as a request that waits for approval, and reading requests.
+//! Filing a sensitive action as a request that waits for approval, reading requests, and the
+//! requester collecting what a run left for them alone.
 
 use kms_engine::audit::Outcome;
 use kms_engine::clock::Timestamp;
 use kms_engine::people::{ApprovalRecord, ApprovalState, NewApproval};
+use serde_json::Value;
 
 use super::action::Action;
 use super::invocation::Invocation;
@@ -45,6 +47,7 @@ pub async fn request(
         votes: Vec::new(),
         executed_at: None,
         result: None,
+        private_pending: false,
     })
 }
 
@@ -62,4 +65,34 @@ pub async fn list(
     limit: u32,
 ) -> Result<Vec<ApprovalRecord>, ControlError> {
     Ok(ctl.store.approvals(pending, limit).await?)
+}
+
+/// What the run of request `id` left for its requester alone (a token, an export, half an
+/// enrolment token, a backup's authorisation): theirs, once. Anyone else is refused (audited).
+pub async fn collect(
+    ctl: &Control,
+    invocation: &Invocation,
+    id: i64,
+) -> Result<Value, ControlError> {
+    let target = format!("approval:{id}");
+    let record = load(ctl, id).await?;
+    if record.request.requester != invocation.actor {
+        let e = ControlError::forbidden(
+            "not_the_requester",
+            "only the requester collects what a request left for them",
+        );
+        return Err(invocation
+            .refuse(ctl, "collect_approval_result", Some(target), e)
+            .await);
+    }
+    let Some(taken) = ctl.store.take_private_result(id, ctl.clock.now()).await? else {
+        return Err(ControlError::conflict(
+            "nothing_to_collect",
+            "this request left nothing to collect, or it was collected",
+        ));
+    };
+    ctl.audit
+        .record(invocation.event(ctl, "collect_approval_result", target, None))
+        .await;
+    serde_json::from_str(&taken).map_err(ControlError::internal)
 }

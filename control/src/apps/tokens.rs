@@ -1,16 +1,19 @@
 //! Apps' credentials: a new app with its first token (shown once; the store keeps only its
 //! hash), token rotation with an overlap, revocation of every token at once, and client
-//! certificates bound by fingerprint.
+//! certificates bound by fingerprint. A new token or certificate for an app that may hold grants
+//! waits for approval (approvals/action.rs); revoking never does.
 
 use kms_engine::certificate::CertFingerprint;
 use kms_engine::clock::Timestamp;
 use kms_engine::ids::{AppId, AppName};
 use kms_engine::store::{AppRecord, CertificateBinding, TokenRotation};
 use kms_engine::token::{self, TokenHash};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::view::find_app;
 use crate::approvals::invocation::Invocation;
+use crate::approvals::ran::{Mode, Ran};
 use crate::context::Control;
 use crate::error::ControlError;
 
@@ -53,13 +56,21 @@ pub async fn create(
     })
 }
 
-#[derive(Serialize)]
-pub struct RotatedToken {
-    app: String,
-    token: String,
-    token_id: String,
-    created_at: String,
-    previous_tokens_expire_at: String,
+/// What a token rotation needs, as an approval request keeps it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateParams {
+    pub app: String,
+    pub overlap_seconds: u64,
+}
+
+/// What a certificate binding needs, as an approval request keeps it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindParams {
+    pub app: String,
+    /// The fingerprint as the administrator gave it (checked when filed and when run).
+    pub fingerprint: String,
 }
 
 /// Checks an overlap: 0 to 90 days.
@@ -74,20 +85,43 @@ pub fn overlap(seconds: Option<u64>) -> Result<u64, ControlError> {
     Ok(overlap)
 }
 
-/// A new token for the app; its other live tokens keep working for `overlap` seconds.
+/// A certificate fingerprint, checked.
+pub fn fingerprint(text: &str) -> Result<CertFingerprint, ControlError> {
+    CertFingerprint::parse(text).map_err(|m| ControlError::invalid("invalid_fingerprint", m))
+}
+
+/// What an approver sees of a rotation: the app, its live tokens, the overlap.
+pub async fn describe_rotation(
+    ctl: &Control,
+    params: &RotateParams,
+) -> Result<Value, ControlError> {
+    let app = super::view::show(ctl, &params.app).await?;
+    Ok(json!({
+        "app": params.app,
+        "overlap_seconds": params.overlap_seconds,
+        "current": app,
+    }))
+}
+
+/// A new token for the app; its other live tokens keep working for the overlap. The token goes
+/// to the caller of a direct run, or to the requester alone (once) of an approved one.
 pub async fn rotate(
     ctl: &Control,
     invocation: &Invocation,
-    name: &str,
-    overlap: u64,
-) -> Result<RotatedToken, ControlError> {
+    params: RotateParams,
+    mode: Mode,
+) -> Result<Ran, ControlError> {
+    let RotateParams {
+        app: name,
+        overlap_seconds: overlap,
+    } = params;
     let event = invocation.event(
         ctl,
         "rotate_app_token",
         format!("app:{name}"),
         Some(format!("overlap_seconds={overlap}")),
     );
-    let app = find_app(ctl, name).await?;
+    let app = find_app(ctl, &name).await?;
     let now = ctl.clock.now();
     let overlap_ms = i64::try_from(overlap * 1000).unwrap_or(i64::MAX);
     let token = token::generate();
@@ -100,12 +134,16 @@ pub async fn rotate(
     };
     let revision = ctl.store.rotate_app_token(&rotation, &event).await?;
     ctl.synced(revision).await;
-    Ok(RotatedToken {
-        app: app.name.to_string(),
-        token: token.expose().to_owned(),
-        token_id: hash.id(),
-        created_at: now.rfc3339(),
-        previous_tokens_expire_at: rotation.old_expire_at.rfc3339(),
+    let _ = mode;
+    Ok(Ran {
+        public: json!({
+            "app": app.name.to_string(),
+            "token_id": hash.id(),
+            "created_at": now.rfc3339(),
+            "previous_tokens_expire_at": rotation.old_expire_at.rfc3339(),
+        }),
+        private: Some(json!({ "token": token.expose() })),
+        completer: None,
     })
 }
 
@@ -134,27 +172,21 @@ pub async fn revoke(
     })
 }
 
-#[derive(Serialize)]
-pub struct Bound {
-    app: String,
-    fingerprint: String,
-    created_at: String,
-}
-
 /// Binds a TLS client certificate (by the SHA-256 fingerprint of its DER encoding) to the app.
 pub async fn bind_certificate(
     ctl: &Control,
     invocation: &Invocation,
-    name: &str,
-    fingerprint: CertFingerprint,
-) -> Result<Bound, ControlError> {
+    params: BindParams,
+) -> Result<Ran, ControlError> {
+    let fingerprint = fingerprint(&params.fingerprint)?;
+    let name = params.app;
     let event = invocation.event(
         ctl,
         "bind_app_certificate",
         format!("app:{name}"),
         Some(format!("fingerprint={fingerprint}")),
     );
-    let app = find_app(ctl, name).await?;
+    let app = find_app(ctl, &name).await?;
     let at = ctl.clock.now();
     let binding = CertificateBinding {
         app: app.id,
@@ -163,9 +195,9 @@ pub async fn bind_certificate(
     };
     let revision = ctl.store.bind_app_certificate(&binding, &event).await?;
     ctl.synced(revision).await;
-    Ok(Bound {
-        app: app.name.to_string(),
-        fingerprint: fingerprint.to_string(),
-        created_at: at.rfc3339(),
-    })
+    Ran::public(json!({
+        "app": app.name.to_string(),
+        "fingerprint": fingerprint.to_string(),
+        "created_at": at.rfc3339(),
+    }))
 }

@@ -6,6 +6,7 @@
 //! holds the custodians' components until it executes; those must never reach the disk. A
 //! restart forgets open ceremonies, which then start over. A ceremony executes at most once.
 
+pub mod custodian_login;
 pub mod plan;
 pub mod registry;
 pub mod run;

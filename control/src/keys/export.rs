@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::view::key_id;
 use crate::approvals::invocation::Invocation;
+use crate::approvals::ran::{Mode, Ran};
 use crate::context::Control;
 use crate::error::ControlError;
 
@@ -50,7 +51,8 @@ pub async fn apply(
     ctl: &Control,
     invocation: &Invocation,
     params: Params,
-) -> Result<serde_json::Value, ControlError> {
+    mode: Mode,
+) -> Result<Ran, ControlError> {
     let id = key_id(ctl, &params.name).await?;
     let key = ctl
         .store
@@ -80,12 +82,32 @@ pub async fn apply(
         Some(format!("version={version}")),
     );
     ctl.audit.record(event).await;
-    Ok(serde_json::json!({
+    let public = serde_json::json!({
         "key": params.name,
         "version": version.get(),
         "algorithm": key.algorithm.name(),
         "aad": aad,
+    });
+    let material = serde_json::json!({
         "wrapped_key": STANDARD.encode(out.wrapped_key),
         "ciphertext": STANDARD.encode(out.ciphertext),
+    });
+    // The wrapped material is for the requester alone, once: other people reading the request
+    // see what was exported, not the export.
+    let _ = mode;
+    Ok(Ran {
+        public,
+        private: Some(material),
+        completer: None,
+    })
+}
+
+/// What an approver sees: the key, the version, and which public key it leaves wrapped to (its
+/// SHA-256 fingerprint, to compare with the requester's).
+pub fn describe(params: &Params) -> Result<serde_json::Value, ControlError> {
+    Ok(serde_json::json!({
+        "key": params.name,
+        "version": params.version,
+        "public_key_sha256": export::public_key_fingerprint(&params.public_key)?,
     }))
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::view::key_id;
 use crate::approvals::invocation::Invocation;
+use crate::approvals::ran::Ran;
 use crate::context::Control;
 use crate::error::ControlError;
 
@@ -33,12 +34,35 @@ pub fn loosens(ctl: &Control, name: &str, new: &UsagePolicy) -> Result<bool, Con
     Ok(!new.at_least_as_strict_as(&old))
 }
 
+/// Whether the requested policy loosens the key's current one.
+pub fn loosens_spec(ctl: &Control, params: &Params) -> Result<bool, ControlError> {
+    loosens(ctl, &params.name, &UsagePolicy::parse(&params.policy)?)
+}
+
+/// The policy now and the one requested.
+pub fn describe(ctl: &Control, params: &Params) -> Result<serde_json::Value, ControlError> {
+    let current = ctl
+        .directory
+        .load()
+        .key(&params.name)
+        .ok_or(EngineError::KeyNotFound)?
+        .policy
+        .as_ref()
+        .map(|p| p.policy.spec());
+    Ok(serde_json::json!({
+        "key": params.name,
+        "current_policy": current,
+        "requested_policy": params.policy,
+        "loosens": loosens_spec(ctl, params)?,
+    }))
+}
+
 /// Sets the policy (directly, or once approved).
 pub async fn apply(
     ctl: &Control,
     invocation: &Invocation,
     params: Params,
-) -> Result<serde_json::Value, ControlError> {
+) -> Result<Ran, ControlError> {
     let Params { name, policy } = params;
     let policy = UsagePolicy::parse(&policy)?;
     let policy = (!policy.is_empty()).then_some(policy);
@@ -61,5 +85,5 @@ pub async fn apply(
     };
     let revision = ctl.store.set_key_policy(&change, &event).await?;
     ctl.synced(revision).await;
-    Ok(serde_json::json!({ "key": name, "policy": shown }))
+    Ran::public(serde_json::json!({ "key": name, "policy": shown }))
 }

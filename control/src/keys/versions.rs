@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::view::{KeyView, key_id};
 use crate::approvals::invocation::Invocation;
+use crate::approvals::ran::Ran;
 use crate::context::Control;
 use crate::error::ControlError;
 use crate::{durations, keyops};
@@ -42,7 +43,7 @@ pub async fn apply(
     ctl: &Control,
     invocation: &Invocation,
     params: Params,
-) -> Result<serde_json::Value, ControlError> {
+) -> Result<Ran, ControlError> {
     let action_name = params.action();
     let Params {
         name,
@@ -90,5 +91,26 @@ pub async fn apply(
         )
         .await;
     }
-    serde_json::to_value(KeyView::load(ctl, id).await?).map_err(ControlError::internal)
+    Ran::public(KeyView::load(ctl, id).await?)
+}
+
+/// The version as it is now, and what the change does to it.
+pub async fn describe(ctl: &Control, params: &Params) -> Result<serde_json::Value, ControlError> {
+    let id = key_id(ctl, &params.name).await?;
+    let key = ctl
+        .store
+        .load_key(id)
+        .await?
+        .ok_or(kms_engine::EngineError::KeyNotFound)?;
+    let version = KeyVersion::new(params.version)?;
+    let state = key.version(version).map(|v| v.state.name());
+    Ok(serde_json::json!({
+        "key": params.name,
+        "version": params.version,
+        "version_state": state,
+        "active_version": key.active.get(),
+        "change": params.which,
+        "delay": params.delay,
+        "reason": params.reason,
+    }))
 }

@@ -1,6 +1,9 @@
 //! People: accounts, roles, logins and sessions.
 
 pub mod accounts;
+pub mod enrolment;
+pub mod floors;
+pub mod guard;
 pub mod login;
 pub mod roles;
 pub mod status;

@@ -1,5 +1,5 @@
-//! An account's status: disabled (its sessions end) or enabled (unlocked too), and the end of
-//! the bootstrap root token.
+//! Enabling an account again (disabling it waits for approval: people/accounts.rs), and the end
+//! of the bootstrap root token.
 
 use super::accounts::show;
 use super::user::UserView;
@@ -7,20 +7,14 @@ use crate::approvals::invocation::Invocation;
 use crate::context::Control;
 use crate::error::ControlError;
 
-/// Disables (and ends the sessions of) or enables (and unlocks) the account.
-pub async fn set_disabled(
+/// Enables (and unlocks) the account.
+pub async fn enable(
     ctl: &Control,
     invocation: &Invocation,
     name: &str,
-    disabled: bool,
 ) -> Result<UserView, ControlError> {
-    let action = if disabled {
-        "disable_user"
-    } else {
-        "enable_user"
-    };
-    let event = invocation.event(ctl, action, format!("user:{name}"), None);
-    let revision = ctl.store.set_user_disabled(name, disabled, &event).await?;
+    let event = invocation.event(ctl, "enable_user", format!("user:{name}"), None);
+    let revision = ctl.store.set_user_disabled(name, false, &event).await?;
     ctl.synced(revision).await;
     show(ctl, name).await
 }

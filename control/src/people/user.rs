@@ -10,6 +10,8 @@ use crate::error::ControlError;
 pub struct UserView {
     name: String,
     roles: Vec<&'static str>,
+    /// Whether the person has set their own password and TOTP.
+    enrolled: bool,
     disabled: bool,
     locked_until: Option<String>,
     failed_logins: u32,
@@ -21,6 +23,7 @@ impl From<&UserRecord> for UserView {
         Self {
             name: u.name.clone(),
             roles: u.roles.names(),
+            enrolled: u.enrolled(),
             disabled: u.disabled,
             locked_until: u.login.locked_until.map(|t| t.rfc3339()),
             failed_logins: u.login.failed_logins,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::view::ZoneView;
 use crate::approvals::invocation::Invocation;
+use crate::approvals::ran::Ran;
 use crate::context::Control;
 use crate::error::ControlError;
 
@@ -33,7 +34,7 @@ pub async fn apply(
     ctl: &Control,
     invocation: &Invocation,
     params: Params,
-) -> Result<serde_json::Value, ControlError> {
+) -> Result<Ran, ControlError> {
     let (name, key) = parse(&params)?;
     let record = ZoneRecord {
         name: name.to_string(),
@@ -49,5 +50,15 @@ pub async fn apply(
         Some(format!("fingerprint={}", record.fingerprint)),
     );
     ctl.store.register_zone(&record, &event).await?;
-    serde_json::to_value(ZoneView::from(&record)).map_err(ControlError::internal)
+    Ran::public(ZoneView::from(&record))
+}
+
+/// What an approver sees: the zone and its key's fingerprint (the SHA-256 the zone's nodes
+/// print with `kms zone keygen`), never just "a key".
+pub fn describe(params: &Params) -> Result<serde_json::Value, ControlError> {
+    let (name, key) = parse(params)?;
+    Ok(serde_json::json!({
+        "zone": name.to_string(),
+        "public_key_fingerprint": key.fingerprint(),
+    }))
 }

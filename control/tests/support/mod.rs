@@ -4,12 +4,16 @@
 use std::sync::Arc;
 
 use kms_control::approvals::invocation::Invocation;
+use kms_control::approvals::ran::Mode;
 use kms_control::audit_sink::AuditSink;
 use kms_control::ceremony::registry::Ceremonies;
 use kms_control::context::{AccessPolicy, Control};
 use kms_control::custodians::{Custodians, Quorum};
-use kms_control::people::accounts;
+use kms_control::people::accounts::{self, CreateParams};
+use kms_control::people::enrolment;
+use kms_control::people::guard::LoginGuard;
 use kms_control::rewrap::Rewrapper;
+use kms_control::totp;
 use kms_engine::audit::{AuditEvent, Outcome};
 use kms_engine::clock::{Clock, ManualClock, Timestamp};
 use kms_engine::directory::{DirectoryHandle, Principal};
@@ -96,6 +100,7 @@ impl Center {
             webhooks: Vec::new(),
             clock: dyn_clock,
             access: AccessPolicy::default(),
+            logins: LoginGuard::default(),
         });
         Self {
             control,
@@ -109,16 +114,39 @@ impl Center {
         Invocation::new("root:initial".into(), None)
     }
 
-    /// Creates `name` holding `roles` (as the root token may) and returns how they act: their
-    /// principal and invocation, as a session would give them.
+    /// Creates `name` holding `roles` (as the root token may) and enrols them as the person
+    /// would; returns how they act: their principal and invocation, as a session would give them.
     pub async fn person(&self, name: &str, roles: &[Role]) -> (Principal, Invocation) {
         let roles = RoleSet::of(roles);
-        accounts::create(
+        let ran = accounts::create(
             &self.control,
             &Self::root(),
-            name.into(),
+            CreateParams {
+                name: name.into(),
+                roles: roles.names().into_iter().map(str::to_owned).collect(),
+            },
+            Mode::Direct,
+        )
+        .await
+        .unwrap();
+        let token = ran.private.unwrap()["enrolment"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let token = SecretString::new(token);
+        let offered = enrolment::begin(&self.control, name, &token, None)
+            .await
+            .unwrap();
+        let offered = serde_json::to_value(offered).unwrap();
+        let secret = totp::from_base32(offered["totp_secret"].as_str().unwrap()).unwrap();
+        let code = totp::code(&secret, totp::step_at(self.clock.now().millis()));
+        enrolment::complete(
+            &self.control,
+            name,
+            &token,
             SecretString::new(format!("{name}-long-password")),
-            roles,
+            &code,
+            None,
         )
         .await
         .unwrap();

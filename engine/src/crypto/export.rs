@@ -44,3 +44,18 @@ pub fn wrap_for(
         ciphertext,
     })
 }
+
+/// The SHA-256 fingerprint (hex) of an RSA public key's SPKI encoding, as
+/// `openssl pkey -pubin -outform DER | sha256sum` prints it: what an approver compares with the
+/// requester's key before an export runs.
+pub fn public_key_fingerprint(public_pem: &str) -> Result<String, EngineError> {
+    use rsa::pkcs8::EncodePublicKey;
+    use rsa::sha2::Digest;
+    let public = PublicKey::from_public_key_pem(public_pem.trim()).map_err(|_| {
+        EngineError::InvalidArgument("`public_key` must be an RSA public key in PEM (SPKI)".into())
+    })?;
+    let der = public
+        .to_public_key_der()
+        .map_err(|e| EngineError::InvalidArgument(format!("SPKI: {e}")))?;
+    Ok(hex::encode(Sha256::digest(der.as_bytes())))
+}

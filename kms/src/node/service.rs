@@ -10,6 +10,7 @@ use kms_control::audit_sink::AuditSink;
 use kms_control::ceremony::registry::Ceremonies;
 use kms_control::context::Control;
 use kms_control::custodians::Custodians;
+use kms_control::people::guard::LoginGuard;
 use kms_control::rewrap::Rewrapper;
 use kms_engine::clock::Clock;
 use kms_engine::directory::DirectoryHandle;
@@ -115,6 +116,7 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
         webhooks: Vec::new(),
         clock,
         access: opts.access.clone(),
+        logins: LoginGuard::default(),
     });
     let state = web::Data::new(AppState::new(
         center,

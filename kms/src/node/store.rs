@@ -10,6 +10,7 @@ use kms_control::audit_sink::AuditSink;
 use kms_control::ceremony::registry::Ceremonies;
 use kms_control::context::Control;
 use kms_control::custodians::Custodians;
+use kms_control::people::guard::LoginGuard;
 use kms_control::rewrap::Rewrapper;
 use kms_control::scheduler;
 use kms_control::webhooks::Webhook;
@@ -115,6 +116,7 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
         webhooks: opts.webhooks.iter().map(Webhook::copy).collect(),
         clock,
         access: opts.access.clone(),
+        logins: LoginGuard::default(),
     });
     scheduler::spawn(
         Arc::clone(&center),

@@ -18,7 +18,8 @@ use kms_engine::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::KeyEntry;
 use kms_engine::master_key::{MasterKeyRecord, RotationJob};
 use kms_engine::people::{
-    ApprovalRecord, AuditSeal, LoginState, NewApproval, Session, UserRecord, Vote,
+    ApprovalRecord, AuditSeal, Enrolment, EnrolmentRecord, LoginState, NewApproval, Session,
+    UserRecord, Vote,
 };
 use kms_engine::pool::UsageRecord;
 use kms_engine::role::RoleSet;
@@ -458,8 +459,52 @@ impl KeyStore for RemoteStore {
         Err(not_served("last_audit_seal"))
     }
 
-    async fn create_user(&self, _user: &UserRecord, _audit: &AuditEvent) -> Result<(), StoreError> {
+    async fn create_user(
+        &self,
+        _user: &UserRecord,
+        _enrolment: &Enrolment,
+        _audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         Err(not_served("create_user"))
+    }
+
+    async fn reset_user_credentials(
+        &self,
+        _enrolment: &Enrolment,
+        _audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        Err(not_served("reset_user_credentials"))
+    }
+
+    async fn issue_enrolment(
+        &self,
+        _enrolment: &Enrolment,
+        _audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        Err(not_served("issue_enrolment"))
+    }
+
+    async fn enrolment(&self, _token: &TokenHash) -> Result<Option<EnrolmentRecord>, StoreError> {
+        Err(not_served("enrolment"))
+    }
+
+    async fn offer_enrolment_totp(
+        &self,
+        _token: &TokenHash,
+        _totp_sealed: &[u8],
+        _at: Timestamp,
+    ) -> Result<(), StoreError> {
+        Err(not_served("offer_enrolment_totp"))
+    }
+
+    async fn complete_enrolment(
+        &self,
+        _token: &TokenHash,
+        _password_hash: &str,
+        _totp_step: u64,
+        _audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        Err(not_served("complete_enrolment"))
     }
 
     async fn user(&self, _name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -491,11 +536,21 @@ impl KeyStore for RemoteStore {
     async fn record_login(
         &self,
         _name: &str,
-        _state: &LoginState,
-        _session: Option<&Session>,
+        _totp_step: u64,
+        _session: &Session,
         _audit: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         Err(not_served("record_login"))
+    }
+
+    async fn record_login_failure(
+        &self,
+        _name: &str,
+        _max_failed: u32,
+        _locked_until: Timestamp,
+        _audit: &AuditEvent,
+    ) -> Result<Option<LoginState>, StoreError> {
+        Err(not_served("record_login_failure"))
     }
 
     async fn end_session(
@@ -543,10 +598,19 @@ impl KeyStore for RemoteStore {
         Err(not_served("claim_approval"))
     }
 
+    async fn take_private_result(
+        &self,
+        _id: i64,
+        _at: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        Err(not_served("take_private_result"))
+    }
+
     async fn finish_approval(
         &self,
         _id: i64,
         _result: &str,
+        _private: Option<&str>,
         _audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         Err(not_served("finish_approval"))

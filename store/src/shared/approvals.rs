@@ -12,28 +12,36 @@ use super::errors::{db_err, unique_err};
 use crate::rows::{self, corrupt};
 
 const COLUMNS: &str = "id, action, target, params, requester, quorum, approver_roles, state, \
-                       created_at, expires_at, executed_at, result";
+                       created_at, expires_at, executed_at, result, \
+                       (private_result IS NOT NULL) AS private_pending";
 
 async fn votes<'e, E>(exec: E, id: i64) -> Result<Vec<Vote>, StoreError>
 where
     E: sqlx::Executor<'e, Database = Db>,
 {
     let found = sqlx::query(
-        "SELECT user_name, approve, at FROM approval_votes WHERE approval_id = $1 ORDER BY at, \
-         user_name",
+        "SELECT user_name, approve, at, params_hash FROM approval_votes WHERE approval_id = $1 \
+         ORDER BY at, user_name",
     )
     .bind(id)
     .fetch_all(exec)
     .await
     .map_err(db_err)?;
-    Ok(found
+    found
         .iter()
-        .map(|r| Vote {
-            user: r.get("user_name"),
-            approve: r.get::<i64, _>("approve") != 0,
-            at: rows::ts(r.get("at")),
+        .map(|r| {
+            let hash: Option<Vec<u8>> = r.get("params_hash");
+            Ok(Vote {
+                user: r.get("user_name"),
+                approve: r.get::<i64, _>("approve") != 0,
+                at: rows::ts(r.get("at")),
+                params_hash: hash
+                    .map(|h| <[u8; 32]>::try_from(h.as_slice()))
+                    .transpose()
+                    .map_err(|_| corrupt("a vote's parameter hash is not 32 bytes"))?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 fn record(row: &DbRow, votes: Vec<Vote>) -> Result<ApprovalRecord, StoreError> {
@@ -55,6 +63,7 @@ fn record(row: &DbRow, votes: Vec<Vote>) -> Result<ApprovalRecord, StoreError> {
         votes,
         executed_at: row.get::<Option<i64>, _>("executed_at").map(rows::ts),
         result: row.get("result"),
+        private_pending: row.get::<bool, _>("private_pending"),
     })
 }
 
@@ -141,12 +150,14 @@ impl Store {
             return Err(StoreError::Conflict("approval"));
         }
         sqlx::query(
-            "INSERT INTO approval_votes (approval_id, user_name, approve, at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO approval_votes (approval_id, user_name, approve, at, params_hash) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(&vote.user)
         .bind(i64::from(vote.approve))
         .bind(vote.at.millis())
+        .bind(vote.params_hash.map(|h| h.to_vec()))
         .execute(&mut *tx)
         .await
         .map_err(unique_err(StoreError::AlreadyExists("vote")))?;
@@ -192,14 +203,17 @@ impl Store {
         &self,
         id: i64,
         result: &str,
+        private: Option<&str>,
         audit_event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
-            "UPDATE approvals SET state = 2, executed_at = $1, result = $2 WHERE id = $3 AND state = 4",
+            "UPDATE approvals SET state = 2, executed_at = $1, result = $2, private_result = $3 \
+             WHERE id = $4 AND state = 4",
         )
         .bind(audit_event.at.millis())
         .bind(result)
+        .bind(private)
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -209,5 +223,33 @@ impl Store {
         }
         audit::append(&mut tx, audit_event).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    pub(super) async fn take_private_result_tx(
+        &self,
+        id: i64,
+        at: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.begin().await?;
+        let taken: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT private_result FROM approvals WHERE id = $1 AND private_result IS NOT NULL",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some(Some(result)) = taken else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE approvals SET private_result = NULL, private_taken_at = $1 WHERE id = $2",
+        )
+        .bind(at.millis())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Some(result))
     }
 }

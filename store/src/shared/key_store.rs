@@ -14,7 +14,8 @@ use kms_engine::ids::{AppId, AppName, KeyId, KeyName, KeyVersion, MasterKeyId};
 use kms_engine::keyring::KeyEntry;
 use kms_engine::master_key::{MasterKeyRecord, RotationJob};
 use kms_engine::people::{
-    ApprovalRecord, AuditSeal, LoginState, NewApproval, Session, UserRecord, Vote,
+    ApprovalRecord, AuditSeal, Enrolment, EnrolmentRecord, LoginState, NewApproval, Session,
+    UserRecord, Vote,
 };
 use kms_engine::pool::UsageRecord;
 use kms_engine::role::RoleSet;
@@ -26,7 +27,10 @@ use kms_engine::store::{
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
 
-use super::{Store, approvals, apps, audit, certificates, events, feed, keys, master_keys, people, usage, zones};
+use super::{
+    Store, approvals, apps, audit, certificates, enrolments, events, feed, keys, master_keys, people,
+    usage, zones,
+};
 use super::errors::db_err;
 
 #[async_trait]
@@ -353,8 +357,53 @@ impl KeyStore for Store {
         Ok(audit::seals(self.reader(), true).await?.pop())
     }
 
-    async fn create_user(&self, user: &UserRecord, audit: &AuditEvent) -> Result<(), StoreError> {
-        self.create_user_tx(user, audit).await
+    async fn create_user(
+        &self,
+        user: &UserRecord,
+        enrolment: &Enrolment,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.create_user_tx(user, enrolment, audit).await
+    }
+
+    async fn reset_user_credentials(
+        &self,
+        enrolment: &Enrolment,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.reset_user_credentials_tx(enrolment, audit).await
+    }
+
+    async fn issue_enrolment(
+        &self,
+        enrolment: &Enrolment,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.issue_enrolment_tx(enrolment, audit).await
+    }
+
+    async fn enrolment(&self, token: &TokenHash) -> Result<Option<EnrolmentRecord>, StoreError> {
+        enrolments::find(self.reader(), token).await
+    }
+
+    async fn offer_enrolment_totp(
+        &self,
+        token: &TokenHash,
+        totp_sealed: &[u8],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.offer_enrolment_totp_tx(token, totp_sealed, at).await
+    }
+
+    async fn complete_enrolment(
+        &self,
+        token: &TokenHash,
+        password_hash: &str,
+        totp_step: u64,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.complete_enrolment_tx(token, password_hash, totp_step, audit)
+            .await
     }
 
     async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -386,11 +435,22 @@ impl KeyStore for Store {
     async fn record_login(
         &self,
         name: &str,
-        state: &LoginState,
-        session: Option<&Session>,
+        totp_step: u64,
+        session: &Session,
         audit: &AuditEvent,
     ) -> Result<Revision, StoreError> {
-        self.record_login_tx(name, state, session, audit).await
+        self.record_login_tx(name, totp_step, session, audit).await
+    }
+
+    async fn record_login_failure(
+        &self,
+        name: &str,
+        max_failed: u32,
+        locked_until: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<LoginState>, StoreError> {
+        self.record_login_failure_tx(name, max_failed, locked_until, audit)
+            .await
     }
 
     async fn end_session(
@@ -438,13 +498,22 @@ impl KeyStore for Store {
         self.claim_approval_tx(id, at).await
     }
 
+    async fn take_private_result(
+        &self,
+        id: i64,
+        at: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        self.take_private_result_tx(id, at).await
+    }
+
     async fn finish_approval(
         &self,
         id: i64,
         result: &str,
+        private: Option<&str>,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
-        self.finish_approval_tx(id, result, audit).await
+        self.finish_approval_tx(id, result, private, audit).await
     }
 
     async fn register_zone(&self, zone: &ZoneRecord, audit: &AuditEvent) -> Result<(), StoreError> {

@@ -2,13 +2,15 @@
 
 use kms_engine::audit::AuditEvent;
 use kms_engine::directory::{Credential, Principal};
-use kms_engine::people::{LoginState, Session, UserRecord};
+use kms_engine::clock::Timestamp;
+use kms_engine::people::{Enrolment, LoginState, Session, UserRecord};
 use kms_engine::role::RoleSet;
 use kms_engine::store::{Change, Revision, StoreError};
 use kms_engine::token::TokenHash;
 use sqlx::Row;
 
-use super::{DbRow, Pool, QueryResult, Store, audit, feed};
+use super::enrolments::{insert_enrolment, revoke_open};
+use super::{DbRow, Pool, QueryResult, Store, audit};
 use super::errors::{db_err, unique_err};
 use crate::rows::{self, corrupt};
 
@@ -100,6 +102,7 @@ impl Store {
     pub(super) async fn create_user_tx(
         &self,
         u: &UserRecord,
+        enrolment: &Enrolment,
         audit_event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
@@ -116,8 +119,39 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(unique_err(StoreError::AlreadyExists("user")))?;
+        insert_enrolment(&mut tx, enrolment).await?;
         audit::append(&mut tx, audit_event).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    pub(super) async fn reset_user_credentials_tx(
+        &self,
+        enrolment: &Enrolment,
+        audit_event: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        let mut tx = self.begin().await?;
+        let at = enrolment.created_at.millis();
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = '', totp_sealed = $1, failed_logins = 0, \
+             locked_until = NULL, updated_at = $2 WHERE name = $3",
+        )
+        .bind(Vec::<u8>::new())
+        .bind(at)
+        .bind(&enrolment.user)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        not_found(&done)?;
+        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_name = $2 AND ended_at IS NULL")
+            .bind(at)
+            .bind(&enrolment.user)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        revoke_open(&mut tx, &enrolment.user, enrolment.created_at).await?;
+        insert_enrolment(&mut tx, enrolment).await?;
+        self.commit_change(tx, audit_event, Change::Credentials, audit_event.at)
+            .await
     }
 
     pub(super) async fn set_user_roles_tx(
@@ -175,64 +209,99 @@ impl Store {
     pub(super) async fn record_login_tx(
         &self,
         name: &str,
-        state: &LoginState,
-        session: Option<&Session>,
+        totp_step: u64,
+        s: &Session,
         audit_event: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
         let at = audit_event.at.millis();
-        let step = i64::try_from(state.totp_last_step).unwrap_or(i64::MAX);
-        // A success must advance the TOTP step: a code used once is not accepted again, even
-        // by a login racing this one.
-        let guard = if session.is_some() {
-            "totp_last_step < $6"
-        } else {
-            "totp_last_step <= $6"
-        };
-        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE users SET failed_logins = $1, locked_until = $2, totp_last_step = $3, \
-             updated_at = $4 WHERE name = $5 AND {guard}"
-        )))
-        .bind(i64::from(state.failed_logins))
-        .bind(state.locked_until.map(|t| t.millis()))
+        let step = i64::try_from(totp_step).unwrap_or(i64::MAX);
+        // The step must advance (a code used once is not accepted again, even by a login racing
+        // this one), and a lock taken meanwhile by concurrent failures holds.
+        let done = sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, totp_last_step = $1, \
+             updated_at = $2 WHERE name = $3 AND totp_last_step < $1 \
+             AND (locked_until IS NULL OR locked_until <= $2)",
+        )
         .bind(step)
         .bind(at)
         .bind(name)
-        .bind(step)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict("totp code"));
         }
-        let mut revision = None;
-        if let Some(s) = session {
-            // Sessions that ended or expired are no longer needed.
-            sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR ended_at IS NOT NULL")
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            sqlx::query(
-                "INSERT INTO sessions (hash, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(s.hash.as_bytes().to_vec())
-            .bind(&s.user)
-            .bind(s.created_at.millis())
-            .bind(s.expires_at.millis())
+        // Sessions that ended or expired are no longer needed.
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR ended_at IS NOT NULL")
+            .bind(at)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            revision = Some(feed::record(&mut tx, Change::Credentials, audit_event.at).await?);
+        sqlx::query(
+            "INSERT INTO sessions (hash, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(s.hash.as_bytes().to_vec())
+        .bind(&s.user)
+        .bind(s.created_at.millis())
+        .bind(s.expires_at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        self.commit_change(tx, audit_event, Change::Credentials, audit_event.at)
+            .await
+    }
+
+    pub(super) async fn record_login_failure_tx(
+        &self,
+        name: &str,
+        max_failed: u32,
+        locked_until: Timestamp,
+        audit_event: &AuditEvent,
+    ) -> Result<Option<LoginState>, StoreError> {
+        let mut tx = self.begin().await?;
+        let at = audit_event.at.millis();
+        let max = i64::from(max_failed.max(1));
+        // One statement decides: counted, and the limit-th failure locks. Locked accounts count
+        // nothing, so failures in flight when the lock fell do not lock it again.
+        let row = sqlx::query(
+            "UPDATE users SET \
+             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END, \
+             failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 ELSE failed_logins + 1 END, \
+             updated_at = $3 \
+             WHERE name = $4 AND (locked_until IS NULL OR locked_until <= $3) \
+             RETURNING failed_logins, locked_until, totp_last_step",
+        )
+        .bind(max)
+        .bind(locked_until.millis())
+        .bind(at)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let state = row
+            .map(|r| {
+                Ok::<_, StoreError>(LoginState {
+                    failed_logins: u32::try_from(r.get::<i64, _>("failed_logins"))
+                        .map_err(|_| corrupt("negative failure count"))?,
+                    locked_until: r.get::<Option<i64>, _>("locked_until").map(rows::ts),
+                    totp_last_step: u64::try_from(r.get::<i64, _>("totp_last_step"))
+                        .map_err(|_| corrupt("negative TOTP step"))?,
+                })
+            })
+            .transpose()?;
+        let mut event = audit_event.clone();
+        if let Some(s) = &state {
+            event.detail = Some(match s.locked_until {
+                Some(_) if s.failed_logins == 0 => format!("failure {max}: account locked"),
+                _ => format!("failure {}", s.failed_logins),
+            });
+        } else {
+            event.code = Some("account_locked".into());
         }
-        audit::append(&mut tx, audit_event).await?;
-        match revision {
-            Some(r) => self.commit(tx, r).await,
-            None => {
-                tx.commit().await.map_err(db_err)?;
-                feed::current_revision(self.reader()).await
-            }
-        }
+        audit::append(&mut tx, &event).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(state)
     }
 
     pub(super) async fn end_session_tx(

@@ -26,6 +26,8 @@ macro_rules! conformance_cases {
             master_key_rotation => |s| conformance::a_master_key_rotation_rewraps_every_version_once(s.as_ref());
             closed_is_unavailable => |s| conformance::a_closed_store_is_unavailable(s.as_ref());
             users_sessions_and_logins => |s| conformance::people::users_sessions_and_logins(s.as_ref());
+            failed_logins_lock_at_exactly_the_limit => |s| conformance::people::failed_logins_lock_at_exactly_the_limit(s);
+            enrolments_are_used_once => |s| conformance::people::enrolments_are_used_once(s.as_ref());
             root_tokens_are_revoked => |s| conformance::people::root_tokens_are_revoked(s.as_ref());
             approvals => |s| conformance::people::approvals_take_one_vote_each_and_run_once(s);
             audit_seals => |s| conformance::people::audit_seals_are_kept(s.as_ref());

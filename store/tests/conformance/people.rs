@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use kms_engine::directory::Principal;
 use kms_engine::people::{
-    ApprovalState, AuditSeal, LoginState, NewApproval, Session, UserRecord, Vote,
+    ApprovalState, AuditSeal, Enrolment, LoginState, NewApproval, Session, UserRecord, Vote,
 };
 use kms_engine::role::{Role, RoleSet};
 use kms_engine::store::{KeyStore, StoreError};
@@ -41,44 +41,87 @@ fn user_of(creds: &[kms_engine::directory::Credential], token: &str) -> Option<P
         .map(|c| c.principal.clone())
 }
 
-pub async fn users_sessions_and_logins(store: &dyn KeyStore) {
-    let ann = user("ann", &[Role::KeyAdmin]);
+fn event_at(action: &str, t: i64) -> kms_engine::audit::AuditEvent {
+    let mut e = event(action);
+    e.at = at(t);
+    e
+}
+
+fn enrolment(token: &str, user: &str, until: i64) -> Enrolment {
+    Enrolment {
+        token: TokenHash::of(token),
+        user: user.into(),
+        created_at: at(0),
+        expires_at: at(until),
+        created_by: "root:test".into(),
+    }
+}
+
+/// Creates `name` and enrols them with a password and a TOTP secret, as the person would.
+async fn enrolled(store: &dyn KeyStore, name: &str, roles: &[Role]) -> UserRecord {
+    let u = user(name, roles);
+    let token = format!("enrol-{name}");
     store
-        .create_user(&ann, &event("create_user"))
+        .create_user(&u, &enrolment(&token, name, 60_000), &event("create_user"))
         .await
         .unwrap();
+    store
+        .offer_enrolment_totp(&TokenHash::of(&token), &[7; 48], at(1))
+        .await
+        .unwrap();
+    store
+        .complete_enrolment(
+            &TokenHash::of(&token),
+            &u.password_hash,
+            1,
+            &event_at("enrol", 2),
+        )
+        .await
+        .unwrap();
+    store.user(name).await.unwrap().unwrap()
+}
+
+pub async fn users_sessions_and_logins(store: &dyn KeyStore) {
+    let ann = enrolled(store, "ann", &[Role::KeyAdmin]).await;
+    assert!(ann.enrolled());
     assert!(matches!(
-        store.create_user(&ann, &event("create_user")).await,
+        store
+            .create_user(
+                &user("ann", &[]),
+                &enrolment("other", "ann", 60_000),
+                &event("create_user")
+            )
+            .await,
         Err(StoreError::AlreadyExists("user"))
     ));
-    assert_eq!(store.user("ann").await.unwrap().unwrap(), ann);
     assert!(store.user("bob").await.unwrap().is_none());
 
     // A failure counts; a success opens a session and must advance the TOTP step.
-    let failed = LoginState {
-        failed_logins: 1,
-        locked_until: Some(at(60_000)),
-        totp_last_step: 0,
-    };
-    store
-        .record_login("ann", &failed, None, &event("login"))
+    let failed = store
+        .record_login_failure("ann", 5, at(900_000), &event_at("login", 10))
         .await
+        .unwrap()
         .unwrap();
-    assert_eq!(store.user("ann").await.unwrap().unwrap().login, failed);
-    let ok = LoginState {
-        failed_logins: 0,
-        locked_until: None,
-        totp_last_step: 42,
-    };
+    assert_eq!((failed.failed_logins, failed.locked_until), (1, None));
     let s = session("sess-1", "ann", 1_000);
     store
-        .record_login("ann", &ok, Some(&s), &event("login"))
+        .record_login("ann", 42, &s, &event_at("login", 11))
         .await
         .unwrap();
+    assert_eq!(
+        store
+            .user("ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .login
+            .failed_logins,
+        0
+    );
     let replay = session("sess-2", "ann", 1_000);
     assert!(matches!(
         store
-            .record_login("ann", &ok, Some(&replay), &event("login"))
+            .record_login("ann", 42, &replay, &event_at("login", 12))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -129,12 +172,8 @@ pub async fn users_sessions_and_logins(store: &dyn KeyStore) {
 
     // Logout.
     let s3 = session("sess-3", "ann", 2_000);
-    let next = LoginState {
-        totp_last_step: 43,
-        ..ok
-    };
     store
-        .record_login("ann", &next, Some(&s3), &event("login"))
+        .record_login("ann", 43, &s3, &event_at("login", 20))
         .await
         .unwrap();
     assert!(user_of(&store.load_credentials().await.unwrap(), "sess-3").is_some());
@@ -150,6 +189,138 @@ pub async fn users_sessions_and_logins(store: &dyn KeyStore) {
         Err(StoreError::NotFound("session"))
     ));
     assert_eq!(store.users().await.unwrap().len(), 1);
+}
+
+/// Concurrent failed logins lock the account at exactly the limit, and a success racing them
+/// does not get through the lock.
+pub async fn failed_logins_lock_at_exactly_the_limit(store: Arc<dyn KeyStore>) {
+    enrolled(store.as_ref(), "cat", &[Role::Auditor]).await;
+    let mut racers = Vec::new();
+    for i in 0..30 {
+        let s = Arc::clone(&store);
+        racers.push(tokio::spawn(async move {
+            s.record_login_failure("cat", 5, at(900_000), &event_at("login", 100 + i))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut counted = 0;
+    for r in racers {
+        counted += usize::from(r.await.unwrap().is_some());
+    }
+    assert_eq!(
+        counted, 5,
+        "exactly the limit is counted; the rest meet the lock"
+    );
+    let cat = store.user("cat").await.unwrap().unwrap();
+    assert_eq!(cat.login.locked_until, Some(at(900_000)));
+    assert!(matches!(
+        store
+            .record_login(
+                "cat",
+                9,
+                &session("sess-cat", "cat", 2_000),
+                &event_at("login", 200)
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // After the lock, failures count again from zero.
+    let after = store
+        .record_login_failure("cat", 5, at(2_000_000), &event_at("login", 900_001))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.failed_logins, 1);
+}
+
+/// An enrolment is used once, before it expires; a reset ends the old credentials, sessions and
+/// enrolments.
+pub async fn enrolments_are_used_once(store: &dyn KeyStore) {
+    let dee = user("dee", &[Role::Operator]);
+    let blank = UserRecord {
+        password_hash: String::new(),
+        totp_sealed: Vec::new(),
+        ..dee.clone()
+    };
+    store
+        .create_user(
+            &blank,
+            &enrolment("t1", "dee", 1_000),
+            &event("create_user"),
+        )
+        .await
+        .unwrap();
+    assert!(!store.user("dee").await.unwrap().unwrap().enrolled());
+    let t1 = TokenHash::of("t1");
+    // Not offered a TOTP secret yet: cannot complete.
+    assert!(matches!(
+        store
+            .complete_enrolment(&t1, "h", 1, &event_at("enrol", 1))
+            .await,
+        Err(StoreError::NotFound("enrolment"))
+    ));
+    store
+        .offer_enrolment_totp(&t1, &[1; 48], at(2))
+        .await
+        .unwrap();
+    store
+        .complete_enrolment(&t1, &dee.password_hash, 7, &event_at("enrol", 3))
+        .await
+        .unwrap();
+    let now = store.user("dee").await.unwrap().unwrap();
+    assert!(now.enrolled() && now.totp_sealed == vec![1; 48]);
+    assert_eq!(now.login.totp_last_step, 7, "the code that proved the secret is spent");
+    // Used once.
+    assert!(matches!(
+        store.offer_enrolment_totp(&t1, &[2; 48], at(4)).await,
+        Err(StoreError::NotFound("enrolment"))
+    ));
+    assert!(
+        store
+            .enrolment(&t1)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at
+            .is_some()
+    );
+    // Expired.
+    store
+        .reset_user_credentials(&enrolment("t2", "dee", 10), &event_at("reset_user", 5))
+        .await
+        .unwrap();
+    assert!(!store.user("dee").await.unwrap().unwrap().enrolled());
+    assert!(matches!(
+        store
+            .offer_enrolment_totp(&TokenHash::of("t2"), &[3; 48], at(11))
+            .await,
+        Err(StoreError::NotFound("enrolment"))
+    ));
+    // A reset revokes an enrolment not used yet.
+    store
+        .reset_user_credentials(&enrolment("t3", "dee", 1_000), &event_at("reset_user", 12))
+        .await
+        .unwrap();
+    store
+        .reset_user_credentials(&enrolment("t4", "dee", 1_000), &event_at("reset_user", 13))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .enrolment(&TokenHash::of("t3"))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    assert!(matches!(
+        store
+            .reset_user_credentials(&enrolment("t5", "nobody", 1_000), &event("reset_user"))
+            .await,
+        Err(StoreError::NotFound("user"))
+    ));
 }
 
 pub async fn root_tokens_are_revoked(store: &dyn KeyStore) {
@@ -184,6 +355,7 @@ fn vote(user: &str, approve: bool, t: i64) -> Vote {
         user: user.into(),
         approve,
         at: at(t),
+        params_hash: Some(request(10_000).params_hash()),
     }
 }
 
@@ -222,18 +394,39 @@ pub async fn approvals_take_one_vote_each_and_run_once(store: Arc<dyn KeyStore>)
     }
     assert_eq!(winners, 1);
     store
-        .finish_approval(id, r#"{"ok":true}"#, &event("execute_approval"))
+        .finish_approval(
+            id,
+            r#"{"ok":true}"#,
+            Some(r#"{"secret":1}"#),
+            &event("execute_approval"),
+        )
         .await
         .unwrap();
     assert!(matches!(
         store
-            .finish_approval(id, "{}", &event("execute_approval"))
+            .finish_approval(id, "{}", None, &event("execute_approval"))
             .await,
         Err(StoreError::Conflict(_))
     ));
     let done = store.approval(id).await.unwrap().unwrap();
     assert_eq!(done.state, ApprovalState::Executed);
     assert_eq!(done.result.as_deref(), Some(r#"{"ok":true}"#));
+    assert!(done.private_pending);
+    assert_eq!(
+        done.votes[0].params_hash,
+        Some(request(10_000).params_hash())
+    );
+    // The private result is taken once.
+    assert_eq!(
+        store
+            .take_private_result(id, at(5))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"secret":1}"#)
+    );
+    assert_eq!(store.take_private_result(id, at(6)).await.unwrap(), None);
+    assert!(!store.approval(id).await.unwrap().unwrap().private_pending);
     assert!(matches!(
         store
             .vote(id, &vote("dan", true, 5), &event("approve"))

@@ -1,10 +1,12 @@
-//! A sensitive action over HTTP: `202` with the approval request it became, or `200` with its
-//! result when it runs at once (the root token, or a change that does not need approval).
+//! A sensitive action over HTTP: `202` with the approval request it became, or its answer when
+//! it runs at once (the root token, or a change that does not need approval).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use kms_control::approvals::action::Action;
+use kms_control::approvals::ran::Mode;
 use kms_control::approvals::request::request;
-use kms_control::approvals::view::ApprovalView;
+use kms_control::approvals::view::view;
 use kms_engine::directory::Principal;
 
 use super::run;
@@ -12,26 +14,35 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Runs `action` for `caller`: at once (the root token, or `sensitive` false), or as a request
-/// filed for approval.
+/// Runs `action` for `caller` at once (the root token, or an action that needs no approval now:
+/// answered with `done`), or files it for approval (`202` with the request).
 pub async fn approve_or_run(
     state: &web::Data<AppState>,
     caller: &Caller,
     action: Action,
     target: String,
-    sensitive: bool,
+    done: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let invocation = caller.invocation();
-    if sensitive && !matches!(caller.principal(), Principal::Root { .. }) {
-        let record = state
-            .on_control(move |ctl| async move { request(&ctl, &invocation, &action, target).await })
+    let root = matches!(caller.principal(), Principal::Root { .. });
+    let checked = action.clone();
+    let sensitive = !root
+        && state
+            .on_control(move |ctl| async move { checked.needs_approval(&ctl).await })
             .await?;
-        return Ok(HttpResponse::Accepted().json(ApprovalView::new(&record, state.clock.now())));
+    if sensitive {
+        let shown = state
+            .on_control(move |ctl| async move {
+                let record = request(&ctl, &invocation, &action, target).await?;
+                Ok(view(&ctl, &record).await)
+            })
+            .await?;
+        return Ok(HttpResponse::Accepted().json(shown));
     }
     let name = action.name();
     let out = run(state, caller, &name, target, move |ctl| async move {
-        action.run(&ctl, &invocation).await
+        Ok(action.run(&ctl, &invocation, Mode::Direct).await?.direct())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::build(done).json(out))
 }

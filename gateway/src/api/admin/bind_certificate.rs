@@ -3,18 +3,19 @@
 //! this one then authenticates as the app, without a token, on a listener with
 //! `[tls] client_ca` (which verifies the certificate first). An app may hold several
 //! certificates (a renewal is bound before the old one expires); a certificate belongs to one
-//! app, once (409 `certificate_already_bound`). Revoking the app revokes its certificates.
+//! app, once (409 `certificate_already_bound`). Revoking the app revokes its certificates. A
+//! user's binding waits for approval (`202`): the certificate's holder reaches the app's data.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_control::apps::tokens::bind_certificate;
-use kms_engine::certificate::CertFingerprint;
+use kms_control::approvals::action::Action;
+use kms_control::apps::tokens::{BindParams, fingerprint};
 use serde::Deserialize;
 
-use super::{app_admin, run};
+use super::app_admin;
+use super::approve_or_run::approve_or_run;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-const ACTION: &str = "bind_app_certificate";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,13 +31,12 @@ pub async fn handle(
     body: web::Json<Request>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
-    let (caller, target) = app_admin(&state, &req, &name, ACTION).await?;
-    let fingerprint = CertFingerprint::parse(&body.fingerprint)
-        .map_err(|m| ApiError::bad_request("invalid_fingerprint", m))?;
-    let invocation = caller.invocation();
-    let response = run(&state, &caller, ACTION, target, |ctl| async move {
-        bind_certificate(&ctl, &invocation, &name, fingerprint).await
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(response))
+    let (caller, target) = app_admin(&state, &req, &name, "bind_app_certificate").await?;
+    fingerprint(&body.fingerprint)?;
+    let params = BindParams {
+        app: name,
+        fingerprint: body.into_inner().fingerprint,
+    };
+    let action = Action::BindAppCertificate(params);
+    approve_or_run(&state, &caller, action, target, StatusCode::OK).await
 }

@@ -4,6 +4,7 @@
 //! (see kms_engine::crypto::export; `aad` is `kms-export-v1:{name}:{version}`). Only keys created
 //! `exportable` (else `400 not_exportable`); the default version is the active one.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::approvals::action::Action;
 use kms_control::keys::export::{Params, check};
@@ -37,5 +38,12 @@ pub async fn handle(
         public_key: body.public_key,
         version: body.version,
     };
-    approve_or_run(&state, &caller, Action::ExportKey(params), target, true).await
+    approve_or_run(
+        &state,
+        &caller,
+        Action::ExportKey(params),
+        target,
+        StatusCode::OK,
+    )
+    .await
 }

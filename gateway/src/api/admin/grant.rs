@@ -1,13 +1,16 @@
 //! `POST /v1/admin/keys/{name}/grants` `{"app","operations":[...]}` → the grant. Replaces what
-//! the app held on the key; an empty list revokes it.
+//! the app held on the key; an empty list revokes it. A grant that adds an operation waits for
+//! approval (`202`) unless the root token asks: whoever holds the app's token reaches the data.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_control::keys::grants::grant;
-use kms_engine::algorithm::{Operation, OperationSet};
+use kms_control::approvals::action::Action;
+use kms_control::keys::grants::Params;
 use kms_engine::ids::AppName;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::{key_admin, run};
+use super::approve_or_run::approve_or_run;
+use super::key_admin;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -16,13 +19,6 @@ use crate::state::AppState;
 pub struct Request {
     app: String,
     operations: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Response {
-    key: String,
-    app: String,
-    operations: Vec<&'static str>,
 }
 
 pub async fn handle(
@@ -34,22 +30,19 @@ pub async fn handle(
     let name = name.into_inner();
     let (caller, target) = key_admin(&state, &req, &name, "grant").await?;
     let body = body.into_inner();
-    let app_name = AppName::new(&body.app)?;
-    let operations: OperationSet = body
-        .operations
-        .iter()
-        .map(|o| Operation::parse(o))
-        .collect::<Result<_, _>>()?;
-    let ops: Vec<&'static str> = operations.iter().map(|o| o.name()).collect();
-    let invocation = caller.invocation();
-    let key_name = name.clone();
-    run(&state, &caller, "grant", target, |ctl| async move {
-        grant(&ctl, &invocation, &key_name, &app_name, operations).await
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(Response {
+    AppName::new(&body.app)?;
+    let params = Params {
         key: name,
         app: body.app,
-        operations: ops,
-    }))
+        operations: body.operations,
+    };
+    params.operations()?;
+    approve_or_run(
+        &state,
+        &caller,
+        Action::Grant(params),
+        target,
+        StatusCode::OK,
+    )
+    .await
 }

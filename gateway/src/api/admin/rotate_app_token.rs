@@ -1,13 +1,17 @@
-//! `POST /v1/admin/apps/{name}/tokens` `{"overlap_seconds"?}` → a new token for the app, shown
-//! once. The app's other live tokens keep working for the overlap (default 24 hours; 0: they stop
-//! now), so the app can roll the new one out first. They stop at their expiry by themselves: the
-//! data plane's snapshot holds it and compares it per request.
+//! `POST /v1/admin/apps/{name}/tokens` `{"overlap_seconds"?}` → a new token for the app. The app's
+//! other live tokens keep working for the overlap (default 24 hours; 0: they stop now), so the
+//! app can roll the new one out first; the app sees the overlap (`GET /v1/apps/self`). A user's
+//! rotation waits for approval (`202`), and the token then goes to the requester alone, once
+//! (`POST /v1/admin/approvals/{id}/collect`); the root token gets it at once.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_control::apps::tokens::{overlap, rotate};
+use kms_control::approvals::action::Action;
+use kms_control::apps::tokens::{RotateParams, overlap};
 use serde::Deserialize;
 
-use super::{app_admin, run};
+use super::app_admin;
+use super::approve_or_run::approve_or_run;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,15 +29,10 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let name = name.into_inner();
     let (caller, target) = app_admin(&state, &req, &name, "rotate_app_token").await?;
-    let overlap = overlap(body.overlap_seconds)?;
-    let invocation = caller.invocation();
-    let response = run(
-        &state,
-        &caller,
-        "rotate_app_token",
-        target,
-        |ctl| async move { rotate(&ctl, &invocation, &name, overlap).await },
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(response))
+    let params = RotateParams {
+        app: name,
+        overlap_seconds: overlap(body.overlap_seconds)?,
+    };
+    let action = Action::RotateAppToken(params);
+    approve_or_run(&state, &caller, action, target, StatusCode::CREATED).await
 }

@@ -9,6 +9,7 @@
 //! Each answers with the key's description. The active version cannot be changed here: rotate or
 //! roll back first.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::approvals::action::Action;
 use kms_control::durations;
@@ -62,7 +63,7 @@ async fn change(
         &caller,
         Action::ChangeVersion(params),
         target,
-        which == "schedule_destruction",
+        StatusCode::OK,
     )
     .await
 }

@@ -14,10 +14,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use kms_control::ceremony::custodian_login;
 use kms_control::custodians::{Custodian, CustodianRole};
 use kms_engine::audit::Outcome;
 use kms_engine::directory::Principal;
 use kms_engine::role::Role;
+use kms_engine::secret::SecretString;
 
 use crate::auth;
 use crate::error::ApiError;
@@ -42,41 +44,25 @@ pub async fn custodian(
         return user_custodian(state, req, action, target).await;
     }
     let remote = req.peer_addr().map(|a| a.ip().to_string());
-    let refuse = |actor: String, error: ApiError| async move {
-        let mut event = state.event(actor, action, target.clone(), Outcome::Denied);
-        event.code = Some(error.code.to_owned());
-        event.remote.clone_from(&remote);
-        state.audit.record(event).await;
-        error
-    };
     let Some((name, password)) = basic(req) else {
         let e = ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing_credentials",
             "custodians authenticate with HTTP Basic: their name and password",
         );
-        return Err(refuse("anonymous".into(), e).await);
+        let mut event = state.event("anonymous".into(), action, target, Outcome::Denied);
+        event.code = Some(e.code.to_owned());
+        event.remote = remote;
+        state.audit.record(event).await;
+        return Err(e);
     };
-    let custodians = state.control.ceremonies.custodians.clone();
-    let checked_name = name.clone();
-    let found = state
-        .io(async move {
-            tokio::task::spawn_blocking(move || custodians.verify(&checked_name, &password))
-                .await
-                .map_err(|e| ApiError::internal(&e))
+    let password = SecretString::new(password);
+    let action = action.to_owned();
+    state
+        .on_control(move |ctl| async move {
+            custodian_login::check(&ctl, &name, password, remote, &action, target).await
         })
-        .await?;
-    match found {
-        Some(c) => Ok(c),
-        None => {
-            let e = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "unknown custodian or wrong password",
-            );
-            Err(refuse(format!("custodian:{name}"), e).await)
-        }
-    }
+        .await
 }
 
 /// A person acting as a custodian through their session: `security_admin` (preferred) or

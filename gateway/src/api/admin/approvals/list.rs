@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::approvals::request::{list as list_requests, load};
-use kms_control::approvals::view::ApprovalView;
+use kms_control::approvals::view::{ApprovalView, view};
 use serde::Deserialize;
 
 use crate::auth;
@@ -25,13 +25,16 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     auth::require_admin(&state, &req, "list_approvals", None).await?;
     let q = query.into_inner();
-    let found = state
+    let approvals: Vec<ApprovalView> = state
         .on_control(move |ctl| async move {
-            list_requests(&ctl, q.pending, q.limit.unwrap_or(100)).await
+            let found = list_requests(&ctl, q.pending, q.limit.unwrap_or(100)).await?;
+            let mut shown = Vec::with_capacity(found.len());
+            for r in &found {
+                shown.push(view(&ctl, r).await);
+            }
+            Ok(shown)
         })
         .await?;
-    let now = state.clock.now();
-    let approvals: Vec<ApprovalView> = found.iter().map(|r| ApprovalView::new(r, now)).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "approvals": approvals })))
 }
 
@@ -48,8 +51,8 @@ pub async fn show(
         Some(format!("approval:{id}")),
     )
     .await?;
-    let record = state
-        .on_control(move |ctl| async move { load(&ctl, id).await })
+    let shown = state
+        .on_control(move |ctl| async move { Ok(view(&ctl, &load(&ctl, id).await?).await) })
         .await?;
-    Ok(HttpResponse::Ok().json(ApprovalView::new(&record, state.clock.now())))
+    Ok(HttpResponse::Ok().json(shown))
 }

@@ -1,51 +1,31 @@
-//! `POST /v1/admin/users` `{"name","password","roles":[...]}` → 201 `{"user","totp_secret",
-//! "totp_uri"}`. The TOTP secret is shown once (the store keeps it sealed under an HSM-wrapped
-//! key); the password is kept as an argon2id hash and must be at least 12 characters.
+//! `POST /v1/admin/users` `{"name","roles":[...]}` → the account, without credentials: the
+//! person sets their own password and TOTP with an enrolment token (`/v1/auth/enrol/...`).
 //!
-//! A user may not create an administrator directly: create the account with other roles (or
-//! none), then request the roles, which needs approval. The root token may (bootstrap).
+//! The root token (bootstrap) creates at once (`201`) and gets the whole token. A user's request
+//! waits for approval (`202`); once approved, the token is split: the requester collects the
+//! first half (`POST /v1/admin/approvals/{id}/collect`), the approver whose vote ran it gets the
+//! second in that vote's answer, and the person needs both. Nobody who creates an account can
+//! log in as it.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_control::people::accounts::{check_new, create};
-use kms_control::people::user::{check_name, parse_roles};
-use kms_engine::secret::SecretString;
-use serde::Deserialize;
+use kms_control::approvals::action::Action;
+use kms_control::people::accounts::{CreateParams, check_new};
 
-use super::super::run;
+use super::super::approve_or_run::approve_or_run;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Request {
-    name: String,
-    password: String,
-    #[serde(default)]
-    roles: Vec<String>,
-}
-
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<Request>,
+    body: web::Json<CreateParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut body = body.into_inner();
-    let target = format!("user:{}", body.name);
+    let params = body.into_inner();
+    let target = format!("user:{}", params.name);
     let caller = auth::require_admin(&state, &req, "create_user", Some(target.clone())).await?;
-    check_name(&body.name)?;
-    let roles = parse_roles(&body.roles)?;
-    let password = SecretString::new(std::mem::take(&mut body.password));
-    check_new(caller.principal(), &body.name, roles, &password)?;
-    let invocation = caller.invocation();
-    let name = body.name;
-    let response = run(
-        &state,
-        &caller,
-        "create_user",
-        target,
-        move |ctl| async move { create(&ctl, &invocation, name, password, roles).await },
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(response))
+    check_new(&params)?;
+    let action = Action::CreateUser(params);
+    approve_or_run(&state, &caller, action, target, StatusCode::CREATED).await
 }

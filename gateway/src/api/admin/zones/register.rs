@@ -3,6 +3,7 @@
 //! request runs once a quorum of other security administrators approves (the root token runs it
 //! at once). The key must be an RSA-3072 public key (SPKI or PKCS#1 PEM).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::approvals::action::Action;
 use kms_control::zones::register::{Params, parse};
@@ -21,5 +22,5 @@ pub async fn handle(
     let caller = auth::require_admin(&state, &req, "register_zone", Some(target.clone())).await?;
     parse(&body)?;
     let action = Action::RegisterZone(body.into_inner());
-    approve_or_run(&state, &caller, action, target, true).await
+    approve_or_run(&state, &caller, action, target, StatusCode::OK).await
 }
