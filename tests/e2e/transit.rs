@@ -25,6 +25,8 @@ use crate::support::*;
 
 // Deleting keys once `deletion_allowed` is set.
 mod delete;
+// The same calls sent to OpenBao and to the KMS, compared.
+mod differential;
 // The raw-HTTP checks: envelope, errors, batches, LIST, audit and metrics.
 mod http;
 
