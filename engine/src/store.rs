@@ -216,6 +216,11 @@ pub struct KeyConfig {
     pub notice_period_ms: Option<i64>,
     /// Vault's `deletion_allowed`.
     pub deletion_allowed: Option<bool>,
+    /// Vault Transit's `min_encryption_version` (0: none); not above the latest version.
+    pub min_encryption_version: Option<u32>,
+    /// Vault Transit's `exportable`: may only be turned on, as in Vault (exports still need a
+    /// quorum's approval).
+    pub exportable: Option<bool>,
 }
 
 impl KeyConfig {
@@ -225,6 +230,8 @@ impl KeyConfig {
             && self.rotation_period_ms.is_none()
             && self.notice_period_ms.is_none()
             && self.deletion_allowed.is_none()
+            && self.min_encryption_version.is_none()
+            && self.exportable.is_none()
     }
 }
 

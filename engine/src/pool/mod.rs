@@ -32,7 +32,7 @@ use crate::version::VersionState;
 use crate::wrap::KeyUnwrapper;
 
 pub use lane::Lane;
-pub use work::{Done, Item, UsageRecord};
+pub use work::{Done, Item, Params, UsageRecord};
 pub use worker::CacheStats;
 
 #[derive(Clone, Debug)]

@@ -55,6 +55,7 @@ pub async fn handle(
             .map(|p| durations::parse("notice_period", &p))
             .transpose()?,
         deletion_allowed: None,
+        ..KeyConfig::default()
     };
     if config.is_empty() {
         return Err(ApiError::bad_request(

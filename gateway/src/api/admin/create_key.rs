@@ -102,6 +102,8 @@ pub async fn handle(
         purpose,
         // Only Transit's config sets it (docs/vault-compat.md).
         deletion_allowed: false,
+        // Transit's derived, convergent and imported keys are made through Transit only.
+        ..KeySettings::default()
     };
     let mut event = success(&state, &caller, "create_key", target.clone());
     event.detail = Some(format!(

@@ -42,8 +42,13 @@ pub fn encrypt() -> Vec<Call> {
         ));
     }
     calls.extend([
-        enc("empty plaintext", "aes", json!({"plaintext": ""})).capture("empty", "/data/ciphertext"),
-        dec("an empty plaintext", "aes", json!({"ciphertext": "{empty}"})),
+        enc("empty plaintext", "aes", json!({"plaintext": ""}))
+            .capture("empty", "/data/ciphertext"),
+        dec(
+            "an empty plaintext",
+            "aes",
+            json!({"ciphertext": "{empty}"}),
+        ),
         enc("no plaintext", "aes", json!({})),
         enc("plaintext not base64", "aes", json!({"plaintext": "!!"})),
         enc(
@@ -67,18 +72,35 @@ pub fn encrypt() -> Vec<Call> {
             "aes",
             json!({"plaintext": HELLO, "context": CTX1}),
         ),
-        enc("a missing key (created, as Vault's upsert)", "upserted", json!({"plaintext": HELLO})),
+        enc(
+            "a missing key (created, as Vault's upsert)",
+            "upserted",
+            json!({"plaintext": HELLO}),
+        ),
         enc(
             "a missing key with `type`",
             "upserted-chacha",
             json!({"plaintext": HELLO, "type": "chacha20-poly1305"}),
         ),
-        bare("GET /keys/:name", "a key encrypt created", "GET", "/keys/upserted-chacha")
-            .same(super::cases_keys::KEY),
+        bare(
+            "GET /keys/:name",
+            "a key encrypt created",
+            "GET",
+            "/keys/upserted-chacha",
+        )
+        .same(super::cases_keys::KEY),
         enc("an hmac key", "hmac", json!({"plaintext": HELLO})),
         enc("an ed25519 key", "ed", json!({"plaintext": HELLO})),
-        enc("`key_version` 1", "aes", json!({"plaintext": HELLO, "key_version": 1})),
-        enc("`key_version` above the latest", "aes", json!({"plaintext": HELLO, "key_version": 5})),
+        enc(
+            "`key_version` 1",
+            "aes",
+            json!({"plaintext": HELLO, "key_version": 1}),
+        ),
+        enc(
+            "`key_version` above the latest",
+            "aes",
+            json!({"plaintext": HELLO, "key_version": 5}),
+        ),
         enc(
             "batch with `reference`",
             "aes",
@@ -88,7 +110,10 @@ pub fn encrypt() -> Vec<Call> {
             ]}),
         )
         .capture("batch0", "/data/batch_results/0/ciphertext")
-        .same(&["/data/batch_results/0/reference", "/data/batch_results/1/reference"]),
+        .same(&[
+            "/data/batch_results/0/reference",
+            "/data/batch_results/1/reference",
+        ]),
         enc(
             "batch without `reference`",
             "aes",
@@ -107,7 +132,11 @@ pub fn encrypt() -> Vec<Call> {
         ),
         enc("empty batch", "aes", json!({"batch_input": []})),
         // Derived keys and convergent encryption.
-        enc("a derived key without `context`", "derived", json!({"plaintext": HELLO})),
+        enc(
+            "a derived key without `context`",
+            "derived",
+            json!({"plaintext": HELLO}),
+        ),
         enc(
             "a derived key with `context`",
             "derived",
@@ -196,9 +225,21 @@ fn decrypt() -> Vec<Call> {
     vec![
         dec("a missing key", "missing", json!({"ciphertext": "{aes}"})),
         dec("no ciphertext", "aes", json!({})),
-        dec("not a versioned value", "aes", json!({"ciphertext": "nope"})),
-        dec("a truncated body", "aes", json!({"ciphertext": "vault:v1:AAAA"})),
-        dec("a version that does not exist", "aes", json!({"ciphertext": "vault:v9:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})),
+        dec(
+            "not a versioned value",
+            "aes",
+            json!({"ciphertext": "nope"}),
+        ),
+        dec(
+            "a truncated body",
+            "aes",
+            json!({"ciphertext": "vault:v1:AAAA"}),
+        ),
+        dec(
+            "a version that does not exist",
+            "aes",
+            json!({"ciphertext": "vault:v9:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}),
+        ),
         dec(
             "batch, in order, with `reference`",
             "aes",
@@ -230,7 +271,10 @@ fn decrypt() -> Vec<Call> {
             "/rewrap/aes",
             json!({"batch_input": [{"ciphertext": "{aes}", "reference": "r"}]}),
         )
-        .same(&["/data/batch_results/0/key_version", "/data/batch_results/0/reference"]),
+        .same(&[
+            "/data/batch_results/0/key_version",
+            "/data/batch_results/0/reference",
+        ]),
         post(
             REWRAP,
             "a derived key's, with `context`",
@@ -255,15 +299,25 @@ pub fn datakey() -> Vec<Call> {
         dk("`plaintext`", "plaintext", "aes", json!({}))
             .capture("dk_plain", "/data/plaintext")
             .capture("dk_ct", "/data/ciphertext"),
-        dec("a data key", "aes", json!({"ciphertext": "{dk_ct}"}))
-            .capture("dk_opened", "/data/plaintext")
-            .vars_equal("dk_plain", "dk_opened", true),
+        post(
+            DECRYPT,
+            "a data key",
+            "/decrypt/aes",
+            json!({"ciphertext": "{dk_ct}"}),
+        )
+        .capture("dk_opened", "/data/plaintext")
+        .vars_equal("dk_plain", "dk_opened", true),
         dk("`wrapped`", "wrapped", "aes", json!({})),
         dk("`bits` 128", "plaintext", "aes", json!({"bits": 128})),
         dk("`bits` 512", "plaintext", "aes", json!({"bits": 512})),
         dk("`bits` 64", "plaintext", "aes", json!({"bits": 64})),
         dk("another type", "other", "aes", json!({})),
-        dk("a derived key with `context`", "wrapped", "derived", json!({"context": CTX1})),
+        dk(
+            "a derived key with `context`",
+            "wrapped",
+            "derived",
+            json!({"context": CTX1}),
+        ),
         dk("a missing key", "plaintext", "missing", json!({})),
         dk("an ed25519 key", "plaintext", "ed", json!({})),
     ]
@@ -273,8 +327,13 @@ pub fn hmac() -> Vec<Call> {
     let mut calls = Vec::new();
     for key in ["hmac", "hmac64", "aes", "ed", "p256", "rsa2048"] {
         calls.push(
-            post(HMAC, &format!("a `{key}` key"), &format!("/hmac/{key}"), json!({"input": HELLO}))
-                .capture("mac", "/data/hmac"),
+            post(
+                HMAC,
+                &format!("a `{key}` key"),
+                &format!("/hmac/{key}"),
+                json!({"input": HELLO}),
+            )
+            .capture("mac", "/data/hmac"),
         );
         calls.push(
             post(
@@ -310,18 +369,46 @@ pub fn hmac() -> Vec<Call> {
         );
     }
     calls.extend([
-        post(HMAC, "`algorithm` in the body", "/hmac/hmac", json!({"input": HELLO, "algorithm": "sha2-512"})),
-        post(HMAC, "an unknown algorithm", "/hmac/hmac/md5", json!({"input": HELLO})),
-        post(HMAC, "`key_version` 1", "/hmac/hmac", json!({"input": HELLO, "key_version": 1})),
-        post(HMAC, "`key_version` above the latest", "/hmac/hmac", json!({"input": HELLO, "key_version": 4})),
-        post(HMAC, "a missing key", "/hmac/missing", json!({"input": HELLO})),
+        post(
+            HMAC,
+            "`algorithm` in the body",
+            "/hmac/hmac",
+            json!({"input": HELLO, "algorithm": "sha2-512"}),
+        ),
+        post(
+            HMAC,
+            "an unknown algorithm",
+            "/hmac/hmac/md5",
+            json!({"input": HELLO}),
+        ),
+        post(
+            HMAC,
+            "`key_version` 1",
+            "/hmac/hmac",
+            json!({"input": HELLO, "key_version": 1}),
+        ),
+        post(
+            HMAC,
+            "`key_version` above the latest",
+            "/hmac/hmac",
+            json!({"input": HELLO, "key_version": 4}),
+        ),
+        post(
+            HMAC,
+            "a missing key",
+            "/hmac/missing",
+            json!({"input": HELLO}),
+        ),
         post(
             HMAC,
             "batch",
             "/hmac/hmac",
             json!({"batch_input": [{"input": HELLO, "reference": "m"}, {"input": WORLD}]}),
         )
-        .same(&["/data/batch_results/0/reference", "/data/batch_results/1/reference"]),
+        .same(&[
+            "/data/batch_results/0/reference",
+            "/data/batch_results/1/reference",
+        ]),
         post(
             VERIFY,
             "an hmac of other input",
@@ -350,8 +437,13 @@ pub fn misc() -> Vec<Call> {
         "sha3-512",
     ] {
         calls.push(
-            post("POST /hash(/:algorithm)", &format!("`{alg}`"), &format!("/hash/{alg}"), json!({"input": HELLO}))
-                .same(&["/data/sum"]),
+            post(
+                "POST /hash(/:algorithm)",
+                &format!("`{alg}`"),
+                &format!("/hash/{alg}"),
+                json!({"input": HELLO}),
+            )
+            .same(&["/data/sum"]),
         );
     }
     calls.extend([

@@ -43,8 +43,16 @@ fn key(name: &str, what: &str, body: serde_json::Value) -> Call {
 pub fn create() -> Vec<Call> {
     vec![
         key("aes", "default type (aes256-gcm96)", json!({})),
-        key("aes128", "`type` aes128-gcm96", json!({"type": "aes128-gcm96"})),
-        key("chacha", "`type` chacha20-poly1305", json!({"type": "chacha20-poly1305"})),
+        key(
+            "aes128",
+            "`type` aes128-gcm96",
+            json!({"type": "aes128-gcm96"}),
+        ),
+        key(
+            "chacha",
+            "`type` chacha20-poly1305",
+            json!({"type": "chacha20-poly1305"}),
+        ),
         key("ed", "`type` ed25519", json!({"type": "ed25519"})),
         key("p256", "`type` ecdsa-p256", json!({"type": "ecdsa-p256"})),
         key("p384", "`type` ecdsa-p384", json!({"type": "ecdsa-p384"})),
@@ -52,12 +60,22 @@ pub fn create() -> Vec<Call> {
         key("rsa2048", "`type` rsa-2048", json!({"type": "rsa-2048"})),
         key("rsa3072", "`type` rsa-3072", json!({"type": "rsa-3072"})),
         key("rsa4096", "`type` rsa-4096", json!({"type": "rsa-4096"})),
-        key("hmac", "`type` hmac, `key_size` 32", json!({"type": "hmac", "key_size": 32})),
-        key("hmac64", "`type` hmac, `key_size` 64", json!({"type": "hmac", "key_size": 64})),
-        key("hmac-default", "`type` hmac without `key_size`", json!({"type": "hmac"}))
-            .deviates(
-                "OpenBao 2.7.2 answers 500 (\"invalid key size\"); the KMS makes a 32-byte key",
-            ),
+        key(
+            "hmac",
+            "`type` hmac, `key_size` 32",
+            json!({"type": "hmac", "key_size": 32}),
+        ),
+        key(
+            "hmac64",
+            "`type` hmac, `key_size` 64",
+            json!({"type": "hmac", "key_size": 64}),
+        ),
+        key(
+            "hmac-default",
+            "`type` hmac without `key_size`",
+            json!({"type": "hmac"}),
+        )
+        .deviates("OpenBao 2.7.2 answers 500 (\"invalid key size\"); the KMS makes a 32-byte key"),
         key("derived", "`derived`", json!({"derived": true})),
         key(
             "conv",
@@ -104,7 +122,15 @@ pub fn read() -> Vec<Call> {
         "derived", "conv", "exp", "daily",
     ]
     .iter()
-    .map(|name| bare(READ, &format!("a `{name}` key"), "GET", &format!("/keys/{name}")).same(KEY))
+    .map(|name| {
+        bare(
+            READ,
+            &format!("a `{name}` key"),
+            "GET",
+            &format!("/keys/{name}"),
+        )
+        .same(KEY)
+    })
     .collect();
     calls.push(bare(READ, "a missing key", "GET", "/keys/missing"));
     calls.push(bare(LIST, "LIST", "LIST", "/keys").same(&["/data/keys"]));

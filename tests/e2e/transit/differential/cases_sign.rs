@@ -93,12 +93,7 @@ pub fn all() -> Vec<Call> {
         "/sha2-512",
         json!({"input": HELLO, "signature_algorithm": "pkcs1v15"}),
     ));
-    calls.extend(round(
-        "rsa-3072",
-        "rsa3072",
-        "",
-        json!({"input": HELLO}),
-    ));
+    calls.extend(round("rsa-3072", "rsa3072", "", json!({"input": HELLO})));
     calls.extend(round(
         "ecdsa-p256, `prehashed`",
         "p256",
@@ -152,8 +147,18 @@ pub fn all() -> Vec<Call> {
             json!({"input": HELLO, "key_version": 3}),
         ),
         post(SIGN, "an aes key", "/sign/aes", json!({"input": HELLO})),
-        post(SIGN, "a missing key", "/sign/missing", json!({"input": HELLO})),
-        post(SIGN, "an unknown hash", "/sign/p256/md5", json!({"input": HELLO})),
+        post(
+            SIGN,
+            "a missing key",
+            "/sign/missing",
+            json!({"input": HELLO}),
+        ),
+        post(
+            SIGN,
+            "an unknown hash",
+            "/sign/p256/md5",
+            json!({"input": HELLO}),
+        ),
         post(
             SIGN,
             "an unknown `signature_algorithm`",
@@ -167,7 +172,10 @@ pub fn all() -> Vec<Call> {
             json!({"batch_input": [{"input": HELLO, "reference": "s"}, {"input": WORLD}]}),
         )
         .capture("bsig", "/data/batch_results/0/signature")
-        .same(&["/data/batch_results/0/reference", "/data/batch_results/1/reference"]),
+        .same(&[
+            "/data/batch_results/0/reference",
+            "/data/batch_results/1/reference",
+        ]),
         post(
             VERIFY,
             "batch",
