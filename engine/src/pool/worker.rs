@@ -185,6 +185,7 @@ impl Worker {
                     self.cache.remove(&(key, v));
                 }
             }
+            Control::Resize(capacity) => self.cache.set_capacity(capacity),
             #[cfg(feature = "test-hooks")]
             Control::Cached { key, reply } => {
                 let versions = self

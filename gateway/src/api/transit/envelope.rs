@@ -1,5 +1,6 @@
 //! Vault's response envelope and error shape. A success is
-//! `{"request_id","lease_id":"","renewable":false,"lease_duration":0,"data",...}`; an error is
+//! `{"request_id","lease_id":"","renewable":false,"lease_duration":0,"data","wrap_info",
+//! "warnings","auth"}`, as OpenBao answers (Vault adds `mount_type`; clients ignore it); an error is
 //! `{"errors":["<code>: <message>"]}`, where `<code>` is the same stable code the native API
 //! answers with (docs/api.md), so clients can still branch on it.
 
@@ -99,7 +100,6 @@ pub fn respond(status: StatusCode, data: Value, warnings: Vec<String>) -> HttpRe
             "wrap_info": null,
             "warnings": if warnings.is_empty() { Value::Null } else { json!(warnings) },
             "auth": null,
-            "mount_type": "transit",
         }))
 }
 
@@ -110,6 +110,26 @@ pub fn ok(data: Value, warnings: Vec<String>) -> HttpResponse {
 /// For paths under the mount that match no endpoint: Vault's 404 has an empty `errors`.
 pub async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(json!({ "errors": [] }))
+}
+
+/// Vault answers 404 only to a read of a missing key; every other call on a missing key is a 400
+/// (clients map the two to different exceptions). The code stays `key_not_found`.
+pub fn missing_is_400(e: ApiError) -> ApiError {
+    if e.status == StatusCode::NOT_FOUND && e.code == "key_not_found" {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            ..e
+        }
+    } else {
+        e
+    }
+}
+
+impl VaultError {
+    /// [`missing_is_400`] for a Transit error.
+    pub fn missing_is_400(self) -> Self {
+        Self(missing_is_400(self.0))
+    }
 }
 
 /// For endpoints that do not take the request's method.
