@@ -12,8 +12,8 @@ use kms_engine::EngineError;
 
 use super::envelope::VaultError;
 use super::fields::Fields;
-use crate::api::admin::key_admin;
-use crate::auth;
+use crate::api::admin::{key_admin, run};
+use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,21 +37,54 @@ pub fn refuse_plaintext_backup(body: &mut Fields) -> Result<(), VaultError> {
     }
 }
 
+/// Records the refusal in the audit log (as `action`, outcome failed, code
+/// `approval_required`) and answers it.
+pub async fn refuse(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    action: &str,
+    target: String,
+    what: &'static str,
+) -> Result<HttpResponse, VaultError> {
+    run(state, caller, action, target, move |_| async move {
+        Err::<(), _>(approval_required(what))
+    })
+    .await?;
+    Err(approval_required(what).into())
+}
+
 pub async fn backup(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, VaultError> {
     let name = req.match_info().query("name");
-    key_admin(&state, &req, name, "transit_backup_key").await?;
-    Err(approval_required("a key backup").into())
+    let (caller, target) = key_admin(&state, &req, name, "transit_backup_key").await?;
+    refuse(
+        &state,
+        &caller,
+        "transit_backup_key",
+        target,
+        "a key backup",
+    )
+    .await
 }
 
 pub async fn restore(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, VaultError> {
-    auth::require_admin(&state, &req, "transit_restore_key", None).await?;
-    Err(approval_required("restoring a key backup").into())
+    let name = req.match_info().get("name").unwrap_or_default();
+    let target = format!("key:{name}");
+    let caller =
+        auth::require_admin(&state, &req, "transit_restore_key", Some(target.clone())).await?;
+    refuse(
+        &state,
+        &caller,
+        "transit_restore_key",
+        target,
+        "restoring a key backup",
+    )
+    .await
 }
 
 /// For `export/:type/...` other than `public-key`.

@@ -24,7 +24,8 @@ pub async fn handle(
     let (kind, name) = (info.query("type"), info.query("name"));
     if kind != "public-key" {
         super::backup::export_refused(kind)?;
-        crate::api::admin::key_admin(&state, &req, name, "transit_export_key").await?;
+        let (caller, target) =
+            crate::api::admin::key_admin(&state, &req, name, "transit_export_key").await?;
         let key = super::read_key::snapshot(&state, name).map_err(envelope::missing_is_400)?;
         if !key.settings.exportable {
             return Err(VaultError::bad_request(
@@ -32,7 +33,14 @@ pub async fn handle(
                 "private key material is not exportable",
             ));
         }
-        return Err(super::backup::approval_required("exporting key material").into());
+        return super::backup::refuse(
+            &state,
+            &caller,
+            "transit_export_key",
+            target,
+            "exporting key material",
+        )
+        .await;
     }
     let (_, key) = auth::authorize_key_any(&state, &req, name, "transit_export_public_key").await?;
     if !key.algorithm.has_public_key() {
