@@ -55,8 +55,6 @@ pub struct Call {
     /// Variables that must be equal (or unequal) to each other on each side, e.g. two convergent
     /// ciphertexts of one plaintext: `(a, b, equal)`.
     pub vars_equal: Vec<(&'static str, &'static str, bool)>,
-    /// Pointers left out of the shape comparison (with the reason in `deviation` or a comment).
-    pub ignore: Vec<&'static str>,
     /// Why this KMS answers differently, when it does on purpose.
     pub deviation: Option<&'static str>,
 }
@@ -77,7 +75,6 @@ impl Call {
             capture: Vec::new(),
             same: Vec::new(),
             vars_equal: Vec::new(),
-            ignore: Vec::new(),
             deviation: None,
         }
     }
@@ -109,10 +106,6 @@ impl Call {
     }
     pub fn vars_equal(mut self, a: &'static str, b: &'static str, equal: bool) -> Self {
         self.vars_equal.push((a, b, equal));
-        self
-    }
-    pub fn ignore(mut self, pointer: &'static str) -> Self {
-        self.ignore.push(pointer);
         self
     }
     pub fn prepare(mut self, f: fn(&mut Vars)) -> Self {
@@ -258,8 +251,7 @@ fn compare(call: &Call, a: &(u16, Value), b: &(u16, Value), va: &Vars, vb: &Vars
         // The rest would only be the other answer's shape.
         return vec![format!("status {} vs {}", a.0, b.0)];
     }
-    let mut ignore: Vec<&str> = vec!["/request_id"];
-    ignore.extend(call.ignore.iter().copied());
+    let ignore = ["/request_id"];
     // Error messages are each server's own; their presence and number are compared.
     if a.1.get("errors").is_some() && b.1.get("errors").is_some() {
         let (x, y) = (&a.1["errors"], &b.1["errors"]);

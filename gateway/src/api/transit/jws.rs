@@ -86,7 +86,7 @@ fn der_integer(scalar: &[u8], out: &mut Vec<u8>) {
 /// `r ‖ s` → DER `SEQUENCE { INTEGER r, INTEGER s }`.
 pub fn raw_to_der(raw: &[u8]) -> Result<Vec<u8>, EngineError> {
     let size = raw.len() / 2;
-    if raw.len() % 2 != 0 || !SCALARS.contains(&size) {
+    if !raw.len().is_multiple_of(2) || !SCALARS.contains(&size) {
         return Err(bad());
     }
     let mut body = Vec::with_capacity(2 * size + 6);
