@@ -270,7 +270,8 @@ fn users_are_validated_and_the_root_token_can_be_revoked() {
     for (path, status, code) in [
         ("/v1/admin/keys/kms-system.totp", 404, "key_not_found"),
         ("/v1/keys/kms-system.totp/encrypt", 404, "key_not_found"),
-        ("/v1/transit/keys/kms-system.audit-seal", 404, ""),
+        // Transit answers any call on a missing key but a read with 400, as Vault does.
+        ("/v1/transit/keys/kms-system.audit-seal", 400, ""),
     ] {
         let got = if path.starts_with("/v1/admin") {
             http.get(path, Some(ROOT))

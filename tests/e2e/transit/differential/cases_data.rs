@@ -468,6 +468,14 @@ pub fn misc() -> Vec<Call> {
             .deviates("refused (`403 approval_required`): a key backup must pass this KMS's approval rules; the KMS's own backups are encrypted under the master key (docs/backup.md)"),
         post("POST /restore(/:name)", "a backup", "/restore", json!({"backup": "AAAA"}))
             .deviates("refused (`403 approval_required`), as backup"),
+        bare("GET /v1/sys/health", "unsealed", "GET", "/v1/sys/health")
+            .same(&["/initialized", "/sealed", "/standby"])
+            .deviates("the KMS also sends `performance_standby` (false), as HashiCorp Vault does: Vault clients such as vaultrs fail without it"),
+        bare("GET /v1/sys/health", "`standbyok`, `activecode`", "GET", "/v1/sys/health?standbyok=true&activecode=299")
+            .same(&["/sealed"])
+            .deviates("`performance_standby`, as above"),
+        bare("GET /v1/auth/token/lookup-self", "the root token", "GET", "/v1/auth/token/lookup-self")
+            .same(&["/data/policies", "/data/ttl", "/data/renewable", "/data/type"]),
         bare("GET /cache-config", "the default", "GET", "/cache-config"),
         post("POST /cache-config", "`size`", "/cache-config", json!({"size": 500})),
         bare("GET /cache-config", "after setting it", "GET", "/cache-config").same(&["/data/size"]),
