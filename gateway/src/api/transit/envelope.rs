@@ -69,21 +69,45 @@ impl ResponseError for VaultError {
     }
 }
 
-/// A random version-4 UUID, Vault's `request_id`.
-fn request_id() -> String {
+/// A random version-4 UUID, Vault's `request_id`, appended to `out`.
+fn write_request_id(out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut b = [0u8; 16];
     rand::fill(&mut b[..]);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push(b'-');
+        }
+        out.push(HEX[usize::from(byte >> 4)]);
+        out.push(HEX[usize::from(byte & 0x0f)]);
+    }
+}
+
+/// A random version-4 UUID, Vault's `request_id`.
+fn request_id() -> String {
+    let mut out = Vec::with_capacity(36);
+    write_request_id(&mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A 200 whose `data` object's members `write_data` writes (JSON, without the braces): the
+/// envelope written straight into the body, for the hot path (Transit's single encrypt), where
+/// building `serde_json::Value`s costs more than the encryption.
+pub fn ok_written(write_data: impl FnOnce(&mut Vec<u8>)) -> HttpResponse {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"request_id\":\"");
+    write_request_id(&mut out);
+    out.extend_from_slice(
+        b"\",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":{",
+    );
+    write_data(&mut out);
+    out.extend_from_slice(b"},\"wrap_info\":null,\"warnings\":null,\"auth\":null}");
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(out)
 }
 
 /// The envelope around `data`, with `status` (200, or Vault's 400 for a batch with failed items).
@@ -144,6 +168,20 @@ pub async fn method_not_allowed() -> Result<HttpResponse, VaultError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_written_envelope_is_the_json_one() {
+        use actix_web::body::MessageBody;
+        let written = ok_written(|out| out.extend_from_slice(b"\"n\":1"));
+        let body = written.into_body().try_into_bytes().unwrap();
+        let mut got: Value = serde_json::from_slice(&body).unwrap();
+        let built = ok(json!({ "n": 1 }), Vec::new());
+        let mut want: Value =
+            serde_json::from_slice(&built.into_body().try_into_bytes().unwrap()).unwrap();
+        got["request_id"] = Value::Null;
+        want["request_id"] = Value::Null;
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn request_ids_are_version_4_uuids() {

@@ -153,7 +153,7 @@ mod tests {
         // P-521: the sequence's length takes the long form.
         let raw = vec![0x81; 132];
         let der = raw_to_der(&raw).unwrap();
-        assert_eq!(&der[..3], &[0x30, 0x81, 0x88]);
+        assert_eq!(&der[..3], &[0x30, 0x81, 0x8a]);
         assert_eq!(der_to_raw(&der, 66).unwrap(), raw);
     }
 

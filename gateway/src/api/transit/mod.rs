@@ -243,7 +243,12 @@ pub struct Items {
 
 impl Items {
     pub async fn read(state: &AppState, payload: web::Payload) -> Result<Self, VaultError> {
-        let mut body = Fields::read(state, payload).await?;
+        Self::parse(state, &fields::body(state, payload).await?)
+    }
+
+    /// The items of a body already read.
+    pub fn parse(state: &AppState, bytes: &[u8]) -> Result<Self, VaultError> {
+        let mut body = Fields::parse(bytes)?;
         let batch = body.batch(state)?;
         Ok(Self {
             batch,
@@ -253,7 +258,7 @@ impl Items {
     }
 
     /// Parses each item with `parse` (the body itself when there is no batch).
-    pub fn parse<T>(
+    pub fn each<T>(
         &mut self,
         mut parse: impl FnMut(&mut Fields) -> Result<T, EngineError>,
     ) -> Vec<Result<T, EngineError>> {
@@ -294,7 +299,7 @@ pub async fn run(
         if op != Operation::Hmac && !key.algorithm.supports(op) {
             return Err(EngineError::OperationNotSupported(op.name()).into());
         }
-        let parsed = items.parse(|f| parse(f, &key));
+        let parsed = items.each(|f| parse(f, &key));
         // A derived key needs every item's context: as in Vault, one missing fails the request.
         if key.settings.derived
             && op != Operation::Hmac
