@@ -238,11 +238,13 @@ impl KeyEntry {
         }
     }
 
-    /// Whether this key can do `op` at all: its algorithm's operations, or for a password key
-    /// the password operations (`/v1/passwords/{key}/<op>`).
+    /// Whether this key can do `op` at all (what a grant may allow): its algorithm's operations,
+    /// and `hmac` for any general key (Vault Transit MACs with every key, through an HMAC key of
+    /// each version's own; the native API's `hmac` stays with HMAC keys); for a password key the
+    /// password operations (`/v1/passwords/{key}/<op>`).
     pub fn supports(&self, op: Operation) -> bool {
         match self.settings.purpose {
-            Purpose::General => self.algorithm.supports(op),
+            Purpose::General => self.algorithm.supports(op) || op == Operation::Hmac,
             Purpose::Password(_) => {
                 matches!(
                     op,

@@ -360,3 +360,59 @@ fn the_envelope_errors_batches_and_list_speak_vaults_http() {
         "invalid_json",
     );
 }
+
+/// Transit MACs with any key: an application granted `hmac` on an AES key MACs and verifies
+/// through Transit with the version's own HMAC key, never the key that encrypts; the native API's
+/// `hmac` stays with HMAC keys.
+#[test]
+fn an_app_macs_with_an_aes_key_through_transit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let base = server.url("");
+    let http = Http::new(&server);
+    http.create_key("orders");
+    let app = http.create_app("mac-app");
+    http.grant("orders", "mac-app", &["hmac"]);
+    let call = |path: &str, body: Value| {
+        vault_call(
+            &base,
+            "POST",
+            &format!("/v1/transit{path}"),
+            Some(&app),
+            Some(&body),
+        )
+    };
+    let mac = call("/hmac/orders/sha2-512", json!({ "input": b64(b"order 1") }));
+    assert_eq!(mac.0, 200, "{}", mac.1);
+    let tag = mac.1["data"]["hmac"].as_str().unwrap().to_owned();
+    assert!(tag.starts_with("vault:v1:"), "{tag}");
+    // SHA-512: 64 bytes.
+    assert_eq!(unb64(&tag["vault:v1:".len()..]).len(), 64);
+    for (input, valid) in [
+        (b"order 1".as_slice(), true),
+        (b"order 2".as_slice(), false),
+    ] {
+        let got = call(
+            "/verify/orders/sha2-512",
+            json!({ "input": b64(input), "hmac": tag }),
+        );
+        assert_eq!(got.1["data"]["valid"], valid, "{}", got.1);
+    }
+    // The same input under SHA-256 is another MAC, and encrypting is not granted.
+    let sha256 = call("/hmac/orders", json!({ "input": b64(b"order 1") }));
+    assert_ne!(sha256.1["data"]["hmac"], tag.as_str());
+    assert_vault_error(
+        &call("/encrypt/orders", json!({ "plaintext": b64(b"x") })),
+        403,
+        "operation_not_granted",
+    );
+    assert_error(
+        &http.post(
+            "/v1/keys/orders/hmac",
+            Some(&app),
+            &json!({ "input": b64(b"order 1") }),
+        ),
+        400,
+        "operation_not_supported",
+    );
+}

@@ -295,8 +295,10 @@ pub async fn run(
             .await
             .map_err(envelope::missing_is_400)?;
         known = true;
-        // Transit MACs with any key: each version has an HMAC key of its own.
-        if op != Operation::Hmac && !key.algorithm.supports(op) {
+        // Transit MACs with any key: each version has an HMAC key of its own. A password key's
+        // private half serves the password endpoints only.
+        let general = key.settings.purpose == kms_engine::keyring::Purpose::General;
+        if !general || (op != Operation::Hmac && !key.algorithm.supports(op)) {
             return Err(EngineError::OperationNotSupported(op.name()).into());
         }
         let parsed = items.each(|f| parse(f, &key));

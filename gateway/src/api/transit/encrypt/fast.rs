@@ -47,7 +47,8 @@ pub async fn single(
             return Some(Err(missing_is_400(e).into()));
         }
     };
-    if key.settings.derived || !key.algorithm.supports(Operation::Encrypt) {
+    let general = key.settings.purpose == kms_engine::keyring::Purpose::General;
+    if key.settings.derived || !general || !key.algorithm.supports(Operation::Encrypt) {
         return None;
     }
     let result = encrypt(state, &caller, key, simple).await;
