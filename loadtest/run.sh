@@ -111,6 +111,7 @@ wrk_run() { # label script key items round url [connections] [seconds]
 # scenario label, wrk script, key, items per request
 scenarios=(
   "encrypt encrypt.lua lt-aes 1"
+  "transit-encrypt transit-encrypt.lua lt-aes 1"
   "decrypt decrypt.lua lt-aes 1"
   "mixed mixed.lua lt-aes 1"
   "batch100 batch100.lua lt-aes 100"

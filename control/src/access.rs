@@ -20,7 +20,7 @@ pub struct Rule {
 const ALL: &[Role] = &[SystemAdmin, SecurityAdmin, KeyAdmin, Auditor, Operator];
 const KEY_READERS: &[Role] = &[KeyAdmin, Auditor, Operator];
 const HSM_READERS: &[Role] = &[SecurityAdmin, Auditor, Operator];
-/// Roles some sensitive action names as approvers (crate::approvals::action::Action::approver_roles).
+/// Roles some sensitive action names as approvers (crate::approvals::approvers::approver_roles).
 const APPROVERS: &[Role] = &[SystemAdmin, SecurityAdmin, KeyAdmin];
 
 const fn rule(

@@ -5,6 +5,7 @@ use kms_engine::algorithm::{Algorithm, MaterialKind};
 use kms_engine::audit::{AuditEvent, Outcome};
 use kms_engine::ids::{KeyId, KeyName, KeyVersion};
 use kms_engine::keyring::KeySettings;
+use kms_engine::secret::KeyMaterial;
 use kms_engine::store::{EventRecord, NewKey, Revision, Rotation, StoreError};
 use kms_engine::wrap::{WrapContext, WrappedKey};
 
@@ -39,6 +40,33 @@ pub async fn create(
     actor: &str,
     audit: &AuditEvent,
 ) -> Result<KeyId, ControlError> {
+    store_new(ctl, name, algorithm, settings, None, actor, audit).await
+}
+
+/// Creates a key whose first version is `material` brought in from outside (Vault Transit's
+/// BYOK import), wrapped under the active master key by the HSM like generated material.
+pub async fn import(
+    ctl: &Control,
+    name: KeyName,
+    algorithm: Algorithm,
+    settings: KeySettings,
+    material: KeyMaterial,
+    actor: &str,
+    audit: &AuditEvent,
+) -> Result<KeyId, ControlError> {
+    store_new(ctl, name, algorithm, settings, Some(material), actor, audit).await
+}
+
+/// A new key's first version: `material` when given, else fresh.
+async fn store_new(
+    ctl: &Control,
+    name: KeyName,
+    algorithm: Algorithm,
+    settings: KeySettings,
+    material: Option<KeyMaterial>,
+    actor: &str,
+    audit: &AuditEvent,
+) -> Result<KeyId, ControlError> {
     let id = KeyId::random();
     let context = WrapContext {
         key: id,
@@ -53,7 +81,14 @@ pub async fn create(
             name: name.clone(),
             algorithm,
             settings,
-            wrapped: new_material(ctl, context).await?,
+            wrapped: match &material {
+                Some(material) => {
+                    let under = master_keys::active(ctl.store.as_ref()).await?.id;
+                    let copy = KeyMaterial::from_slice(material.expose());
+                    ctl.hsm.wrap(context, copy, under).await?
+                }
+                None => new_material(ctl, context).await?,
+            },
             at: ctl.clock.now(),
             actor: actor.to_owned(),
         };

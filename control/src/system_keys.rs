@@ -42,6 +42,9 @@ pub enum SystemKey {
     Totp,
     /// HMAC-SHA256 over the audit chain's head.
     AuditSeal,
+    /// RSA-4096 that Vault Transit's BYOK imports wrap their material for (its public half is
+    /// `GET {mount}/wrapping_key`); its private half is only ever unwrapped to open an import.
+    TransitWrapping,
 }
 
 impl SystemKey {
@@ -49,6 +52,7 @@ impl SystemKey {
         match self {
             SystemKey::Totp => "kms-system.totp",
             SystemKey::AuditSeal => "kms-system.audit-seal",
+            SystemKey::TransitWrapping => "kms-system.transit-wrapping",
         }
     }
 
@@ -56,18 +60,24 @@ impl SystemKey {
         match self {
             SystemKey::Totp => Algorithm::Aes256Gcm,
             SystemKey::AuditSeal => Algorithm::HmacSha256,
+            SystemKey::TransitWrapping => Algorithm::Rsa4096,
         }
     }
 }
 
-/// The key's material, unwrapped by the HSM (the key is made on first use). The key is read from
-/// the directory snapshot, like every key the data plane uses; the store only on first use.
-async fn material(ctl: &Control, which: SystemKey) -> Result<KeyMaterial, ControlError> {
+/// The key (made on first use), read from the directory snapshot like every key the data plane
+/// uses; from the store only on first use.
+pub async fn entry(ctl: &Control, which: SystemKey) -> Result<Arc<KeyEntry>, ControlError> {
     let known = ctl.directory.load().key(which.name()).cloned();
-    let entry = match known {
+    Ok(match known {
         Some(entry) => entry,
         None => Arc::new(created(ctl, which).await?),
-    };
+    })
+}
+
+/// The key's material, unwrapped by the HSM (the key is made on first use).
+pub async fn material(ctl: &Control, which: SystemKey) -> Result<KeyMaterial, ControlError> {
+    let entry = entry(ctl, which).await?;
     let wrapped = entry
         .version(KeyVersion::FIRST)
         .and_then(|v| v.wrapped.clone())

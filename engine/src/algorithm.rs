@@ -29,6 +29,8 @@ pub enum Algorithm {
     Ed25519 = 12,
     /// SM2 (GB/T 32918): signatures with SM3 and the default id, and encryption.
     Sm2 = 13,
+    EcdsaP384 = 14,
+    EcdsaP521 = 15,
 }
 
 /// What kind of key an algorithm makes, which decides the operations it can do.
@@ -37,7 +39,8 @@ pub enum Family {
     Aead,
     Mac,
     Rsa,
-    EcdsaP256,
+    /// ECDSA over P-256, P-384 or P-521.
+    Ecdsa,
     Ed25519,
     Sm2,
 }
@@ -47,7 +50,7 @@ pub enum Family {
 pub enum MaterialKind {
     /// This many random bytes, generated inside the HSM.
     Random(usize),
-    /// A key pair generated in software (RSA: PKCS#8 DER; EC: the 32-byte secret scalar or seed),
+    /// A key pair generated in software (RSA: PKCS#8 DER; EC: the secret scalar or seed),
     /// then wrapped by the HSM.
     KeyPair,
 }
@@ -67,6 +70,8 @@ impl Algorithm {
         Algorithm::EcdsaP256,
         Algorithm::Ed25519,
         Algorithm::Sm2,
+        Algorithm::EcdsaP384,
+        Algorithm::EcdsaP521,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +89,8 @@ impl Algorithm {
             Algorithm::EcdsaP256 => "ecdsa-p256",
             Algorithm::Ed25519 => "ed25519",
             Algorithm::Sm2 => "sm2",
+            Algorithm::EcdsaP384 => "ecdsa-p384",
+            Algorithm::EcdsaP521 => "ecdsa-p521",
         }
     }
 
@@ -117,7 +124,7 @@ impl Algorithm {
             | Algorithm::Aes256GcmSiv => Family::Aead,
             Algorithm::HmacSha256 | Algorithm::HmacSm3 => Family::Mac,
             Algorithm::Rsa2048 | Algorithm::Rsa3072 | Algorithm::Rsa4096 => Family::Rsa,
-            Algorithm::EcdsaP256 => Family::EcdsaP256,
+            Algorithm::EcdsaP256 | Algorithm::EcdsaP384 | Algorithm::EcdsaP521 => Family::Ecdsa,
             Algorithm::Ed25519 => Family::Ed25519,
             Algorithm::Sm2 => Family::Sm2,
         }
@@ -135,6 +142,8 @@ impl Algorithm {
             | Algorithm::Rsa3072
             | Algorithm::Rsa4096
             | Algorithm::EcdsaP256
+            | Algorithm::EcdsaP384
+            | Algorithm::EcdsaP521
             | Algorithm::Ed25519
             | Algorithm::Sm2 => MaterialKind::KeyPair,
         }
@@ -162,7 +171,7 @@ impl Algorithm {
                     O::Encrypt | O::Decrypt | O::Rewrap | O::Sign | O::Verify
                 )
             }
-            Family::EcdsaP256 | Family::Ed25519 => matches!(op, O::Sign | O::Verify),
+            Family::Ecdsa | Family::Ed25519 => matches!(op, O::Sign | O::Verify),
         }
     }
 
@@ -170,7 +179,7 @@ impl Algorithm {
     pub fn has_public_key(self) -> bool {
         matches!(
             self.family(),
-            Family::Rsa | Family::EcdsaP256 | Family::Ed25519 | Family::Sm2
+            Family::Rsa | Family::Ecdsa | Family::Ed25519 | Family::Sm2
         )
     }
 }
@@ -317,6 +326,8 @@ mod tests {
                 (11, "ecdsa-p256"),
                 (12, "ed25519"),
                 (13, "sm2"),
+                (14, "ecdsa-p384"),
+                (15, "ecdsa-p521"),
             ]
         );
         let ops: Vec<(u8, &str)> = Operation::ALL

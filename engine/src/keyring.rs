@@ -41,6 +41,19 @@ pub struct KeySettings {
     /// Vault's `deletion_allowed`: an administrator may delete the key (its versions destroyed,
     /// its name freed). Off unless configured.
     pub deletion_allowed: bool,
+    /// Vault Transit's `derived`: every encryption uses a key derived from the version's material
+    /// and the caller's derivation context (HKDF-SHA256), so the context is needed to decrypt.
+    /// AEAD keys only; fixed at creation.
+    pub derived: bool,
+    /// Vault Transit's `convergent_encryption` (needs `derived`): the nonce comes from the
+    /// derived key and the plaintext, so one plaintext in one context encrypts to one ciphertext.
+    pub convergent: bool,
+    /// The first version's material was imported (Transit BYOK), not generated in the HSM; such
+    /// a key is never rotated (there would be no material for a new version).
+    pub imported: bool,
+    /// Vault Transit's `min_encryption_version`: a caller may not ask to encrypt, sign or MAC
+    /// with an older version. 0: no minimum.
+    pub min_encryption_version: u32,
 }
 
 /// What a key is for. A password key is an RSA key whose private half only ever decrypts
@@ -120,6 +133,10 @@ impl Default for KeySettings {
             exportable: false,
             purpose: Purpose::General,
             deletion_allowed: false,
+            derived: false,
+            convergent: false,
+            imported: false,
+            min_encryption_version: 0,
         }
     }
 }
@@ -221,11 +238,13 @@ impl KeyEntry {
         }
     }
 
-    /// Whether this key can do `op` at all: its algorithm's operations, or for a password key
-    /// the password operations (`/v1/passwords/{key}/<op>`).
+    /// Whether this key can do `op` at all (what a grant may allow): its algorithm's operations,
+    /// and `hmac` for any general key (Vault Transit MACs with every key, through an HMAC key of
+    /// each version's own; the native API's `hmac` stays with HMAC keys); for a password key the
+    /// password operations (`/v1/passwords/{key}/<op>`).
     pub fn supports(&self, op: Operation) -> bool {
         match self.settings.purpose {
-            Purpose::General => self.algorithm.supports(op),
+            Purpose::General => self.algorithm.supports(op) || op == Operation::Hmac,
             Purpose::Password(_) => {
                 matches!(
                     op,
@@ -245,6 +264,30 @@ impl KeyEntry {
         self.version(self.active)
             .filter(|v| v.state == VersionState::Active)
             .ok_or(EngineError::CorruptRecord("the active version is missing"))
+    }
+
+    /// The version that encrypts (or signs, or MACs) for a caller that may ask for one
+    /// (Transit's `key_version`): the active one when `asked` is `None`; otherwise the asked
+    /// version, if it is not above the latest, not below `min_encryption_version`, and usable.
+    pub fn encrypting_version_at(
+        &self,
+        asked: Option<KeyVersion>,
+    ) -> Result<&VersionEntry, EngineError> {
+        let Some(asked) = asked else {
+            return self.encrypting_version();
+        };
+        let latest = self.versions.last().map_or(0, |v| v.version.get());
+        if asked.get() > latest {
+            return Err(EngineError::InvalidArgument(
+                "the requested key version is above the key's latest version".into(),
+            ));
+        }
+        if asked.get() < self.settings.min_encryption_version {
+            return Err(EngineError::InvalidArgument(
+                "the requested key version is below the key's min_encryption_version".into(),
+            ));
+        }
+        self.decrypting_version(asked)
     }
 
     /// The version a ciphertext names, if it may decrypt.
@@ -362,6 +405,19 @@ mod tests {
             e.decrypting_version(v(6)),
             Err(EngineError::KeyVersionNotFound)
         ));
+    }
+
+    #[test]
+    fn an_asked_version_encrypts_within_its_bounds() {
+        use VersionState::*;
+        let mut e = entry(&[DecryptOnly, DecryptOnly, Active], 1).unwrap();
+        let v = |n| Some(KeyVersion::new(n).unwrap());
+        assert_eq!(e.encrypting_version_at(None).unwrap().version.get(), 3);
+        assert_eq!(e.encrypting_version_at(v(1)).unwrap().version.get(), 1);
+        assert!(e.encrypting_version_at(v(4)).is_err());
+        e.settings.min_encryption_version = 2;
+        assert!(e.encrypting_version_at(v(1)).is_err());
+        assert_eq!(e.encrypting_version_at(v(2)).unwrap().version.get(), 2);
     }
 
     #[test]

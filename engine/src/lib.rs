@@ -28,6 +28,7 @@ pub mod role;
 pub mod secret;
 pub mod store;
 pub mod store_error;
+pub mod store_records;
 pub mod sync;
 pub mod token;
 pub mod version;

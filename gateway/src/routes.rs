@@ -226,6 +226,23 @@ pub fn transit(cfg: &mut web::ServiceConfig, mount: &str) {
                 vault_resource("/keys/{name}/trim").route(web::post().to(transit::trim::handle)),
             )
             .service(
+                vault_resource("/keys/{name}/import")
+                    .route(web::post().to(transit::import::handle)),
+            )
+            .service(
+                vault_resource("/wrapping_key").route(web::get().to(transit::wrapping_key::handle)),
+            )
+            .service(
+                vault_resource("/cache-config")
+                    .route(web::get().to(transit::cache_config::read))
+                    .route(web::post().to(transit::cache_config::write)),
+            )
+            .service(vault_resource("/backup/{name}").route(web::get().to(transit::backup::backup)))
+            .service(vault_resource("/restore").route(web::post().to(transit::backup::restore)))
+            .service(
+                vault_resource("/restore/{name}").route(web::post().to(transit::backup::restore)),
+            )
+            .service(
                 vault_resource("/encrypt/{name}").route(web::post().to(transit::encrypt::handle)),
             )
             .service(

@@ -127,6 +127,8 @@ fn a_login_needs_the_password_and_a_fresh_totp_code_and_opens_an_expiring_sessio
     let (server, clock) = people_server(dir.path());
     let http = Http::new(&server);
     let secret = enrolled_user(&http, &clock, "ann", &["key_admin"]);
+    // The enrolment used this step's code: a login needs the next one.
+    clock.advance_millis(totp::STEP_SECONDS * 1000);
     let now = || clock.now().millis();
     let code = totp::code(&secret, totp::step_at(now()));
 
@@ -307,7 +309,8 @@ fn users_are_validated_and_the_root_token_can_be_revoked() {
     for (path, status, code) in [
         ("/v1/admin/keys/kms-system.totp", 404, "key_not_found"),
         ("/v1/keys/kms-system.totp/encrypt", 404, "key_not_found"),
-        ("/v1/transit/keys/kms-system.audit-seal", 404, ""),
+        // Transit answers any call on a missing key but a read with 400, as Vault does.
+        ("/v1/transit/keys/kms-system.audit-seal", 400, ""),
     ] {
         let got = if path.starts_with("/v1/admin") {
             http.get(path, Some(ROOT))

@@ -27,6 +27,8 @@ use crate::support::*;
 
 // Deleting keys once `deletion_allowed` is set.
 mod delete;
+// The same calls sent to OpenBao and to the KMS, compared.
+mod differential;
 // The raw-HTTP checks: envelope, errors, batches, LIST, audit and metrics.
 mod http;
 
@@ -321,15 +323,18 @@ fn a_vault_client_creates_rotates_and_encrypts() {
             "{errors:?}"
         );
         key::read(&vault, MOUNT, "orders").await.unwrap();
-        // Settings this KMS does not have are refused, not ignored.
-        let derived = key::create(
+        // A derived key: every request needs its derivation context.
+        key::create(
             &vault,
             MOUNT,
             "derived",
             Some(CreateKeyRequest::builder().derived(true)),
         )
-        .await;
-        assert_eq!(api_error(derived).0, 400);
+        .await
+        .unwrap();
+        assert!(key::read(&vault, MOUNT, "derived").await.unwrap().derived);
+        let no_context = data::encrypt(&vault, MOUNT, "derived", &b64(b"x"), None).await;
+        assert_eq!(api_error(no_context).0, 400);
     });
 }
 
@@ -499,7 +504,7 @@ fn a_vault_client_signs_verifies_macs_hashes_and_draws_random_bytes() {
             .unwrap();
             assert_eq!(verified.valid, valid);
         }
-        // Hash algorithms other than SHA-256 are refused, not silently replaced.
+        // Another hash signs another digest: it verifies with that hash only.
         let sha512 = data::sign(
             &vault,
             MOUNT,
@@ -507,8 +512,27 @@ fn a_vault_client_signs_verifies_macs_hashes_and_draws_random_bytes() {
             &input,
             Some(SignDataRequest::builder().hash_algorithm(HashAlgorithm::Sha2_512)),
         )
-        .await;
-        assert_eq!(api_error(sha512).0, 400);
+        .await
+        .unwrap();
+        for (hash, valid) in [
+            (HashAlgorithm::Sha2_512, true),
+            (HashAlgorithm::Sha2_256, false),
+        ] {
+            let verified = data::verify(
+                &vault,
+                MOUNT,
+                "ec",
+                &input,
+                Some(
+                    VerifySignedDataRequest::builder()
+                        .signature(sha512.signature.clone())
+                        .hash_algorithm(hash),
+                ),
+            )
+            .await
+            .unwrap();
+            assert_eq!(verified.valid, valid);
+        }
 
         // HMAC keys (vaultrs has no `hmac` type, so this one is created over raw HTTP).
         let created = vault_call(

@@ -9,7 +9,6 @@
 //! roles beyond adding `auditor`), and everything that widens who can read keys in transit or at
 //! rest (zones, loosened policies, destructions) waits for a quorum of other people.
 
-use kms_engine::role::{Role, RoleSet};
 use serde_json::Value;
 
 use super::invocation::Invocation;
@@ -51,10 +50,6 @@ pub enum Action {
     AuthorizeBackup(AuthorizeParams),
 }
 
-const PEOPLE: &[Role] = &[Role::SystemAdmin, Role::SecurityAdmin];
-const KEYS: &[Role] = &[Role::KeyAdmin, Role::SecurityAdmin];
-const SECURITY: &[Role] = &[Role::SecurityAdmin];
-
 impl Action {
     /// The action's name in the access table, the audit log and the request.
     pub fn name(&self) -> String {
@@ -72,30 +67,6 @@ impl Action {
             Action::BindAppCertificate(_) => "bind_app_certificate".into(),
             Action::AuthorizeBackup(_) => "backup".into(),
         }
-    }
-
-    /// The approver roles of each sensitive action (none for an action that never waits).
-    pub fn approver_roles(name: &str) -> RoleSet {
-        RoleSet::of(match name {
-            "set_user_roles" | "create_user" | "reset_user" | "disable_user" => PEOPLE,
-            "schedule_destruction_version"
-            | "export_key"
-            | "set_key_policy"
-            | "grant"
-            | "rotate_app_token"
-            | "bind_app_certificate" => KEYS,
-            "register_zone" | "backup" => SECURITY,
-            _ => &[],
-        })
-    }
-
-    /// Every set of roles that approves something (for the quorum floors).
-    pub fn approver_sets() -> [RoleSet; 3] {
-        [
-            RoleSet::of(PEOPLE),
-            RoleSet::of(KEYS),
-            RoleSet::of(SECURITY),
-        ]
     }
 
     /// Whether a user (not the root token) must wait for approval to run this.

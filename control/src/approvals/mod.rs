@@ -10,6 +10,7 @@
 //! once. Master-key operations have their own custodian quorum (ceremonies, docs/hsm.md).
 
 pub mod action;
+pub mod approvers;
 pub mod invocation;
 pub mod ran;
 pub mod request;

@@ -7,6 +7,7 @@ use kms_engine::people::{ApprovalRecord, ApprovalState, NewApproval};
 use serde_json::Value;
 
 use super::action::Action;
+use super::approvers;
 use super::invocation::Invocation;
 use crate::context::Control;
 use crate::error::ControlError;
@@ -22,7 +23,7 @@ pub async fn request(
     let ttl = i64::try_from(ctl.access.approval_ttl.as_millis()).unwrap_or(i64::MAX);
     let name = action.name();
     let approval = NewApproval {
-        approver_roles: Action::approver_roles(&name),
+        approver_roles: approvers::approver_roles(&name),
         action: name,
         target,
         params: action.params()?.to_string(),

@@ -95,6 +95,8 @@ impl NewKey {
             purpose,
             // Only Transit's config sets it (docs/vault-compat.md).
             deletion_allowed: false,
+            // Transit's derived, convergent and imported keys are made through Transit only.
+            ..KeySettings::default()
         };
         Ok(Self {
             name,

@@ -100,6 +100,7 @@ pub fn config(request: ConfigRequest) -> Result<KeyConfig, ControlError> {
             .map(|p| durations::parse("notice_period", &p))
             .transpose()?,
         deletion_allowed: None,
+        ..KeyConfig::default()
     };
     if config.is_empty() {
         return Err(ControlError::invalid(

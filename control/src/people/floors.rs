@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use kms_engine::people::UserRecord;
 use kms_engine::role::{Role, RoleSet};
 
-use crate::approvals::action::Action;
+use crate::approvals::approvers::approver_sets;
 use crate::context::Control;
 use crate::custodians::CustodianRole;
 use crate::error::ControlError;
@@ -62,7 +62,7 @@ pub async fn check(ctl: &Control, change: &Change<'_>) -> Result<(), ControlErro
     let before = counts(&users, None);
     let after = counts(&users, Some(change));
     let floor = usize::from(ctl.access.approval_quorum) + 1;
-    for set in Action::approver_sets() {
+    for set in approver_sets() {
         let (was, will) = (holders(&before, set), holders(&after, set));
         if will < floor && will < was {
             return Err(ControlError::conflict(

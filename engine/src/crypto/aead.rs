@@ -77,6 +77,27 @@ impl AeadKey {
         deterministic: bool,
         material: &KeyMaterial,
     ) -> Result<Self, EngineError> {
+        if deterministic && algorithm != Algorithm::Aes256GcmSiv {
+            return Err(EngineError::CorruptRecord(
+                "only aes-256-gcm-siv may be deterministic",
+            ));
+        }
+        Self::build(algorithm, deterministic, material)
+    }
+
+    /// A convergent key (Vault Transit's `convergent_encryption`): deterministic nonces for any
+    /// of the AEADs. Only ever made from a key derived for one context (see the worker), so a
+    /// nonce repeats only for the same plaintext and associated data under that derived key,
+    /// where it gives the same ciphertext, which is what convergent encryption promises.
+    pub fn convergent(algorithm: Algorithm, material: &KeyMaterial) -> Result<Self, EngineError> {
+        Self::build(algorithm, true, material)
+    }
+
+    fn build(
+        algorithm: Algorithm,
+        deterministic: bool,
+        material: &KeyMaterial,
+    ) -> Result<Self, EngineError> {
         let k = material.expose();
         let cipher = match algorithm {
             Algorithm::Aes256Gcm => {
@@ -97,11 +118,6 @@ impl AeadKey {
             _ => return Err(EngineError::KeyMaterialCorrupt),
         };
         let nonce_key = if deterministic {
-            if algorithm != Algorithm::Aes256GcmSiv {
-                return Err(EngineError::CorruptRecord(
-                    "only aes-256-gcm-siv may be deterministic",
-                ));
-            }
             let mut derive = <Hmac<Sha256> as KeyInit>::new_from_slice(k).map_err(corrupt)?;
             derive.update(b"kms-deterministic-nonce-v1");
             let nk = derive.finalize().into_bytes();

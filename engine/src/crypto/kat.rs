@@ -1,6 +1,7 @@
 //! Known-answer tests from the standards, one or more per algorithm, and the properties every
 //! algorithm must have (round trips, binding, tamper detection).
 
+use super::hash::HashAlgorithm;
 use super::*;
 use crate::ciphertext::{Kind, parse, parse_as};
 
@@ -167,34 +168,36 @@ fn hmac_sm3_gmt0042() {
 /// RSA against OpenSSL 3.0 as the reference (see testdata/README.md): a PKCS#1 v1.5 signature is
 /// deterministic and must match byte for byte; OpenSSL's PSS signature must verify; OpenSSL's
 /// OAEP-SHA256 ciphertext with a label must decrypt.
+const S256: HashAlgorithm = HashAlgorithm::Sha2_256;
+
 #[test]
 fn rsa_against_openssl() {
     let key = rsa::RsaKey::new(&material(include_bytes!("testdata/rsa2048.der"))).unwrap();
     let msg = b"kms known-answer test";
     let expected = include_bytes!("testdata/pkcs1v15.sig");
     assert_eq!(
-        key.sign(msg, false, SignScheme::Pkcs1v15).unwrap(),
+        key.sign(msg, false, SignScheme::Pkcs1v15, S256).unwrap(),
         expected.to_vec()
     );
     assert!(
-        key.verify(msg, false, SignScheme::Pkcs1v15, expected)
+        key.verify(msg, false, SignScheme::Pkcs1v15, S256, expected)
             .unwrap()
     );
     let pss = include_bytes!("testdata/pss.sig");
-    assert!(key.verify(msg, false, SignScheme::Pss, pss).unwrap());
+    assert!(key.verify(msg, false, SignScheme::Pss, S256, pss).unwrap());
     assert!(
-        !key.verify(b"kms known-answer tesT", false, SignScheme::Pss, pss)
+        !key.verify(b"kms known-answer tesT", false, SignScheme::Pss, S256, pss)
             .unwrap()
     );
     // Prehashed: the SHA-256 digest signs to the same PKCS#1 v1.5 signature.
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(msg);
     assert_eq!(
-        key.sign(&digest, true, SignScheme::Pkcs1v15).unwrap(),
+        key.sign(&digest, true, SignScheme::Pkcs1v15, S256).unwrap(),
         expected.to_vec()
     );
     assert!(matches!(
-        key.sign(&digest[..31], true, SignScheme::Pss),
+        key.sign(&digest[..31], true, SignScheme::Pss, S256),
         Err(EngineError::InvalidSignatureInput(_))
     ));
     let pt = key
@@ -215,17 +218,49 @@ fn rsa_against_openssl() {
 /// RFC 6979, A.2.5: P-256 with SHA-256, message "sample".
 #[test]
 fn ecdsa_p256_rfc6979() {
-    let key = ecdsa::EcdsaKey::new(&material(&h(
-        "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
-    )))
+    let key = ecdsa::EcdsaKey::new(
+        Algorithm::EcdsaP256,
+        &material(&h(
+            "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
+        )),
+    )
     .unwrap();
     let expected = h(
         "3046022100efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716022100f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8",
     );
-    assert_eq!(key.sign(b"sample", false).unwrap(), expected);
-    assert!(key.verify(b"sample", false, &expected).unwrap());
-    assert!(!key.verify(b"Sample", false, &expected).unwrap());
-    assert!(!key.verify(b"sample", false, b"not der").unwrap());
+    assert_eq!(key.sign(b"sample", false, S256).unwrap(), expected);
+    assert!(key.verify(b"sample", false, S256, &expected).unwrap());
+    assert!(!key.verify(b"Sample", false, S256, &expected).unwrap());
+    assert!(!key.verify(b"sample", false, S256, b"not der").unwrap());
+    // Another hash signs another digest.
+    let sha512 = key.sign(b"sample", false, HashAlgorithm::Sha2_512).unwrap();
+    assert_ne!(sha512, expected);
+    assert!(
+        key.verify(b"sample", false, HashAlgorithm::Sha2_512, &sha512)
+            .unwrap()
+    );
+    assert!(!key.verify(b"sample", false, S256, &sha512).unwrap());
+}
+
+/// P-384 and P-521 sign and verify with every hash, a digest shorter than the field included
+/// (P-521 with SHA-256, read as the same integer left-padded).
+#[test]
+fn ecdsa_p384_and_p521_sign_with_every_hash() {
+    for algorithm in [Algorithm::EcdsaP384, Algorithm::EcdsaP521] {
+        let key = ecdsa::EcdsaKey::new(algorithm, &ecdsa::generate(algorithm).unwrap()).unwrap();
+        for hash in HashAlgorithm::ALL {
+            let sig = key.sign(b"sample", false, *hash).unwrap();
+            assert!(key.verify(b"sample", false, *hash, &sig).unwrap());
+            assert!(!key.verify(b"Sample", false, *hash, &sig).unwrap());
+            let digest = hash.digest(b"sample");
+            assert!(key.verify(&digest, true, *hash, &sig).unwrap(), "{hash:?}");
+        }
+        assert!(
+            key.public_key_pem()
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
+    }
 }
 
 /// RFC 8032, section 7.1, TEST 1 and TEST 2.

@@ -9,6 +9,8 @@ pub mod aead;
 mod ecdsa;
 mod ed25519;
 pub mod export;
+pub mod hash;
+pub mod import;
 pub mod mac;
 pub mod password;
 mod rsa;
@@ -25,6 +27,7 @@ use crate::keyring::{KeySettings, Purpose};
 use crate::secret::{KeyMaterial, PlaintextBuf};
 
 pub use aead::AeadKey;
+pub use hash::HashAlgorithm;
 pub use rsa::SignScheme;
 
 pub enum PreparedKey {
@@ -43,7 +46,7 @@ pub enum PreparedKey {
 pub fn generate_key_pair(algorithm: Algorithm) -> Result<KeyMaterial, EngineError> {
     match algorithm.family() {
         Family::Rsa => rsa::generate(algorithm.rsa_bits().unwrap_or(3072)),
-        Family::EcdsaP256 => Ok(ecdsa::generate()),
+        Family::Ecdsa => ecdsa::generate(algorithm),
         Family::Ed25519 => Ok(ed25519::generate()),
         Family::Sm2 => Ok(sm2::generate()),
         Family::Aead | Family::Mac => Err(EngineError::InvalidArgument(
@@ -66,7 +69,7 @@ impl PreparedKey {
             Family::Aead => PreparedKey::Aead(AeadKey::new(algorithm, deterministic, material)?),
             Family::Mac => PreparedKey::Mac(mac::MacKey::new(algorithm, material)?),
             Family::Rsa => PreparedKey::Rsa(rsa::RsaKey::new(material)?),
-            Family::EcdsaP256 => PreparedKey::Ecdsa(ecdsa::EcdsaKey::new(material)?),
+            Family::Ecdsa => PreparedKey::Ecdsa(ecdsa::EcdsaKey::new(algorithm, material)?),
             Family::Ed25519 => PreparedKey::Ed25519(ed25519::Ed25519Key::new(material)?),
             Family::Sm2 => PreparedKey::Sm2(sm2::Sm2Key::new(material)?),
         })
@@ -136,14 +139,30 @@ impl PreparedKey {
         prehashed: bool,
         scheme: Option<SignScheme>,
     ) -> Result<String, EngineError> {
+        self.sign_with(version, input, prehashed, scheme, None)
+    }
+
+    /// As [`PreparedKey::sign`], with the digest `hash` (SHA-256 when `None`) for RSA and ECDSA;
+    /// Ed25519 signs the message itself and SM2 hashes with SM3, whatever is asked.
+    pub fn sign_with(
+        &self,
+        version: KeyVersion,
+        input: &[u8],
+        prehashed: bool,
+        scheme: Option<SignScheme>,
+        hash: Option<HashAlgorithm>,
+    ) -> Result<String, EngineError> {
+        let h = hash.unwrap_or(HashAlgorithm::Sha2_256);
         let raw = match (self, scheme) {
-            (PreparedKey::Rsa(k), s) => k.sign(input, prehashed, s.unwrap_or(SignScheme::Pss))?,
+            (PreparedKey::Rsa(k), s) => {
+                k.sign(input, prehashed, s.unwrap_or(SignScheme::Pss), h)?
+            }
             (_, Some(_)) if self.signs() => {
                 return Err(EngineError::InvalidSignatureInput(
                     "`scheme` applies to RSA keys only",
                 ));
             }
-            (PreparedKey::Ecdsa(k), None) => k.sign(input, prehashed)?,
+            (PreparedKey::Ecdsa(k), None) => k.sign(input, prehashed, h)?,
             (PreparedKey::Ed25519(k), None) => k.sign(input, prehashed)?,
             (PreparedKey::Sm2(k), None) => k.sign(input, prehashed)?,
             _ => return unsupported("sign"),
@@ -160,14 +179,27 @@ impl PreparedKey {
         scheme: Option<SignScheme>,
         signature: &[u8],
     ) -> Result<bool, EngineError> {
+        self.verify_with(input, prehashed, scheme, None, signature)
+    }
+
+    /// As [`PreparedKey::verify`], with the digest `hash` (see [`PreparedKey::sign_with`]).
+    pub fn verify_with(
+        &self,
+        input: &[u8],
+        prehashed: bool,
+        scheme: Option<SignScheme>,
+        hash: Option<HashAlgorithm>,
+        signature: &[u8],
+    ) -> Result<bool, EngineError> {
+        let h = hash.unwrap_or(HashAlgorithm::Sha2_256);
         match (self, scheme) {
             (PreparedKey::Rsa(k), s) => {
-                k.verify(input, prehashed, s.unwrap_or(SignScheme::Pss), signature)
+                k.verify(input, prehashed, s.unwrap_or(SignScheme::Pss), h, signature)
             }
             (_, Some(_)) if self.signs() => Err(EngineError::InvalidSignatureInput(
                 "`scheme` applies to RSA keys only",
             )),
-            (PreparedKey::Ecdsa(k), None) => k.verify(input, prehashed, signature),
+            (PreparedKey::Ecdsa(k), None) => k.verify(input, prehashed, h, signature),
             (PreparedKey::Ed25519(k), None) => k.verify(input, prehashed, signature),
             (PreparedKey::Sm2(k), None) => k.verify(input, prehashed, signature),
             _ => unsupported("verify"),

@@ -1,13 +1,14 @@
 //! RSA: OAEP (SHA-256, MGF1-SHA-256) encryption with the ciphertext's associated data as the OAEP
 //! label, so an RSA ciphertext is bound to its header, key and context like an AEAD one; PSS
-//! (SHA-256, 32-byte salt) and PKCS#1 v1.5 (SHA-256) signatures. The stored material is the
-//! private key in PKCS#8 DER.
+//! (salt as long as the digest) and PKCS#1 v1.5 signatures, SHA-256 unless the caller names
+//! another hash. The stored material is the private key in PKCS#8 DER.
 
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::sha2::{Digest, Sha256};
+use rsa::sha2::Sha256;
 use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, PrivateKey};
 
+use super::hash::{HashAlgorithm, with_hash};
 use crate::error::EngineError;
 use crate::secret::{KeyMaterial, PlaintextBuf};
 
@@ -86,29 +87,20 @@ impl RsaKey {
             .map_err(|_| EngineError::DecryptionFailed)
     }
 
-    fn digest(input: &[u8], prehashed: bool) -> Result<[u8; DIGEST], EngineError> {
-        if prehashed {
-            <[u8; DIGEST]>::try_from(input).map_err(|_| {
-                EngineError::InvalidSignatureInput("a prehashed input is a 32-byte SHA-256 digest")
-            })
-        } else {
-            Ok(Sha256::digest(input).into())
-        }
-    }
-
     pub fn sign(
         &self,
         input: &[u8],
         prehashed: bool,
         scheme: SignScheme,
+        hash: HashAlgorithm,
     ) -> Result<Vec<u8>, EngineError> {
-        let digest = Self::digest(input, prehashed)?;
-        let signed = match scheme {
+        let digest = hash.prehash(input, prehashed)?;
+        let signed = with_hash!(hash, H => match scheme {
             SignScheme::Pss => self
                 .key
-                .pss_sign_prehash_with_rng::<Sha256, _>(&mut rand::rng(), &digest),
-            SignScheme::Pkcs1v15 => self.key.pkcs1v15_sign_prehash::<Sha256>(&digest),
-        };
+                .pss_sign_prehash_with_rng::<H, _>(&mut rand::rng(), &digest),
+            SignScheme::Pkcs1v15 => self.key.pkcs1v15_sign_prehash::<H>(&digest),
+        });
         signed.map_err(|_| EngineError::KeyMaterialCorrupt)
     }
 
@@ -117,18 +109,17 @@ impl RsaKey {
         input: &[u8],
         prehashed: bool,
         scheme: SignScheme,
+        hash: HashAlgorithm,
         signature: &[u8],
     ) -> Result<bool, EngineError> {
-        let digest = Self::digest(input, prehashed)?;
+        let digest = hash.prehash(input, prehashed)?;
         let public = self.key.to_public_key();
-        Ok(match scheme {
-            SignScheme::Pss => public
-                .pss_verify_prehash::<Sha256>(&digest, signature)
-                .is_ok(),
+        Ok(with_hash!(hash, H => match scheme {
+            SignScheme::Pss => public.pss_verify_prehash::<H>(&digest, signature).is_ok(),
             SignScheme::Pkcs1v15 => public
-                .pkcs1v15_verify_prehash::<Sha256>(&digest, signature)
+                .pkcs1v15_verify_prehash::<H>(&digest, signature)
                 .is_ok(),
-        })
+        }))
     }
 
     pub fn public_key_pem(&self) -> Result<String, EngineError> {

@@ -101,6 +101,8 @@ pub(super) enum Control {
         key: KeyId,
         versions: Vec<KeyVersion>,
     },
+    /// Resize the prepared-key cache to hold this many versions.
+    Resize(u64),
     /// Test hook: the versions of this key the worker holds prepared.
     #[cfg(feature = "test-hooks")]
     Cached {

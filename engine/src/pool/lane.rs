@@ -22,7 +22,7 @@ impl Lane {
     pub fn of(algorithm: Algorithm) -> Lane {
         match algorithm.family() {
             Family::Aead | Family::Mac => Lane::Fast,
-            Family::Rsa | Family::EcdsaP256 | Family::Ed25519 | Family::Sm2 => Lane::Slow,
+            Family::Rsa | Family::Ecdsa | Family::Ed25519 | Family::Sm2 => Lane::Slow,
         }
     }
 

@@ -35,7 +35,7 @@ use crate::wrap::KeyUnwrapper;
 pub use job::ItemResults;
 use job::{Control, ItemsJob, Job};
 pub use lane::Lane;
-pub use work::{Done, Item, UsageRecord};
+pub use work::{Done, Item, Params, UsageRecord};
 pub use worker::CacheStats;
 
 #[derive(Clone, Debug)]
@@ -85,6 +85,10 @@ static NEXT_POOL: AtomicU64 = AtomicU64::new(0);
 
 pub struct WorkerPool {
     id: u64,
+    /// The cache size last set through [`WorkerPool::resize_caches`]; 0: the configured one.
+    cache_setting: AtomicU64,
+    /// The configured cache size, what a setting of 0 means.
+    cache_capacity: usize,
     fast: LaneWorkers,
     slow: Option<LaneWorkers>,
     usage: std::sync::Mutex<Option<Receiver<Vec<UsageRecord>>>>,
@@ -140,6 +144,8 @@ impl WorkerPool {
             .transpose()?;
         Ok(Self {
             id: NEXT_POOL.fetch_add(1, Ordering::Relaxed),
+            cache_setting: AtomicU64::new(0),
+            cache_capacity: config.cache_capacity.max(16),
             fast,
             slow,
             usage: std::sync::Mutex::new(Some(usage_rx)),
@@ -251,6 +257,28 @@ impl WorkerPool {
                 versions: versions.clone(),
             });
         }
+    }
+
+    /// Resizes every worker's prepared-key cache to `size` versions (0: the configured size);
+    /// Vault Transit's `cache-config`. Applies until the process restarts.
+    pub fn resize_caches(&self, size: u64) {
+        self.cache_setting.store(size, Ordering::Relaxed);
+        let capacity = if size == 0 {
+            u64::try_from(self.cache_capacity).unwrap_or(u64::MAX)
+        } else {
+            size
+        };
+        for control in std::iter::once(&self.fast)
+            .chain(&self.slow)
+            .flat_map(|lane| &lane.controls)
+        {
+            let _ = control.send(Control::Resize(capacity));
+        }
+    }
+
+    /// The size last given to [`WorkerPool::resize_caches`] (0: the configured size).
+    pub fn cache_setting(&self) -> u64 {
+        self.cache_setting.load(Ordering::Relaxed)
     }
 
     /// Test hook: the plaintext material of a key version as one worker holds it.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::algorithm::Operation;
 use crate::challenges::Challenges;
 use crate::clock::Timestamp;
-use crate::crypto::SignScheme;
+use crate::crypto::{HashAlgorithm, SignScheme};
 use crate::ids::{KeyId, KeyVersion};
 use crate::secret::PlaintextBuf;
 
@@ -66,6 +66,32 @@ pub enum Item {
     PasswordRewrap {
         protected: String,
     },
+    /// An item with Vault Transit's per-item options (the native API never sends these).
+    With(Box<(Params, Item)>),
+}
+
+/// Vault Transit's per-item options.
+#[derive(Default)]
+pub struct Params {
+    /// A derived key's derivation context (Transit's `context`); needed by a derived key.
+    pub derivation: Option<Vec<u8>>,
+    /// The version to encrypt, sign or MAC with (Transit's `key_version`); `None`: the active
+    /// one.
+    pub version: Option<KeyVersion>,
+    /// The digest of a signature or a MAC; `None`: SHA-256 (a MAC key's own hash).
+    pub hash: Option<HashAlgorithm>,
+    /// MAC with the version's Transit HMAC key, which every key has, whatever its type: for an
+    /// HMAC key its material, for any other an HKDF-SHA256 derivation of it (crypto workers).
+    pub transit_hmac: bool,
+}
+
+impl Params {
+    pub const NONE: Params = Params {
+        derivation: None,
+        version: None,
+        hash: None,
+        transit_hmac: false,
+    };
 }
 
 impl Item {
@@ -82,6 +108,7 @@ impl Item {
             Item::PasswordProtect { .. } => Operation::Protect,
             Item::PasswordVerify { .. } => Operation::Verify,
             Item::PasswordRewrap { .. } => Operation::Rewrap,
+            Item::With(inner) => inner.1.operation(),
         }
     }
 }

@@ -11,11 +11,12 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, select};
 use quick_cache::unsync::Cache;
 
 use super::job::{Control, ItemResults, ItemsJob, Job};
-use super::work::{Done, Item, UsageRecord};
+use super::work::{Done, Item, Params, UsageRecord};
 use crate::algorithm::Operation;
 use crate::ciphertext::{self, Kind};
 use crate::clock::{Clock, Timestamp};
 use crate::crypto::PreparedKey;
+use crate::crypto::hash::{HashAlgorithm, transit_hmac_key};
 use crate::error::EngineError;
 use crate::ids::{KeyId, KeyVersion};
 use crate::keyring::KeyEntry;
@@ -23,12 +24,18 @@ use crate::secret::{KeyMaterial, PlaintextBuf};
 use crate::wrap::KeyUnwrapper;
 
 mod password;
+mod transit;
 
 /// How often usage counters go to the recorder.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 struct Prepared {
     key: PreparedKey,
+    /// Transit's HMAC key for this version: the material of an HMAC key, an HKDF-SHA256
+    /// derivation of it for any other (so it is never the key that encrypts or signs).
+    hmac: KeyMaterial,
+    /// A derived key's version material, from which each context's key is derived.
+    root: Option<KeyMaterial>,
     #[cfg(feature = "test-hooks")]
     material: KeyMaterial,
 }
@@ -179,6 +186,7 @@ impl Worker {
                     self.cache.remove(&(key, v));
                 }
             }
+            Control::Resize(capacity) => self.cache.set_capacity(capacity),
             #[cfg(feature = "test-hooks")]
             Control::Cached { key, reply } => {
                 let versions = self
@@ -280,10 +288,17 @@ impl Worker {
                 .unwrapper
                 .unwrap_key(&key.wrap_context(version), wrapped)?;
             let prepared = PreparedKey::for_purpose(key.algorithm, &key.settings, &material)?;
+            let hmac = transit_hmac_key(key.algorithm, &material);
+            let root = key
+                .settings
+                .derived
+                .then(|| KeyMaterial::from_slice(material.expose()));
             self.cache.insert(
                 slot,
                 Prepared {
                     key: prepared,
+                    hmac,
+                    root,
                     #[cfg(feature = "test-hooks")]
                     material,
                 },
@@ -338,12 +353,18 @@ impl Worker {
         key: &KeyEntry,
         context: &[u8],
         plaintext: &[u8],
+        params: &Params,
     ) -> Result<(String, KeyVersion), EngineError> {
-        let version = key.encrypting_version()?.version;
-        let ciphertext = self
-            .prepared(key, version)?
-            .key
-            .encrypt(&key.id, version, context, plaintext)?;
+        let version = key.encrypting_version_at(params.version)?.version;
+        let prepared = self.prepared(key, version)?;
+        let ciphertext = match transit::derived(key, prepared.root.as_ref(), params)? {
+            Some(derived) => {
+                let header = ciphertext::header(version);
+                let aad = ciphertext::associated_data(&header, &key.id, context);
+                ciphertext::format(version, &derived.seal(&aad, plaintext)?)
+            }
+            None => prepared.key.encrypt(&key.id, version, context, plaintext)?,
+        };
         Ok((ciphertext, version))
     }
 
@@ -352,20 +373,43 @@ impl Worker {
         key: &KeyEntry,
         ciphertext: &str,
         context: &[u8],
+        params: &Params,
     ) -> Result<(PlaintextBuf, KeyVersion), EngineError> {
         let parsed = ciphertext::parse(ciphertext)?;
         let version = key.decrypting_version(parsed.version)?.version;
-        let plaintext = self
-            .prepared(key, version)?
-            .key
-            .decrypt(&key.id, parsed, context)?;
+        let prepared = self.prepared(key, version)?;
+        let plaintext = match transit::derived(key, prepared.root.as_ref(), params)? {
+            Some(derived) => {
+                let aad = ciphertext::associated_data(&parsed.header, &key.id, context);
+                derived.open(&aad, parsed.body)?
+            }
+            None => prepared.key.decrypt(&key.id, parsed, context)?,
+        };
         Ok((plaintext, version))
     }
 
     fn item(&mut self, key: &KeyEntry, item: Item) -> Result<Done, EngineError> {
+        match item {
+            Item::With(inner) => {
+                let (params, item) = *inner;
+                self.item_with(key, item, &params)
+            }
+            item => self.item_with(key, item, &Params::NONE),
+        }
+    }
+
+    fn item_with(
+        &mut self,
+        key: &KeyEntry,
+        item: Item,
+        params: &Params,
+    ) -> Result<Done, EngineError> {
         Ok(match item {
+            Item::With(_) => {
+                return Err(EngineError::InvalidArgument("nested item options".into()));
+            }
             Item::Encrypt { plaintext, context } => {
-                let (ciphertext, version) = self.encrypt(key, &context, &plaintext)?;
+                let (ciphertext, version) = self.encrypt(key, &context, &plaintext, params)?;
                 Done::Ciphertext {
                     ciphertext,
                     version,
@@ -375,15 +419,15 @@ impl Worker {
                 ciphertext,
                 context,
             } => {
-                let (plaintext, version) = self.decrypt(key, &ciphertext, &context)?;
+                let (plaintext, version) = self.decrypt(key, &ciphertext, &context, params)?;
                 Done::Plaintext { plaintext, version }
             }
             Item::Rewrap {
                 ciphertext,
                 context,
             } => {
-                let (plaintext, _) = self.decrypt(key, &ciphertext, &context)?;
-                let (ciphertext, version) = self.encrypt(key, &context, &plaintext)?;
+                let (plaintext, _) = self.decrypt(key, &ciphertext, &context, params)?;
+                let (ciphertext, version) = self.encrypt(key, &context, &plaintext, params)?;
                 Done::Ciphertext {
                     ciphertext,
                     version,
@@ -395,7 +439,7 @@ impl Worker {
                 return_plaintext,
             } => {
                 let data_key = random(bytes);
-                let (ciphertext, version) = self.encrypt(key, &context, &data_key)?;
+                let (ciphertext, version) = self.encrypt(key, &context, &data_key, params)?;
                 Done::DataKey {
                     ciphertext,
                     version,
@@ -407,11 +451,14 @@ impl Worker {
                 prehashed,
                 scheme,
             } => {
-                let version = key.encrypting_version()?.version;
-                let signature = self
-                    .prepared(key, version)?
-                    .key
-                    .sign(version, &input, prehashed, scheme)?;
+                let version = key.encrypting_version_at(params.version)?.version;
+                let signature = self.prepared(key, version)?.key.sign_with(
+                    version,
+                    &input,
+                    prehashed,
+                    scheme,
+                    params.hash,
+                )?;
                 Done::Signature { signature, version }
             }
             Item::Verify {
@@ -422,26 +469,36 @@ impl Worker {
             } => {
                 let parsed = ciphertext::parse_as(Kind::Signature, &signature)?;
                 let version = key.decrypting_version(parsed.version)?.version;
-                let valid = self.prepared(key, version)?.key.verify(
+                let valid = self.prepared(key, version)?.key.verify_with(
                     &input,
                     prehashed,
                     scheme,
+                    params.hash,
                     &parsed.body,
                 )?;
                 Done::Valid { valid, version }
             }
             Item::Hmac { input } => {
-                let version = key.encrypting_version()?.version;
-                let hmac = self.prepared(key, version)?.key.mac(version, &input)?;
+                let version = key.encrypting_version_at(params.version)?.version;
+                let prepared = self.prepared(key, version)?;
+                let hmac = if params.transit_hmac {
+                    let hash = params.hash.unwrap_or(HashAlgorithm::Sha2_256);
+                    ciphertext::format(version, &hash.hmac(prepared.hmac.expose(), &input))
+                } else {
+                    prepared.key.mac(version, &input)?
+                };
                 Done::Hmac { hmac, version }
             }
             Item::HmacVerify { input, hmac } => {
                 let parsed = ciphertext::parse_as(Kind::Hmac, &hmac)?;
                 let version = key.decrypting_version(parsed.version)?.version;
-                let valid = self
-                    .prepared(key, version)?
-                    .key
-                    .mac_verify(&input, &parsed.body)?;
+                let prepared = self.prepared(key, version)?;
+                let valid = if params.transit_hmac {
+                    let hash = params.hash.unwrap_or(HashAlgorithm::Sha2_256);
+                    hash.hmac_verify(prepared.hmac.expose(), &input, &parsed.body)
+                } else {
+                    prepared.key.mac_verify(&input, &parsed.body)?
+                };
                 Done::Valid { valid, version }
             }
             Item::PasswordProtect {

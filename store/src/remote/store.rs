@@ -6,6 +6,9 @@
 //! refused with [`StoreError::Unavailable`] naming the call (none is reachable through its
 //! routes). Everything it loads is also kept in a mirror, which the disk cache saves.
 
+// Over 600 lines: one impl of the whole KeyStore trait, most of it one-line refusals of the
+// calls a service node never makes.
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;

@@ -58,6 +58,15 @@ pub struct WireKey {
     pub exportable: bool,
     pub purpose: i64,
     pub deletion_allowed: bool,
+    /// Transit's settings (engine keyring.rs); absent from a store that predates them.
+    #[serde(default)]
+    pub derived: bool,
+    #[serde(default)]
+    pub convergent: bool,
+    #[serde(default)]
+    pub imported: bool,
+    #[serde(default)]
+    pub min_encryption_version: u32,
     pub created_at: i64,
     pub min_decryption_version: u32,
     pub versions: Vec<WireVersion>,
@@ -101,6 +110,10 @@ impl WireKey {
             exportable: s.exportable,
             purpose: s.purpose.code(),
             deletion_allowed: s.deletion_allowed,
+            derived: s.derived,
+            convergent: s.convergent,
+            imported: s.imported,
+            min_encryption_version: s.min_encryption_version,
             created_at: key.created_at.millis(),
             min_decryption_version: key.min_decryption_version.get(),
             versions,
@@ -162,6 +175,10 @@ impl WireKey {
             exportable: self.exportable,
             purpose: Purpose::from_code(self.purpose).map_err(bad)?,
             deletion_allowed: self.deletion_allowed,
+            derived: self.derived,
+            convergent: self.convergent,
+            imported: self.imported,
+            min_encryption_version: self.min_encryption_version,
         };
         let policy = self
             .policy

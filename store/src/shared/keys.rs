@@ -22,11 +22,12 @@ use crate::rows::{self, corrupt};
 
 /// Deleted keys (`deleted_at` set) are not loaded: to the directory they no longer exist.
 const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
-     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed \
-     FROM keys WHERE deleted_at IS NULL";
+     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed, \
+     derived, convergent, imported, min_encryption_version FROM keys WHERE deleted_at IS NULL";
 const KEYS_ONE: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
-     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed \
-     FROM keys WHERE deleted_at IS NULL AND id = $1";
+     deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed, \
+     derived, convergent, imported, min_encryption_version FROM keys \
+     WHERE deleted_at IS NULL AND id = $1";
 const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
      updated_at, destroy_at FROM key_versions \
      WHERE key_id IN (SELECT id FROM keys WHERE deleted_at IS NULL)";
@@ -128,6 +129,13 @@ pub async fn load(pool: &Pool, only: Option<KeyId>) -> Result<Vec<KeyEntry>, Sto
                     exportable: row.get::<i64, _>("exportable") != 0,
                     purpose: Purpose::from_code(row.get("purpose")).map_err(corrupt)?,
                     deletion_allowed: row.get::<i64, _>("deletion_allowed") != 0,
+                    derived: row.get::<i64, _>("derived") != 0,
+                    convergent: row.get::<i64, _>("convergent") != 0,
+                    imported: row.get::<i64, _>("imported") != 0,
+                    min_encryption_version: u32::try_from(
+                        row.get::<i64, _>("min_encryption_version"),
+                    )
+                    .map_err(|_| corrupt("min_encryption_version out of range"))?,
                 },
                 rows::ts(row.get("created_at")),
                 rows::version(row.get("min_decryption_version"))?,
@@ -234,7 +242,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at, \
              deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, \
-             deletion_allowed) VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11)",
+             deletion_allowed, derived, convergent, imported, min_encryption_version) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(key.id.as_bytes().to_vec())
         .bind(key.name.as_str())
@@ -247,6 +256,10 @@ impl Store {
         .bind(i64::from(key.settings.exportable))
         .bind(key.settings.purpose.code())
         .bind(i64::from(key.settings.deletion_allowed))
+        .bind(i64::from(key.settings.derived))
+        .bind(i64::from(key.settings.convergent))
+        .bind(i64::from(key.settings.imported))
+        .bind(i64::from(key.settings.min_encryption_version))
         .execute(&mut *tx)
         .await
         .map_err(unique_err(StoreError::AlreadyExists("key")))?;

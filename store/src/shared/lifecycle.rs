@@ -246,6 +246,46 @@ impl Store {
                 .map_err(db_err)?;
             changed.push(format!("deletion_allowed={allowed}"));
         }
+        if let Some(min) = config.min_encryption_version {
+            let latest: i64 =
+                sqlx::query_scalar("SELECT MAX(version) FROM key_versions WHERE key_id = $1")
+                    .bind(id.clone())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if i64::from(min) > latest {
+                return Err(StoreError::Conflict(
+                    "min_encryption_version cannot be above the latest version",
+                ));
+            }
+            sqlx::query("UPDATE keys SET min_encryption_version = $1 WHERE id = $2")
+                .bind(i64::from(min))
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            changed.push(format!("min_encryption_version={min}"));
+        }
+        if let Some(exportable) = config.exportable {
+            // Once exportable, always exportable (as in Vault): turning it off is refused.
+            let was: i64 = sqlx::query_scalar("SELECT exportable FROM keys WHERE id = $1")
+                .bind(id.clone())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if was != 0 && !exportable {
+                return Err(StoreError::Conflict(
+                    "an exportable key cannot be made not exportable",
+                ));
+            }
+            sqlx::query("UPDATE keys SET exportable = $1 WHERE id = $2")
+                .bind(i64::from(exportable))
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            changed.push(format!("exportable={exportable}"));
+        }
         let reason = format!("{reason} ({})", changed.join(", "));
         record_event(
             &mut tx,

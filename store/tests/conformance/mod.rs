@@ -8,6 +8,7 @@
 pub mod certificates;
 pub mod deletion;
 pub mod people;
+pub mod transit;
 pub mod zones;
 
 /// Defines one `#[tokio::test]` per conformance case. `$open` is an async fn returning
@@ -35,6 +36,7 @@ macro_rules! conformance_cases {
             key_policies => |s| conformance::key_policies_load_with_the_key(s.as_ref());
             app_certificates => |s| conformance::certificates::certificates_bind_once_and_are_revoked_with_the_app(s.as_ref());
             zones => |s| conformance::zones::zones_are_registered_once(s.as_ref());
+            transit_settings => |s| conformance::transit::transit_settings_round_trip_and_change(s.as_ref());
         );
 
         /// Deleting a key, with what the backend keeps at rest.

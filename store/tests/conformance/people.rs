@@ -270,7 +270,10 @@ pub async fn enrolments_are_used_once(store: &dyn KeyStore) {
         .unwrap();
     let now = store.user("dee").await.unwrap().unwrap();
     assert!(now.enrolled() && now.totp_sealed == vec![1; 48]);
-    assert_eq!(now.login.totp_last_step, 7, "the code that proved the secret is spent");
+    assert_eq!(
+        now.login.totp_last_step, 7,
+        "the code that proved the secret is spent"
+    );
     // Used once.
     assert!(matches!(
         store.offer_enrolment_totp(&t1, &[2; 48], at(4)).await,

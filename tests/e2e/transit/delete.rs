@@ -50,11 +50,12 @@ fn a_key_is_deleted_once_deletion_is_allowed_and_its_name_is_free_again() {
             .await
             .unwrap();
         assert_eq!(unb64(&opened.plaintext), b"4111111111111111");
-        // An application may not delete, whatever its grants; a missing key is a 404.
+        // An application may not delete, whatever its grants; a missing key is a 400, as in
+        // Vault (only a read of a missing key is a 404).
         assert_eq!(api_error(key::delete(&app, MOUNT, "ledger").await).0, 403);
         assert_eq!(
             api_error(key::delete(&root, MOUNT, "no-such-key").await).0,
-            404
+            400
         );
 
         // Allowed through the key's configuration, which read shows and the native view too.
@@ -108,10 +109,10 @@ fn a_key_is_deleted_once_deletion_is_allowed_and_its_name_is_free_again() {
         let (status, errors) = api_error(data::decrypt(&app, MOUNT, "ledger", &old, None).await);
         assert_eq!(status, 403, "{errors:?}");
         let (status, errors) = api_error(data::decrypt(&root, MOUNT, "ledger", &old, None).await);
-        assert_eq!(status, 404);
+        assert_eq!(status, 400);
         assert!(errors[0].starts_with("key_not_found: "), "{errors:?}");
         // Deleting again: there is nothing to delete.
-        assert_eq!(api_error(key::delete(&root, MOUNT, "ledger").await).0, 404);
+        assert_eq!(api_error(key::delete(&root, MOUNT, "ledger").await).0, 400);
 
         // The name is free: a new key of that name is a new key, version 1, that cannot open
         // what the deleted one sealed, and does not allow deletion until told so.

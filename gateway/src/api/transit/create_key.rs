@@ -1,15 +1,16 @@
-//! `POST {mount}/keys/:name` `{"type"?,"auto_rotate_period"?,...}` → the key, as read. Types:
-//! aes256-gcm96 (default), aes128-gcm96, chacha20-poly1305, ed25519, ecdsa-p256, rsa-2048,
-//! rsa-3072, rsa-4096, hmac. Creating a key that exists changes nothing, as in Vault; encrypt
-//! creates a missing one for an administrator ([`upsert`]).
-//! Administrators only (`transit_create_key`).
+//! `POST {mount}/keys/:name` `{"type"?,"derived"?,"convergent_encryption"?,"exportable"?,
+//! "auto_rotate_period"?,...}` → the key, as read. Types: aes256-gcm96 (default), aes128-gcm96,
+//! chacha20-poly1305, ed25519, ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa-2048, rsa-3072, rsa-4096,
+//! hmac. Creating a key that exists changes nothing, as in Vault; encrypt creates a missing one
+//! for an administrator ([`upsert`]). Administrators only (`transit_create_key`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
-use kms_engine::algorithm::Algorithm;
+use kms_engine::algorithm::{Algorithm, Family};
 use kms_engine::ids::KeyName;
 use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings};
 
+use super::backup::refuse_plaintext_backup;
 use super::envelope::VaultError;
 use super::fields::Fields;
 use super::{Name, admin_request, algorithm_of, read_key};
@@ -18,16 +19,25 @@ use crate::auth::Caller;
 use crate::state::AppState;
 use kms_control::keyops;
 
-/// Settings this KMS does not have, refused when asked for (false or absent is fine).
-pub fn refuse_unsupported(body: &mut Fields, names: &[&str]) -> Result<(), EngineError> {
-    for name in names {
-        if body.bool(name)? == Some(true) {
-            return Err(EngineError::InvalidArgument(format!(
-                "`{name}` is not supported (docs/vault-compat.md)"
-            )));
-        }
+/// Transit's derivation settings, checked as Vault checks them: convergent encryption needs
+/// derivation; derivation is for the AEAD types (Ed25519's derived signing keys are not built).
+pub fn derivation(
+    algorithm: Algorithm,
+    derived: bool,
+    convergent: bool,
+) -> Result<(bool, bool), EngineError> {
+    if convergent && !derived {
+        return Err(EngineError::InvalidArgument(
+            "convergent encryption requires derivation to be enabled".into(),
+        ));
     }
-    Ok(())
+    if derived && algorithm.family() != Family::Aead {
+        return Err(EngineError::InvalidArgument(format!(
+            "key derivation is supported for the encryption key types, not {}",
+            super::vault_type(algorithm)
+        )));
+    }
+    Ok((derived, convergent))
 }
 
 /// Vault's `auto_rotate_period`: `0` turns it off; otherwise at least an hour, as a duration
@@ -63,15 +73,13 @@ pub async fn handle(
         admin_request(&state, &req, &name, "transit_create_key", payload).await?;
     let key_name = KeyName::new(&name)?;
     let algorithm = algorithm_of(body.string("type")?.as_deref().unwrap_or("aes256-gcm96"))?;
-    refuse_unsupported(
-        &mut body,
-        &[
-            "derived",
-            "convergent_encryption",
-            "exportable",
-            "allow_plaintext_backup",
-        ],
+    let (derived, convergent) = derivation(
+        algorithm,
+        body.bool("derived")?.unwrap_or(false),
+        body.bool("convergent_encryption")?.unwrap_or(false),
     )?;
+    let exportable = body.bool("exportable")?.unwrap_or(false);
+    refuse_plaintext_backup(&mut body)?;
     match body.uint("key_size")? {
         None | Some(0 | 32) => {}
         Some(_) => {
@@ -85,6 +93,10 @@ pub async fn handle(
         deterministic: false,
         rotation_period_ms: rotate_period(&mut body)?.flatten(),
         notice_period_ms: DEFAULT_NOTICE_MS,
+        // As the native API's `exportable`: the material may leave only as an approved export.
+        exportable,
+        derived,
+        convergent,
         ..KeySettings::default()
     };
     let warnings = body.warnings();
@@ -95,7 +107,7 @@ pub async fn handle(
 }
 
 /// Creates the key (audited as `transit_create_key`) and waits until the data plane serves it.
-async fn create(
+pub async fn create(
     state: &web::Data<AppState>,
     caller: &Caller,
     target: String,
@@ -104,7 +116,10 @@ async fn create(
     settings: KeySettings,
 ) -> Result<(), VaultError> {
     let mut event = success(state, caller, "transit_create_key", target.clone());
-    event.detail = Some(format!("algorithm={algorithm}"));
+    event.detail = Some(format!(
+        "algorithm={algorithm} derived={} convergent={} exportable={}",
+        settings.derived, settings.convergent, settings.exportable
+    ));
     let actor = caller.actor();
     run(
         state,
@@ -117,18 +132,31 @@ async fn create(
     Ok(())
 }
 
+/// What encrypt's "upsert" creates: the request's `type`, and a derived key (convergent if
+/// asked) when the first item has a `context`, as Vault does.
+pub struct Upsert {
+    pub kind: Option<String>,
+    pub derived: bool,
+    pub convergent: bool,
+}
+
 /// Vault's encrypt creates a missing key ("upsert") for a caller allowed to create keys: here an
-/// administrator, with the `type` the request names (default aes256-gcm96). Applications never
-/// reach this: to them a missing key is the same 403 as a key they hold no grant on.
+/// administrator. Applications never reach this: to them a missing key is the same 403 as a key
+/// they hold no grant on.
 pub async fn upsert(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     name: &str,
-    kind: Option<&str>,
+    upsert: &Upsert,
 ) -> Result<(), VaultError> {
     let (caller, target) = key_admin(state, req, name, "transit_create_key").await?;
-    let algorithm = algorithm_of(kind.unwrap_or("aes256-gcm96"))?;
-    let settings = KeySettings::default();
+    let algorithm = algorithm_of(upsert.kind.as_deref().unwrap_or("aes256-gcm96"))?;
+    let (derived, convergent) = derivation(algorithm, upsert.derived, upsert.convergent)?;
+    let settings = KeySettings {
+        derived,
+        convergent,
+        ..KeySettings::default()
+    };
     create(
         state,
         &caller,

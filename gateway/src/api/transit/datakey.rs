@@ -1,15 +1,15 @@
 //! `POST {mount}/datakey/:type/:name` (`type` is `plaintext` or `wrapped`) `{"bits"?,"context"?,
-//! "associated_data"?}` → `{"ciphertext":"vault:vN:...","key_version":N,"plaintext"?}`: a fresh
-//! random key of 128 or 256 bits (default 256) encrypted under the named key, its plaintext only
-//! for `plaintext`.
+//! "associated_data"?,"key_version"?}` → `{"ciphertext":"vault:vN:...","key_version":N,
+//! "plaintext"?}`: a fresh random key of 128, 256 or 512 bits (default 256) encrypted under the
+//! named key, its plaintext only for `plaintext`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
 use kms_engine::algorithm::Operation;
-use kms_engine::pool::Item;
+use kms_engine::pool::{Item, Params};
 
 use super::envelope::VaultError;
-use super::{Items, associated_data};
+use super::{Items, contexts, key_version, with_params};
 use crate::state::AppState;
 
 pub async fn handle(
@@ -46,17 +46,28 @@ pub async fn handle(
             let bytes = match f.uint("bits")?.unwrap_or(256) {
                 128 => 16,
                 256 => 32,
+                512 => 64,
                 _ => {
                     return Err(EngineError::InvalidArgument(
-                        "`bits` must be 128 or 256".into(),
+                        "`bits` must be 128, 256 or 512".into(),
                     ));
                 }
             };
-            Ok(Item::DataKey {
+            let version = key_version(f)?;
+            let (context, derivation) = contexts(f)?;
+            let item = Item::DataKey {
                 bytes,
-                context: associated_data(f)?,
+                context,
                 return_plaintext,
-            })
+            };
+            Ok(with_params(
+                item,
+                Params {
+                    derivation,
+                    version,
+                    ..Params::default()
+                },
+            ))
         },
     )
     .await?;

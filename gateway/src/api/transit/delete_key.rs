@@ -22,7 +22,7 @@ pub async fn handle(
 ) -> Result<HttpResponse, VaultError> {
     let name = name.into_inner();
     let (caller, target) = key_admin(&state, &req, &name, "transit_delete_key").await?;
-    let key = snapshot(&state, &name)?;
+    let key = snapshot(&state, &name).map_err(super::envelope::missing_is_400)?;
     if !key.settings.deletion_allowed {
         return Err(ApiError::from(not_allowed()).into());
     }

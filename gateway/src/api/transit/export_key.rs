@@ -1,8 +1,9 @@
 //! `GET {mount}/export/public-key/:name[/:version]` (`version`: a number or `latest`; without,
 //! every version that still verifies) → `{"name","type","keys":{"N":"<public key>"}}`, public keys as
-//! `read` shows them. The other export types (`encryption-key`, `signing-key`, `hmac-key`, ...)
-//! would take secret material out of the KMS and are refused. An administrator, or an app holding
-//! any grant on the key.
+//! `read` shows them. The other export types (`encryption-key`, `signing-key`, `hmac-key`) would
+//! take secret material out of the KMS: `400 not_exportable` for a key that is not exportable, as
+//! Vault answers, and for an exportable one `403 approval_required` (backup.rs). An
+//! administrator, or (public keys) an app holding any grant on the key.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
@@ -22,10 +23,24 @@ pub async fn handle(
     let info = req.match_info();
     let (kind, name) = (info.query("type"), info.query("name"));
     if kind != "public-key" {
-        return Err(VaultError::bad_request(
-            "not_exportable",
-            format!("`{kind}` export is not supported: key material never leaves the KMS"),
-        ));
+        super::backup::export_refused(kind)?;
+        let (caller, target) =
+            crate::api::admin::key_admin(&state, &req, name, "transit_export_key").await?;
+        let key = super::read_key::snapshot(&state, name).map_err(envelope::missing_is_400)?;
+        if !key.settings.exportable {
+            return Err(VaultError::bad_request(
+                "not_exportable",
+                "private key material is not exportable",
+            ));
+        }
+        return super::backup::refuse(
+            &state,
+            &caller,
+            "transit_export_key",
+            target,
+            "exporting key material",
+        )
+        .await;
     }
     let (_, key) = auth::authorize_key_any(&state, &req, name, "transit_export_public_key").await?;
     if !key.algorithm.has_public_key() {

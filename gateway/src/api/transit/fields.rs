@@ -11,6 +11,21 @@ use super::envelope::VaultError;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// A request body of at most `--max-body-bytes`.
+pub async fn body(state: &AppState, payload: web::Payload) -> Result<web::Bytes, VaultError> {
+    Ok(payload
+        .to_bytes_limited(state.limits.body_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "request body is larger than the server's limit",
+            )
+        })?
+        .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?)
+}
+
 /// The parameters not yet taken; whatever is left at the end was not understood.
 pub struct Fields(Map<String, Value>);
 
@@ -21,21 +36,15 @@ fn invalid(name: &str, what: &str) -> EngineError {
 impl Fields {
     /// Reads a body of at most `--max-body-bytes`; an empty body has no parameters.
     pub async fn read(state: &AppState, payload: web::Payload) -> Result<Self, VaultError> {
-        let bytes = payload
-            .to_bytes_limited(state.limits.body_bytes)
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "request body is larger than the server's limit",
-                )
-            })?
-            .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+        Self::parse(&body(state, payload).await?)
+    }
+
+    /// The parameters of a body already read.
+    pub fn parse(bytes: &[u8]) -> Result<Self, VaultError> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(Map::new()));
         }
-        match serde_json::from_slice(&bytes) {
+        match serde_json::from_slice(bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => Err(VaultError::bad_request(
                 "invalid_json",

@@ -1,25 +1,23 @@
 //! `POST {mount}/hmac/:name[/:algorithm]` `{"input","algorithm"?,"key_version"?}` or
-//! `{"batch_input":[...]}` → `{"hmac":"vault:vN:..."}`. `hmac` keys only, SHA-256 only.
+//! `{"batch_input":[...]}` → `{"hmac":"vault:vN:..."}`. Any key type: each version has a Transit
+//! HMAC key of its own (an HMAC key's material; for other keys one derived from the version's
+//! material inside the crypto worker). SHA-2 and SHA-3, SHA-256 by default.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_engine::EngineError;
-use kms_engine::algorithm::Operation;
-use kms_engine::pool::Item;
+use kms_engine::algorithm::{Family, Operation};
+use kms_engine::crypto::HashAlgorithm;
+use kms_engine::keyring::KeyEntry;
+use kms_engine::pool::{Item, Params};
 
 use super::envelope::VaultError;
-use super::fields::Fields;
-use super::{Items, check_key_version};
+use super::{Items, hash_algorithm, key_version, with_params};
 use crate::state::AppState;
 
-/// The hash algorithm from the path or the body: `sha2-256` (the default) is the only one.
-pub fn sha2_256(req: &HttpRequest, body: &mut Fields, field: &str) -> Result<(), EngineError> {
-    let from_path = req.match_info().get("algorithm").map(str::to_owned);
-    match from_path.or(body.string(field)?).as_deref() {
-        None | Some("sha2-256") => Ok(()),
-        Some(other) => Err(EngineError::InvalidArgument(format!(
-            "hash algorithm `{other}` is not supported: only sha2-256"
-        ))),
-    }
+/// Whether to MAC with the version's Transit HMAC key: always, but for an HMAC key asked for no
+/// particular hash, which MACs with its own algorithm (an `hmac-sm3` key stays HMAC-SM3, and
+/// agrees with the native API).
+pub fn transit_hmac(key: &KeyEntry, hash: Option<HashAlgorithm>) -> bool {
+    hash.is_some() || key.algorithm.family() != Family::Mac
 }
 
 pub async fn handle(
@@ -29,7 +27,7 @@ pub async fn handle(
 ) -> Result<HttpResponse, VaultError> {
     let name = req.match_info().query("name").to_owned();
     let mut items = Items::read(&state, payload).await?;
-    sha2_256(&req, &mut items.body, "algorithm")?;
+    let hash = hash_algorithm(&req, &mut items.body, "algorithm")?;
     let results = super::run(
         &state,
         &req,
@@ -37,10 +35,18 @@ pub async fn handle(
         Operation::Hmac,
         &mut items,
         |f, key| {
-            check_key_version(f, key)?;
-            Ok(Item::Hmac {
-                input: f.base64("input")?,
-            })
+            let version = key_version(f)?;
+            Ok(with_params(
+                Item::Hmac {
+                    input: f.base64("input")?,
+                },
+                Params {
+                    version,
+                    hash,
+                    transit_hmac: transit_hmac(key, hash),
+                    ..Params::default()
+                },
+            ))
         },
     )
     .await?;

@@ -1,29 +1,40 @@
-//! Vault's `marshaling_algorithm: jws` for ECDSA signatures: the fixed-size `r ‖ s` (32 bytes
-//! each for P-256) in unpadded base64url, as JSON Web Signatures carry them, instead of the
-//! default ASN.1 DER in base64. The crypto workers always make DER; these convert at the edge.
+//! Vault's `marshaling_algorithm: jws` for ECDSA signatures: the fixed-size `r ‖ s` (32, 48 or
+//! 66 bytes each for P-256, P-384 and P-521) in unpadded base64url, as JSON Web Signatures carry
+//! them, instead of the default ASN.1 DER in base64. The crypto workers always make DER; these
+//! convert at the edge.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use kms_engine::EngineError;
 
-/// Bytes of one P-256 scalar.
-const SCALAR: usize = 32;
+/// Bytes of one scalar of each curve: P-256, P-384, P-521.
+const SCALARS: [usize; 3] = [32, 48, 66];
+
+/// Bytes of one scalar of an ECDSA key's curve.
+pub fn scalar_len(algorithm: kms_engine::algorithm::Algorithm) -> usize {
+    use kms_engine::algorithm::Algorithm;
+    match algorithm {
+        Algorithm::EcdsaP384 => 48,
+        Algorithm::EcdsaP521 => 66,
+        _ => 32,
+    }
+}
 
 fn bad() -> EngineError {
-    EngineError::InvalidSignature("not a P-256 ECDSA signature")
+    EngineError::InvalidSignature("not an ECDSA signature of this key's curve")
 }
 
 /// One DER INTEGER's content as a fixed-size big-endian scalar.
-fn scalar(bytes: &[u8]) -> Result<[u8; SCALAR], EngineError> {
+fn scalar(bytes: &[u8], size: usize) -> Result<Vec<u8>, EngineError> {
     let trimmed = match bytes {
         [0, rest @ ..] => rest,
         all => all,
     };
-    if trimmed.len() > SCALAR {
+    if trimmed.len() > size {
         return Err(bad());
     }
-    let mut out = [0u8; SCALAR];
-    out[SCALAR - trimmed.len()..].copy_from_slice(trimmed);
+    let mut out = vec![0u8; size];
+    out[size - trimmed.len()..].copy_from_slice(trimmed);
     Ok(out)
 }
 
@@ -37,10 +48,12 @@ fn integer(der: &[u8]) -> Result<(&[u8], &[u8]), EngineError> {
     }
 }
 
-/// DER `SEQUENCE { INTEGER r, INTEGER s }` → `r ‖ s`.
-pub fn der_to_raw(der: &[u8]) -> Result<Vec<u8>, EngineError> {
+/// DER `SEQUENCE { INTEGER r, INTEGER s }` → `r ‖ s`, each `size` bytes. The sequence's length
+/// is in the short form, or the long form of one byte (P-521's signatures pass 127 bytes).
+pub fn der_to_raw(der: &[u8], size: usize) -> Result<Vec<u8>, EngineError> {
     let body = match der {
-        [0x30, len, body @ ..] if usize::from(*len) == body.len() => body,
+        [0x30, 0x81, len, body @ ..] if *len >= 0x80 && usize::from(*len) == body.len() => body,
+        [0x30, len, body @ ..] if *len < 0x80 && usize::from(*len) == body.len() => body,
         _ => return Err(bad()),
     };
     let (r, rest) = integer(body)?;
@@ -48,8 +61,8 @@ pub fn der_to_raw(der: &[u8]) -> Result<Vec<u8>, EngineError> {
     if !rest.is_empty() {
         return Err(bad());
     }
-    let mut out = scalar(r)?.to_vec();
-    out.extend_from_slice(&scalar(s)?);
+    let mut out = scalar(r, size)?;
+    out.extend_from_slice(&scalar(s, size)?);
     Ok(out)
 }
 
@@ -62,7 +75,7 @@ fn der_integer(scalar: &[u8], out: &mut Vec<u8>) {
     let minimal = &scalar[first..];
     let pad = minimal[0] & 0x80 != 0;
     out.push(0x02);
-    // At most 33 bytes: the length fits in one byte.
+    // At most 67 bytes: the length fits in one byte.
     out.push(u8::try_from(minimal.len() + usize::from(pad)).unwrap_or(0));
     if pad {
         out.push(0);
@@ -72,13 +85,19 @@ fn der_integer(scalar: &[u8], out: &mut Vec<u8>) {
 
 /// `r ‖ s` → DER `SEQUENCE { INTEGER r, INTEGER s }`.
 pub fn raw_to_der(raw: &[u8]) -> Result<Vec<u8>, EngineError> {
-    if raw.len() != 2 * SCALAR {
+    let size = raw.len() / 2;
+    if !raw.len().is_multiple_of(2) || !SCALARS.contains(&size) {
         return Err(bad());
     }
-    let mut body = Vec::with_capacity(72);
-    der_integer(&raw[..SCALAR], &mut body);
-    der_integer(&raw[SCALAR..], &mut body);
-    let mut out = vec![0x30, u8::try_from(body.len()).unwrap_or(0)];
+    let mut body = Vec::with_capacity(2 * size + 6);
+    der_integer(&raw[..size], &mut body);
+    der_integer(&raw[size..], &mut body);
+    let len = u8::try_from(body.len()).map_err(|_| bad())?;
+    let mut out = if len < 0x80 {
+        vec![0x30, len]
+    } else {
+        vec![0x30, 0x81, len]
+    };
     out.extend_from_slice(&body);
     Ok(out)
 }
@@ -95,13 +114,13 @@ fn split(text: &str) -> Result<(&str, &str), EngineError> {
     Ok(text.split_at(at))
 }
 
-/// A signature as the workers made it (DER in base64) → the JWS form.
-pub fn to_jws(signature: &str) -> Result<String, EngineError> {
+/// A signature as the workers made it (DER in base64) → the JWS form, scalars of `size` bytes.
+pub fn to_jws(signature: &str, size: usize) -> Result<String, EngineError> {
     let (header, body) = split(signature)?;
     let der = STANDARD.decode(body).map_err(|_| bad())?;
     Ok(format!(
         "{header}{}",
-        URL_SAFE_NO_PAD.encode(der_to_raw(&der)?)
+        URL_SAFE_NO_PAD.encode(der_to_raw(&der, size)?)
     ))
 }
 
@@ -126,18 +145,23 @@ mod tests {
         let der = raw_to_der(&raw).unwrap();
         assert_eq!(&der[..5], &[0x30, 0x44, 0x02, 0x21, 0x00]);
         assert_eq!(der[37..39], [0x02, 0x1f]);
-        assert_eq!(der_to_raw(&der).unwrap(), raw);
+        assert_eq!(der_to_raw(&der, 32).unwrap(), raw);
         let sig = format!("vault:v3:{}", STANDARD.encode(&der));
-        let jws = to_jws(&sig).unwrap();
+        let jws = to_jws(&sig, 32).unwrap();
         assert_eq!(jws, format!("vault:v3:{}", URL_SAFE_NO_PAD.encode(&raw)));
         assert_eq!(from_jws(&jws).unwrap(), sig);
+        // P-521: the sequence's length takes the long form.
+        let raw = vec![0x81; 132];
+        let der = raw_to_der(&raw).unwrap();
+        assert_eq!(&der[..3], &[0x30, 0x81, 0x8a]);
+        assert_eq!(der_to_raw(&der, 66).unwrap(), raw);
     }
 
     #[test]
     fn malformed_signatures_are_refused() {
-        assert!(der_to_raw(&[0x30, 0x02, 0x02, 0x00]).is_err());
+        assert!(der_to_raw(&[0x30, 0x02, 0x02, 0x00], 32).is_err());
         assert!(raw_to_der(&[1; 63]).is_err());
         assert!(from_jws("vault:v1:AAAA").is_err());
-        assert!(to_jws("kms:00001:AAAA").is_err());
+        assert!(to_jws("kms:00001:AAAA", 32).is_err());
     }
 }

@@ -1,14 +1,17 @@
-//! `POST {mount}/keys/:name/config` `{"min_decryption_version"?,"auto_rotate_period"?,
-//! "deletion_allowed"?,...}` → the key, as read. `min_encryption_version` only 0, `exportable` and
-//! `allow_plaintext_backup` only false (docs/vault-compat.md). Administrators only
+//! `POST {mount}/keys/:name/config` `{"min_decryption_version"?,"min_encryption_version"?,
+//! "auto_rotate_period"?,"deletion_allowed"?,"exportable"?}` → the key, as read. Neither minimum
+//! may pass the latest version (400, as in Vault); `exportable` may only be turned on;
+//! `allow_plaintext_backup` needs an approval (backup.rs). Administrators only
 //! (`transit_configure_key`).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::ids::KeyVersion;
 use kms_engine::store::KeyConfig;
 
-use super::create_key::{refuse_unsupported, rotate_period};
-use super::envelope::VaultError;
+use super::backup::refuse_plaintext_backup;
+use super::create_key::rotate_period;
+use super::envelope::{VaultError, missing_is_400};
 use super::{Name, admin_request, read_key};
 use crate::api::admin::{run, success};
 use crate::state::AppState;
@@ -23,13 +26,11 @@ pub async fn handle(
     let name = name.into_inner();
     let (caller, target, mut body) =
         admin_request(&state, &req, &name, "transit_configure_key", payload).await?;
-    refuse_unsupported(&mut body, &["exportable", "allow_plaintext_backup"])?;
-    if !matches!(body.uint("min_encryption_version")?, None | Some(0)) {
-        return Err(VaultError::bad_request(
-            "invalid_request",
-            "`min_encryption_version` other than 0 is not supported: the latest version encrypts",
-        ));
-    }
+    refuse_plaintext_backup(&mut body)?;
+    let min_encryption_version = body
+        .uint("min_encryption_version")?
+        .map(|v| u32::try_from(v).unwrap_or(u32::MAX));
+    let exportable = body.bool("exportable")?;
     let min_decryption_version = match body.uint("min_decryption_version")? {
         None | Some(0) => None,
         Some(v) => Some(KeyVersion::new(u32::try_from(v).unwrap_or(u32::MAX))?),
@@ -39,6 +40,8 @@ pub async fn handle(
         rotation_period_ms: rotate_period(&mut body)?,
         notice_period_ms: None,
         deletion_allowed: body.bool("deletion_allowed")?,
+        min_encryption_version,
+        exportable,
     };
     let warnings = body.warnings();
     if !config.is_empty() {
@@ -68,9 +71,21 @@ pub async fn handle(
                 Ok(())
             },
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            // A minimum above the latest version: Vault's 400, not a conflict to retry.
+            let e = missing_is_400(e);
+            if e.status == StatusCode::CONFLICT {
+                crate::error::ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    ..e
+                }
+            } else {
+                e
+            }
+        })?;
     } else {
-        read_key::snapshot(&state, &name)?;
+        read_key::snapshot(&state, &name).map_err(missing_is_400)?;
     }
     read_key::answer(&state, &name, warnings).await
 }

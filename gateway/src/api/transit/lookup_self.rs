@@ -29,7 +29,8 @@ pub async fn handle(
             "expire_time": null,
             "explicit_max_ttl": 0,
             "id": "",
-            "issue_time": null,
+            // Tokens here carry no issue time: the epoch, as `creation_time` 0 says.
+            "issue_time": "1970-01-01T00:00:00Z",
             "meta": null,
             "num_uses": 0,
             "orphan": true,

@@ -7,6 +7,8 @@
 //! values, Vault's key types, the run of items through the crypto workers, and Vault's batch
 //! answer.
 
+pub mod backup;
+pub mod cache_config;
 pub mod create_key;
 pub mod datakey;
 pub mod decrypt;
@@ -17,6 +19,7 @@ pub mod export_key;
 pub mod fields;
 pub mod hash;
 pub mod hmac;
+pub mod import;
 pub mod jws;
 pub mod key_config;
 pub mod list_keys;
@@ -29,6 +32,7 @@ pub mod sign;
 pub mod sys_health;
 pub mod trim;
 pub mod verify;
+pub mod wrapping_key;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,9 +42,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
 use kms_engine::algorithm::{Algorithm, Operation};
 use kms_engine::ciphertext::{Kind, encode_b64};
+use kms_engine::crypto::HashAlgorithm;
 use kms_engine::ids::KeyVersion;
 use kms_engine::keyring::KeyEntry;
-use kms_engine::pool::{Done, Item};
+use kms_engine::pool::{Done, Item, Params};
 use serde_json::{Value, json};
 
 use self::envelope::VaultError;
@@ -100,6 +105,8 @@ pub fn algorithm_of(vault: &str) -> Result<Algorithm, EngineError> {
         "chacha20-poly1305" => Ok(Algorithm::ChaCha20Poly1305),
         "ed25519" => Ok(Algorithm::Ed25519),
         "ecdsa-p256" => Ok(Algorithm::EcdsaP256),
+        "ecdsa-p384" => Ok(Algorithm::EcdsaP384),
+        "ecdsa-p521" => Ok(Algorithm::EcdsaP521),
         "rsa-2048" => Ok(Algorithm::Rsa2048),
         "rsa-3072" => Ok(Algorithm::Rsa3072),
         "rsa-4096" => Ok(Algorithm::Rsa4096),
@@ -162,9 +169,8 @@ pub fn render(done: Done) -> Value {
         Done::Signature { signature, version } => {
             json!({ "signature": to_vault(&signature), "key_version": version.get() })
         }
-        Done::Hmac { hmac, version } => {
-            json!({ "hmac": to_vault(&hmac), "key_version": version.get() })
-        }
+        // Vault's hmac answer has no `key_version`: the version is in the value.
+        Done::Hmac { hmac, .. } => json!({ "hmac": to_vault(&hmac) }),
         Done::Valid { valid, .. } => json!({ "valid": valid }),
         // Password keys are refused before they reach a worker on this API.
         Done::Protected { protected, version } => {
@@ -174,43 +180,85 @@ pub fn render(done: Done) -> Value {
     }
 }
 
-/// `key_version` on encrypt, rewrap, sign and hmac: this KMS only ever uses the active version,
-/// so asking for another one is refused rather than silently ignored.
-pub fn check_key_version(f: &mut Fields, key: &KeyEntry) -> Result<(), EngineError> {
+/// `key_version` on encrypt, rewrap, datakey, sign and hmac: the version to use (`0` or absent:
+/// the latest). The worker checks it against the key's latest version and
+/// `min_encryption_version`.
+pub fn key_version(f: &mut Fields) -> Result<Option<KeyVersion>, EngineError> {
     match f.uint("key_version")? {
-        None | Some(0) => Ok(()),
-        Some(v) if v == u64::from(key.active.get()) => Ok(()),
-        Some(_) => Err(EngineError::InvalidArgument(
-            "`key_version` other than the latest version is not supported".into(),
-        )),
+        None | Some(0) => Ok(None),
+        Some(v) => Ok(Some(KeyVersion::new(u32::try_from(v).unwrap_or(u32::MAX))?)),
     }
 }
 
-/// Vault's `associated_data` (AEAD associated data) is this KMS's `context`. Vault's `context`
-/// only derives keys for `derived` keys, which this KMS does not make; like Vault for a key that
-/// is not derived, it is checked as base64 and not used.
-pub fn associated_data(f: &mut Fields) -> Result<Vec<u8>, EngineError> {
-    f.base64("context")?;
-    // Vault ignores `nonce` unless the key is convergent, which these never are.
+/// Vault's `associated_data` (AEAD associated data) is this KMS's `context`; Vault's `context`
+/// is the derivation context of a `derived` key (ignored, as in Vault, for one that is not).
+/// Returns the associated data and the derivation context.
+pub fn contexts(f: &mut Fields) -> Result<(Vec<u8>, Option<Vec<u8>>), EngineError> {
+    let derivation = f.base64("context")?;
+    // Vault reads `nonce` only for convergent keys of its first convergent version, which it no
+    // longer makes; the nonce of a convergent key here comes from the derived key.
     f.string("nonce")?;
-    f.base64("associated_data")
+    let aad = f.base64("associated_data")?;
+    Ok((aad, (!derivation.is_empty()).then_some(derivation)))
+}
+
+/// `item` with Transit's per-item options, when there are any (the common case has none, and
+/// goes to the workers as the native API's items do).
+pub fn with_params(item: Item, params: Params) -> Item {
+    let none = params.derivation.is_none()
+        && params.version.is_none()
+        && params.hash.is_none()
+        && !params.transit_hmac;
+    if none {
+        item
+    } else {
+        Item::With(Box::new((params, item)))
+    }
+}
+
+/// The hash algorithm from the path (`/:algorithm`) or the body's `field`; `None` when neither
+/// names one.
+pub fn hash_algorithm(
+    req: &HttpRequest,
+    body: &mut Fields,
+    field: &str,
+) -> Result<Option<HashAlgorithm>, EngineError> {
+    let from_body = body.string(field)?;
+    req.match_info()
+        .get("algorithm")
+        .map(str::to_owned)
+        .or(from_body)
+        .map(|name| HashAlgorithm::parse(&name))
+        .transpose()
 }
 
 /// One request's items, in order: the batch's, or the body's own.
 pub struct Items {
     pub batch: Option<Batch>,
     pub body: Fields,
+    /// Fields a failed batch item carries besides `error` (Vault's decrypt sends
+    /// `"plaintext":""`).
+    pub failed_item: Value,
 }
 
 impl Items {
     pub async fn read(state: &AppState, payload: web::Payload) -> Result<Self, VaultError> {
-        let mut body = Fields::read(state, payload).await?;
+        Self::parse(state, &fields::body(state, payload).await?)
+    }
+
+    /// The items of a body already read.
+    pub fn parse(state: &AppState, bytes: &[u8]) -> Result<Self, VaultError> {
+        let mut body = Fields::parse(bytes)?;
         let batch = body.batch(state)?;
-        Ok(Self { batch, body })
+        Ok(Self {
+            batch,
+            body,
+            failed_item: json!({}),
+        })
     }
 
     /// Parses each item with `parse` (the body itself when there is no batch).
-    pub fn parse<T>(
+    pub fn each<T>(
         &mut self,
         mut parse: impl FnMut(&mut Fields) -> Result<T, EngineError>,
     ) -> Vec<Result<T, EngineError>> {
@@ -243,12 +291,29 @@ pub async fn run(
     let mut known = false;
     let mut parse = parse;
     let result = async {
-        let (caller, key) = auth::authorize_key(state, req, name, op).await?;
+        let (caller, key) = auth::authorize_key(state, req, name, op)
+            .await
+            .map_err(envelope::missing_is_400)?;
         known = true;
-        if !key.algorithm.supports(op) {
+        // Transit MACs with any key: each version has an HMAC key of its own. A password key's
+        // private half serves the password endpoints only.
+        let general = key.settings.purpose == kms_engine::keyring::Purpose::General;
+        if !general || (op != Operation::Hmac && !key.algorithm.supports(op)) {
             return Err(EngineError::OperationNotSupported(op.name()).into());
         }
-        let parsed = items.parse(|f| parse(f, &key));
+        let parsed = items.each(|f| parse(f, &key));
+        // A derived key needs every item's context: as in Vault, one missing fails the request.
+        if key.settings.derived
+            && op != Operation::Hmac
+            && parsed.iter().flatten().any(|i| !derives(i))
+        {
+            return Err(EngineError::InvalidArgument(
+                "missing `context` for key derivation: the key was created `derived`, so every \
+                 item needs its context"
+                    .into(),
+            )
+            .into());
+        }
         let who = caller.actor_shared();
         let k = Arc::clone(&key);
         let mut results =
@@ -268,6 +333,11 @@ pub async fn run(
     result.map_err(VaultError)
 }
 
+/// Whether an item carries a derivation context.
+fn derives(item: &Item) -> bool {
+    matches!(item, Item::With(inner) if inner.0.derivation.is_some())
+}
+
 /// Vault's answer: one item's data (or its error), or `batch_results` in order. A batch in which
 /// any item failed is 400, unless some succeeded and `partial_failure_response_code` says
 /// otherwise.
@@ -276,6 +346,7 @@ pub fn respond(
     results: Vec<Result<Value, EngineError>>,
 ) -> Result<HttpResponse, VaultError> {
     let warnings = items.body.warnings();
+    let failed_item = items.failed_item;
     let Some(batch) = items.batch else {
         let result = results
             .into_iter()
@@ -296,12 +367,13 @@ pub fn respond(
                 }
                 Err(e) => {
                     failed = true;
-                    json!({ "error": envelope::line(&ApiError::from(e)) })
+                    let mut v = failed_item.clone();
+                    v["error"] = envelope::line(&ApiError::from(e)).into();
+                    v
                 }
             };
-            if let Some(r) = reference {
-                v["reference"] = r;
-            }
+            // Vault echoes `reference` in every item, `""` when none was sent.
+            v["reference"] = reference.unwrap_or_else(|| json!(""));
             v
         })
         .collect();
@@ -330,7 +402,9 @@ pub async fn admin_request(
     action: &str,
     payload: web::Payload,
 ) -> Result<(Caller, String, Fields), VaultError> {
-    let (caller, target) = crate::api::admin::key_admin(state, req, name, action).await?;
+    let (caller, target) = crate::api::admin::key_admin(state, req, name, action)
+        .await
+        .map_err(envelope::missing_is_400)?;
     let body = Fields::read(state, payload).await?;
     Ok((caller, target, body))
 }
@@ -382,10 +456,12 @@ mod tests {
             "rsa-3072",
             "rsa-4096",
             "hmac",
+            "ecdsa-p384",
+            "ecdsa-p521",
         ] {
             assert_eq!(vault_type(algorithm_of(t).unwrap()), t);
         }
-        assert!(algorithm_of("ecdsa-p384").is_err());
+        assert!(algorithm_of("aes128-cmac").is_err());
     }
 
     #[test]

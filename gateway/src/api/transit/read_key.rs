@@ -20,7 +20,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Versions Vault would still list: not destroyed, nor waiting to be (Vault's trim removes them).
+/// Versions Vault would still have: not destroyed, nor waiting to be (Vault's trim removes them).
 fn available(v: &VersionEntry) -> bool {
     !matches!(
         v.state,
@@ -28,10 +28,18 @@ fn available(v: &VersionEntry) -> bool {
     )
 }
 
+/// Versions Vault lists in `keys`: the available ones from `min_decryption_version` on (Vault
+/// archives the older ones and lists only the live).
+fn listed(key: &KeyEntry, v: &VersionEntry) -> bool {
+    available(v) && v.version >= key.min_decryption_version
+}
+
 /// Vault's `name` of a key pair's curve or size.
 fn pair_name(algorithm: Algorithm) -> &'static str {
     match algorithm {
         Algorithm::EcdsaP256 => "P-256",
+        Algorithm::EcdsaP384 => "P-384",
+        Algorithm::EcdsaP521 => "P-521",
         other => other.name(),
     }
 }
@@ -54,10 +62,59 @@ pub async fn public_key(
 /// The key as Vault's read answers it.
 pub async fn key_data(state: &AppState, key: &Arc<KeyEntry>) -> Value {
     let algorithm = key.algorithm;
+    let settings = key.settings;
+    let supports = |op| algorithm.supports(op);
+    let mut data = json!({
+        "name": key.name.as_str(),
+        "type": vault_type(algorithm),
+        "latest_version": key.versions().last().map_or(0, |v| v.version.get()),
+        "min_available_version": key
+            .versions()
+            .iter()
+            .find(|v| available(v))
+            .filter(|v| v.version.get() > 1)
+            .map_or(0, |v| v.version.get()),
+        "min_decryption_version": key.min_decryption_version.get(),
+        "min_encryption_version": settings.min_encryption_version,
+        "deletion_allowed": settings.deletion_allowed,
+        "derived": settings.derived,
+        "exportable": settings.exportable,
+        // Refused unless approved (backup.rs): never on.
+        "allow_plaintext_backup": false,
+        "imported_key": settings.imported,
+        // Deleted keys are gone at once here (OpenBao's soft deletion is not built).
+        "soft_deleted": false,
+        "auto_rotate_period": settings.rotation_period_ms.map_or(0, |ms| ms / 1000),
+        "supports_encryption": supports(Operation::Encrypt),
+        "supports_decryption": supports(Operation::Decrypt),
+        // Vault's rule: the types whose keys can be derived (whether this key is or not).
+        "supports_derivation": matches!(
+            algorithm,
+            Algorithm::Aes256Gcm | Algorithm::Aes128Gcm | Algorithm::ChaCha20Poly1305 | Algorithm::Ed25519
+        ),
+        "supports_signing": supports(Operation::Sign),
+    });
+    if settings.derived {
+        data["kdf"] = "hkdf_sha256".into();
+        data["convergent_encryption"] = settings.convergent.into();
+        if settings.convergent {
+            // What OpenBao 2.7.2 reports for its convergent keys.
+            data["convergent_encryption_version"] = (-1).into();
+        }
+    }
+    if settings.imported {
+        data["imported_key_allow_rotation"] = false.into();
+    }
+    if algorithm.family() == Family::Mac {
+        // Vault shows an HMAC key's size, not its versions.
+        data["key_size"] = 32.into();
+        return data;
+    }
     let mut keys = Map::new();
-    for v in key.versions().iter().filter(|v| available(v)) {
+    for v in key.versions().iter().filter(|v| listed(key, v)) {
         let entry = if algorithm.has_public_key() {
             json!({
+                "certificate_chain": "",
                 "creation_time": v.created_at.rfc3339(),
                 "name": pair_name(algorithm),
                 "public_key": public_key(state, key, v.version).await.unwrap_or_default(),
@@ -67,34 +124,8 @@ pub async fn key_data(state: &AppState, key: &Arc<KeyEntry>) -> Value {
         };
         keys.insert(v.version.get().to_string(), entry);
     }
-    let latest = key.versions().last().map_or(0, |v| v.version.get());
-    let min_available = key
-        .versions()
-        .iter()
-        .find(|v| available(v))
-        .filter(|v| v.version.get() > 1)
-        .map_or(0, |v| v.version.get());
-    let supports = |op| algorithm.supports(op);
-    json!({
-        "name": key.name.as_str(),
-        "type": vault_type(algorithm),
-        "keys": keys,
-        "latest_version": latest,
-        "min_available_version": min_available,
-        "min_decryption_version": key.min_decryption_version.get(),
-        "min_encryption_version": 0,
-        "deletion_allowed": key.settings.deletion_allowed,
-        "derived": false,
-        "exportable": false,
-        "allow_plaintext_backup": false,
-        "convergent_encryption": false,
-        "imported": false,
-        "auto_rotate_period": key.settings.rotation_period_ms.map_or(0, |ms| ms / 1000),
-        "supports_encryption": supports(Operation::Encrypt),
-        "supports_decryption": supports(Operation::Decrypt),
-        "supports_derivation": false,
-        "supports_signing": supports(Operation::Sign),
-    })
+    data["keys"] = keys.into();
+    data
 }
 
 /// The key's current snapshot, as the data plane serves it.
@@ -122,6 +153,11 @@ pub async fn handle(
     req: HttpRequest,
     name: Name,
 ) -> Result<HttpResponse, VaultError> {
-    let (_, key) = auth::authorize_key_any(&state, &req, &name, "transit_read_key").await?;
+    let (_, key) = match auth::authorize_key_any(&state, &req, &name, "transit_read_key").await {
+        Ok(found) => found,
+        // Vault's read of a missing key: 404 with no error line.
+        Err(e) if e.code == "key_not_found" => return Ok(envelope::not_found().await),
+        Err(e) => return Err(e.into()),
+    };
     Ok(envelope::ok(key_data(&state, &key).await, Vec::new()))
 }

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::envelope::VaultError;
+use super::envelope::{VaultError, missing_is_400};
 use super::{Name, admin_request, read_key};
 use crate::api::admin::{run, success};
 use crate::state::AppState;
@@ -19,6 +19,14 @@ pub async fn handle(
     let name = name.into_inner();
     let (caller, target, body) =
         admin_request(&state, &req, &name, "transit_rotate_key", payload).await?;
+    let key = read_key::snapshot(&state, &name).map_err(missing_is_400)?;
+    // No material for a new version of an imported key (Vault's `allow_rotation` is not built).
+    if key.settings.imported {
+        return Err(VaultError::bad_request(
+            "invalid_request",
+            "imported keys do not allow rotation",
+        ));
+    }
     let event = success(&state, &caller, "transit_rotate_key", target.clone());
     let actor = caller.actor();
     let key = name.clone();
@@ -35,6 +43,7 @@ pub async fn handle(
             Ok(())
         },
     )
-    .await?;
+    .await
+    .map_err(missing_is_400)?;
     read_key::answer(&state, &name, body.warnings()).await
 }

@@ -5,19 +5,20 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
 use kms_engine::algorithm::{Algorithm, Family, Operation};
-use kms_engine::crypto::SignScheme;
-use kms_engine::pool::Item;
+use kms_engine::crypto::{HashAlgorithm, SignScheme};
+use kms_engine::pool::{Item, Params};
 
 use super::envelope::VaultError;
 use super::fields::Fields;
-use super::hmac::sha2_256;
-use super::{Items, check_key_version};
+use super::{Items, hash_algorithm, key_version, with_params};
 use crate::state::AppState;
 
 /// How a request signs or verifies: the RSA padding, and whether `input` is already a digest.
 #[derive(Clone, Copy)]
 pub struct Options {
     scheme: Option<SignScheme>,
+    /// The digest (`hash_algorithm`, path or body); SHA-256 when not named.
+    hash: Option<HashAlgorithm>,
     prehashed: bool,
     /// ECDSA signatures as JWS `r ‖ s` in base64url ([`super::jws`]); ignored for other keys, as
     /// in Vault.
@@ -27,7 +28,7 @@ pub struct Options {
 impl Options {
     /// Reads the request-level parameters (shared by every item of a batch).
     pub fn read(req: &HttpRequest, body: &mut Fields) -> Result<Self, EngineError> {
-        sha2_256(req, body, "hash_algorithm")?;
+        let hash = hash_algorithm(req, body, "hash_algorithm")?;
         let scheme = match body.string("signature_algorithm")?.as_deref() {
             None | Some("pss") => SignScheme::Pss,
             Some("pkcs1v15") => SignScheme::Pkcs1v15,
@@ -56,6 +57,7 @@ impl Options {
         }
         Ok(Self {
             scheme: Some(scheme),
+            hash,
             prehashed: body.bool("prehashed")?.unwrap_or(false),
             jws,
         })
@@ -70,9 +72,25 @@ impl Options {
         self.prehashed
     }
 
+    pub fn hash(self) -> Option<HashAlgorithm> {
+        self.hash
+    }
+
+    /// The item with the request's digest and the asked `version`.
+    pub fn item(self, item: Item, version: Option<kms_engine::ids::KeyVersion>) -> Item {
+        with_params(
+            item,
+            Params {
+                version,
+                hash: self.hash,
+                ..Params::default()
+            },
+        )
+    }
+
     /// Whether this key's signatures travel in the JWS form.
     pub fn jws(self, algorithm: Algorithm) -> bool {
-        self.jws && algorithm.family() == Family::EcdsaP256
+        self.jws && algorithm.family() == Family::Ecdsa
     }
 }
 
@@ -84,7 +102,8 @@ pub async fn handle(
     let name = req.match_info().query("name").to_owned();
     let mut items = Items::read(&state, payload).await?;
     let options = Options::read(&req, &mut items.body)?;
-    let mut jws = false;
+    // The curve's scalar size, when the signatures travel in the JWS form.
+    let mut jws = None;
     let mut results = super::run(
         &state,
         &req,
@@ -92,21 +111,24 @@ pub async fn handle(
         Operation::Sign,
         &mut items,
         |f, key| {
-            jws = options.jws(key.algorithm);
-            check_key_version(f, key)?;
+            jws = options
+                .jws(key.algorithm)
+                .then(|| super::jws::scalar_len(key.algorithm));
+            let version = key_version(f)?;
             f.base64("context")?;
-            Ok(Item::Sign {
+            let item = Item::Sign {
                 input: f.base64("input")?,
                 prehashed: options.prehashed(),
                 scheme: options.scheme(key.algorithm),
-            })
+            };
+            Ok(options.item(item, version))
         },
     )
     .await?;
-    if jws {
+    if let Some(size) = jws {
         for v in results.iter_mut().flatten() {
             let der = v["signature"].as_str().unwrap_or_default().to_owned();
-            v["signature"] = super::jws::to_jws(&der)?.into();
+            v["signature"] = super::jws::to_jws(&der, size)?.into();
         }
     }
     super::respond(items, results)

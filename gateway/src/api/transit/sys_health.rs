@@ -39,12 +39,14 @@ pub async fn handle(
         "initialized": seal.initialized,
         "sealed": seal.sealed,
         "standby": false,
+        // Vault sends it (OpenBao does not), and Vault clients such as vaultrs require it.
         "performance_standby": false,
         "replication_performance_mode": "disabled",
         "replication_dr_mode": "disabled",
         "server_time_utc": state.clock.now().millis().div_euclid(1000),
         "version": concat!(env!("CARGO_PKG_VERSION"), "+kms"),
         "cluster_name": "kms",
-        "cluster_id": null,
+        // One KMS is no cluster of Vault's: an empty id, of the type clients expect.
+        "cluster_id": "",
     })))
 }

@@ -24,7 +24,7 @@ pub async fn handle(
     let name = name.into_inner();
     let (caller, target, mut body) =
         admin_request(&state, &req, &name, "transit_trim_key", payload).await?;
-    let key = read_key::snapshot(&state, &name)?;
+    let key = read_key::snapshot(&state, &name).map_err(super::envelope::missing_is_400)?;
     let min = body.uint("min_available_version")?.unwrap_or(0);
     if min == 0 || min > u64::from(key.min_decryption_version.get()) {
         return Err(VaultError::bad_request(

@@ -6,13 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::EngineError;
 use kms_engine::algorithm::Operation;
 use kms_engine::ciphertext::Kind;
-use kms_engine::pool::Item;
+use kms_engine::pool::{Item, Params};
 use serde_json::Value;
 
 use super::envelope::VaultError;
 use super::fields::Fields;
+use super::hmac::transit_hmac;
 use super::sign::Options;
-use super::{Items, from_vault, jws};
+use super::{Items, from_vault, jws, with_params};
 use crate::state::AppState;
 
 /// Whether the request verifies HMACs (any item with `hmac`) rather than signatures.
@@ -44,20 +45,34 @@ pub async fn handle(
         let signature = f.string("signature")?;
         let tag = f.string("hmac")?;
         match (hmac, signature, tag) {
-            (false, Some(signature), None) => Ok(Item::Verify {
-                input,
-                prehashed: options.prehashed(),
-                scheme: options.scheme(key.algorithm),
-                signature: if options.jws(key.algorithm) {
-                    from_vault(Kind::Signature, &jws::from_jws(&signature)?)?
-                } else {
-                    from_vault(Kind::Signature, &signature)?
-                },
-            }),
-            (true, None, Some(tag)) => Ok(Item::HmacVerify {
-                input,
-                hmac: from_vault(Kind::Hmac, &tag)?,
-            }),
+            (false, Some(signature), None) => {
+                let item = Item::Verify {
+                    input,
+                    prehashed: options.prehashed(),
+                    scheme: options.scheme(key.algorithm),
+                    signature: if options.jws(key.algorithm) {
+                        from_vault(Kind::Signature, &jws::from_jws(&signature)?)?
+                    } else {
+                        from_vault(Kind::Signature, &signature)?
+                    },
+                };
+                Ok(options.item(item, None))
+            }
+            (true, None, Some(tag)) => {
+                let item = Item::HmacVerify {
+                    input,
+                    hmac: from_vault(Kind::Hmac, &tag)?,
+                };
+                let hash = options.hash();
+                Ok(with_params(
+                    item,
+                    Params {
+                        hash,
+                        transit_hmac: transit_hmac(key, hash),
+                        ..Params::default()
+                    },
+                ))
+            }
             _ => Err(EngineError::InvalidArgument(
                 "each item needs `signature` or `hmac` (the same one in every item)".into(),
             )),
