@@ -7,6 +7,9 @@
 #   loadtest/run.sh --quick   short runs, to check that everything works (about 3 minutes)
 #   loadtest/run.sh --wrk     only the wrk rounds (for trying a change); writes the report under
 #                             target/loadtest/ instead of docs/
+#   loadtest/run.sh --client  only the Rust client's benchmark (issue 21: naive vs automatic
+#                             batching vs envelope with cache); replaces its section of
+#                             docs/benchmarks.md and leaves the rest (about 2 minutes)
 #
 # Throughput is reported as a ratio to the echo server measured in the same round, right before
 # each scenario, with the same wrk settings: the machine is shared and noisy, so absolute figures
@@ -21,15 +24,21 @@ CONNECTIONS=${CONNECTIONS:-64}
 RATE_SECONDS=${RATE_SECONDS:-20}
 OVERLOAD_SECONDS=${OVERLOAD_SECONDS:-120}
 GOOSE_SECONDS=${GOOSE_SECONDS:-10}
+CLIENT_TASKS=${CLIENT_TASKS:-1000}    # concurrent tasks of the client benchmark
+CLIENT_SECONDS=${CLIENT_SECONDS:-5}   # seconds per client and round
+CLIENT_ROUNDS=${CLIENT_ROUNDS:-5}
+CLIENT_NOTE=${CLIENT_NOTE:-}          # what else ran on the machine, printed with the client's figures
 HTTP_WORKERS=${HTTP_WORKERS:-2}
 # KMS_ARGS="--crypto-workers 1": extra `kms serve` flags, for trying a setting.
 QUICK=0
 WRK_ONLY=0
+CLIENT_ONLY=0
 case "${1:-}" in
-  --quick) QUICK=1 ROUNDS=1 DURATION=3 RATE_SECONDS=5 OVERLOAD_SECONDS=15 GOOSE_SECONDS=4 ;;
+  --quick) QUICK=1 ROUNDS=1 DURATION=3 RATE_SECONDS=5 OVERLOAD_SECONDS=15 GOOSE_SECONDS=4 CLIENT_SECONDS=2 CLIENT_ROUNDS=1 ;;
   --wrk) WRK_ONLY=1 ;;
+  --client) CLIENT_ONLY=1 ;;
   "") ;;
-  *) echo "usage: loadtest/run.sh [--quick|--wrk]" >&2; exit 2 ;;
+  *) echo "usage: loadtest/run.sh [--quick|--wrk|--client]" >&2; exit 2 ;;
 esac
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -93,7 +102,8 @@ api POST /v1/admin/keys '{"name":"lt-aes"}' >/dev/null
 api POST /v1/admin/keys '{"name":"lt-ecdsa","algorithm":"ecdsa-p256"}' >/dev/null
 api POST /v1/admin/keys '{"name":"lt-rsa","algorithm":"rsa-3072"}' >/dev/null
 token=$(api POST /v1/admin/apps '{"name":"loadtest"}' | jq -r .token)
-api POST /v1/admin/keys/lt-aes/grants '{"app":"loadtest","operations":["encrypt","decrypt"]}' >/dev/null
+# datakey: the client benchmark's envelope encryption.
+api POST /v1/admin/keys/lt-aes/grants '{"app":"loadtest","operations":["encrypt","decrypt","datakey"]}' >/dev/null
 for key in lt-ecdsa lt-rsa; do
   api POST "/v1/admin/keys/$key/grants" '{"app":"loadtest","operations":["sign"]}' >/dev/null
 done
@@ -102,6 +112,26 @@ ciphertext=$(curl -sf "$kms_url/v1/keys/lt-aes/encrypt" -H "Authorization: Beare
   -d "{\"plaintext\":\"$plaintext\"}" | jq -r .ciphertext)
 
 export WRK_DIR="$PWD/loadtest/wrk" WRK_OUT="$results" KMS_TOKEN="$token" KMS_CIPHERTEXT="$ciphertext"
+
+machine_line() {
+  printf '%s; %s cores; %s' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" \
+    "$(nproc)" "$(uname -r)"
+}
+
+client_bench() { # the Rust client (issue 21), against the running KMS; replaces its section of docs/benchmarks.md
+  step "the Rust client: naive vs automatic batching vs envelope with cache ($CLIENT_TASKS tasks, $CLIENT_ROUNDS rounds of ${CLIENT_SECONDS}s)"
+  target/release/kms-client-bench --url "$kms_url" --token "$token" --key lt-aes \
+    --tasks "$CLIENT_TASKS" --seconds "$CLIENT_SECONDS" --rounds "$CLIENT_ROUNDS" \
+    --markdown docs/benchmarks.md --machine "$(machine_line)" --note "$CLIENT_NOTE" \
+    --command "CLIENT_TASKS=$CLIENT_TASKS CLIENT_SECONDS=$CLIENT_SECONDS CLIENT_ROUNDS=$CLIENT_ROUNDS loadtest/run.sh ${1:---client}"
+}
+
+if [ "$CLIENT_ONLY" = 1 ]; then
+  client_bench >>"$results"
+  stop
+  sed -n '/^<!-- client-bench -->/,/^<!-- \/client-bench -->/p' docs/benchmarks.md
+  exit 0
+fi
 
 wrk_run() { # label script key items round url [connections] [seconds]
   WRK_LABEL=$1 WRK_ITEMS=$4 WRK_ROUND=$5 KMS_KEY=$3 \
@@ -209,4 +239,9 @@ machine=$(printf '%s; %s cores; %s; load average before the run: %s' \
 target/release/kms-report "$results" docs/benchmarks.md docs/benchmarks.png \
   --machine "$machine" --quick "$QUICK" \
   --settings "wrk -t1 -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds; $HTTP_WORKERS HTTP workers on both servers; constant-rate runs ${RATE_SECONDS}s; overload ${OVERLOAD_SECONDS}s"
+# The client's section goes in after the report (which rewrites the file); the KMS restarts on
+# the same data directory (its keys and the app's token).
+start_kms
+client_bench "$([ "$QUICK" = 1 ] && echo --quick)" >>"$reports/results.jsonl"
+stop
 step "wrote docs/benchmarks.md and docs/benchmarks.png (raw results: $reports/results.jsonl)"

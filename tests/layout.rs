@@ -49,6 +49,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("kms-cli", &["kms-engine"]),
+    // The Rust client speaks only HTTP: it shares no code with the server.
+    ("kms-client", &[]),
     (
         "kms",
         &[
@@ -75,6 +77,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("kms-control", &["actix-web", "actix-http", "sqlx", "clap"]),
     ("kms-gateway", &["clap"]),
     ("kms-cli", &["actix-web", "sqlx", "cryptoki"]),
+    ("kms-client", &["actix-web", "sqlx", "cryptoki", "clap"]),
 ];
 
 /// Package name → (its normal dependencies' package names, workspace members only or all).
@@ -450,6 +453,7 @@ const CRATES: &[&str] = &[
     "control",
     "gateway",
     "cli",
+    "client",
     "kms",
 ];
 

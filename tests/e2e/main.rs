@@ -12,6 +12,7 @@ mod audit_trail;
 mod backup;
 mod browser;
 mod cli;
+mod client;
 mod cluster;
 mod data_plane;
 mod docs;

@@ -207,10 +207,15 @@ pub fn kms_offline(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
         .write_all(stdin.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
+    let mut stderr = String::from_utf8(out.stderr).unwrap();
+    if !out.status.success() {
+        // A failure's message says how the process ended (a signal leaves stderr empty).
+        stderr.push_str(&format!("\n[kms {}: {}]", args.join(" "), out.status));
+    }
     Run {
         ok: out.status.success(),
         stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
+        stderr,
     }
 }
 

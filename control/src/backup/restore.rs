@@ -49,20 +49,23 @@ pub fn run(req: &RestoreRequest<'_>, shares: &mut dyn BufRead) -> Result<Restore
         .enable_all()
         .build()
         .map_err(BackupError::io(req.data_dir))?;
-    let hsm = open_hsm(req.hsm, req.data_dir)?;
-    let key = runtime
-        .block_on(async {
-            unseal(&hsm, req.data_dir, shares).await?;
-            hsm.unwrap(wrap_context()?, WrappedKey { master_key, blob })
-                .await
-                .map_err(BackupError::Hsm)
-        })
-        .map_err(|e| match e {
-            BackupError::Hsm(
-                HsmError::UnwrapFailed | HsmError::UnknownMasterKey(_) | HsmError::NotInitialized,
-            ) => wrong_key(),
-            other => other,
-        })?;
+    let (hsm, thread) = open_hsm(req.hsm, req.data_dir)?;
+    let key = runtime.block_on(async {
+        unseal(&hsm, req.data_dir, shares).await?;
+        hsm.unwrap(wrap_context()?, WrappedKey { master_key, blob })
+            .await
+            .map_err(BackupError::Hsm)
+    });
+    // The HSM is closed (PKCS#11 C_Finalize on the actor's thread) before the caller may exit
+    // the process: a library still finalising while `exit` runs its destructors can crash.
+    drop(hsm);
+    let _ = thread.join();
+    let key = key.map_err(|e| match e {
+        BackupError::Hsm(
+            HsmError::UnwrapFailed | HsmError::UnknownMasterKey(_) | HsmError::NotInitialized,
+        ) => wrong_key(),
+        other => other,
+    })?;
     let database = archive::open(&parsed, &key)?;
     let target = write_database(req.data_dir, &database)?;
     Ok(Restored {
@@ -84,12 +87,13 @@ fn refuse_non_empty(data_dir: &Path) -> Result<(), BackupError> {
     Ok(())
 }
 
-fn open_hsm(choice: &HsmChoice, data_dir: &Path) -> Result<HsmHandle, BackupError> {
+/// The HSM's actor and its thread, which ends when the handle is dropped.
+fn open_hsm(
+    choice: &HsmChoice,
+    data_dir: &Path,
+) -> Result<(HsmHandle, std::thread::JoinHandle<()>), BackupError> {
     let backend = choice.open(data_dir)?;
-    // The actor's thread ends when the handle is dropped.
-    let (hsm, _thread) =
-        kms_hsm::spawn(backend, 16, Duration::from_secs(30)).map_err(BackupError::io(data_dir))?;
-    Ok(hsm)
+    kms_hsm::spawn(backend, 16, Duration::from_secs(30)).map_err(BackupError::io(data_dir))
 }
 
 /// A sealed software HSM is unsealed with the dev share kept in a dev data directory, or with
