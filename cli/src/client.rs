@@ -95,6 +95,10 @@ impl Client {
     ) -> Result<Value, CliError> {
         let mut response = response.map_err(|e| self.transport(&e))?;
         let status = response.status().as_u16();
+        if status == 204 {
+            // No content (e.g. a completed enrolment): nothing to parse.
+            return Ok(Value::Null);
+        }
         let body: Value = response
             .body_mut()
             .read_json()
