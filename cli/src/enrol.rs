@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::args::AddrArgs;
 use crate::client::{Auth, CliError, Client, read_secret};
+use crate::login::send_credentials;
 use crate::output::{Output, object};
 
 #[derive(Args, Debug)]
@@ -76,14 +77,11 @@ pub fn run(command: &EnrolCommand) -> Result<(), CliError> {
 
 /// `kms renew`: the current password and code give a token of your own to enrol again with.
 pub fn renew(p: &Person) -> Result<(), CliError> {
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock();
-    let password = read_secret("Current password: ", &mut lines)?;
-    let code = read_secret("TOTP code: ", &mut lines)?;
-    let answer = Client::new(&p.addr.addr)?.post(
+    let answer = send_credentials(
+        &p.addr.addr,
         "/v1/auth/renew",
-        &Auth::None,
-        &json!({ "user": p.user, "password": password, "totp": code }),
+        &p.user,
+        "Current password: ",
     )?;
     object(p.output, &answer);
     Ok(())

@@ -19,16 +19,27 @@ pub struct LoginArgs {
     pub addr: AddrArgs,
 }
 
-pub fn run(args: &LoginArgs) -> Result<(), CliError> {
+/// Reads a person's password (asked with `prompt`) and TOTP code, one per line on standard input
+/// or from the terminal, and posts them to `path` with the person's name.
+pub fn send_credentials(
+    addr: &str,
+    path: &str,
+    user: &str,
+    prompt: &str,
+) -> Result<serde_json::Value, CliError> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock();
-    let password = read_secret("Password: ", &mut lines)?;
+    let password = read_secret(prompt, &mut lines)?;
     let code = read_secret("TOTP code: ", &mut lines)?;
-    let answer = Client::new(&args.addr.addr)?.post(
-        "/v1/auth/login",
+    Client::new(addr)?.post(
+        path,
         &Auth::None,
-        &json!({ "user": args.user, "password": password, "totp": code }),
-    )?;
+        &json!({ "user": user, "password": password, "totp": code }),
+    )
+}
+
+pub fn run(args: &LoginArgs) -> Result<(), CliError> {
+    let answer = send_credentials(&args.addr.addr, "/v1/auth/login", &args.user, "Password: ")?;
     match args.output {
         Output::Json => println!(
             "{}",

@@ -348,6 +348,11 @@ mod tests {
         Plan::from_request(serde_json::from_value(body).unwrap()).unwrap()
     }
 
+    /// A master-key rotation's plan.
+    fn rotate() -> Plan {
+        plan(serde_json::json!({"operation": "rotate"}))
+    }
+
     fn part(byte: u8) -> KeyMaterial {
         KeyMaterial::from_slice(&[byte; 32])
     }
@@ -357,12 +362,7 @@ mod tests {
         let (cer, p) = ceremonies();
         let clock = ManualClock::new(Timestamp::from_millis(0));
         let id = cer
-            .start(
-                plan(serde_json::json!({"operation": "rotate"})),
-                &p[0],
-                &BTreeMap::new(),
-                &clock,
-            )
+            .start(rotate(), &p[0], &BTreeMap::new(), &clock)
             .unwrap()
             .id;
         assert!(matches!(
@@ -400,12 +400,7 @@ mod tests {
         let (cer, p) = ceremonies();
         let clock = ManualClock::new(Timestamp::from_millis(1_000_000));
         let id = cer
-            .start(
-                plan(serde_json::json!({"operation": "rotate"})),
-                &p[0],
-                &BTreeMap::new(),
-                &clock,
-            )
+            .start(rotate(), &p[0], &BTreeMap::new(), &clock)
             .unwrap()
             .id;
         cer.approve(&id, &p[0], None, &clock).unwrap();
@@ -472,12 +467,7 @@ mod tests {
         let clock = ManualClock::new(Timestamp::from_millis(0));
         let a = custodian("a", CustodianRole::SecurityAdmin);
         let e = cer
-            .start(
-                plan(serde_json::json!({"operation": "rotate"})),
-                &a,
-                &BTreeMap::new(),
-                &clock,
-            )
+            .start(rotate(), &a, &BTreeMap::new(), &clock)
             .err()
             .unwrap();
         assert_eq!(e.code(), "quorum_unreachable");
