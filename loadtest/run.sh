@@ -30,6 +30,9 @@ CLIENT_ROUNDS=${CLIENT_ROUNDS:-5}
 CLIENT_NOTE=${CLIENT_NOTE:-}          # what else ran on the machine, printed with the client's figures
 HTTP_WORKERS=${HTTP_WORKERS:-2}
 # KMS_ARGS="--crypto-workers 1": extra `kms serve` flags, for trying a setting.
+# KMS_BIN=path/to/kms: measure another build of the server (an earlier commit's release binary,
+# say) against the same echo server and load tools; default: the one this run builds.
+KMS_BIN=${KMS_BIN:-target/release/kms}
 QUICK=0
 WRK_ONLY=0
 CLIENT_ONLY=0
@@ -81,7 +84,7 @@ wait_up() {
 }
 
 start_kms() {
-  KMS_DATA_DIR="$work/data" target/release/kms serve --dev --dev-root-token "$root" \
+  KMS_DATA_DIR="$work/data" "$KMS_BIN" serve --dev --dev-root-token "$root" \
     --listen "127.0.0.1:$kms_port" --http-workers "$HTTP_WORKERS" ${KMS_ARGS:-} "$@" >"$work/kms.log" 2>&1 &
   kms_pid=$!
   wait_up "$kms_url/readyz"

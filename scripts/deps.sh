@@ -40,8 +40,19 @@ fetch_openbao() {
   [ "${1:-}" = "--loadtest" ] && return 0
   scripts/openbao.sh >/dev/null || echo "deps: could not fetch OpenBao; the Transit differential suite will skip" >&2
 }
+# cargo deny, the supply-chain check (deny.toml), from crates.io at a pinned version: it is not a
+# Debian package. A build of a few minutes, once per machine.
+cargo_deny() {
+  [ "${1:-}" = "--loadtest" ] && return 0
+  local want=0.20.2
+  if ! cargo deny --version 2>/dev/null | grep -q " $want\$"; then
+    echo "deps: building cargo-deny $want" >&2
+    cargo install --locked --quiet cargo-deny --version "$want"
+  fi
+}
 if [ ${#missing[@]} -eq 0 ]; then
   fetch_openbao "${1:-}"
+  cargo_deny "${1:-}"
   exit 0
 fi
 
@@ -57,3 +68,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fetch_openbao "${1:-}"
+cargo_deny "${1:-}"

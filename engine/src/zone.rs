@@ -294,7 +294,11 @@ impl ZonePrivateKey {
         let label = context.associated_data();
         let transport = Zeroizing::new(
             self.key
-                .decrypt(Oaep::<OaepSha256>::new_with_label(&label[..]), rsa_part)
+                .decrypt_blinded(
+                    &mut rand::rng(),
+                    Oaep::<OaepSha256>::new_with_label(&label[..]),
+                    rsa_part,
+                )
                 .ok()?,
         );
         if transport.len() != TRANSPORT_KEY_LEN {

@@ -225,7 +225,8 @@ fn an_exportable_key_leaves_wrapped_to_the_requester_after_two_approvals() {
     // The requester unwraps it with their private key...
     let bytes = |v: &serde_json::Value| unb64(v.as_str().unwrap());
     let transport = private
-        .decrypt(
+        .decrypt_blinded(
+            &mut rand::rng(),
             rsa::Oaep::<rsa::sha2::Sha256>::new(),
             &bytes(&out["wrapped_key"]),
         )

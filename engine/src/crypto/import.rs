@@ -39,7 +39,7 @@ pub fn unwrap(wrapping_key: &KeyMaterial, ciphertext: &[u8]) -> Result<KeyMateri
     }
     let (rsa_part, wrapped) = ciphertext.split_at(rsa_len);
     let ephemeral = Zeroizing::new(
-        key.decrypt(Oaep::<Sha256>::new(), rsa_part)
+        key.decrypt_blinded(&mut rand::rng(), Oaep::<Sha256>::new(), rsa_part)
             .map_err(|_| unwrap_failed())?,
     );
     let kwp = KwpAes256::new_from_slice(&ephemeral).map_err(|_| unwrap_failed())?;

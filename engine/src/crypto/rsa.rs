@@ -2,6 +2,12 @@
 //! label, so an RSA ciphertext is bound to its header, key and context like an AEAD one; PSS
 //! (salt as long as the digest) and PKCS#1 v1.5 signatures, SHA-256 unless the caller names
 //! another hash. The stored material is the private key in PKCS#8 DER.
+//!
+//! Side channels (RUSTSEC-2023-0071, the Marvin attack; docs/security.md): every private-key
+//! operation here, in `zone.rs` and in `import.rs` passes a fresh CSPRNG so the `rsa` crate blinds
+//! base, exponent and modulus, on top of its constant-time (crypto-bigint) arithmetic since 0.10;
+//! there is no PKCS#1 v1.5 decryption anywhere (OAEP only), and every failure to decrypt is the
+//! one `DecryptionFailed`, whatever went wrong.
 
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::sha2::Sha256;
@@ -82,7 +88,11 @@ impl RsaKey {
 
     pub fn decrypt(&self, label: &[u8], ciphertext: &[u8]) -> Result<PlaintextBuf, EngineError> {
         self.key
-            .decrypt(Oaep::<Sha256>::new_with_label(label), ciphertext)
+            .decrypt_blinded(
+                &mut rand::rng(),
+                Oaep::<Sha256>::new_with_label(label),
+                ciphertext,
+            )
             .map(PlaintextBuf::new)
             .map_err(|_| EngineError::DecryptionFailed)
     }
@@ -99,7 +109,9 @@ impl RsaKey {
             SignScheme::Pss => self
                 .key
                 .pss_sign_prehash_with_rng::<H, _>(&mut rand::rng(), &digest),
-            SignScheme::Pkcs1v15 => self.key.pkcs1v15_sign_prehash::<H>(&digest),
+            SignScheme::Pkcs1v15 => self
+                .key
+                .pkcs1v15_sign_prehash_with_rng::<H, _>(&mut rand::rng(), &digest),
         });
         signed.map_err(|_| EngineError::KeyMaterialCorrupt)
     }
