@@ -34,7 +34,8 @@ impl Cluster {
             "store",
             &format!("subjectAltName=IP:{STORE_IP}\n{both}"),
         );
-        for name in ["n1", "n2", "n3", "manage"] {
+        // `stray`: from the internal CA, but named in no store configuration.
+        for name in ["n1", "n2", "n3", "manage", "stray"] {
             pki.issue("ca", name, name, both);
         }
         Self {
@@ -172,6 +173,11 @@ impl Cluster {
             &[],
         );
         assert!(run.ok, "{}", run.stderr);
+    }
+
+    /// `cert`'s SHA-256 fingerprint as the store prints it (lowercase hex).
+    pub fn fingerprint(&self, cert: &str) -> String {
+        self.pki.fingerprint(cert).replace(':', "").to_lowercase()
     }
 
     /// A client of the store's internal API presenting `cert`'s certificate.

@@ -86,6 +86,24 @@ impl Http {
         (status, body)
     }
 
+    /// A POST with extra headers (`X-Forwarded-For`, `X-Kms-Forwarded-For`, `X-Vault-Token`).
+    pub fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
+        let mut req = self.agent.post(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Self::answer(req.send_json(body))
+    }
+
+    /// A GET with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Self::answer(req.call())
+    }
+
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
         let mut req = self.agent.post(format!("{}{path}", self.base));
         if let Some(t) = token {
