@@ -87,17 +87,18 @@ fn a_service_node_certificate_cannot_forge_the_callers_address() {
         assert_eq!(s, 404, "{path}: {b}");
     }
     // A manage node's forwarding still works, and names the caller it forwarded.
-    let (s, b) = manage.get_with(
+    let (s, b) = manage.post_with(
         "/v1/admin/keys",
         &[
             ("Authorization", &format!("Bearer {ROOT}")),
             ("X-Kms-Forwarded-For", "10.2.0.9"),
         ],
+        &json!({ "name": "via-manage" }),
     );
-    assert_eq!(s, 200, "{b}");
+    assert_eq!(s, 201, "{b}");
     let (_, log) = store
         .http()
-        .get("/v1/admin/audit?action=list_keys", Some(ROOT));
+        .get("/v1/admin/audit?action=create_key", Some(ROOT));
     assert_eq!(
         log["entries"].as_array().unwrap().last().unwrap()["remote"],
         "10.2.0.9",

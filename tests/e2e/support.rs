@@ -95,15 +95,6 @@ impl Http {
         Self::answer(req.send_json(body))
     }
 
-    /// A GET with extra headers.
-    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
-        let mut req = self.agent.get(format!("{}{path}", self.base));
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        Self::answer(req.call())
-    }
-
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
         let mut req = self.agent.post(format!("{}{path}", self.base));
         if let Some(t) = token {
