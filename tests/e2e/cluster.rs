@@ -63,6 +63,21 @@ impl Cluster {
         )
     }
 
+    /// The store's `[internal]` settings: its listener, and its nodes' certificates pinned
+    /// (`manage` as the manage node; `n1`, `n2` in zone A, `n3` in zone B; `stray` nowhere).
+    fn pins(&self) -> String {
+        let fp = |name: &str| format!("\"{}\"", self.fingerprint(name));
+        format!(
+            "listen = \"{STORE_IP}:{}\"\nmanage_nodes = [{}]\n\n[internal.zone_nodes]\n\
+             zone-a = [{}, {}]\nzone-b = [{}]\n",
+            self.internal_port,
+            fp("manage"),
+            fp("n1"),
+            fp("n2"),
+            fp("n3"),
+        )
+    }
+
     fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path(&format!("{name}.toml"));
         std::fs::write(&path, text).unwrap();
@@ -81,10 +96,7 @@ impl Cluster {
                 "data_dir = \"{}\"\nlisten = \"{STORE_IP}:0\"\nhttp_workers = 2\ncrypto_workers = 2\n\
                  roles = [\"store\", \"manage\"]\n\n{}\n{database}",
                 self.path("store").display(),
-                self.internal_section(
-                    "store",
-                    &format!("listen = \"{STORE_IP}:{}\"", self.internal_port)
-                ),
+                self.internal_section("store", &self.pins()),
             ),
         );
         let args: Vec<std::ffi::OsString> = vec![
@@ -99,12 +111,24 @@ impl Cluster {
     }
 
     fn node_config(&self, name: &str, ip: &str, roles: &str, zone: Option<&str>) -> PathBuf {
+        self.node_config_with(name, ip, roles, zone, "")
+    }
+
+    /// A node's kms.toml, with `extra` (whole sections) at the end.
+    fn node_config_with(
+        &self,
+        name: &str,
+        ip: &str,
+        roles: &str,
+        zone: Option<&str>,
+        extra: &str,
+    ) -> PathBuf {
         let zone = zone.map_or_else(String::new, |z| format!("[zone]\nname = \"{z}\"\n"));
         self.write(
             name,
             &format!(
                 "data_dir = \"{}\"\nlisten = \"{ip}:0\"\nhttp_workers = 2\ncrypto_workers = 2\n\
-                 roles = {roles}\n\n{}\n{zone}",
+                 roles = {roles}\n\n{}\n{zone}\n{extra}",
                 self.path(name).display(),
                 self.internal_section(
                     if name.starts_with('n') {
@@ -121,6 +145,12 @@ impl Cluster {
     pub fn try_start_service(&self, name: &str, ip: &str, zone: &str) -> Result<Server, String> {
         let config = self.node_config(name, ip, "[\"service\"]", Some(zone));
         Server::try_start(&config, &[])
+    }
+
+    /// A service node with `extra` sections in its kms.toml (`[server]`, say).
+    pub fn start_service_with(&self, name: &str, ip: &str, zone: &str, extra: &str) -> Server {
+        let config = self.node_config_with(name, ip, "[\"service\"]", Some(zone), extra);
+        Server::start(&config, &[])
     }
 
     pub fn start_service(&self, name: &str, ip: &str, zone: &str) -> Server {
@@ -417,13 +447,14 @@ fn zone_isolation(cluster: &Cluster) {
             .iter()
             .all(|k| !k["name"].as_str().unwrap().starts_with("kms-system."))
     );
-    // An unknown zone is refused by name; a client without a certificate fails the handshake.
+    // Another zone, known or not, is refused (tests/e2e/internal.rs); a client without a
+    // certificate fails the handshake.
     let (s, b) = cluster
         .internal(Some("n1"))
         .get("/internal/v1/zones/zone-c/keys", None);
     assert_eq!(
         (s, b["error"]["code"].as_str()),
-        (404, Some("zone_not_found")),
+        (403, Some("zone_mismatch")),
         "{b}"
     );
     let refused = cluster
