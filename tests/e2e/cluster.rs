@@ -19,6 +19,8 @@ pub struct Cluster {
     internal_port: u16,
     /// The store's database: a PostgreSQL URL, or the store's SQLite file when `None`.
     postgres: Option<String>,
+    /// Which node certificates the store pins to which zone.
+    zones: Vec<(&'static str, Vec<&'static str>)>,
 }
 
 impl Cluster {
@@ -43,6 +45,7 @@ impl Cluster {
             pki,
             internal_port: free_port(STORE_IP),
             postgres,
+            zones: vec![("zone-a", vec!["n1", "n2"]), ("zone-b", vec!["n3"])],
         }
     }
 
@@ -63,18 +66,28 @@ impl Cluster {
         )
     }
 
+    /// Pins the node certificates to zones other than the default (`n1`, `n2` in zone A, `n3`
+    /// in zone B); before `start_store`.
+    pub fn pin_zones(&mut self, zones: &[(&'static str, &[&'static str])]) {
+        self.zones = zones.iter().map(|(z, n)| (*z, n.to_vec())).collect();
+    }
+
     /// The store's `[internal]` settings: its listener, and its nodes' certificates pinned
-    /// (`manage` as the manage node; `n1`, `n2` in zone A, `n3` in zone B; `stray` nowhere).
+    /// (`manage` as the manage node, the zones' nodes, `stray` nowhere).
     fn pins(&self) -> String {
         let fp = |name: &str| format!("\"{}\"", self.fingerprint(name));
+        let zones: String = self
+            .zones
+            .iter()
+            .map(|(zone, nodes)| {
+                let nodes: Vec<String> = nodes.iter().map(|n| fp(n)).collect();
+                format!("{zone} = [{}]\n", nodes.join(", "))
+            })
+            .collect();
         format!(
-            "listen = \"{STORE_IP}:{}\"\nmanage_nodes = [{}]\n\n[internal.zone_nodes]\n\
-             zone-a = [{}, {}]\nzone-b = [{}]\n",
+            "listen = \"{STORE_IP}:{}\"\nmanage_nodes = [{}]\n\n[internal.zone_nodes]\n{zones}",
             self.internal_port,
             fp("manage"),
-            fp("n1"),
-            fp("n2"),
-            fp("n3"),
         )
     }
 
