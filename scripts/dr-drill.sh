@@ -124,11 +124,17 @@ internal_section() { # CERT_NAME EXTRA_LINE
     "$pki/$1.pem" "$pki/$1.key" "$pki/ca.pem" "$2"
 }
 
-store_config() { # FILE DATA_DIR
+fingerprint() { # CERT_NAME: its SHA-256, as the store's [internal] pins it
+  openssl x509 -in "$pki/$1.pem" -noout -fingerprint -sha256 | sed 's/.*=//'
+}
+
+store_config() { # FILE DATA_DIR: the zone's node certificates pinned (docs/deployment.md)
   {
     printf 'data_dir = "%s"\nlisten = "%s:0"\nhttp_workers = 2\ncrypto_workers = 2\n' "$2" "$STORE_IP"
     printf 'roles = ["store", "manage"]\n\n'
     internal_section store "listen = \"$STORE_IP:0\""
+    printf '[internal.zone_nodes]\n%s = ["%s", "%s", "%s"]\n' \
+      "$ZONE" "$(fingerprint n1)" "$(fingerprint n2)" "$(fingerprint n3)"
   } >"$1"
 }
 

@@ -3,9 +3,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
+use actix_web::{HttpMessage, HttpRequest};
 use kms_engine::algorithm::Operation;
 use kms_engine::audit::Outcome;
 use kms_engine::certificate::CertFingerprint;
@@ -15,6 +15,7 @@ use kms_engine::keyring::KeyEntry;
 use kms_control::approvals::invocation::Invocation;
 use kms_control::{access, system_keys};
 
+use crate::api::internal::nodes::Node;
 use crate::error::ApiError;
 use crate::peer::PeerCertificate;
 use crate::state::AppState;
@@ -60,18 +61,23 @@ impl Caller {
 }
 
 /// The caller's address. On the store's internal listener, a manage node forwarding a call names
-/// its caller in `X-Kms-Forwarded-For` (only manage nodes hold certificates for that listener).
-fn remote(req: &HttpRequest) -> Option<IpAddr> {
-    if req.app_data::<InternalListener>().is_some()
-        && let Some(ip) = req
-            .headers()
-            .get(FORWARDED_FOR)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-    {
-        return Some(ip);
+/// its caller in `X-Kms-Forwarded-For`: believed only from a certificate pinned as a manage node
+/// (`api::internal::guard` refuses the header from any other before routing, and put the node it
+/// found in the request). On the public listener, behind a trusted proxy, `X-Forwarded-For`
+/// (`proxies.rs`; without `trusted_proxies` that is one emptiness check).
+fn remote(state: &AppState, req: &HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|a| a.ip());
+    if req.app_data::<InternalListener>().is_some() {
+        let manage = req.extensions().get::<Node>().is_some_and(|n| n.manage);
+        let named = || {
+            req.headers()
+                .get(FORWARDED_FOR)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+        };
+        return if manage { named().or(peer) } else { peer };
     }
-    req.peer_addr().map(|a| a.ip())
+    peer.map(|ip| state.trusted_proxies.client(ip, req.headers()))
 }
 
 /// Audits a refusal, then returns it as the error to answer with.
@@ -118,7 +124,7 @@ async fn authenticate_lazy(
     action: &str,
     target: impl FnOnce() -> Option<String>,
 ) -> Result<Caller, ApiError> {
-    let remote = remote(req);
+    let remote = remote(state, req);
     let Some(token) = token(req) else {
         // No token: a verified client certificate may stand for an app (TLS with client_ca
         // only; a plain-HTTP connection carries no certificate).

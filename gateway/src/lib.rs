@@ -16,5 +16,6 @@ pub mod forward;
 pub mod listener;
 pub mod metrics;
 pub mod peer;
+pub mod proxies;
 pub mod routes;
 pub mod state;

@@ -4,9 +4,11 @@
 use std::net::SocketAddr;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use kms_store::remote::client::InternalClient;
 
+use crate::api::internal::{guard, nodes::InternalNodes};
 use crate::auth::InternalListener;
 use crate::error::json_error;
 use crate::forward::{proxy, store_ready};
@@ -70,27 +72,32 @@ pub fn public(
 }
 
 /// The store's internal listener (mutual TLS, `config` requires client certificates): the
-/// internal API for service nodes, and the control plane for manage nodes.
+/// internal API for service nodes, and the control plane for manage nodes; `nodes` says which
+/// certificate is which (`api::internal::guard` enforces it before any route). No data plane and
+/// no Transit: those are a service node's, on its public listener.
 pub fn internal(
     state: web::Data<AppState>,
+    nodes: InternalNodes,
     config: rustls::ServerConfig,
     listen: SocketAddr,
 ) -> std::io::Result<(Server, SocketAddr)> {
     let body_limit = state.limits.body_bytes;
-    let transit_mount = state.transit_mount.clone();
+    let nodes = web::Data::new(nodes);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(nodes.clone())
             .app_data(InternalListener)
             .app_data(json_config(body_limit))
             .configure(api::internal::configure)
             .configure(routes::system)
             .configure(routes::control_plane)
-            .configure(|cfg| routes::transit(cfg, &transit_mount))
             .default_service(web::to(routes::not_found))
+            .wrap(from_fn(guard::guard))
     })
     .workers(2)
     .shutdown_timeout(10)
+    .on_connect(crate::peer::on_connect)
     .bind_rustls_0_23(listen, config)?;
     let addr = server.addrs().first().copied().unwrap_or(listen);
     Ok((server.run(), addr))

@@ -15,6 +15,7 @@ use kms_engine::directory::DirectoryHandle;
 use kms_engine::pool::WorkerPool;
 
 use crate::error::ApiError;
+use crate::proxies::TrustedProxies;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -50,6 +51,8 @@ pub struct AppState {
     pub demo: Option<crate::api::demo::app::Demo>,
     /// Where the Vault Transit-compatible API is mounted, e.g. `/v1/transit`.
     pub transit_mount: String,
+    /// Whose `X-Forwarded-For` the public listener believes (`[server] trusted_proxies`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// What the handlers share besides the management center.
@@ -59,6 +62,7 @@ pub struct Parts {
     pub limits: Limits,
     pub demo: Option<crate::api::demo::app::Demo>,
     pub transit_mount: String,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -75,6 +79,7 @@ impl AppState {
             challenges: Arc::new(Challenges::default()),
             demo: parts.demo,
             transit_mount: parts.transit_mount,
+            trusted_proxies: parts.trusted_proxies,
         }
     }
 

@@ -37,6 +37,13 @@
 //! ca = "/etc/kms/internal-ca.pem"
 //! listen = "10.0.0.5:8300"      # store role: where the internal API listens
 //! store = "https://10.0.0.5:8300"   # service and manage roles: where the store is
+//! manage_nodes = ["9f86d0...", ...] # store role: manage nodes' certificates (SHA-256)
+//!
+//! [internal.zone_nodes]         # store role: each zone's service nodes' certificates
+//! dc-east = ["2c26b4...", "fcde2b..."]
+//!
+//! [server]                      # optional: reverse proxies whose X-Forwarded-For is believed
+//! trusted_proxies = ["10.1.0.10/32"]
 //!
 //! [zone]                        # service role: the zone this node serves
 //! name = "dc-east"
@@ -93,6 +100,17 @@ pub struct ConfigFile {
     pub roles: Option<Vec<String>>,
     pub internal: Option<InternalSection>,
     pub zone: Option<ZoneSection>,
+    #[serde(default)]
+    pub server: ServerSection,
+}
+
+/// `[server]`: the public listener's peers (`crate::trust`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// CIDR ranges of reverse proxies whose `X-Forwarded-For` names the caller.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[internal]`: the store's internal API (docs/deployment.md).
@@ -106,6 +124,12 @@ pub struct InternalSection {
     pub listen: Option<SocketAddr>,
     /// Service and manage roles: the store's internal API, `https://host:port`.
     pub store: Option<String>,
+    /// Store role: SHA-256 fingerprints of the manage nodes' certificates.
+    #[serde(default)]
+    pub manage_nodes: Vec<String>,
+    /// Store role: each zone's service nodes' certificate fingerprints.
+    #[serde(default)]
+    pub zone_nodes: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `[zone]`: the zone a service node serves.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::web;
 use kms_engine::master_key::MasterKeyState;
 use kms_engine::secret::SecretString;
+use kms_gateway::api::internal::nodes::InternalNodes;
 use kms_gateway::listener::{self, Mounts};
 use kms_gateway::state::AppState;
 use kms_store::remote::client::InternalClient;
@@ -61,9 +62,16 @@ impl Kms {
         &self,
         listen: SocketAddr,
         tls: &InternalTls,
+        nodes: InternalNodes,
     ) -> Result<(actix_web::dev::Server, SocketAddr), ServeError> {
+        if nodes.is_empty() {
+            tracing::warn!(
+                "[internal] pins no node certificates (manage_nodes, zone_nodes): the internal \
+                 listener refuses every client"
+            );
+        }
         let config = kms_tls::internal_server_config(tls)?;
-        listener::internal(self.state.clone(), config, listen).map_err(bind_error(listen))
+        listener::internal(self.state.clone(), nodes, config, listen).map_err(bind_error(listen))
     }
 
     /// Tells the operator what the store still needs: a master key, or unsealing.

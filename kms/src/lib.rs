@@ -16,3 +16,4 @@ pub mod restore;
 pub mod roles;
 pub mod runtime;
 pub mod testing;
+pub mod trust;

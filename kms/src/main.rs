@@ -73,11 +73,12 @@ fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
                 Some(InternalOptions {
                     listen: Some(listen),
                     tls,
+                    nodes,
                     ..
                 }),
                 true,
             ) => {
-                let (server, addr) = kms.internal_server(*listen, tls)?;
+                let (server, addr) = kms.internal_server(*listen, tls, nodes.clone())?;
                 println!("kms: internal API on https://{addr}");
                 Some(server)
             }

@@ -14,12 +14,15 @@ use kms_control::webhooks::Webhook;
 use kms_engine::clock::{Clock, SystemClock};
 use kms_engine::pool::PoolConfig;
 use kms_engine::store::StoreError;
+use kms_gateway::api::internal::nodes::InternalNodes;
+use kms_gateway::proxies::TrustedProxies;
 use kms_gateway::state::Limits;
 use kms_hsm::{HsmChoice, HsmError};
 use kms_tls::{InternalTls, TlsError, TlsFiles};
 
 use crate::config::{ConfigError, ConfigFile};
 use crate::roles::Roles;
+use crate::trust;
 
 pub struct ServeOptions {
     /// Dev mode: initialise and unseal automatically; accept a dev root token.
@@ -56,6 +59,8 @@ pub struct ServeOptions {
     pub internal: Option<InternalOptions>,
     /// Service role without the store: the zone this node serves.
     pub zone: Option<String>,
+    /// `[server] trusted_proxies`.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// `[internal]` in kms.toml.
@@ -64,6 +69,8 @@ pub struct InternalOptions {
     pub tls: InternalTls,
     pub listen: Option<SocketAddr>,
     pub store: Option<String>,
+    /// Store role: which certificate is which node.
+    pub nodes: InternalNodes,
 }
 
 impl ServeOptions {
@@ -92,6 +99,7 @@ impl ServeOptions {
             roles: Roles::ALL,
             internal: None,
             zone: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 
@@ -127,15 +135,20 @@ impl ServeOptions {
         if let Some(names) = &file.roles {
             opts.roles = Roles::parse(names).map_err(ServeError::Start)?;
         }
-        opts.internal = file.internal.as_ref().map(|i| InternalOptions {
-            tls: InternalTls {
-                cert: i.cert.clone(),
-                key: i.key.clone(),
-                ca: i.ca.clone(),
-            },
-            listen: i.listen,
-            store: i.store.clone(),
-        });
+        opts.internal = match &file.internal {
+            None => None,
+            Some(i) => Some(InternalOptions {
+                tls: InternalTls {
+                    cert: i.cert.clone(),
+                    key: i.key.clone(),
+                    ca: i.ca.clone(),
+                },
+                listen: i.listen,
+                store: i.store.clone(),
+                nodes: trust::internal_nodes(i)?,
+            }),
+        };
+        opts.trusted_proxies = trust::trusted_proxies(file)?;
         opts.zone = file.zone.as_ref().map(|z| z.name.clone());
         if let Some(interval) = file.scheduler_interval()? {
             opts.scheduler_interval = interval;

@@ -19,6 +19,8 @@ pub struct Cluster {
     internal_port: u16,
     /// The store's database: a PostgreSQL URL, or the store's SQLite file when `None`.
     postgres: Option<String>,
+    /// Which node certificates the store pins to which zone.
+    zones: Vec<(&'static str, Vec<&'static str>)>,
 }
 
 impl Cluster {
@@ -34,7 +36,8 @@ impl Cluster {
             "store",
             &format!("subjectAltName=IP:{STORE_IP}\n{both}"),
         );
-        for name in ["n1", "n2", "n3", "manage"] {
+        // `stray`: from the internal CA, but named in no store configuration.
+        for name in ["n1", "n2", "n3", "manage", "stray"] {
             pki.issue("ca", name, name, both);
         }
         Self {
@@ -42,6 +45,7 @@ impl Cluster {
             pki,
             internal_port: free_port(STORE_IP),
             postgres,
+            zones: vec![("zone-a", vec!["n1", "n2"]), ("zone-b", vec!["n3"])],
         }
     }
 
@@ -59,6 +63,31 @@ impl Cluster {
             self.pki.path(&format!("{cert}.pem")).display(),
             self.pki.path(&format!("{cert}.key")).display(),
             self.pki.path("ca.pem").display(),
+        )
+    }
+
+    /// Pins the node certificates to zones other than the default (`n1`, `n2` in zone A, `n3`
+    /// in zone B); before `start_store`.
+    pub fn pin_zones(&mut self, zones: &[(&'static str, &[&'static str])]) {
+        self.zones = zones.iter().map(|(z, n)| (*z, n.to_vec())).collect();
+    }
+
+    /// The store's `[internal]` settings: its listener, and its nodes' certificates pinned
+    /// (`manage` as the manage node, the zones' nodes, `stray` nowhere).
+    fn pins(&self) -> String {
+        let fp = |name: &str| format!("\"{}\"", self.fingerprint(name));
+        let zones: String = self
+            .zones
+            .iter()
+            .map(|(zone, nodes)| {
+                let nodes: Vec<String> = nodes.iter().map(|n| fp(n)).collect();
+                format!("{zone} = [{}]\n", nodes.join(", "))
+            })
+            .collect();
+        format!(
+            "listen = \"{STORE_IP}:{}\"\nmanage_nodes = [{}]\n\n[internal.zone_nodes]\n{zones}",
+            self.internal_port,
+            fp("manage"),
         )
     }
 
@@ -80,10 +109,7 @@ impl Cluster {
                 "data_dir = \"{}\"\nlisten = \"{STORE_IP}:0\"\nhttp_workers = 2\ncrypto_workers = 2\n\
                  roles = [\"store\", \"manage\"]\n\n{}\n{database}",
                 self.path("store").display(),
-                self.internal_section(
-                    "store",
-                    &format!("listen = \"{STORE_IP}:{}\"", self.internal_port)
-                ),
+                self.internal_section("store", &self.pins()),
             ),
         );
         let args: Vec<std::ffi::OsString> = vec![
@@ -98,12 +124,24 @@ impl Cluster {
     }
 
     fn node_config(&self, name: &str, ip: &str, roles: &str, zone: Option<&str>) -> PathBuf {
+        self.node_config_with(name, ip, roles, zone, "")
+    }
+
+    /// A node's kms.toml, with `extra` (whole sections) at the end.
+    fn node_config_with(
+        &self,
+        name: &str,
+        ip: &str,
+        roles: &str,
+        zone: Option<&str>,
+        extra: &str,
+    ) -> PathBuf {
         let zone = zone.map_or_else(String::new, |z| format!("[zone]\nname = \"{z}\"\n"));
         self.write(
             name,
             &format!(
                 "data_dir = \"{}\"\nlisten = \"{ip}:0\"\nhttp_workers = 2\ncrypto_workers = 2\n\
-                 roles = {roles}\n\n{}\n{zone}",
+                 roles = {roles}\n\n{}\n{zone}\n{extra}",
                 self.path(name).display(),
                 self.internal_section(
                     if name.starts_with('n') {
@@ -120,6 +158,12 @@ impl Cluster {
     pub fn try_start_service(&self, name: &str, ip: &str, zone: &str) -> Result<Server, String> {
         let config = self.node_config(name, ip, "[\"service\"]", Some(zone));
         Server::try_start(&config, &[])
+    }
+
+    /// A service node with `extra` sections in its kms.toml (`[server]`, say).
+    pub fn start_service_with(&self, name: &str, ip: &str, zone: &str, extra: &str) -> Server {
+        let config = self.node_config_with(name, ip, "[\"service\"]", Some(zone), extra);
+        Server::start(&config, &[])
     }
 
     pub fn start_service(&self, name: &str, ip: &str, zone: &str) -> Server {
@@ -172,6 +216,11 @@ impl Cluster {
             &[],
         );
         assert!(run.ok, "{}", run.stderr);
+    }
+
+    /// `cert`'s SHA-256 fingerprint as the store prints it (lowercase hex).
+    pub fn fingerprint(&self, cert: &str) -> String {
+        self.pki.fingerprint(cert).replace(':', "").to_lowercase()
     }
 
     /// A client of the store's internal API presenting `cert`'s certificate.
@@ -411,13 +460,14 @@ fn zone_isolation(cluster: &Cluster) {
             .iter()
             .all(|k| !k["name"].as_str().unwrap().starts_with("kms-system."))
     );
-    // An unknown zone is refused by name; a client without a certificate fails the handshake.
+    // Another zone, known or not, is refused (tests/e2e/internal.rs); a client without a
+    // certificate fails the handshake.
     let (s, b) = cluster
         .internal(Some("n1"))
         .get("/internal/v1/zones/zone-c/keys", None);
     assert_eq!(
         (s, b["error"]["code"].as_str()),
-        (404, Some("zone_not_found")),
+        (403, Some("zone_mismatch")),
         "{b}"
     );
     let refused = cluster

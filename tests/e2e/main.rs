@@ -18,6 +18,7 @@ mod data_plane;
 mod docs;
 mod dual_control;
 mod errors;
+mod internal;
 mod lifecycle;
 mod nginx;
 mod observability;

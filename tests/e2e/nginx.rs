@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
 use crate::support::{Http, ROOT, eventually, free_port};
@@ -40,7 +40,11 @@ fn documented_config(listen: &str, upstreams: &Path) -> String {
     let section = &docs[docs.find("## Load balancing with nginx").unwrap()..];
     let block = &section[section.find("```nginx\n").unwrap() + 9..];
     let block = &block[..block.find("```").unwrap()];
-    for needle in ["10.1.0.10:8200", "/etc/nginx/kms-zone-a.upstreams"] {
+    for needle in [
+        "10.1.0.10:8200",
+        "/etc/nginx/kms-zone-a.upstreams",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+    ] {
         assert!(
             block.contains(needle),
             "{needle} is not in the documented nginx.conf"
@@ -324,4 +328,97 @@ fn nginx_routes_a_zone_on_readyz_and_rides_out_a_killed_node() {
     );
     // The watcher first: it would reload an nginx that is gone.
     drop(watcher);
+}
+
+/// `curl` from the source address `from` (all of 127.0.0.0/8 is local), POSTing an encryption
+/// with `token`, and `X-Forwarded-For: forged` if given: the status and the JSON body.
+fn encrypt_from(from: &str, url: &str, token: &str, forged: Option<&str>) -> (u16, Value) {
+    let body = json!({ "plaintext": crate::support::b64(b"4111") }).to_string();
+    let mut curl = Command::new("curl");
+    curl.args(["-s", "--interface", from, "-w", "\n%{http_code}"])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["-H", "Content-Type: application/json", "-d", &body]);
+    if let Some(forged) = forged {
+        curl.args(["-H", &format!("X-Forwarded-For: {forged}")]);
+    }
+    let out = curl.arg(url).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (
+        status.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+/// The attack (issue 17, item 2): a key limited to a range of client addresses, behind the
+/// documented nginx. Without `trusted_proxies` the node sees nginx's address, so the range either
+/// locks everyone out or, widened to nginx, lets everyone in. With it, the node believes nginx's
+/// `X-Forwarded-For` and nobody else's: a client inside the range passes, one outside is
+/// refused, and a forged header, through nginx or straight to the node, does not help.
+#[test]
+fn behind_nginx_a_cidr_policy_sees_the_client_and_forged_headers_do_not_help() {
+    let cluster = Cluster::new(None);
+    let store = cluster.start_store();
+    let admin = store.http();
+    cluster.zone_keygen("n1", "zone-a");
+    let pem = std::fs::read_to_string(cluster.path("zone-a.pub.pem")).unwrap();
+    let zone = json!({ "name": "zone-a", "public_key": pem });
+    let (s, b) = admin.post("/v1/admin/zones", Some(ROOT), &zone);
+    assert_eq!(s, 200, "{b}");
+    admin.create_key("cards");
+    let token = admin.create_app("checkout");
+    admin.grant("cards", "checkout", &["encrypt"]);
+    let policy = json!({ "allowed_cidrs": ["127.0.0.16/28"] });
+    let (s, b) = admin.post("/v1/admin/keys/cards/policy", Some(ROOT), &policy);
+    assert_eq!(s, 200, "{b}");
+    // nginx connects to the node from 127.0.0.1.
+    let trusted = "[server]\ntrusted_proxies = [\"127.0.0.1/32\"]\n";
+    let n1 = cluster.start_service_with("n1", "127.0.0.7", "zone-a", trusted);
+    let n1_at = n1.addr.trim_start_matches("http://").to_owned();
+    let dir = cluster.path("nginx");
+    let listen = Nginx::write_config(&dir);
+    std::fs::write(Nginx::paths(&dir).1, format!("server {n1_at};\n")).unwrap();
+    let nginx = Nginx::start(&dir, &listen);
+    let url = format!("{}/v1/keys/cards/encrypt", nginx.addr);
+
+    let (s, b) = encrypt_from("127.0.0.20", &url, &token, None);
+    assert_eq!(
+        s, 200,
+        "a client inside the range was refused through nginx: {b}"
+    );
+    let refused = |(s, b): (u16, Value)| {
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (403, Some("source_not_allowed")),
+            "{b}"
+        );
+    };
+    refused(encrypt_from("127.0.0.40", &url, &token, None));
+    // nginx appends the address it saw; what the client wrote before it is not believed.
+    refused(encrypt_from("127.0.0.40", &url, &token, Some("127.0.0.20")));
+    // Straight to the node, from a peer that is not a trusted proxy: the header is ignored.
+    let direct = format!("{}/v1/keys/cards/encrypt", n1.addr);
+    refused(encrypt_from(
+        "127.0.0.40",
+        &direct,
+        &token,
+        Some("127.0.0.20"),
+    ));
+    // The refusals are on record under the client's own address (the store's audit log, sent by
+    // the node).
+    eventually(
+        Duration::from_secs(10),
+        "the node's refusals in the audit log",
+        || {
+            let (_, log) = admin.get("/v1/admin/audit?action=encrypt", Some(ROOT));
+            let remotes: Vec<&str> = log["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["code"] == "source_not_allowed")
+                .filter_map(|e| e["remote"].as_str())
+                .collect();
+            remotes == ["127.0.0.40"; 3]
+        },
+    );
 }

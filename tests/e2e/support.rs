@@ -86,6 +86,15 @@ impl Http {
         (status, body)
     }
 
+    /// A POST with extra headers (`X-Forwarded-For`, `X-Kms-Forwarded-For`, `X-Vault-Token`).
+    pub fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> (u16, Value) {
+        let mut req = self.agent.post(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Self::answer(req.send_json(body))
+    }
+
     pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
         let mut req = self.agent.post(format!("{}{path}", self.base));
         if let Some(t) = token {

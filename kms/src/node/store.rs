@@ -131,6 +131,7 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
             limits: opts.limits.clone(),
             demo,
             transit_mount,
+            trusted_proxies: opts.trusted_proxies.clone(),
         },
     ));
     Ok(Kms {

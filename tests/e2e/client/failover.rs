@@ -14,7 +14,8 @@ use crate::support::ROOT;
 
 #[test]
 fn a_node_killed_under_load_loses_no_acknowledged_operation() {
-    let cluster = Cluster::new(None);
+    let mut cluster = Cluster::new(None);
+    cluster.pin_zones(&[("zone-a", &["n1", "n2", "n3"])]);
     let store = cluster.start_store();
     let admin = store.http();
     // One zone, three service nodes: n1 makes the zone key, n2 and n3 import it.

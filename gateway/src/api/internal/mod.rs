@@ -1,17 +1,16 @@
 //! The store's internal API, served only on the internal listener (mutual TLS: every client
 //! presents a certificate from the internal CA). Service nodes follow the change feed, load keys
 //! wrapped to their zone's key, and send back usage counts and audit events; manage nodes reach
-//! the admin API through the same listener (docs/deployment.md).
+//! the admin API through the same listener (docs/deployment.md). What each certificate may reach
+//! is pinned in the store's configuration and enforced by `guard` before any route.
 
 pub mod feed;
+pub mod guard;
 pub mod keys;
+pub mod nodes;
 pub mod records;
 
 use actix_web::web;
-
-/// App data marking the internal listener's requests.
-#[derive(Clone, Copy, Debug)]
-pub struct InternalListener;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/internal/v1/revision").route(web::get().to(feed::revision)))

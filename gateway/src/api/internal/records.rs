@@ -1,9 +1,10 @@
 //! Credentials and certificate bindings for service nodes (hashes and fingerprints only), and
 //! what they send back: usage counts and audit events.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use super::nodes::Node;
 use crate::error::ApiError;
 use crate::state::AppState;
 use kms_store::remote::wire::{WireAuditEvent, WireCertificate, WireCredential, WireUsage};
@@ -50,14 +51,34 @@ pub async fn usage(
 }
 
 /// `POST /internal/v1/audit`: a service node's audit events (refusals), appended to the chain.
+/// The store dates them (its clock; the chain gives the sequence) and names the node that sent
+/// them first in `detail` (`node=<fingerprint> zone=<zone> node_at=<the node's time, ms>`, then
+/// the node's own detail): a node can neither back-date an event nor pass it off as another's.
 pub async fn audit(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<Vec<WireAuditEvent>>,
 ) -> Result<HttpResponse, ApiError> {
+    // The guard let only pinned service nodes through, and left the node in the request.
+    let Some(node) = req.extensions().get::<Node>().cloned() else {
+        return Err(ApiError::internal(&"no node on an internal request"));
+    };
+    let zone = node.zone.as_deref().unwrap_or("-");
+    let now = state.clock.now();
     let events = body
         .iter()
-        .map(WireAuditEvent::to_event)
-        .collect::<Result<Vec<_>, _>>()
+        .map(|wire| {
+            let mut event = wire.to_event()?;
+            let mut detail = format!("node={} zone={zone} node_at={}", node.fingerprint, wire.at);
+            if let Some(theirs) = event.detail.take() {
+                detail.push_str("; ");
+                detail.push_str(&theirs);
+            }
+            event.detail = Some(detail);
+            event.at = now;
+            Ok(event)
+        })
+        .collect::<Result<Vec<_>, kms_engine::store::StoreError>>()
         .map_err(invalid)?;
     let store = state.control.store.clone();
     state
