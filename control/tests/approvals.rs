@@ -135,3 +135,97 @@ async fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
     assert!(refused.contains(&("user:kate".into(), Some("self_approval".into()))));
     assert!(refused.contains(&("user:ada".into(), Some("not_an_approver".into()))));
 }
+
+/// Issue 17, item 7: an approved request whose run fails is audited as a failure with its code
+/// (it read as a success), and a second vote or a vote on a request that does not exist is
+/// audited as a refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_approved_run_and_every_refused_vote_are_audited() {
+    let center = Center::start().await;
+    let ctl = &center.control;
+    let key = NewKey::check(&Request {
+        name: "cards".into(),
+        algorithm: None,
+        deterministic: false,
+        rotation_period: None,
+        notice_period: None,
+        exportable: false,
+        purpose: None,
+        protection: None,
+    })
+    .unwrap();
+    kms_control::keys::create::create(ctl, &Center::root(), key)
+        .await
+        .unwrap();
+    rotate(ctl, &Center::root(), "cards", "quarterly")
+        .await
+        .unwrap();
+    let (_, kate_acts) = center.person("kate", &[Role::KeyAdmin]).await;
+    let (ken, ken_acts) = center.person("ken", &[Role::KeyAdmin]).await;
+    let (kim, kim_acts) = center.person("kim", &[Role::SecurityAdmin]).await;
+
+    // Two requests for the same destruction: the second can only fail when it runs.
+    let first = request(ctl, &kate_acts, &destroy_version_1(), "key:cards".into())
+        .await
+        .unwrap();
+    let second = request(ctl, &kate_acts, &destroy_version_1(), "key:cards".into())
+        .await
+        .unwrap();
+    for filed in [&first, &second] {
+        let hash = Some(filed.request.params_hash());
+        vote(ctl, &ken, &ken_acts, filed.id, true, hash)
+            .await
+            .unwrap();
+        if filed.id == first.id {
+            let again = vote(ctl, &ken, &ken_acts, filed.id, true, hash)
+                .await
+                .unwrap_err();
+            assert_eq!(again.code(), "already_voted");
+        }
+        vote(ctl, &kim, &kim_acts, filed.id, true, hash)
+            .await
+            .unwrap();
+    }
+    let failed = load(ctl, second.id).await.unwrap();
+    let code = failed.result.as_deref().unwrap_or_default().to_owned();
+    assert!(code.contains("\"error\""), "{code}");
+    let missing = vote(ctl, &ken, &ken_acts, 9_999, true, None)
+        .await
+        .unwrap_err();
+
+    center.clock.advance_millis(1);
+    let log = ctl
+        .store
+        .audit_log(&AuditQuery {
+            limit: 1000,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let runs: Vec<(String, Option<String>)> = log
+        .iter()
+        .filter(|r| r.event.action == "execute_approval")
+        .map(|r| (r.event.outcome.name().to_owned(), r.event.target.clone()))
+        .collect();
+    assert!(
+        runs.contains(&("success".into(), Some(format!("approval:{}", first.id)))),
+        "{runs:?}"
+    );
+    assert!(
+        runs.contains(&("failed".into(), Some(format!("approval:{}", second.id)))),
+        "{runs:?}"
+    );
+    let refused: Vec<(String, Option<String>)> = log
+        .iter()
+        .filter(|r| r.event.action == "approve" && r.event.outcome.name() == "denied")
+        .map(|r| (r.event.actor.clone(), r.event.code.clone()))
+        .collect();
+    assert!(
+        refused.contains(&("user:ken".into(), Some("already_voted".into()))),
+        "{refused:?}"
+    );
+    assert!(
+        refused.contains(&("user:ken".into(), Some(missing.code().to_owned()))),
+        "{refused:?}"
+    );
+}

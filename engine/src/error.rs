@@ -70,6 +70,10 @@ pub enum EngineError {
     ChallengeWrongKey,
     #[error("too many outstanding challenges; retry shortly")]
     TooManyChallenges,
+    #[error(
+        "this caller or key has its share of outstanding challenges; retry in {retry_after_secs} s"
+    )]
+    ChallengeQuotaExceeded { retry_after_secs: u32 },
     #[error("invalid salt: {0}")]
     InvalidSalt(&'static str),
     #[error("protected value is malformed: {0}")]
@@ -154,6 +158,7 @@ impl EngineError {
             Self::InvalidSalt(_) => "invalid_salt",
             Self::InvalidProtected(_) => "invalid_protected",
             Self::TooManyChallenges => "too_many_challenges",
+            Self::ChallengeQuotaExceeded { .. } => "challenge_quota_exceeded",
             Self::KeyNotFound => "key_not_found",
             Self::KeyVersionNotFound => "key_version_not_found",
             Self::BelowMinDecryptionVersion => "below_min_decryption_version",

@@ -27,7 +27,11 @@ fn purpose(zone: &ZoneName) -> String {
 }
 
 pub fn kek(data_dir: &Path) -> Result<NodeKek, ZoneKeyError> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder.create(data_dir).map_err(|e| {
         ZoneKeyError::Invalid(format!("data directory {}: {e}", data_dir.display()))
     })?;
     Ok(NodeKek::load_or_create(&data_dir.join(KEK_FILE))?)

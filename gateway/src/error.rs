@@ -135,7 +135,8 @@ impl From<EngineError> for ApiError {
             E::SourceNotAllowed | E::OutsideTimeWindow => StatusCode::FORBIDDEN,
             E::KeyNotFound => StatusCode::NOT_FOUND,
             E::ChallengeReused | E::VersionsExhausted => StatusCode::CONFLICT,
-            E::RateLimited { retry_after_secs } => {
+            E::RateLimited { retry_after_secs }
+            | E::ChallengeQuotaExceeded { retry_after_secs } => {
                 return Self {
                     retry_after: Some(*retry_after_secs),
                     ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)

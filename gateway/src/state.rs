@@ -9,7 +9,7 @@ use kms_control::audit_sink::AuditSink;
 use kms_control::context::Control;
 use kms_control::error::ControlError;
 use kms_engine::audit::{AuditEvent, Outcome};
-use kms_engine::challenges::Challenges;
+use kms_engine::challenges::{self, Challenges};
 use kms_engine::clock::Clock;
 use kms_engine::directory::DirectoryHandle;
 use kms_engine::pool::WorkerPool;
@@ -23,6 +23,10 @@ pub struct Limits {
     pub body_bytes: usize,
     /// Most items in one batch request.
     pub batch_items: usize,
+    /// Password-login challenges one app may hold at once (issued within their two minutes).
+    pub challenges_per_app: usize,
+    /// Password-login challenges one key may hold at once.
+    pub challenges_per_key: usize,
 }
 
 impl Default for Limits {
@@ -30,6 +34,8 @@ impl Default for Limits {
         Self {
             body_bytes: 1 << 20,
             batch_items: 10_000,
+            challenges_per_app: challenges::DEFAULT_PER_CALLER,
+            challenges_per_key: challenges::DEFAULT_PER_KEY,
         }
     }
 }
@@ -75,8 +81,13 @@ impl AppState {
             control,
             pool: parts.pool,
             io: parts.io,
+            challenges: Arc::new(Challenges::with_quotas(
+                challenges::DEFAULT_TTL_MS,
+                challenges::DEFAULT_CAPACITY,
+                parts.limits.challenges_per_app,
+                parts.limits.challenges_per_key,
+            )),
             limits: parts.limits,
-            challenges: Arc::new(Challenges::default()),
             demo: parts.demo,
             transit_mount: parts.transit_mount,
             trusted_proxies: parts.trusted_proxies,

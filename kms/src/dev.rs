@@ -1,6 +1,6 @@
 //! Dev mode: the master key made without a ceremony (there are no custodians), the software
 //! HSM's single unseal share kept in the data directory, and a fixed root token. Never for real
-//! data (`kms serve` says so loudly). Also the data directory's private files.
+//! data (`kms serve` says so loudly).
 
 use std::path::Path;
 
@@ -21,17 +21,6 @@ fn data_dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_
         path: path.to_owned(),
         source,
     }
-}
-
-pub(crate) fn create_private_dir(path: &Path) -> Result<(), ServeError> {
-    std::fs::create_dir_all(path).map_err(data_dir_error(path))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
-            .map_err(data_dir_error(path))?;
-    }
-    Ok(())
 }
 
 fn write_private_file(path: &Path, contents: &str) -> Result<(), ServeError> {

@@ -13,6 +13,7 @@ use kms_gateway::state::AppState;
 use kms_store::remote::client::InternalClient;
 use kms_tls::InternalTls;
 
+use crate::data_dir::DataDirLock;
 use crate::options::ServeError;
 use crate::roles::Roles;
 
@@ -26,6 +27,8 @@ pub struct Kms {
     pub(crate) roles: Roles,
     /// A service node that also has the manage role forwards the control plane to the store.
     pub(crate) forward: Option<web::Data<InternalClient>>,
+    /// The data directory's lock, released when the node is dropped (a manage node has none).
+    pub(crate) _lock: Option<DataDirLock>,
 }
 
 fn bind_error(addr: SocketAddr) -> impl FnOnce(std::io::Error) -> ServeError {

@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod data_dir;
 pub mod dev;
 pub mod kms;
+pub mod logging;
 pub mod node;
 pub mod options;
 pub mod restore;

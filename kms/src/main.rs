@@ -16,12 +16,7 @@ use kms_hsm::{DEV_SHARE_FILE, HsmChoice};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KMS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    kms::logging::init();
     std::process::exit(kms_cli::command::run(Cli::parse(), &Binary));
 }
 
@@ -30,12 +25,14 @@ struct Binary;
 
 impl Node for Binary {
     fn serve(&self, args: &ServeArgs) -> Result<(), String> {
+        kms::data_dir::restrict_umask();
         options::from_args(args)
             .and_then(|opts| serve(&opts))
             .map_err(|e| e.to_string())
     }
 
     fn restore(&self, args: &RestoreArgs) -> Result<(), String> {
+        kms::data_dir::restrict_umask();
         kms::restore::run(args)
     }
 

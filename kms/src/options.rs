@@ -164,6 +164,11 @@ pub enum ServeError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the data directory is in use by another kms process: {0} is locked; stop that process \
+         first (one process per data directory)"
+    )]
+    DataDirLocked(PathBuf),
     #[error("cannot start a thread or runtime: {0}")]
     Runtime(std::io::Error),
     #[error("key store: {0}")]

@@ -6,8 +6,11 @@ use kms_control::backup::restore::{self, RestoreRequest};
 use kms_hsm::HsmChoice;
 
 use crate::config::ConfigFile;
+use crate::data_dir;
 
 pub fn run(args: &RestoreArgs) -> Result<(), String> {
+    // The same lock `kms serve` holds: no restore into a data directory a server is using.
+    let _lock = data_dir::lock(&args.data_dir).map_err(|e| e.to_string())?;
     let hsm = match &args.config {
         Some(path) => ConfigFile::load(path)
             .and_then(|f| f.hsm_choice())

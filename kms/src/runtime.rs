@@ -10,21 +10,32 @@ use kms_engine::sync::{KeyListener, KeyUpdate};
 use kms_hsm::HsmHandle;
 use kms_tls as tls;
 
-use crate::dev::create_private_dir;
+use crate::data_dir::{self, DataDirLock};
 use crate::options::{ServeError, ServeOptions};
 
 /// What every node checks and makes before it starts anything: the metrics recorder (installed
 /// before anything records: the HSM actor and the workers record from the start), the Transit
-/// mount, the listener's TLS configuration (a bad file stops the start), the data directory.
-pub(crate) fn prepare(
-    opts: &ServeOptions,
-) -> Result<(String, Option<rustls::ServerConfig>), ServeError> {
+/// mount, the listener's TLS configuration (a bad file stops the start), the data directory and
+/// its lock (held until the node is dropped: a second process on the same directory stops here,
+/// before it opens the store or the HSM).
+pub(crate) fn prepare(opts: &ServeOptions) -> Result<Prepared, ServeError> {
     let _ = kms_gateway::metrics::handle();
     let transit_mount =
         kms_gateway::api::transit::mount_path(&opts.transit_mount).map_err(ServeError::Start)?;
     let tls = opts.tls.as_ref().map(tls::server_config).transpose()?;
-    create_private_dir(&opts.data_dir)?;
-    Ok((transit_mount, tls))
+    let lock = data_dir::lock(&opts.data_dir)?;
+    Ok(Prepared {
+        transit_mount,
+        tls,
+        lock,
+    })
+}
+
+/// What [`prepare`] made.
+pub(crate) struct Prepared {
+    pub transit_mount: String,
+    pub tls: Option<rustls::ServerConfig>,
+    pub lock: DataDirLock,
 }
 
 /// The control runtime: store, HSM and sync calls run here, never on an HTTP worker.

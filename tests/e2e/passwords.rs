@@ -455,3 +455,51 @@ fn bad_password_input_gets_its_own_codes() {
     );
     server.stop();
 }
+
+/// Issue 17, item 7: one app asks for challenges in a loop to fill the node's table so that
+/// nobody else can log in. It is stopped at its own share (429 `challenge_quota_exceeded` with
+/// `Retry-After`), and another app on the same key, and another key, still get challenges.
+#[test]
+fn one_app_cannot_exhaust_the_challenge_table_for_everyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server_with(dir.path(), |o| {
+        o.limits.challenges_per_app = 5;
+        o.limits.challenges_per_key = 7;
+    });
+    let http = Http::new(&server);
+    create_password_key(&http, "logins", "rsa-2048", "hash");
+    create_password_key(&http, "pins", "rsa-2048", "hash");
+    let greedy = http.create_app("greedy");
+    let web = http.create_app("web");
+    let other = http.create_app("other");
+    for (key, app) in [("logins", "greedy"), ("logins", "web"), ("pins", "other")] {
+        http.grant(key, app, &["verify"]);
+    }
+    let ask = |token: &str, key: &str| {
+        http.post(
+            &format!("/v1/passwords/{key}/challenge"),
+            Some(token),
+            &json!({}),
+        )
+    };
+    let mut refused = None;
+    for _ in 0..1000 {
+        let answer = ask(&greedy, "logins");
+        if answer.0 != 200 {
+            refused = Some(answer);
+            break;
+        }
+    }
+    let refused = refused.expect("the greedy app was never refused");
+    assert_error(&refused, 429, "challenge_quota_exceeded");
+    // Its share, not the table, stopped it: the other app on the same key still gets one, and
+    // so does an app on another key.
+    assert_eq!(ask(&web, "logins").0, 200);
+    assert_eq!(ask(&other, "pins").0, 200);
+    assert_error(&ask(&greedy, "logins"), 429, "challenge_quota_exceeded");
+    // The key's own share bounds many apps together; other keys are untouched.
+    let (s, _) = ask(&web, "logins");
+    assert_eq!(s, 200);
+    assert_error(&ask(&web, "logins"), 429, "challenge_quota_exceeded");
+    assert_eq!(ask(&other, "pins").0, 200);
+}

@@ -410,3 +410,22 @@ fn the_same_components_load_the_master_key_into_a_new_standby_token() {
     assert_eq!(http.open(&root, "cards", &ct, None), b"4000000000000002");
     rig.softhsm.restore("kms-a");
 }
+
+/// Issue 17, item 7: a load balancer asks `/readyz` before it sends traffic. A PKCS#11 server
+/// whose tokens hold no master key yet cannot wrap or unwrap anything: it must say
+/// `not_initialized` (it used to say `ready`), and `ready` once the create ceremony has run.
+#[test]
+fn readyz_says_not_initialized_on_a_pkcs11_hsm_until_the_create_ceremony() {
+    let rig = rig("");
+    let server = Server::start(&rig.config, &rig.env);
+    let http = server.http();
+    let (s, body) = http.get("/readyz", None);
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (503, Some("not_initialized")),
+        "{body}"
+    );
+    ceremony(&server.addr, &["--operation", "create"]);
+    let (s, body) = http.get("/readyz", None);
+    assert_eq!((s, body["status"].as_str()), (200, Some("ready")), "{body}");
+}

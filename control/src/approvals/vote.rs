@@ -63,7 +63,10 @@ pub async fn vote(
         );
         return Err(refuse(e).await);
     };
-    let record = load(ctl, id).await?;
+    let record = match load(ctl, id).await {
+        Ok(record) => record,
+        Err(e) => return Err(refuse(e).await),
+    };
     let now = ctl.clock.now();
     if record.request.requester == invocation.actor {
         let e = ControlError::forbidden(
@@ -111,7 +114,7 @@ pub async fn vote(
         }
         _ => {}
     }
-    let event = invocation.event(ctl, action, target, None);
+    let event = invocation.event(ctl, action, target.clone(), None);
     let ballot = Vote {
         user: name.clone(),
         approve,
@@ -120,10 +123,9 @@ pub async fn vote(
     };
     let record = match ctl.store.vote(id, &ballot, &event).await {
         Err(StoreError::AlreadyExists("vote")) => {
-            return Err(ControlError::conflict(
-                "already_voted",
-                "you have already voted on this request",
-            ));
+            let e =
+                ControlError::conflict("already_voted", "you have already voted on this request");
+            return Err(refuse(e).await);
         }
         other => other?,
     };
@@ -140,6 +142,7 @@ pub async fn vote(
             for_you: None,
         });
     }
+    let mut failed_code = None;
     let (result, private, for_you, done) = match still_valid(ctl, &record).await {
         Err(reason) => {
             let message = format!("cancelled before it ran: {reason}");
@@ -159,7 +162,12 @@ pub async fn vote(
             Err(e) => {
                 let result =
                     json!({ "error": { "code": e.code(), "message": e.public_message() } });
-                (result, None, None, executed(&record))
+                // A failed run is audited as a failure, with its code (it used to read as a
+                // success).
+                let (action, _, what) = executed(&record);
+                let detail = format!("{what}: failed: {}", e.public_message());
+                failed_code = Some(e.code().to_owned());
+                (result, None, None, (action, Outcome::Failed, detail))
             }
         },
     };
@@ -171,6 +179,7 @@ pub async fn vote(
         outcome,
     );
     finished.detail = Some(detail);
+    finished.code = failed_code;
     ctl.store
         .finish_approval(id, &result.to_string(), private.as_deref(), &finished)
         .await?;

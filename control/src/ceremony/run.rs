@@ -1,14 +1,15 @@
 //! Running ceremonies for custodians: starting one (after checking its quorum can be met at
 //! all), approving it, and, at the approval that meets the quorum, executing it once. Every step
-//! is audited under the custodian's name.
+//! is audited under the custodian's name, and so is every refusal; a failed execution is
+//! audited under the ceremony's.
 
 use std::collections::BTreeMap;
 
 use kms_engine::audit::Outcome;
 use kms_engine::role::Role;
-use kms_engine::secret::KeyMaterial;
+use kms_hsm::components;
 
-use super::plan::Plan;
+use super::plan::{Plan, StartRequest};
 use super::registry::{Approved, CeremonyView};
 use crate::context::Control;
 use crate::custodians::{Custodian, CustodianRole};
@@ -55,18 +56,59 @@ async fn audit_step(
     ctl.audit.record(event).await;
 }
 
-/// Opens a ceremony for `plan`, started by `who`.
+/// Audits a custodian's refused step (`Denied`) or a ceremony's failed execution (`Failed`),
+/// with the error's code, and hands the error back to answer with.
+async fn audit_refusal(
+    ctl: &Control,
+    actor: String,
+    remote: Option<String>,
+    action: &str,
+    target: Option<String>,
+    outcome: Outcome,
+    error: ControlError,
+) -> ControlError {
+    let mut event = ctl.event(actor, action, target, outcome);
+    event.code = Some(error.code().to_owned());
+    event.remote = remote;
+    event.detail = Some(error.public_message());
+    ctl.audit.record(event).await;
+    error
+}
+
+/// Opens a ceremony for the plan `request` asks for, started by `who`. A refusal (a bad plan, a
+/// quorum that cannot be met, another ceremony open) is audited.
 pub async fn start(
     ctl: &Control,
     who: &Custodian,
-    plan: Plan,
+    request: StartRequest,
     remote: Option<String>,
 ) -> Result<CeremonyView, ControlError> {
-    let op = plan.op;
-    let users = user_custodians(ctl).await?;
-    let view = ctl
-        .ceremonies
-        .start(plan, who, &users, ctl.clock.as_ref())?;
+    let opened = async {
+        let plan = Plan::from_request(request)?;
+        let op = plan.op;
+        let users = user_custodians(ctl).await?;
+        let view = ctl
+            .ceremonies
+            .start(plan, who, &users, ctl.clock.as_ref())?;
+        Ok::<_, ControlError>((view, op))
+    }
+    .await;
+    let (view, op) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            let actor = format!("custodian:{}", who.name);
+            return Err(audit_refusal(
+                ctl,
+                actor,
+                remote,
+                "ceremony_start",
+                None,
+                Outcome::Denied,
+                e,
+            )
+            .await);
+        }
+    };
     audit_step(
         ctl,
         who,
@@ -88,19 +130,40 @@ pub struct Approval {
     pub executed: Option<Executed>,
 }
 
-/// Records `who`'s approval (with their component) and, once the quorum is met, executes the
-/// ceremony.
+/// Records `who`'s approval (with their component, `component` as the custodian typed it) and,
+/// once the quorum is met, executes the ceremony. A refused approval (a malformed or repeated
+/// component, a second approval, an unknown, expired or closed ceremony) is audited under the
+/// custodian's name; a failed execution under the ceremony's, with what failed.
 pub async fn approve(
     ctl: &Control,
     who: &Custodian,
     id: &str,
-    component: Option<KeyMaterial>,
+    component: Option<String>,
     remote: Option<String>,
 ) -> Result<Approval, ControlError> {
     let target = format!("ceremony:{id}");
-    let (approved, kcv) = ctl
-        .ceremonies
-        .approve(id, who, component, ctl.clock.as_ref())?;
+    let approved = async {
+        let component = component.map(|c| components::parse(&c)).transpose()?;
+        ctl.ceremonies
+            .approve(id, who, component, ctl.clock.as_ref())
+    }
+    .await;
+    let (approved, kcv) = match approved {
+        Ok(approved) => approved,
+        Err(e) => {
+            let actor = format!("custodian:{}", who.name);
+            return Err(audit_refusal(
+                ctl,
+                actor,
+                remote,
+                "ceremony_approve",
+                Some(target),
+                Outcome::Denied,
+                e,
+            )
+            .await);
+        }
+    };
     audit_step(
         ctl,
         who,
@@ -130,7 +193,17 @@ pub async fn approve(
             Err(e) => {
                 ctl.ceremonies
                     .finish(id, Err((e.code(), e.public_message())))?;
-                Err(e)
+                let target = plan.master_key.as_ref().map(|k| format!("master_key:{k}"));
+                Err(audit_refusal(
+                    ctl,
+                    format!("ceremony:{id}"),
+                    None,
+                    plan.op.action(),
+                    target,
+                    Outcome::Failed,
+                    e,
+                )
+                .await)
             }
         },
     }

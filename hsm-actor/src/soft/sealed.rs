@@ -73,10 +73,27 @@ impl SealedFile {
         let text = serde_json::to_vec_pretty(self)
             .map_err(|e| HsmError::Corrupt(format!("cannot encode: {e}")))?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
+        // The folder 0700 and the file 0600, whatever the process's umask.
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            folder.mode(0o700);
+            file.mode(0o600);
+        }
+        folder.create(dir)?;
         let tmp = path.with_extension("tmp");
         {
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut f = file.open(&tmp)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                // A temporary file left by a crash keeps its old mode through `open`.
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
             f.write_all(&text)?;
             f.sync_all()?;
         }

@@ -26,7 +26,7 @@ use kms_store::remote::store::{Mirror, RemoteStore};
 
 use crate::kms::Kms;
 use crate::options::{ServeError, ServeOptions};
-use crate::runtime::{control_runtime, prepare, start_pool};
+use crate::runtime::{Prepared, control_runtime, prepare, start_pool};
 
 fn start_error(e: impl std::fmt::Display) -> ServeError {
     ServeError::Start(e.to_string())
@@ -34,7 +34,11 @@ fn start_error(e: impl std::fmt::Display) -> ServeError {
 
 /// Starts a service node (roles without `store`): see the module's documentation.
 pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
-    let (transit_mount, public_tls) = prepare(opts)?;
+    let Prepared {
+        transit_mount,
+        tls: public_tls,
+        lock,
+    } = prepare(opts)?;
     let internal = opts
         .internal
         .as_ref()
@@ -136,5 +140,6 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
         tls: public_tls,
         roles: opts.roles,
         forward: opts.roles.manage.then(|| web::Data::new(client)),
+        _lock: Some(lock),
     })
 }

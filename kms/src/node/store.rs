@@ -27,11 +27,15 @@ use kms_store::{PostgresStore, SqliteStore};
 use crate::dev::dev_initialise;
 use crate::kms::Kms;
 use crate::options::{ServeError, ServeOptions};
-use crate::runtime::{control_runtime, prepare, start_pool};
+use crate::runtime::{Prepared, control_runtime, prepare, start_pool};
 
 /// Opens the store and the HSM, loads the key directory and starts the actors.
 pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
-    let (transit_mount, tls) = prepare(opts)?;
+    let Prepared {
+        transit_mount,
+        tls,
+        lock,
+    } = prepare(opts)?;
     let control = control_runtime()?;
     let clock: Arc<dyn Clock> = Arc::clone(&opts.clock);
     let store: Arc<dyn KeyStore> = match &opts.postgres_url {
@@ -141,5 +145,6 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
         tls,
         roles: opts.roles,
         forward: None,
+        _lock: Some(lock),
     })
 }

@@ -27,6 +27,7 @@ macro_rules! greatest {
 shared_modules!();
 mod hooks;
 mod open;
+pub mod private;
 
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 use tokio::sync::watch;
 
 use super::errors::db_err;
+use super::private::private_database;
 use super::{SqliteStore, Tx, feed};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -26,6 +27,8 @@ impl SqliteStore {
 
     /// As [`open`](Self::open), with the clock that stamps the rows the store writes itself.
     pub async fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let private = || private_database(path).map_err(|e| StoreError::Backend(Box::new(e)));
+        private()?;
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(db_err)?
             .filename(path)
@@ -51,6 +54,8 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(db_err)?;
+        // The -wal and -shm files exist now: make sure older ones are private too.
+        private()?;
         let store = Self {
             read,
             write,

@@ -22,8 +22,10 @@ impl Demo {
         key: String,
         token: SecretString,
     ) -> Result<Self, sqlx::Error> {
+        let path = data_dir.join("demo-app.db");
+        kms_store::sqlite::private::private_database(&path)?;
         let options = SqliteConnectOptions::new()
-            .filename(data_dir.join("demo-app.db"))
+            .filename(&path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal);
         let users = SqlitePool::connect_with(options).await?;

@@ -19,6 +19,6 @@ pub async fn challenge(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, key) = super::caller(super::demo(&state)?, &state, &req)?;
-    Ok(HttpResponse::Ok().json(challenge::issue(&state, &key)?))
+    let (caller, key) = super::caller(super::demo(&state)?, &state, &req)?;
+    Ok(HttpResponse::Ok().json(challenge::issue(&state, &caller, &key)?))
 }

@@ -5,7 +5,6 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::ceremony::run::approve;
-use kms_hsm::components;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -28,11 +27,7 @@ pub async fn handle(
     let id = id.into_inner();
     let target = format!("ceremony:{id}");
     let who = custodian(&state, &req, "ceremony_approve", Some(target)).await?;
-    let component = body
-        .into_inner()
-        .component
-        .map(|c| components::parse(&c))
-        .transpose()?;
+    let component = body.into_inner().component;
     let remote = remote(&req);
     let approval = state
         .on_control(move |ctl| async move { approve(&ctl, &who, &id, component, remote).await })

@@ -3,7 +3,7 @@
 //! → `201` the ceremony, waiting for approvals.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use kms_control::ceremony::plan::{Plan, StartRequest};
+use kms_control::ceremony::plan::StartRequest;
 use kms_control::ceremony::run::start;
 
 use super::{custodian, remote};
@@ -16,10 +16,10 @@ pub async fn handle(
     body: web::Json<StartRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let who = custodian(&state, &req, "ceremony_start", None).await?;
-    let plan = Plan::from_request(body.into_inner())?;
+    let request = body.into_inner();
     let remote = remote(&req);
     let view = state
-        .on_control(move |ctl| async move { start(&ctl, &who, plan, remote).await })
+        .on_control(move |ctl| async move { start(&ctl, &who, request, remote).await })
         .await?;
     Ok(HttpResponse::Created().json(view))
 }
