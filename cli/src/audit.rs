@@ -125,9 +125,10 @@ pub fn run(command: &AuditCommand) -> Result<(), CliError> {
                 }
             } else {
                 return Err(CliError::Input(format!(
-                    "audit log FAILED at entry {}: {}",
+                    "audit log FAILED at entry {}: {} [{}]",
                     report["first_bad"]["seq"],
-                    report["first_bad"]["problem"].as_str().unwrap_or_default()
+                    report["first_bad"]["problem"].as_str().unwrap_or_default(),
+                    report["code"].as_str().unwrap_or("audit_tampered")
                 )));
             }
         }
