@@ -187,7 +187,13 @@ fn append(path: &Path, text: &[u8]) -> std::io::Result<()> {
 /// the receiver stamps time and host). A missing socket is logged, not an error: the file is the
 /// copy `verify` reads.
 fn send_syslog(socket: &Path, text: &[u8]) {
-    let sock = match UnixDatagram::unbound().and_then(|s| s.connect(socket).map(|()| s)) {
+    let connected = UnixDatagram::unbound().and_then(|s| {
+        s.connect(socket)?;
+        // A receiver that stops reading must not hold sealing up for long.
+        s.set_write_timeout(Some(std::time::Duration::from_secs(2)))?;
+        Ok(s)
+    });
+    let sock = match connected {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(socket = %socket.display(), error = %e, "audit syslog unreachable");

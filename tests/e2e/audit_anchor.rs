@@ -8,7 +8,12 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::process::{Server, kms};
+use std::path::Path;
+use std::time::Duration;
+
+use kms_testkit::softhsm::{MODULE, PIN, SoftHsm};
+
+use crate::process::{Server, kms, write_config};
 use crate::support::*;
 
 fn verify(server: &Server) -> (bool, String) {
@@ -73,18 +78,16 @@ fn activity(http: &Http, rounds: usize) -> Vec<u64> {
     sealed
 }
 
-#[test]
-fn a_tail_trimmed_back_to_a_seal_is_reported_with_the_entries_missing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_dev(dir.path(), ROOT);
+/// The administrator's attack on a running server whose data directory is `data`.
+fn trim_back_to_the_first_seal(server: &Server, data: &Path) {
     let http = server.http();
     activity(&http, 3);
-    let (ok, out) = verify(&server);
+    let (ok, out) = verify(server);
     assert!(ok && out.contains("audit log OK"), "{out}");
 
     // The administrator's trim: back to the first seal, the later seals too, and the head reset
     // to that entry's hash, so chain, seals and head agree.
-    let db = Db::open(dir.path());
+    let db = Db::open(data);
     let seals = db.int("SELECT COUNT(*) FROM audit_seals");
     let first = db.int("SELECT MIN(seq) FROM audit_seals");
     let last = db.int("SELECT MAX(seq) FROM audit_seals");
@@ -96,7 +99,7 @@ fn a_tail_trimmed_back_to_a_seal_is_reported_with_the_entries_missing() {
          audit_head = (SELECT hash FROM audit WHERE seq = {first}) WHERE id = 1"
     ));
 
-    let (ok, out) = verify(&server);
+    let (ok, out) = verify(server);
     let missing = last - first;
     assert!(!ok, "the trimmed log verified:\n{out}");
     assert!(
@@ -120,6 +123,34 @@ fn a_tail_trimmed_back_to_a_seal_is_reported_with_the_entries_missing() {
         409,
         "audit_truncated",
     );
+}
+
+#[test]
+fn a_tail_trimmed_back_to_a_seal_is_reported_with_the_entries_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_dev(dir.path(), ROOT);
+    trim_back_to_the_first_seal(&server, dir.path());
+}
+
+/// The same attack with the counter on a PKCS#11 token (SoftHSM2).
+#[test]
+fn a_trimmed_tail_is_reported_from_the_pkcs11_tokens_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let softhsm = SoftHsm::create(&dir.path().join("softhsm"), &["kms-a"]);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[hsm]\nbackend = \"pkcs11\"\n[hsm.pkcs11]\nmodule = \"{MODULE}\"\n\
+             tokens = [ {{ label = \"kms-a\", pin_env = \"KMS_TEST_PIN\" }} ]\n"
+        ),
+    );
+    let env = vec![
+        ("SOFTHSM2_CONF", softhsm.conf().display().to_string()),
+        ("KMS_TEST_PIN", PIN.to_owned()),
+    ];
+    let server = Server::start_dev_with(&data, ROOT, &["--config", config.to_str().unwrap()], &env);
+    trim_back_to_the_first_seal(&server, &data);
 }
 
 /// Every line of the sink file, parsed.
@@ -237,4 +268,89 @@ fn the_sink_file_holds_every_sealed_entry_and_names_a_rewritten_one() {
         .find(|l| l["kind"] == "entry" && l["seq"] == victim)
         .unwrap();
     assert_ne!(original["actor"], "user:nobody");
+}
+
+/// Syslog as the only copy (`sink_file = "off"`): the lines the socket received, saved by the
+/// operator, are what `kms audit verify --against` compares the database with.
+#[test]
+fn verify_against_the_syslog_copy_counts_a_trimmed_tail() {
+    use std::os::unix::net::UnixDatagram;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("log.sock");
+    let receiver = UnixDatagram::bind(&socket).unwrap();
+    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let into = Arc::clone(&received);
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        while let Ok(n) = receiver.recv(&mut buf) {
+            into.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    });
+    let config = dir.path().join("kms.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[audit]\nsink_file = \"off\"\nsyslog = \"{}\"\n",
+            socket.display()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_dev_with(&data, ROOT, &["--config", config.to_str().unwrap()], &[]);
+    let http = server.http();
+    let sealed = activity(&http, 2);
+    let last = *sealed.last().unwrap();
+    assert!(!data.join("audit.log").exists());
+    eventually(Duration::from_secs(10), "the last seal on syslog", || {
+        received
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("\"kind\":\"seal\"") && l.contains(&format!("\"seq\":{last},")))
+    });
+    let lines = received.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("<86>1 - - kms - audit - {")),
+        "{lines:?}"
+    );
+    let copy = dir.path().join("syslog-copy.log");
+    std::fs::write(&copy, lines.join("\n")).unwrap();
+    let against = |server: &Server| {
+        let run = kms(
+            &["audit", "verify", "--against", copy.to_str().unwrap()],
+            &server.addr,
+            "",
+            &[("KMS_TOKEN", ROOT)],
+        );
+        (run.ok, format!("{}{}", run.stdout, run.stderr))
+    };
+    let (ok, out) = against(&server);
+    assert!(ok && out.contains("the database matches"), "{out}");
+
+    // Trimmed back to the first seal, as in the attack above.
+    let db = Db::open(&data);
+    let first = sealed[0];
+    db.exec(&format!("DELETE FROM audit WHERE seq > {first}"));
+    db.exec(&format!("DELETE FROM audit_seals WHERE seq > {first}"));
+    db.exec(&format!(
+        "UPDATE store_meta SET audit_seq = {first}, \
+         audit_head = (SELECT hash FROM audit WHERE seq = {first}) WHERE id = 1"
+    ));
+    let (ok, out) = against(&server);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the chain ends at entry {first} but {} holds entries up to {last}: {} entries \
+             missing [audit_truncated]",
+            copy.display(),
+            last - first
+        )),
+        "{out}"
+    );
 }
