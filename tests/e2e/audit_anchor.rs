@@ -354,3 +354,52 @@ fn verify_against_the_syslog_copy_counts_a_trimmed_tail() {
         "{out}"
     );
 }
+
+/// Seals are chained, and the HSM counts them: removing a seal in the middle breaks the next
+/// one's MAC, removing the last one leaves fewer seals than the counter.
+#[test]
+fn removing_a_seal_is_detected_by_the_chaining_and_the_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_dev(dir.path(), ROOT);
+    activity(&server.http(), 3);
+    assert!(verify(&server).0);
+    let db = Db::open(dir.path());
+    let seals: Vec<i64> = db
+        .rt
+        .block_on(sqlx::query("SELECT seq FROM audit_seals ORDER BY seq").fetch_all(&db.pool))
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(seals.len() >= 3, "{seals:?}");
+    db.exec("CREATE TABLE saved AS SELECT * FROM audit_seals");
+
+    db.exec(&format!("DELETE FROM audit_seals WHERE seq = {}", seals[1]));
+    let (ok, out) = verify(&server);
+    assert!(
+        !ok && out.contains(&format!(
+            "seal 2 (at entry {}) does not verify: forged or altered, or a seal before it was \
+             removed [audit_tampered]",
+            seals[2]
+        )),
+        "{out}"
+    );
+    db.exec("DELETE FROM audit_seals");
+    db.exec("INSERT INTO audit_seals SELECT * FROM saved");
+    assert!(verify(&server).0, "restored");
+
+    db.exec(&format!(
+        "DELETE FROM audit_seals WHERE seq = {}",
+        seals.last().unwrap()
+    ));
+    let (ok, out) = verify(&server);
+    assert!(
+        !ok && out.contains(&format!(
+            "the database holds {} seals but the HSM's counter records {}: the last seals were \
+             removed [audit_truncated]",
+            seals.len() - 1,
+            seals.len()
+        )),
+        "{out}"
+    );
+}
