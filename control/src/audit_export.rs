@@ -157,14 +157,21 @@ impl AuditExport {
             serde_json::to_writer(&mut text, line).map_err(ControlError::internal)?;
             text.push(b'\n');
         }
-        if let Some(path) = &self.file {
-            append(path, &text).map_err(|e| {
-                ControlError::internal(format!("audit sink {}: {e}", path.display()))
-            })?;
-        }
-        if let Some(socket) = &self.syslog {
-            send_syslog(socket, &text);
-        }
+        // The fsync and the socket sends block: off the control runtime's two threads.
+        let (file, syslog) = (self.file.clone(), self.syslog.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Some(path) = &file {
+                append(path, &text).map_err(|e| {
+                    ControlError::internal(format!("audit sink {}: {e}", path.display()))
+                })?;
+            }
+            if let Some(socket) = &syslog {
+                send_syslog(socket, &text);
+            }
+            Ok::<(), ControlError>(())
+        })
+        .await
+        .map_err(ControlError::internal)??;
         *shipped = Some(seal.seq);
         Ok(())
     }
