@@ -61,9 +61,12 @@ pub enum AuditCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// Check the hash chain and its HSM seals; exits 1 naming the first entry changed, removed or
-    /// reordered.
+    /// Check the hash chain, its HSM seals and the HSM's audit counter; exits 1 naming the first
+    /// entry changed, removed or reordered, or how many entries a trimmed tail lost.
     Verify {
+        /// Also compare the database with this copy of the audit sink file (`[audit] sink_file`).
+        #[arg(long)]
+        against: Option<std::path::PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -106,7 +109,12 @@ pub fn run(command: &AuditCommand) -> Result<(), CliError> {
             )?;
             rows(common.output, &answer, "entries", COLUMNS);
         }
-        AuditCommand::Verify { common } => {
+        AuditCommand::Verify { against, common } => {
+            // The copy first: it names a rewritten entry, and counts a trim without the HSM.
+            let against = match against {
+                Some(path) => Some(crate::audit_against::check(common, path)?),
+                None => None,
+            };
             let report = get(common, "/v1/admin/audit/verify")?;
             if let super::output::Output::Json = common.output {
                 println!(
@@ -122,12 +130,16 @@ pub fn run(command: &AuditCommand) -> Result<(), CliError> {
                         report["seals"],
                         super::output::s(&report["sealed_through"])
                     );
+                    if let Some(matched) = against {
+                        println!("{matched}");
+                    }
                 }
             } else {
                 return Err(CliError::Input(format!(
-                    "audit log FAILED at entry {}: {}",
+                    "audit log FAILED at entry {}: {} [{}]",
                     report["first_bad"]["seq"],
-                    report["first_bad"]["problem"].as_str().unwrap_or_default()
+                    report["first_bad"]["problem"].as_str().unwrap_or_default(),
+                    report["code"].as_str().unwrap_or("audit_tampered")
                 )));
             }
         }

@@ -10,6 +10,7 @@ pub mod app;
 pub mod approvals;
 pub mod args;
 pub mod audit;
+pub mod audit_against;
 pub mod backup;
 pub mod client;
 pub mod command;

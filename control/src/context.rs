@@ -16,6 +16,7 @@ use kms_engine::store::{KeyStore, Revision};
 use kms_engine::sync::KeySync;
 use kms_hsm::HsmHandle;
 
+use crate::audit_export::AuditExport;
 use crate::audit_sink::AuditSink;
 use crate::ceremony::registry::Ceremonies;
 use crate::people::guard::LoginGuard;
@@ -59,6 +60,8 @@ pub struct Control {
     pub directory: Arc<DirectoryHandle>,
     pub sync: KeySync,
     pub audit: AuditSink,
+    /// Where sealed audit batches are copied outside the database; also serialises sealing.
+    pub audit_export: AuditExport,
     /// Master-key ceremonies waiting for their quorum.
     pub ceremonies: Ceremonies,
     /// The master-key rotation job.

@@ -13,6 +13,7 @@ pub mod access;
 pub mod approvals;
 pub mod apps;
 pub mod audit_chain;
+pub mod audit_export;
 pub mod audit_query;
 pub mod audit_sink;
 pub mod backup;

@@ -108,6 +108,60 @@ pub fn seal_input(seq: u64, head: &[u8; 32]) -> Vec<u8> {
     input
 }
 
+/// What a chained seal's HMAC covers: `"kms-audit-seal-v2" ‖ number ‖ seq ‖ head ‖ prev_mac`,
+/// where `number` counts seals from 1 and `prev_mac` is the previous seal's MAC (zeros for the
+/// first). Removing or replacing any seal but the last breaks the next one's MAC; removing the
+/// last ones is what the HSM's [`AuditAnchor`] shows.
+pub fn chained_seal_input(number: u64, seq: u64, head: &[u8; 32], prev_mac: &[u8; 32]) -> Vec<u8> {
+    let mut input = b"kms-audit-seal-v2".to_vec();
+    input.extend_from_slice(&number.to_be_bytes());
+    input.extend_from_slice(&seq.to_be_bytes());
+    input.extend_from_slice(head);
+    input.extend_from_slice(prev_mac);
+    input
+}
+
+/// The HSM's record of the audit chain's last seal: a counter the database cannot reach. Each
+/// seal moves it forward; a database whose seals or entries stop short of it was trimmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditAnchor {
+    /// How many seals there have been (the last seal's number).
+    pub seals: u64,
+    /// The entry the last seal covers.
+    pub seq: u64,
+    /// The last seal's MAC.
+    pub mac: [u8; 32],
+}
+
+impl AuditAnchor {
+    pub const LEN: usize = 48;
+
+    /// `seals (u64 BE) ‖ seq (u64 BE) ‖ mac`.
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        out[..8].copy_from_slice(&self.seals.to_be_bytes());
+        out[8..16].copy_from_slice(&self.seq.to_be_bytes());
+        out[16..].copy_from_slice(&self.mac);
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != Self::LEN {
+            return None;
+        }
+        Some(Self {
+            seals: u64::from_be_bytes(bytes[..8].try_into().ok()?),
+            seq: u64::from_be_bytes(bytes[8..16].try_into().ok()?),
+            mac: bytes[16..].try_into().ok()?,
+        })
+    }
+
+    /// Whether `next` may replace `self`: the counter only moves forward, and so does the chain.
+    pub fn may_advance_to(&self, next: &AuditAnchor) -> bool {
+        next.seals > self.seals && next.seq >= self.seq
+    }
+}
+
 /// The first thing wrong with a chain: the entry it was found at, and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
@@ -205,6 +259,30 @@ mod tests {
             remote: None,
             detail: None,
         }
+    }
+
+    #[test]
+    fn anchors_round_trip_and_only_move_forward() {
+        let a = AuditAnchor {
+            seals: 3,
+            seq: 40,
+            mac: [7; 32],
+        };
+        assert_eq!(AuditAnchor::from_bytes(&a.to_bytes()), Some(a));
+        assert_eq!(AuditAnchor::from_bytes(&[0; 47]), None);
+        let next = |seals, seq| AuditAnchor {
+            seals,
+            seq,
+            mac: [1; 32],
+        };
+        assert!(a.may_advance_to(&next(4, 40)));
+        assert!(!a.may_advance_to(&next(3, 50)), "same counter");
+        assert!(!a.may_advance_to(&next(2, 50)), "counter back");
+        assert!(!a.may_advance_to(&next(5, 39)), "chain back");
+        assert_ne!(
+            chained_seal_input(2, 40, &[0; 32], &[1; 32]),
+            chained_seal_input(2, 40, &[0; 32], &[2; 32])
+        );
     }
 
     #[test]

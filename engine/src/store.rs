@@ -247,6 +247,10 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Every seal, oldest first.
     async fn audit_seals(&self) -> Result<Vec<AuditSeal>, StoreError>;
     async fn last_audit_seal(&self) -> Result<Option<AuditSeal>, StoreError>;
+    /// How many seals there are (the last one's number: seals are chained and numbered).
+    async fn audit_seal_count(&self) -> Result<u64, StoreError> {
+        Ok(u64::try_from(self.audit_seals().await?.len()).unwrap_or(u64::MAX))
+    }
 
     // ---- people ----
     /// Adds a user (`AlreadyExists("user")` if the name is taken).

@@ -188,7 +188,9 @@ impl From<HsmError> for ApiError {
         let code = e.code();
         match e {
             HsmError::Sealed | HsmError::NotInitialized => Self::unavailable(code, message),
-            HsmError::AlreadyInitialized => Self::new(StatusCode::CONFLICT, code, message),
+            HsmError::AlreadyInitialized | HsmError::AuditCounterBackwards { .. } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
             HsmError::InvalidShare(_)
             | HsmError::WrongShares
             | HsmError::InvalidParameters(_)

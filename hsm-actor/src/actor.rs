@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use kms_engine::EngineError;
+use kms_engine::audit::AuditAnchor;
 use kms_engine::secret::{KeyMaterial, SecretString};
 use kms_engine::wrap::{KeyUnwrapper, WrapContext, WrappedKey};
 use tokio::sync::oneshot;
@@ -89,6 +90,11 @@ enum Request {
         under: MasterKeyId,
         reply: R<WrappedKey>,
     },
+    AuditAnchor(R<Option<AuditAnchor>>),
+    AdvanceAuditAnchor {
+        next: AuditAnchor,
+        reply: R<()>,
+    },
 }
 
 /// A cloneable handle to the HSM actor.
@@ -146,6 +152,8 @@ impl Request {
             Request::Wrap { .. } => "wrap",
             Request::Unwrap { .. } => "unwrap",
             Request::Rewrap { .. } => "rewrap",
+            Request::AuditAnchor(_) => "audit_anchor",
+            Request::AdvanceAuditAnchor { .. } => "advance_audit_anchor",
         }
     }
 }
@@ -193,6 +201,10 @@ fn handle(backend: &mut dyn HsmBackend, request: Request) {
             under,
             reply,
         } => reply.send(backend.rewrap(&context, &wrapped, &under)),
+        Request::AuditAnchor(reply) => reply.send(backend.audit_anchor()),
+        Request::AdvanceAuditAnchor { next, reply } => {
+            reply.send(backend.advance_audit_anchor(&next));
+        }
     }
 }
 
@@ -278,6 +290,17 @@ impl HsmHandle {
 
     pub async fn destroy_master_key(&self, id: MasterKeyId) -> Result<(), HsmError> {
         self.ask(|reply| Request::DestroyMasterKey { id, reply })
+            .await?
+    }
+
+    /// The HSM's audit counter (see [`HsmBackend::audit_anchor`]).
+    pub async fn audit_anchor(&self) -> Result<Option<AuditAnchor>, HsmError> {
+        self.ask(Request::AuditAnchor).await?
+    }
+
+    /// Moves the HSM's audit counter forward to `next`.
+    pub async fn advance_audit_anchor(&self, next: AuditAnchor) -> Result<(), HsmError> {
+        self.ask(|reply| Request::AdvanceAuditAnchor { next, reply })
             .await?
     }
 

@@ -6,6 +6,7 @@
 //! callers name the master key to wrap under.
 
 use kms_engine::algorithm::MaterialKind;
+use kms_engine::audit::AuditAnchor;
 use kms_engine::ids::MasterKeyId;
 use kms_engine::master_key::{Kcv, MasterKeyOrigin};
 use kms_engine::secret::{KeyMaterial, SecretString};
@@ -53,6 +54,9 @@ pub enum HsmError {
     Timeout,
     #[error("the HSM actor has stopped")]
     Stopped,
+    /// A seal tried to move the audit counter back (or not forward).
+    #[error("the HSM's audit counter records seal {seals} over entry {seq}; it only moves forward")]
+    AuditCounterBackwards { seals: u64, seq: u64 },
     #[error("sealed master key file: {0}")]
     Io(#[from] std::io::Error),
     #[error("sealed master key file is corrupt: {0}")]
@@ -73,6 +77,7 @@ impl HsmError {
             HsmError::InvalidComponent(_) => "invalid_component",
             HsmError::KcvMismatch { .. } => "kcv_mismatch",
             HsmError::NotSupported(_) => "not_supported",
+            HsmError::AuditCounterBackwards { .. } => "audit_truncated",
             HsmError::Busy | HsmError::Timeout | HsmError::Stopped | HsmError::Unavailable(_) => {
                 "hsm_unavailable"
             }
@@ -160,6 +165,17 @@ pub fn random_material_len(context: &WrapContext) -> Result<usize, HsmError> {
     }
 }
 
+/// Refuses to replace `current` with `next` unless the counter moves forward.
+pub fn check_advance(current: Option<&AuditAnchor>, next: &AuditAnchor) -> Result<(), HsmError> {
+    match current {
+        Some(c) if !c.may_advance_to(next) => Err(HsmError::AuditCounterBackwards {
+            seals: c.seals,
+            seq: c.seq,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A fresh master key id: `mk-` and 16 hex digits.
 pub fn new_master_key_id() -> MasterKeyId {
     let mut bytes = [0u8; 8];
@@ -222,6 +238,19 @@ pub trait HsmBackend: Send + 'static {
         context: &WrapContext,
         wrapped: &WrappedKey,
     ) -> Result<KeyMaterial, HsmError>;
+
+    /// The audit counter: the number of audit seals, and the last one's entry and MAC, kept where
+    /// the database cannot reach it (`None` before the first seal). The zone backend of a service
+    /// node has none.
+    fn audit_anchor(&mut self) -> Result<Option<AuditAnchor>, HsmError> {
+        Err(HsmError::NotSupported("audit counters"))
+    }
+
+    /// Moves the audit counter to `next`, durably; refuses to move it back or to stay
+    /// ([`check_advance`]).
+    fn advance_audit_anchor(&mut self, _next: &AuditAnchor) -> Result<(), HsmError> {
+        Err(HsmError::NotSupported("audit counters"))
+    }
 
     /// Unwraps and wraps again under `under`; the material never leaves the backend.
     fn rewrap(

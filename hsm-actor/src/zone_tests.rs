@@ -134,3 +134,23 @@ async fn status_and_refused_operations() {
             .map(|_| ()),
     );
 }
+
+#[tokio::test]
+async fn a_service_node_keeps_no_audit_counter() {
+    let zone = ZoneName::new("eu-west-1").unwrap();
+    let backend = ZoneBackend::new(zone, ZonePrivateKey::generate().unwrap());
+    let (hsm, _thread) = spawn(Box::new(backend), 8, Duration::from_secs(5)).unwrap();
+    assert!(matches!(
+        hsm.audit_anchor().await,
+        Err(HsmError::NotSupported(_))
+    ));
+    let next = kms_engine::audit::AuditAnchor {
+        seals: 1,
+        seq: 1,
+        mac: [0; 32],
+    };
+    assert!(matches!(
+        hsm.advance_audit_anchor(next).await,
+        Err(HsmError::NotSupported(_))
+    ));
+}

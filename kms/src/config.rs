@@ -45,6 +45,10 @@
 //! [server]                      # optional: reverse proxies whose X-Forwarded-For is believed
 //! trusted_proxies = ["10.1.0.10/32"]
 //!
+//! [audit]                       # copies of each sealed audit batch outside the database
+//! sink_file = "/var/log/kms/audit.log"   # default: <data-dir>/audit.log; "off" disables it
+//! syslog = "/dev/log"           # optional: also send each line to this syslog socket
+//!
 //! [zone]                        # service role: the zone this node serves
 //! name = "dc-east"
 //!
@@ -93,6 +97,8 @@ pub struct ConfigFile {
     pub scheduler: SchedulerSection,
     #[serde(default)]
     pub access: AccessSection,
+    #[serde(default)]
+    pub audit: AuditSection,
     pub tls: Option<TlsSection>,
     #[serde(default)]
     pub store: StoreSection,
@@ -185,6 +191,16 @@ pub struct WebhookEntry {
     pub url: String,
     pub secret_env: Option<String>,
     pub secret_file: Option<PathBuf>,
+}
+
+/// `[audit]`: where sealed audit batches are copied outside the database (docs/access-control.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// An append-only JSON-lines file; default `<data-dir>/audit.log`, `"off"` for none.
+    pub sink_file: Option<PathBuf>,
+    /// A syslog socket (`/dev/log`) to send the same lines to; default none.
+    pub syslog: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

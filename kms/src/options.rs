@@ -61,6 +61,30 @@ pub struct ServeOptions {
     pub zone: Option<String>,
     /// `[server] trusted_proxies`.
     pub trusted_proxies: TrustedProxies,
+    /// `[audit] sink_file`: where sealed batches are appended.
+    pub audit_file: SinkFile,
+    /// `[audit] syslog`: a syslog socket to send them to.
+    pub audit_syslog: Option<PathBuf>,
+}
+
+/// Where the audit sink file is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkFile {
+    /// `<data-dir>/audit.log` (the default).
+    InDataDir,
+    Off,
+    At(PathBuf),
+}
+
+impl ServeOptions {
+    /// The audit sink file this node appends to, if any.
+    pub fn audit_sink_file(&self) -> Option<PathBuf> {
+        match &self.audit_file {
+            SinkFile::InDataDir => Some(kms_control::audit_export::default_file(&self.data_dir)),
+            SinkFile::Off => None,
+            SinkFile::At(path) => Some(path.clone()),
+        }
+    }
 }
 
 /// `[internal]` in kms.toml.
@@ -100,6 +124,8 @@ impl ServeOptions {
             internal: None,
             zone: None,
             trusted_proxies: TrustedProxies::default(),
+            audit_file: SinkFile::InDataDir,
+            audit_syslog: None,
         }
     }
 
@@ -150,6 +176,12 @@ impl ServeOptions {
         };
         opts.trusted_proxies = trust::trusted_proxies(file)?;
         opts.zone = file.zone.as_ref().map(|z| z.name.clone());
+        opts.audit_file = match &file.audit.sink_file {
+            None => SinkFile::InDataDir,
+            Some(p) if p.as_os_str() == "off" => SinkFile::Off,
+            Some(p) => SinkFile::At(p.clone()),
+        };
+        opts.audit_syslog.clone_from(&file.audit.syslog);
         if let Some(interval) = file.scheduler_interval()? {
             opts.scheduler_interval = interval;
         }
@@ -281,5 +313,25 @@ mod tests {
         let sqlite = ServeOptions::from_config(&ConfigFile::default()).unwrap();
         assert_eq!(sqlite.postgres_url, None);
         assert!(toml::from_str::<ConfigFile>("[store]\npostgresql = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_audit_section_places_or_disables_the_sink_file() {
+        let opts = ServeOptions::from_config(&ConfigFile::default()).unwrap();
+        assert_eq!(
+            opts.audit_sink_file(),
+            Some(PathBuf::from("kms-data/audit.log"))
+        );
+        let cfg: ConfigFile =
+            toml::from_str("[audit]\nsink_file = \"off\"\nsyslog = \"/dev/log\"").unwrap();
+        let opts = ServeOptions::from_config(&cfg).unwrap();
+        assert_eq!(opts.audit_sink_file(), None);
+        assert_eq!(opts.audit_syslog, Some(PathBuf::from("/dev/log")));
+        let cfg: ConfigFile = toml::from_str("[audit]\nsink_file = \"/x/a.log\"").unwrap();
+        assert_eq!(
+            ServeOptions::from_config(&cfg).unwrap().audit_sink_file(),
+            Some(PathBuf::from("/x/a.log"))
+        );
+        assert!(toml::from_str::<ConfigFile>("[audit]\nsinkfile = \"x\"").is_err());
     }
 }

@@ -8,6 +8,7 @@ mod algorithms;
 mod approvals;
 mod apps;
 mod at_rest;
+mod audit_anchor;
 mod audit_trail;
 mod backup;
 mod browser;

@@ -91,6 +91,7 @@ impl Center {
         let runtime = tokio::runtime::Handle::current();
         let control = Arc::new(Control {
             audit: AuditSink::start(Arc::clone(&store), &runtime),
+            audit_export: kms_control::audit_export::AuditExport::none(),
             store,
             hsm,
             directory,

@@ -11,11 +11,14 @@
 //! (it cannot be copied out). Every operation tries the tokens in order and moves on when one is
 //! unreachable, so the KMS keeps working when the primary fails.
 //!
+//! The audit counter (`anchor.rs`) is a private data object on every token.
+//!
 //! Components are combined by XOR in this process (zeroized at once) and the result imported
 //! with C_CreateObject: SoftHSM 2.6.1 lacks CKM_XOR_BASE_AND_DATA, so the combination cannot
 //! happen inside it. An imported key reads CKA_NEVER_EXTRACTABLE = false; it is still sensitive
 //! and not extractable.
 
+mod anchor;
 mod context;
 mod token;
 
@@ -26,6 +29,7 @@ use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use kms_engine::audit::AuditAnchor;
 use kms_engine::ids::MasterKeyId;
 use kms_engine::master_key::{Kcv, MasterKeyOrigin};
 use kms_engine::secret::{KeyMaterial, SecretString};
@@ -384,6 +388,14 @@ impl HsmBackend for Pkcs11Hsm {
             )) => Err(HsmError::UnwrapFailed),
             Err(e) => Err(request_error(&label, &e)),
         }
+    }
+
+    fn audit_anchor(&mut self) -> Result<Option<AuditAnchor>, HsmError> {
+        anchor::current(&self.ctx, &mut self.tokens)
+    }
+
+    fn advance_audit_anchor(&mut self, next: &AuditAnchor) -> Result<(), HsmError> {
+        anchor::advance(&self.ctx, &mut self.tokens, next)
     }
 }
 

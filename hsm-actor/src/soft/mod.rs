@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use kms_engine::audit::AuditAnchor;
 use kms_engine::ids::MasterKeyId;
 use kms_engine::master_key::{Kcv, MasterKeyOrigin};
 use kms_engine::secret::KeyMaterial;
@@ -25,7 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::backend::{
     CreatedMasterKey, HsmBackend, HsmError, HsmStatus, MasterKeyInfo, MasterKeySource, SealStatus,
-    Sealing, TokenStatus, new_master_key_id, random_material_len,
+    Sealing, TokenStatus, check_advance, new_master_key_id, random_material_len,
 };
 use crate::components;
 use sealed::{SealedFile, SealedMasterKey};
@@ -53,6 +54,8 @@ fn kek_aad() -> &'static [u8] {
 fn mk_aad(id: &str) -> Vec<u8> {
     [b"kms-mk-v1".as_slice(), id.as_bytes()].concat()
 }
+
+const ANCHOR_AAD: &[u8] = b"kms-audit-anchor-v1";
 
 fn aead_seal(cipher: &Aes256Gcm, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, HsmError> {
     let mut nonce = [0u8; NONCE_LEN];
@@ -189,6 +192,7 @@ impl SoftwareHsm {
                 kek.expose(),
             )?),
             master_keys: Vec::new(),
+            audit_anchor: None,
         };
         file.write(&self.path)?;
         self.file = Some(file);
@@ -363,5 +367,36 @@ impl HsmBackend for SoftwareHsm {
         let plain = aead_open(master, &context.associated_data(), &wrapped.blob)
             .map_err(|_| HsmError::UnwrapFailed)?;
         Ok(KeyMaterial::from_slice(&plain))
+    }
+
+    fn audit_anchor(&mut self) -> Result<Option<AuditAnchor>, HsmError> {
+        let unsealed = self.unsealed()?;
+        let Some(sealed) = self.file.as_ref().and_then(|f| f.audit_anchor.as_deref()) else {
+            return Ok(None);
+        };
+        let bytes = aead_open(
+            &unsealed.kek,
+            ANCHOR_AAD,
+            &sealed::decode("audit_anchor", sealed)?,
+        )
+        .map_err(|_| HsmError::Corrupt("the audit counter does not open".into()))?;
+        AuditAnchor::from_bytes(&bytes)
+            .map(Some)
+            .ok_or_else(|| HsmError::Corrupt("the audit counter has the wrong length".into()))
+    }
+
+    fn advance_audit_anchor(&mut self, next: &AuditAnchor) -> Result<(), HsmError> {
+        check_advance(self.audit_anchor()?.as_ref(), next)?;
+        let unsealed = self.unsealed.as_ref().ok_or(HsmError::Sealed)?;
+        let file = self.file.as_mut().ok_or(HsmError::NotInitialized)?;
+        let mut updated = file.clone();
+        updated.audit_anchor = Some(sealed::encode(&aead_seal(
+            &unsealed.kek,
+            ANCHOR_AAD,
+            &next.to_bytes(),
+        )?));
+        updated.write(&self.path)?;
+        *file = updated;
+        Ok(())
     }
 }

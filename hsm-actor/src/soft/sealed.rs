@@ -2,7 +2,9 @@
 //!
 //! - `sealed_kek`: the keyring key (KEK), AES-256-GCM under the unseal key, which exists only as
 //!   Shamir shares;
-//! - `master_keys`: each master key, AES-256-GCM under the KEK, with its id, KCV and origin.
+//! - `master_keys`: each master key, AES-256-GCM under the KEK, with its id, KCV and origin;
+//! - `audit_anchor`: the audit counter (seals so far, the last seal's entry and MAC),
+//!   AES-256-GCM under the KEK, so it can be neither read nor forged without the shares.
 //!
 //! Adding a master key (a rotation) needs the KEK, so it needs the HSM unsealed, but not the
 //! shares again.
@@ -36,6 +38,9 @@ pub struct SealedFile {
     /// base64(nonce ‖ AES-256-GCM(unseal key, KEK) ‖ tag), AAD `kms-seal-v1`.
     pub sealed_kek: String,
     pub master_keys: Vec<SealedMasterKey>,
+    /// base64(nonce ‖ AES-256-GCM(KEK, AuditAnchor bytes) ‖ tag), AAD `kms-audit-anchor-v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_anchor: Option<String>,
 }
 
 pub fn decode(field: &str, text: &str) -> Result<Vec<u8>, HsmError> {

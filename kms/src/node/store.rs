@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::web;
+use kms_control::audit_export::AuditExport;
 use kms_control::audit_sink::AuditSink;
 use kms_control::ceremony::registry::Ceremonies;
 use kms_control::context::Control;
@@ -115,6 +116,7 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
         directory,
         sync,
         audit,
+        audit_export: AuditExport::new(opts.audit_sink_file(), opts.audit_syslog.clone()),
         ceremonies,
         rewrapper,
         webhooks: opts.webhooks.iter().map(Webhook::copy).collect(),

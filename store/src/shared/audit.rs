@@ -134,6 +134,15 @@ pub async fn seals(pool: &Pool, last: bool) -> Result<Vec<AuditSeal>, StoreError
         .collect()
 }
 
+pub async fn seal_count(pool: &Pool) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM audit_seals")
+        .fetch_one(pool)
+        .await
+        .map_err(db_err)?
+        .get(0);
+    u64::try_from(n).map_err(|_| corrupt("negative seal count"))
+}
+
 /// Records a seal; sealing the same head twice keeps the first.
 pub async fn add_seal(pool: &Pool, seal: &AuditSeal) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO audit_seals (seq, head, mac, at) VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO NOTHING")

@@ -357,6 +357,10 @@ impl KeyStore for Store {
         Ok(audit::seals(self.reader(), true).await?.pop())
     }
 
+    async fn audit_seal_count(&self) -> Result<u64, StoreError> {
+        audit::seal_count(self.reader()).await
+    }
+
     async fn create_user(
         &self,
         user: &UserRecord,

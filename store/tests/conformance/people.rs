@@ -495,4 +495,5 @@ pub async fn audit_seals_are_kept(store: &dyn KeyStore) {
         .unwrap();
     assert_eq!(store.last_audit_seal().await.unwrap(), Some(seal.clone()));
     assert_eq!(store.audit_seals().await.unwrap(), vec![seal]);
+    assert_eq!(store.audit_seal_count().await.unwrap(), 1);
 }
