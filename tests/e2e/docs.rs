@@ -103,3 +103,49 @@ fn every_error_code_is_documented() {
         "error codes not in docs/api.md: {missing:?}"
     );
 }
+
+/// Every `.rs` file of the repository, outside `target/` and hidden folders, with its text.
+fn sources(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() && name != "target" && !name.starts_with('.') {
+            sources(&path, out);
+        } else if name.ends_with(".rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            out.push((path, text));
+        }
+    }
+}
+
+/// docs/security.md names, for each boundary, the files that enforce it and the tests that attack
+/// it: each file must exist and each test must be a function somewhere in the repository.
+#[test]
+fn the_threat_model_names_files_and_tests_that_exist() {
+    let root = std::path::PathBuf::from(format!("{}/..", env!("CARGO_MANIFEST_DIR")));
+    let doc = read("docs/security.md");
+    let mut all = Vec::new();
+    sources(&root, &mut all);
+    let mut missing = Vec::new();
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        if quoted.ends_with(".rs") && quoted.contains('/') {
+            if !root.join(quoted).exists() {
+                missing.push(format!("file {quoted}"));
+            }
+        } else if quoted.contains("::") && !quoted.contains(['*', ' ', '(', '<']) {
+            let name = quoted.rsplit("::").next().unwrap();
+            let is_test_name = name.len() > 12
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            let defined = format!("fn {name}(");
+            if is_test_name && !all.iter().any(|(_, text)| text.contains(&defined)) {
+                missing.push(format!("test {quoted}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/security.md names what does not exist: {missing:#?}"
+    );
+}

@@ -229,6 +229,16 @@ fn components_load_both_tokens_and_the_standby_serves_when_the_primary_fails() {
         status.stdout
     );
 
+    // A key used once, so one crypto worker has unwrapped it; the server runs the default
+    // number of workers (one per core, at least two here).
+    let (s, b) = http.post(
+        "/v1/admin/keys",
+        Some(&root),
+        &json!({ "name": "used-once" }),
+    );
+    assert_eq!(s, 201, "{b}");
+    let once = http.seal(&root, "used-once", b"first", None);
+
     // Both gone: master-key operations fail cleanly; keys already in the workers keep serving.
     rig.softhsm.pull("kms-b");
     let (s, b, retry) = http.post_raw(
@@ -245,6 +255,28 @@ fn components_load_both_tokens_and_the_standby_serves_when_the_primary_fails() {
     );
     let again = http.seal(&root, "after-failover", b"still", None);
     assert_eq!(http.open(&root, "after-failover", &again, None), b"still");
+    // Every request, whichever worker takes it: a key any worker holds, all workers hold
+    // (issue 17, item 6: requests alternated 200 and 503 when each worker cached on its own).
+    let mut answers = Vec::new();
+    for i in 0..20 {
+        let plaintext = format!("during the outage {i}");
+        let (enc, b) = http.post(
+            "/v1/keys/used-once/encrypt",
+            Some(&root),
+            &json!({ "plaintext": b64(plaintext.as_bytes()) }),
+        );
+        if enc == 200 {
+            let ct = b["ciphertext"].as_str().unwrap().to_owned();
+            let (dec, b) = http.decrypt(&root, "used-once", &ct, None);
+            assert!(dec != 200 || unb64(b["plaintext"].as_str().unwrap()) == plaintext.as_bytes());
+        }
+        let (dec, _) = http.decrypt(&root, "used-once", &once, None);
+        answers.push((enc, dec));
+    }
+    assert!(
+        answers.iter().all(|a| *a == (200, 200)),
+        "(encrypt, decrypt) during the HSM outage: {answers:?}"
+    );
 
     // The tokens come back; SoftHSM sees them again in a new process.
     rig.softhsm.restore("kms-a");

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::work::{Done, Item};
+use crate::algorithm::Algorithm;
 use crate::error::EngineError;
 use crate::ids::{KeyId, KeyVersion};
-use crate::keyring::KeyEntry;
+use crate::keyring::{KeyEntry, KeySettings};
+use crate::secret::KeyMaterial;
 
 /// One result per item, in order: a user error is that item's; an internal error fails the job.
 pub type ItemResults = Vec<Result<Done, EngineError>>;
@@ -103,6 +105,18 @@ pub(super) enum Control {
     },
     /// Resize the prepared-key cache to hold this many versions.
     Resize(u64),
+    /// A version another worker of the lane has just unwrapped: prepare it here too, so that
+    /// every worker serves every key any worker holds (with the HSM away, requests must not
+    /// alternate between success and `hsm_unavailable` by which worker takes them). Dropped if
+    /// the lane was sent a purge since the unwrap began (`purges` no longer matches).
+    Share {
+        key: KeyId,
+        version: KeyVersion,
+        algorithm: Algorithm,
+        settings: KeySettings,
+        material: KeyMaterial,
+        purges: u64,
+    },
     /// Test hook: the versions of this key the worker holds prepared.
     #[cfg(feature = "test-hooks")]
     Cached {

@@ -77,6 +77,8 @@ impl Default for PoolConfig {
 struct LaneWorkers {
     jobs: Sender<Job>,
     controls: Vec<Sender<Control>>,
+    /// Purges sent to this lane; a shared version unwrapped before the latest is dropped.
+    purges: Arc<AtomicU64>,
     threads: Vec<JoinHandle<()>>,
     stats: Vec<Arc<CacheStats>>,
 }
@@ -104,15 +106,24 @@ impl WorkerPool {
         let (usage_tx, usage_rx) = crossbeam_channel::bounded(64);
         let start = |lane: Lane, workers: usize, priority: worker::Priority| {
             let (jobs, rx) = crossbeam_channel::bounded(config.queue_depth.max(1));
+            let workers = workers.max(1);
+            let (control_txs, control_rxs): (Vec<_>, Vec<_>) =
+                (0..workers).map(|_| crossbeam_channel::unbounded()).unzip();
             let mut out = LaneWorkers {
                 jobs,
-                controls: Vec::new(),
+                controls: control_txs.clone(),
+                purges: Arc::new(AtomicU64::new(0)),
                 threads: Vec::new(),
                 stats: Vec::new(),
             };
-            for i in 0..workers.max(1) {
-                let (control_tx, control_rx) = crossbeam_channel::unbounded();
+            for (i, control_rx) in control_rxs.into_iter().enumerate() {
                 let stats = Arc::new(CacheStats::default());
+                let siblings = control_txs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, tx)| tx.clone())
+                    .collect();
                 let setup = worker::Setup {
                     jobs: rx.clone(),
                     control: control_rx,
@@ -122,13 +133,14 @@ impl WorkerPool {
                     capacity: config.cache_capacity.max(16),
                     priority,
                     stats: Arc::clone(&stats),
+                    siblings,
+                    purges: Arc::clone(&out.purges),
                 };
                 out.threads.push(
                     std::thread::Builder::new()
                         .name(format!("kms-{}-{i}", lane.name()))
                         .spawn(move || worker::run(setup))?,
                 );
-                out.controls.push(control_tx);
                 out.stats.push(stats);
             }
             Ok::<_, std::io::Error>(out)
@@ -251,7 +263,10 @@ impl WorkerPool {
         if versions.is_empty() {
             return;
         }
-        for control in &self.lane(Lane::of(key.algorithm)).controls {
+        let lane = self.lane(Lane::of(key.algorithm));
+        // Before the purge is sent: a version a worker is unwrapping now is then not shared.
+        lane.purges.fetch_add(1, Ordering::AcqRel);
+        for control in &lane.controls {
             let _ = control.send(Control::Purge {
                 key: key.id,
                 versions: versions.clone(),

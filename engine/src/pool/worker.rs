@@ -1,5 +1,6 @@
 //! One crypto worker: takes jobs off the shared channel, keeps its own cache of prepared keys and
-//! its own usage counters, and never shares a working key with another thread.
+//! its own usage counters. A version it unwraps is handed to the other workers of its lane (over
+//! their control channels, the material zeroized on drop), so that each holds what any holds.
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -12,14 +13,14 @@ use quick_cache::unsync::Cache;
 
 use super::job::{Control, ItemResults, ItemsJob, Job};
 use super::work::{Done, Item, Params, UsageRecord};
-use crate::algorithm::Operation;
+use crate::algorithm::{Algorithm, Operation};
 use crate::ciphertext::{self, Kind};
 use crate::clock::{Clock, Timestamp};
 use crate::crypto::PreparedKey;
 use crate::crypto::hash::{HashAlgorithm, transit_hmac_key};
 use crate::error::EngineError;
 use crate::ids::{KeyId, KeyVersion};
-use crate::keyring::KeyEntry;
+use crate::keyring::{KeyEntry, KeySettings};
 use crate::secret::{KeyMaterial, PlaintextBuf};
 use crate::wrap::KeyUnwrapper;
 
@@ -49,6 +50,10 @@ pub(super) struct Setup {
     pub capacity: usize,
     pub priority: Priority,
     pub stats: Arc<CacheStats>,
+    /// The other workers of the lane, to share what this one unwraps.
+    pub siblings: Vec<Sender<Control>>,
+    /// Purges sent to the lane so far (bumped before each purge is sent).
+    pub purges: Arc<AtomicU64>,
 }
 
 /// A worker's prepared-key cache hits and misses, read by the metrics endpoint.
@@ -80,6 +85,8 @@ struct Worker {
     usage: Sender<Vec<UsageRecord>>,
     flushed: Instant,
     stats: Arc<CacheStats>,
+    siblings: Vec<Sender<Control>>,
+    purges: Arc<AtomicU64>,
 }
 
 /// A worker thread's scheduling (Linux applies both per thread).
@@ -129,6 +136,8 @@ pub(super) fn run(setup: Setup) {
         usage: setup.usage,
         flushed: Instant::now(),
         stats: setup.stats,
+        siblings: setup.siblings,
+        purges: setup.purges,
     };
     while let Some(job) = next(&setup.jobs, &setup.control, &mut worker) {
         // A bug that panics on one job must not take the worker down: the job's caller sees its
@@ -172,6 +181,23 @@ fn next(jobs: &Receiver<Job>, control: &Receiver<Control>, worker: &mut Worker) 
     }
 }
 
+/// A version's prepared key, from its unwrapped material.
+fn prepare(
+    algorithm: Algorithm,
+    settings: &KeySettings,
+    material: KeyMaterial,
+) -> Result<Prepared, EngineError> {
+    Ok(Prepared {
+        key: PreparedKey::for_purpose(algorithm, settings, &material)?,
+        hmac: transit_hmac_key(algorithm, &material),
+        root: settings
+            .derived
+            .then(|| KeyMaterial::from_slice(material.expose())),
+        #[cfg(feature = "test-hooks")]
+        material,
+    })
+}
+
 fn random(len: usize) -> PlaintextBuf {
     let mut bytes = PlaintextBuf::new(vec![0u8; len]);
     rand::fill(&mut bytes[..]);
@@ -187,6 +213,26 @@ impl Worker {
                 }
             }
             Control::Resize(capacity) => self.cache.set_capacity(capacity),
+            Control::Share {
+                key,
+                version,
+                algorithm,
+                settings,
+                material,
+                purges,
+            } => {
+                // A purge sent since the unwrap began may concern this version: drop it (the
+                // next use unwraps again, as before sharing existed).
+                if self.purges.load(Ordering::Acquire) != purges
+                    || self.cache.get(&(key, version)).is_some()
+                {
+                    return;
+                }
+                match prepare(algorithm, &settings, material) {
+                    Ok(prepared) => self.cache.insert((key, version), prepared),
+                    Err(error) => tracing::warn!(%error, "could not prepare a shared key version"),
+                }
+            }
             #[cfg(feature = "test-hooks")]
             Control::Cached { key, reply } => {
                 let versions = self
@@ -284,25 +330,22 @@ impl Worker {
                 .version(version)
                 .and_then(|v| v.wrapped.as_ref())
                 .ok_or(EngineError::KeyVersionDestroyed)?;
+            let purges = self.purges.load(Ordering::Acquire);
             let material: KeyMaterial = self
                 .unwrapper
                 .unwrap_key(&key.wrap_context(version), wrapped)?;
-            let prepared = PreparedKey::for_purpose(key.algorithm, &key.settings, &material)?;
-            let hmac = transit_hmac_key(key.algorithm, &material);
-            let root = key
-                .settings
-                .derived
-                .then(|| KeyMaterial::from_slice(material.expose()));
-            self.cache.insert(
-                slot,
-                Prepared {
-                    key: prepared,
-                    hmac,
-                    root,
-                    #[cfg(feature = "test-hooks")]
-                    material,
-                },
-            );
+            for sibling in &self.siblings {
+                let _ = sibling.send(Control::Share {
+                    key: key.id,
+                    version,
+                    algorithm: key.algorithm,
+                    settings: key.settings,
+                    material: KeyMaterial::from_slice(material.expose()),
+                    purges,
+                });
+            }
+            let prepared = prepare(key.algorithm, &key.settings, material)?;
+            self.cache.insert(slot, prepared);
         }
         self.cache.get(&slot).ok_or(EngineError::KeyMaterialCorrupt)
     }
