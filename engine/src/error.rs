@@ -46,6 +46,11 @@ pub enum EngineError {
     OutsideTimeWindow,
     #[error("this app is over the key's rate limit; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u32 },
+    #[error(
+        "this batch of {items} items is larger than the key's rate-limit burst of {burst}; \
+         send at most {burst} items per request"
+    )]
+    BatchOverRateBurst { items: u64, burst: u64 },
 
     // ---- password keys (docs/passwords.md) ----
     #[error("this endpoint needs a key created with purpose `password`")]
@@ -146,6 +151,7 @@ impl EngineError {
             Self::SourceNotAllowed => "source_not_allowed",
             Self::OutsideTimeWindow => "outside_time_window",
             Self::RateLimited { .. } => "rate_limited",
+            Self::BatchOverRateBurst { .. } => "batch_over_rate_burst",
             Self::NotAPasswordKey => "not_a_password_key",
             Self::EncryptedPasswordTooLarge(_) => "encrypted_password_too_large",
             Self::EncryptedPasswordLength(_) => "encrypted_password_length",

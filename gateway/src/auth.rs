@@ -252,7 +252,19 @@ pub async fn authorize_key(
     key_name: &str,
     op: Operation,
 ) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
-    authorize(state, req, key_name, op.name(), |k, app| {
+    authorize_key_n(state, req, key_name, op, 1).await
+}
+
+/// As [`authorize_key`] for a request of `items` items: a key's rate limit is charged per item.
+pub async fn authorize_key_n(
+    state: &AppState,
+    req: &HttpRequest,
+    key_name: &str,
+    op: Operation,
+    items: usize,
+) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
+    let items = u64::try_from(items).unwrap_or(u64::MAX);
+    authorize(state, req, key_name, op.name(), items, |k, app| {
         k.grants_app(app, op)
     })
     .await
@@ -265,7 +277,7 @@ pub async fn authorize_key_any(
     key_name: &str,
     action: &str,
 ) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
-    authorize(state, req, key_name, action, |k, app| {
+    authorize(state, req, key_name, action, 1, |k, app| {
         k.grants.get(app).is_some_and(|ops| !ops.is_empty())
     })
     .await
@@ -276,6 +288,7 @@ async fn authorize(
     req: &HttpRequest,
     key_name: &str,
     action: &str,
+    items: u64,
     granted: impl Fn(&KeyEntry, &kms_engine::ids::AppId) -> bool,
 ) -> Result<(Caller, Arc<KeyEntry>), ApiError> {
     let target = || Some(format!("key:{key_name}"));
@@ -300,7 +313,7 @@ async fn authorize(
         Some(key) if allowed => {
             // The key's usage policy binds apps; administrators' root tokens are not bound.
             if let (Some(policy), Principal::App { id, .. }) = (&key.policy, caller.principal())
-                && let Err(e) = policy.check(id, caller.remote, state.clock.as_ref())
+                && let Err(e) = policy.check_n(id, caller.remote, state.clock.as_ref(), items)
             {
                 let e = ApiError::from(e);
                 return Err(

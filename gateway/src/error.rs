@@ -135,6 +135,7 @@ impl From<EngineError> for ApiError {
             E::SourceNotAllowed | E::OutsideTimeWindow => StatusCode::FORBIDDEN,
             E::KeyNotFound => StatusCode::NOT_FOUND,
             E::ChallengeReused | E::VersionsExhausted => StatusCode::CONFLICT,
+            E::BatchOverRateBurst { .. } => StatusCode::TOO_MANY_REQUESTS,
             E::RateLimited { retry_after_secs }
             | E::ChallengeQuotaExceeded { retry_after_secs } => {
                 return Self {

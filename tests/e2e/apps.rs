@@ -385,3 +385,48 @@ fn a_rate_limit_answers_429_with_retry_after_per_app() {
         .count();
     assert_eq!(limited, 3);
 }
+
+#[test]
+fn a_batch_of_5000_items_does_not_slip_under_a_rate_of_one_per_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock, app, _) = rig(dir.path());
+    let http = Http::new(&server);
+    set_policy(
+        &http,
+        "cards",
+        json!({ "rate_limit": { "per_second": 1, "burst": 10 } }),
+    );
+    let item = json!({ "plaintext": b64(b"x") });
+    let native = json!({ "items": vec![item.clone(); 5_000] });
+    let vault = json!({ "batch_input": vec![item.clone(); 5_000] });
+    let bearer = format!("Bearer {app}");
+    let headers = [("Authorization", bearer.as_str())];
+
+    // Native and Transit batches larger than the burst are refused whole, with a clear code.
+    let (status, body) = http.post_with("/v1/keys/cards/encrypt", &headers, &native);
+    assert_error(&(status, body), 429, "batch_over_rate_burst");
+    let (status, body) = http.post_with("/v1/transit/encrypt/cards", &headers, &vault);
+    assert_eq!(status, 429, "{body}");
+    assert!(body.to_string().contains("batch_over_rate_burst"), "{body}");
+
+    // The refusals took nothing from the bucket: a batch of 7 passes, then 4 more do not,
+    // whichever API they come through.
+    let seven = json!({ "items": vec![item.clone(); 7] });
+    assert_eq!(
+        http.post_with("/v1/keys/cards/encrypt", &headers, &seven).0,
+        200
+    );
+    let four = json!({ "batch_input": vec![item.clone(); 4] });
+    let (status, body) = http.post_with("/v1/transit/encrypt/cards", &headers, &four);
+    assert_eq!(status, 429, "{body}");
+    assert!(body.to_string().contains("rate_limited"), "{body}");
+    let three = json!({ "batch_input": vec![item.clone(); 3] });
+    assert_eq!(
+        http.post_with("/v1/transit/encrypt/cards", &headers, &three)
+            .0,
+        200
+    );
+    assert_eq!(encrypt_raw(&http, &app).0, 429);
+    clock.advance_millis(1000);
+    assert_eq!(encrypt_raw(&http, &app).0, 200);
+}

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use cidr::Cidr;
-pub use rate::{MAX_RATE, RateLimiter, RateSpec};
+pub use rate::{MAX_RATE, RateLimiter, RateSpec, Refusal};
 pub use window::{TimeWindow, WindowSpec};
 
 use crate::clock::Clock;
@@ -175,6 +175,18 @@ impl KeyPolicy {
         remote: Option<IpAddr>,
         clock: &dyn Clock,
     ) -> Result<(), EngineError> {
+        self.check_n(app, remote, clock, 1)
+    }
+
+    /// As [`check`](Self::check) for a request of `items` items: the bucket is charged per item,
+    /// all or none, and a batch larger than the burst is refused whole.
+    pub fn check_n(
+        &self,
+        app: &AppId,
+        remote: Option<IpAddr>,
+        clock: &dyn Clock,
+        items: u64,
+    ) -> Result<(), EngineError> {
         let p = &self.policy;
         if !p.cidrs.is_empty() && !remote.is_some_and(|ip| p.cidrs.iter().any(|c| c.contains(ip))) {
             return Err(EngineError::SourceNotAllowed);
@@ -190,10 +202,13 @@ impl KeyPolicy {
             // Every granted app has a limiter; an app without one cannot have passed the grant
             // check, and is refused rather than let through unlimited.
             let wait = match self.limiters.get(app) {
-                Some(limiter) => limiter.acquire(now),
-                None => Err(1_000_000_000),
+                Some(limiter) => limiter.acquire_n(now, items),
+                None => Err(Refusal::Wait(1_000_000_000)),
             };
-            if let Err(ns) = wait {
+            if let Err(Refusal::OverBurst { burst }) = wait {
+                return Err(EngineError::BatchOverRateBurst { items, burst });
+            }
+            if let Err(Refusal::Wait(ns)) = wait {
                 let secs = ns.div_ceil(1_000_000_000).max(1);
                 return Err(EngineError::RateLimited {
                     retry_after_secs: u32::try_from(secs).unwrap_or(u32::MAX),

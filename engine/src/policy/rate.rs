@@ -19,6 +19,15 @@ pub const MAX_RATE: u32 = 1_000_000;
 /// A token bucket as GCRA (the generic cell rate algorithm): one `AtomicU64` holding the
 /// theoretical arrival time, advanced by compare-and-swap. No lock, no allocation, and a refusal
 /// changes nothing.
+/// Why [`RateLimiter::acquire_n`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Allowed after this many nanoseconds.
+    Wait(u64),
+    /// More items than the burst: never allowed in one call.
+    OverBurst { burst: u64 },
+}
+
 #[derive(Debug)]
 pub struct RateLimiter {
     /// Nanoseconds since the Unix epoch at which the bucket is full again.
@@ -47,13 +56,33 @@ impl RateLimiter {
 
     /// Takes one request at `now_ms`, or says in how many nanoseconds one will be allowed.
     pub fn acquire(&self, now_ms: i64) -> Result<(), u64> {
+        self.acquire_n(now_ms, 1).map_err(|e| match e {
+            Refusal::Wait(ns) => ns,
+            Refusal::OverBurst { .. } => u64::MAX,
+        })
+    }
+
+    /// The most items one call may take: the burst.
+    pub fn burst(&self) -> u64 {
+        self.tolerance / self.interval.max(1)
+    }
+
+    /// Takes `n` items at once at `now_ms`, all or none. A call for more than the burst can never
+    /// pass and is refused as such; a refusal changes nothing.
+    pub fn acquire_n(&self, now_ms: i64, n: u64) -> Result<(), Refusal> {
+        let n = n.max(1);
+        let burst = self.burst();
+        if n > burst {
+            return Err(Refusal::OverBurst { burst });
+        }
+        let cost = self.interval.saturating_mul(n);
         let now = u64::try_from(now_ms).unwrap_or(0).saturating_mul(1_000_000);
         let mut tat = self.tat.load(Ordering::Relaxed);
         loop {
-            let next = tat.max(now).saturating_add(self.interval);
+            let next = tat.max(now).saturating_add(cost);
             let ahead = next - now;
             if ahead > self.tolerance {
-                return Err(ahead - self.tolerance);
+                return Err(Refusal::Wait(ahead - self.tolerance));
             }
             match self
                 .tat
@@ -93,6 +122,24 @@ mod tests {
             assert_eq!(limiter.acquire(t + 60_000), Ok(()));
         }
         assert!(limiter.acquire(t + 60_000).is_err());
+    }
+
+    #[test]
+    fn a_batch_is_charged_per_item_and_one_over_the_burst_is_refused_whole() {
+        let limiter = RateLimiter::new(RateSpec {
+            per_second: 1,
+            burst: Some(10),
+        });
+        let t = 1_800_000_000_000;
+        assert_eq!(
+            limiter.acquire_n(t, 5_000),
+            Err(Refusal::OverBurst { burst: 10 })
+        );
+        // The refusal took nothing: the whole burst is still there, and then it is gone.
+        assert_eq!(limiter.acquire_n(t, 7), Ok(()));
+        assert_eq!(limiter.acquire_n(t, 4), Err(Refusal::Wait(1_000_000_000)));
+        assert_eq!(limiter.acquire_n(t, 3), Ok(()));
+        assert!(limiter.acquire(t).is_err());
     }
 
     #[test]

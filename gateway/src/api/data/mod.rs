@@ -175,7 +175,7 @@ pub async fn run<T>(
     };
     let mut known = false;
     let result = async {
-        let (caller, key) = auth::authorize_key(state, req, name, op).await?;
+        let (caller, key) = auth::authorize_key_n(state, req, name, op, items).await?;
         known = true;
         // A password key's private half decrypts passwords only, through /v1/passwords.
         if !key.algorithm.supports(op) || key.settings.purpose != Purpose::General {

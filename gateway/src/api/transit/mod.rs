@@ -291,7 +291,7 @@ pub async fn run(
     let mut known = false;
     let mut parse = parse;
     let result = async {
-        let (caller, key) = auth::authorize_key(state, req, name, op)
+        let (caller, key) = auth::authorize_key_n(state, req, name, op, count)
             .await
             .map_err(envelope::missing_is_400)?;
         known = true;
