@@ -16,10 +16,12 @@ pub fn run(args: &AddrArgs) -> Result<(), CliError> {
         "Unseal:        {} of {} shares (of {} issued)",
         status["progress"], status["threshold"], status["shares"]
     );
-    println!(
-        "Master key:    {} (KCV {})",
-        status["master_key_id"].as_str().unwrap_or("-"),
-        status["kcv"].as_str().unwrap_or("-")
-    );
+    // Shown to administrators only (`kms hsm status` with a token has it).
+    if let Some(id) = status["master_key_id"].as_str() {
+        println!(
+            "Master key:    {id} (KCV {})",
+            status["kcv"].as_str().unwrap_or("-")
+        );
+    }
     Ok(())
 }

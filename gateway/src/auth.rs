@@ -65,7 +65,7 @@ impl Caller {
 /// (`api::internal::guard` refuses the header from any other before routing, and put the node it
 /// found in the request). On the public listener, behind a trusted proxy, `X-Forwarded-For`
 /// (`proxies.rs`; without `trusted_proxies` that is one emptiness check).
-fn remote(state: &AppState, req: &HttpRequest) -> Option<IpAddr> {
+pub(crate) fn remote(state: &AppState, req: &HttpRequest) -> Option<IpAddr> {
     let peer = req.peer_addr().map(|a| a.ip());
     if req.app_data::<InternalListener>().is_some() {
         let manage = req.extensions().get::<Node>().is_some_and(|n| n.manage);

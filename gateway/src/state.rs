@@ -40,6 +40,9 @@ impl Default for Limits {
     }
 }
 
+use crate::metrics_access::MetricsAccess;
+pub use crate::reset_throttle::{ResetThrottle, UNSEAL_RESET_EVERY_MS};
+
 pub struct AppState {
     /// The management center: every admin call goes through it.
     pub control: Arc<Control>,
@@ -59,6 +62,10 @@ pub struct AppState {
     pub transit_mount: String,
     /// Whose `X-Forwarded-For` the public listener believes (`[server] trusted_proxies`).
     pub trusted_proxies: TrustedProxies,
+    /// Who may read `/metrics` (`[server] metrics_from`).
+    pub metrics_from: MetricsAccess,
+    /// The last unauthenticated unseal reset, throttled (one per [`UNSEAL_RESET_EVERY_MS`]).
+    pub unseal_reset: ResetThrottle,
 }
 
 /// What the handlers share besides the management center.
@@ -69,6 +76,7 @@ pub struct Parts {
     pub demo: Option<crate::api::demo::app::Demo>,
     pub transit_mount: String,
     pub trusted_proxies: TrustedProxies,
+    pub metrics_from: MetricsAccess,
 }
 
 impl AppState {
@@ -91,6 +99,8 @@ impl AppState {
             demo: parts.demo,
             transit_mount: parts.transit_mount,
             trusted_proxies: parts.trusted_proxies,
+            metrics_from: parts.metrics_from,
+            unseal_reset: ResetThrottle::default(),
         }
     }
 

@@ -117,6 +117,8 @@ pub struct ServerSection {
     /// CIDR ranges of reverse proxies whose `X-Forwarded-For` names the caller.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// CIDR ranges whose callers may read `/metrics` (default: loopback).
+    pub metrics_from: Option<Vec<String>>,
 }
 
 /// `[internal]`: the store's internal API (docs/deployment.md).

@@ -15,6 +15,7 @@ use kms_engine::clock::{Clock, SystemClock};
 use kms_engine::pool::PoolConfig;
 use kms_engine::store::StoreError;
 use kms_gateway::api::internal::nodes::InternalNodes;
+use kms_gateway::metrics_access::MetricsAccess;
 use kms_gateway::proxies::TrustedProxies;
 use kms_gateway::state::Limits;
 use kms_hsm::{HsmChoice, HsmError};
@@ -61,6 +62,8 @@ pub struct ServeOptions {
     pub zone: Option<String>,
     /// `[server] trusted_proxies`.
     pub trusted_proxies: TrustedProxies,
+    /// `[server] metrics_from`.
+    pub metrics_from: MetricsAccess,
     /// `[audit] sink_file`: where sealed batches are appended.
     pub audit_file: SinkFile,
     /// `[audit] syslog`: a syslog socket to send them to.
@@ -124,6 +127,7 @@ impl ServeOptions {
             internal: None,
             zone: None,
             trusted_proxies: TrustedProxies::default(),
+            metrics_from: MetricsAccess::default(),
             audit_file: SinkFile::InDataDir,
             audit_syslog: None,
         }
@@ -175,6 +179,7 @@ impl ServeOptions {
             }),
         };
         opts.trusted_proxies = trust::trusted_proxies(file)?;
+        opts.metrics_from = trust::metrics_from(file)?;
         opts.zone = file.zone.as_ref().map(|z| z.name.clone());
         opts.audit_file = match &file.audit.sink_file {
             None => SinkFile::InDataDir,

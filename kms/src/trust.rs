@@ -5,6 +5,7 @@
 use kms_engine::certificate::CertFingerprint;
 use kms_engine::policy::Cidr;
 use kms_gateway::api::internal::nodes::InternalNodes;
+use kms_gateway::metrics_access::MetricsAccess;
 use kms_gateway::proxies::TrustedProxies;
 
 use crate::config::{ConfigError, ConfigFile, InternalSection};
@@ -22,6 +23,21 @@ pub fn trusted_proxies(file: &ConfigFile) -> Result<TrustedProxies, ConfigError>
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(TrustedProxies::new(ranges))
+}
+
+/// `[server] metrics_from`: who may read `/metrics` (default: loopback only).
+pub fn metrics_from(file: &ConfigFile) -> Result<MetricsAccess, ConfigError> {
+    let Some(texts) = &file.server.metrics_from else {
+        return Ok(MetricsAccess::default());
+    };
+    let ranges = texts
+        .iter()
+        .map(|text| {
+            Cidr::parse(text)
+                .map_err(|e| ConfigError::Invalid(format!("[server] metrics_from: `{text}`: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(MetricsAccess::new(ranges))
 }
 
 /// `[internal] manage_nodes = ["<sha256>", ...]` and `[internal.zone_nodes] <zone> = [...]`:

@@ -5,6 +5,7 @@
 
 mod access;
 mod algorithms;
+mod anonymous;
 mod approvals;
 mod apps;
 mod at_rest;

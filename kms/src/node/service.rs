@@ -133,6 +133,7 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
             demo: None,
             transit_mount,
             trusted_proxies: opts.trusted_proxies.clone(),
+            metrics_from: opts.metrics_from.clone(),
         },
     ));
     Ok(Kms {

@@ -138,6 +138,7 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
             demo,
             transit_mount,
             trusted_proxies: opts.trusted_proxies.clone(),
+            metrics_from: opts.metrics_from.clone(),
         },
     ));
     Ok(Kms {

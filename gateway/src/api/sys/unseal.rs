@@ -24,9 +24,27 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let Request { share, reset } = body.into_inner();
     let share = share.map(SecretString::new);
+    // Anyone may reset (reset_throttle.rs), so a reset is throttled.
+    let throttled = if reset {
+        state
+            .unseal_reset
+            .take(u64::try_from(state.clock.now().millis()).unwrap_or(0))
+            .err()
+    } else {
+        None
+    };
     let st = state.clone().into_inner();
     let result = state
         .io(async move {
+            if let Some(retry_after) = throttled {
+                let mut e = ApiError::new(
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    "unseal_reset_throttled",
+                    "the unseal progress was reset less than a minute ago; try again later",
+                );
+                e.retry_after = Some(retry_after);
+                return Err(e);
+            }
             Ok(match (share, reset) {
                 (_, true) => st.control.hsm.reset_unseal().await?,
                 (Some(share), false) => st.control.hsm.submit_share(share).await?,
@@ -46,7 +64,7 @@ pub async fn handle(
         Outcome::Failed
     };
     let mut event = state.event("anonymous".into(), "unseal", None, outcome);
-    event.remote = req.peer_addr().map(|a| a.ip().to_string());
+    event.remote = crate::auth::remote(&state, &req).map(|ip| ip.to_string());
     match &result {
         Ok(status) => {
             event.detail = Some(format!(
