@@ -20,11 +20,24 @@ fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
 fn two_servers_on_one_postgres_database_serve_each_others_keys() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let db = rt.block_on(pg::TestDb::create());
-    // One data directory for the software HSM's sealed keyring and the dev unseal share: the
-    // two servers hold the same master key, as two processes of one deployment do.
+    // The same software HSM keyring and dev unseal share in both data directories: the two
+    // servers hold the same master key, as two processes of one deployment do (each process has
+    // its own data directory, which it locks).
     let dir = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
     let a = dev_server_with(dir.path(), |o| o.postgres_url = Some(db.url()));
-    let b = dev_server_with(dir.path(), |o| o.postgres_url = Some(db.url()));
+    std::fs::create_dir(dir_b.path().join("hsm")).unwrap();
+    std::fs::copy(
+        dir.path().join("hsm/sealed.json"),
+        dir_b.path().join("hsm/sealed.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.path().join("dev-unseal-share"),
+        dir_b.path().join("dev-unseal-share"),
+    )
+    .unwrap();
+    let b = dev_server_with(dir_b.path(), |o| o.postgres_url = Some(db.url()));
     let (ha, hb) = (Http::new(&a), Http::new(&b));
 
     ha.create_key("shared");
