@@ -9,11 +9,10 @@
 
 use kms_engine::audit::{AuditAnchor, ChainVerifier, Finding, chained_seal_input, seal_input};
 use kms_engine::people::AuditSeal;
-use kms_engine::store::AuditQuery;
 use kms_hsm::HsmError;
 use serde::Serialize;
 
-use crate::audit_export::{SinkCheck, SinkSummary};
+use crate::audit_export::{SinkCheck, SinkSummary, page_after};
 use crate::context::Control;
 use crate::error::ControlError;
 use crate::system_keys;
@@ -231,14 +230,7 @@ pub async fn verify(ctl: &Control) -> Result<Report, ControlError> {
     let mut verifier = ChainVerifier::new(seals.iter().map(|s| (s.seq, s.head)));
     let mut after = 0;
     loop {
-        let page = ctl
-            .store
-            .audit_log(&AuditQuery {
-                after_seq: Some(after),
-                limit: 10_000,
-                ..AuditQuery::default()
-            })
-            .await?;
+        let page = page_after(ctl.store.as_ref(), after).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for record in &page {

@@ -32,6 +32,20 @@ pub struct AuditExport {
     state: Mutex<Option<u64>>,
 }
 
+/// The next page of audit entries after entry `after`, in order (empty at the end): how the
+/// sink and verification walk the chain.
+pub(crate) async fn page_after(
+    store: &dyn KeyStore,
+    after: u64,
+) -> Result<Vec<AuditRecord>, ControlError> {
+    let query = AuditQuery {
+        after_seq: Some(after),
+        limit: 10_000,
+        ..AuditQuery::default()
+    };
+    Ok(store.audit_log(&query).await?)
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Line {
@@ -140,13 +154,7 @@ impl AuditExport {
         let mut lines = Vec::new();
         let mut after = from;
         while after < seal.seq {
-            let page = store
-                .audit_log(&AuditQuery {
-                    after_seq: Some(after),
-                    limit: 10_000,
-                    ..AuditQuery::default()
-                })
-                .await?;
+            let page = page_after(store, after).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             lines.extend(page.iter().filter(|r| r.seq <= seal.seq).map(Line::entry));

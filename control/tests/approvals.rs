@@ -26,10 +26,8 @@ fn destroy_version_1() -> Action {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
-    let center = Center::start().await;
-    let ctl = &center.control;
+/// The key `cards`, rotated once: version 1 can be scheduled for destruction.
+async fn cards_with_two_versions(ctl: &kms_control::context::Control) {
     let key = NewKey::check(&Request {
         name: "cards".into(),
         algorithm: None,
@@ -47,6 +45,13 @@ async fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
     rotate(ctl, &Center::root(), "cards", "quarterly")
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
+    let center = Center::start().await;
+    let ctl = &center.control;
+    cards_with_two_versions(ctl).await;
 
     let (kate, kate_acts) = center.person("kate", &[Role::KeyAdmin]).await;
     let (ken, ken_acts) = center.person("ken", &[Role::KeyAdmin]).await;
@@ -143,23 +148,7 @@ async fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
 async fn a_failed_approved_run_and_every_refused_vote_are_audited() {
     let center = Center::start().await;
     let ctl = &center.control;
-    let key = NewKey::check(&Request {
-        name: "cards".into(),
-        algorithm: None,
-        deterministic: false,
-        rotation_period: None,
-        notice_period: None,
-        exportable: false,
-        purpose: None,
-        protection: None,
-    })
-    .unwrap();
-    kms_control::keys::create::create(ctl, &Center::root(), key)
-        .await
-        .unwrap();
-    rotate(ctl, &Center::root(), "cards", "quarterly")
-        .await
-        .unwrap();
+    cards_with_two_versions(ctl).await;
     let (_, kate_acts) = center.person("kate", &[Role::KeyAdmin]).await;
     let (ken, ken_acts) = center.person("ken", &[Role::KeyAdmin]).await;
     let (kim, kim_acts) = center.person("kim", &[Role::SecurityAdmin]).await;

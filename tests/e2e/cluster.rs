@@ -199,6 +199,17 @@ impl Cluster {
         assert!(run.ok, "{}", run.stderr);
     }
 
+    /// Registers `zone` with the store (root token), its public key from `zone_keygen`.
+    pub fn register_zone(&self, admin: &Http, zone: &str) {
+        let pem = read_pem(&self.path(&format!("{zone}.pub.pem")));
+        let (s, b) = admin.post(
+            "/v1/admin/zones",
+            Some(ROOT),
+            &json!({ "name": zone, "public_key": pem }),
+        );
+        assert_eq!(s, 200, "{b}");
+    }
+
     pub fn zone_import(&self, node: &str, zone: &str) {
         let data = self.path(node);
         let run = kms_offline(
@@ -265,13 +276,7 @@ pub fn cluster_serves_through_rotation_outage_and_node_loss(postgres: Option<Str
     let message = refused.expect_err("a node of an unregistered zone started");
     assert!(message.contains("zone_not_found"), "{message}");
     for zone in ["zone-a", "zone-b"] {
-        let pem = read_pem(&cluster.path(&format!("{zone}.pub.pem")));
-        let (s, b) = admin.post(
-            "/v1/admin/zones",
-            Some(ROOT),
-            &json!({ "name": zone, "public_key": pem }),
-        );
-        assert_eq!(s, 200, "{b}");
+        cluster.register_zone(&admin, zone);
     }
     admin.create_key("cards");
     let token = admin.create_app("checkout");

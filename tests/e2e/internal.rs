@@ -17,13 +17,7 @@ fn rig(cluster: &Cluster) -> (Server, String) {
     cluster.zone_keygen("n1", "zone-a");
     cluster.zone_keygen("n3", "zone-b");
     for zone in ["zone-a", "zone-b"] {
-        let pem = std::fs::read_to_string(cluster.path(&format!("{zone}.pub.pem"))).unwrap();
-        let (s, b) = admin.post(
-            "/v1/admin/zones",
-            Some(ROOT),
-            &json!({ "name": zone, "public_key": pem }),
-        );
-        assert_eq!(s, 200, "{b}");
+        cluster.register_zone(&admin, zone);
     }
     admin.create_key("cards");
     let token = admin.create_app("checkout");

@@ -220,13 +220,7 @@ fn nginx_routes_a_zone_on_readyz_and_rides_out_a_killed_node() {
     let admin = store.http();
     cluster.zone_keygen("n1", "zone-a");
     cluster.zone_import("n2", "zone-a");
-    let pem = std::fs::read_to_string(cluster.path("zone-a.pub.pem")).unwrap();
-    let (s, b) = admin.post(
-        "/v1/admin/zones",
-        Some(ROOT),
-        &json!({ "name": "zone-a", "public_key": pem }),
-    );
-    assert_eq!(s, 200, "{b}");
+    cluster.register_zone(&admin, "zone-a");
     admin.create_key("cards");
     let token = admin.create_app("checkout");
     admin.grant("cards", "checkout", &["encrypt", "decrypt"]);
@@ -361,10 +355,7 @@ fn behind_nginx_a_cidr_policy_sees_the_client_and_forged_headers_do_not_help() {
     let store = cluster.start_store();
     let admin = store.http();
     cluster.zone_keygen("n1", "zone-a");
-    let pem = std::fs::read_to_string(cluster.path("zone-a.pub.pem")).unwrap();
-    let zone = json!({ "name": "zone-a", "public_key": pem });
-    let (s, b) = admin.post("/v1/admin/zones", Some(ROOT), &zone);
-    assert_eq!(s, 200, "{b}");
+    cluster.register_zone(&admin, "zone-a");
     admin.create_key("cards");
     let token = admin.create_app("checkout");
     admin.grant("cards", "checkout", &["encrypt"]);

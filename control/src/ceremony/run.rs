@@ -75,6 +75,19 @@ async fn audit_refusal(
     error
 }
 
+/// Audits a custodian's refused step under their name and hands the error back.
+async fn refuse(
+    ctl: &Control,
+    who: &Custodian,
+    remote: Option<String>,
+    action: &str,
+    target: Option<String>,
+    error: ControlError,
+) -> ControlError {
+    let actor = format!("custodian:{}", who.name);
+    audit_refusal(ctl, actor, remote, action, target, Outcome::Denied, error).await
+}
+
 /// Opens a ceremony for the plan `request` asks for, started by `who`. A refusal (a bad plan, a
 /// quorum that cannot be met, another ceremony open) is audited.
 pub async fn start(
@@ -95,19 +108,7 @@ pub async fn start(
     .await;
     let (view, op) = match opened {
         Ok(opened) => opened,
-        Err(e) => {
-            let actor = format!("custodian:{}", who.name);
-            return Err(audit_refusal(
-                ctl,
-                actor,
-                remote,
-                "ceremony_start",
-                None,
-                Outcome::Denied,
-                e,
-            )
-            .await);
-        }
+        Err(e) => return Err(refuse(ctl, who, remote, "ceremony_start", None, e).await),
     };
     audit_step(
         ctl,
@@ -151,17 +152,7 @@ pub async fn approve(
     let (approved, kcv) = match approved {
         Ok(approved) => approved,
         Err(e) => {
-            let actor = format!("custodian:{}", who.name);
-            return Err(audit_refusal(
-                ctl,
-                actor,
-                remote,
-                "ceremony_approve",
-                Some(target),
-                Outcome::Denied,
-                e,
-            )
-            .await);
+            return Err(refuse(ctl, who, remote, "ceremony_approve", Some(target), e).await);
         }
     };
     audit_step(

@@ -6,11 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kms_client::{Client, Failover};
-use serde_json::json;
 
 use super::runtime;
 use crate::cluster::Cluster;
-use crate::support::ROOT;
 
 #[test]
 fn a_node_killed_under_load_loses_no_acknowledged_operation() {
@@ -22,13 +20,7 @@ fn a_node_killed_under_load_loses_no_acknowledged_operation() {
     cluster.zone_keygen("n1", "zone-a");
     cluster.zone_import("n2", "zone-a");
     cluster.zone_import("n3", "zone-a");
-    let pem = std::fs::read_to_string(cluster.path("zone-a.pub.pem")).unwrap();
-    let (s, b) = admin.post(
-        "/v1/admin/zones",
-        Some(ROOT),
-        &json!({ "name": "zone-a", "public_key": pem }),
-    );
-    assert_eq!(s, 200, "{b}");
+    cluster.register_zone(&admin, "zone-a");
     admin.create_key("clf-cards");
     let token = admin.create_app("clf-app");
     admin.grant("clf-cards", "clf-app", &["encrypt", "decrypt"]);
