@@ -19,7 +19,7 @@ impl MetricsAccess {
 
     /// Whether a caller at `ip` may read the metrics (an unknown address may not).
     pub fn allows(&self, ip: Option<IpAddr>) -> bool {
-        ip.is_some_and(|ip| self.0.iter().any(|c| c.contains(ip)))
+        ip.is_some_and(|ip| Cidr::any_contains(&self.0, ip))
     }
 }
 

@@ -23,7 +23,7 @@ impl TrustedProxies {
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|c| c.contains(ip))
+        Cidr::any_contains(&self.0, ip)
     }
 
     /// The caller's address for a connection from `peer`.

@@ -12,17 +12,19 @@ use crate::config::{ConfigError, ConfigFile, InternalSection};
 
 /// `[server] trusted_proxies`: CIDR ranges (`10.1.0.10/32`, `10.1.0.0/24`, `2001:db8::/64`).
 pub fn trusted_proxies(file: &ConfigFile) -> Result<TrustedProxies, ConfigError> {
-    let ranges = file
-        .server
-        .trusted_proxies
+    let ranges = cidrs("trusted_proxies", &file.server.trusted_proxies)?;
+    Ok(TrustedProxies::new(ranges))
+}
+
+/// A `[server]` list of CIDR ranges, each checked (`what` names the setting in errors).
+fn cidrs(what: &str, texts: &[String]) -> Result<Vec<Cidr>, ConfigError> {
+    texts
         .iter()
         .map(|text| {
-            Cidr::parse(text).map_err(|e| {
-                ConfigError::Invalid(format!("[server] trusted_proxies: `{text}`: {e}"))
-            })
+            Cidr::parse(text)
+                .map_err(|e| ConfigError::Invalid(format!("[server] {what}: `{text}`: {e}")))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TrustedProxies::new(ranges))
+        .collect()
 }
 
 /// `[server] metrics_from`: who may read `/metrics` (default: loopback only).
@@ -30,14 +32,7 @@ pub fn metrics_from(file: &ConfigFile) -> Result<MetricsAccess, ConfigError> {
     let Some(texts) = &file.server.metrics_from else {
         return Ok(MetricsAccess::default());
     };
-    let ranges = texts
-        .iter()
-        .map(|text| {
-            Cidr::parse(text)
-                .map_err(|e| ConfigError::Invalid(format!("[server] metrics_from: `{text}`: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(MetricsAccess::new(ranges))
+    Ok(MetricsAccess::new(cidrs("metrics_from", texts)?))
 }
 
 /// `[internal] manage_nodes = ["<sha256>", ...]` and `[internal.zone_nodes] <zone> = [...]`:

@@ -73,6 +73,12 @@ impl Cidr {
     pub fn contains(&self, addr: IpAddr) -> bool {
         self.masked(addr.to_canonical()) == Some(self.network)
     }
+
+    /// Whether `addr` is in any of `ranges` (a key's `allowed_cidrs`, trusted proxies, who may
+    /// read the metrics).
+    pub fn any_contains(ranges: &[Cidr], addr: IpAddr) -> bool {
+        ranges.iter().any(|c| c.contains(addr))
+    }
 }
 
 impl fmt::Display for Cidr {

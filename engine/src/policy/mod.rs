@@ -188,7 +188,7 @@ impl KeyPolicy {
         items: u64,
     ) -> Result<(), EngineError> {
         let p = &self.policy;
-        if !p.cidrs.is_empty() && !remote.is_some_and(|ip| p.cidrs.iter().any(|c| c.contains(ip))) {
+        if !p.cidrs.is_empty() && !remote.is_some_and(|ip| Cidr::any_contains(&p.cidrs, ip)) {
             return Err(EngineError::SourceNotAllowed);
         }
         if p.windows.is_empty() && p.rate.is_none() {
