@@ -5,7 +5,9 @@
 //!   a mitigation, and these tests hold the mitigation in place: the locked `rsa` is 0.10 or later
 //!   (constant-time arithmetic), no code decrypts with PKCS#1 v1.5, and every RSA private-key
 //!   operation passes a random generator for blinding;
-//! - every exception in deny.toml says why.
+//! - every exception in deny.toml says why;
+//! - the `kms` binary's own dependency tree does not compile aws-lc-sys (issue 19: it cost a
+//!   third of a cold build and arrived only through the load-test and test HTTP clients).
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -87,6 +89,36 @@ fn no_rsa_private_key_operation_goes_unblinded_or_uses_pkcs1v15_decryption() {
     assert!(
         found.is_empty(),
         "unblinded RSA private-key calls: {found:#?}"
+    );
+}
+
+/// `cargo build --release --bin kms` at the workspace root (the README's build) resolves
+/// features over the default members: aws-lc-sys must not be among the normal or build
+/// dependencies there. The load-test crate (goose asks for reqwest's default TLS, on aws-lc-rs)
+/// is left out of `default-members` for this reason, and the Vault client the differential tests
+/// use is a dev-dependency, which a binary build does not unify.
+#[test]
+fn the_kms_binary_does_not_compile_aws_lc() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "-e",
+            "normal,build",
+            "-i",
+            "aws-lc-sys",
+        ])
+        .args(["--target", "x86_64-unknown-linux-gnu"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "cargo tree failed: {stderr}");
+    assert!(
+        stdout.trim().is_empty() && stderr.contains("nothing to print"),
+        "aws-lc-sys reaches the default build:\n{stdout}"
     );
 }
 
