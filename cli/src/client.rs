@@ -107,9 +107,14 @@ impl Client {
             return Ok(body);
         }
         let field = |f: &str| body["error"][f].as_str().unwrap_or_default().to_owned();
+        // `/readyz` answers 503 with `{"status":"sealed"}` rather than an error object.
+        let code = match field("code") {
+            c if c.is_empty() => body["status"].as_str().unwrap_or_default().to_owned(),
+            c => c,
+        };
         Err(CliError::Api {
             status,
-            code: field("code"),
+            code,
             message: field("message"),
         })
     }

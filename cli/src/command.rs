@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::args::{AddrArgs, InitArgs, ServeArgs, UnsealArgs};
 use crate::client::{CliError, read_secret};
 use crate::{
-    app, approvals, audit, backup, enrol, hsm, init, key, login, status, unseal, user, zone,
+    app, approvals, audit, backup, enrol, hsm, init, key, login, ready, status, unseal, user, zone,
 };
 
 /// What only the `kms` binary can run: it assembles the store, the HSM and the listeners.
@@ -43,6 +43,9 @@ pub enum Command {
     Unseal(UnsealArgs),
     /// Show whether the server is initialised and sealed.
     Status(AddrArgs),
+    /// Exit 0 if the server is ready to serve (`GET /readyz` answers 200: `ready` or
+    /// `degraded`), 1 otherwise; for container health checks and service managers.
+    Ready(AddrArgs),
     /// The HSM: status, rotations, master-key ceremonies.
     #[command(subcommand)]
     Hsm(hsm::HsmCommand),
@@ -97,6 +100,7 @@ pub fn run(cli: Cli, node: &dyn Node) -> i32 {
         Command::Init(args) => init::run(&args).map_err(|e| e.to_string()),
         Command::Unseal(args) => unseal::run(&args).map_err(|e| e.to_string()),
         Command::Status(args) => status::run(&args).map_err(|e| e.to_string()),
+        Command::Ready(args) => ready::run(&args).map_err(|e| e.to_string()),
         Command::Hsm(command) => hsm::run(&command).map_err(|e| e.to_string()),
         Command::Key(command) => key::run(&command).map_err(|e| e.to_string()),
         Command::Login(args) => login::run(&args).map_err(|e| e.to_string()),

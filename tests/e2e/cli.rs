@@ -168,6 +168,13 @@ fn a_quorum_initialises_the_kms_and_custodians_unseal_it_after_a_crash() {
         (503, Some("sealed")),
         "{ready}"
     );
+    // The health check a container or a unit runs says the same, and fails.
+    let r = kms(&["ready"], &server.addr, "", &[]);
+    assert!(
+        !r.ok && r.stderr.contains("not ready: sealed"),
+        "{}",
+        r.stderr
+    );
     let typo = format!("{}x", &shares[1][..shares[1].len() - 1]);
     let r = kms(&["unseal"], &server.addr, &format!("{typo}\n"), &[]);
     assert!(!r.ok && r.stderr.contains("invalid_share"), "{}", r.stderr);
@@ -186,6 +193,13 @@ fn a_quorum_initialises_the_kms_and_custodians_unseal_it_after_a_crash() {
         (s, ready["status"].as_str()),
         (200, Some("ready")),
         "{ready}"
+    );
+    let r = kms(&["ready"], &server.addr, "", &[]);
+    assert!(
+        r.ok && r.stdout.trim() == "ready",
+        "{} {}",
+        r.stdout,
+        r.stderr
     );
 }
 
