@@ -5,6 +5,7 @@
 #                                   cargo deny looks for its database, committed on the snapshot's
 #                                   collection date; prints the db-path to give cargo deny
 #                                   (KMS_ADVISORY_DB_PATH, read by deny.toml)
+#   scripts/advisories.sh describe  print the snapshot's date and its newest advisory's date
 #   scripts/advisories.sh refresh   where github.com is reachable: clone the real database and
 #                                   regenerate the snapshot for the current Cargo.lock
 #                                   (ADVISORY_DB_CLONE=<dir>: use an existing clone instead)
@@ -24,6 +25,12 @@ UPSTREAM=https://github.com/RustSec/advisory-db
 
 snapshot_date() {
   sed -n 's/^date = "\([0-9-]*\)"$/\1/p' "$MANIFEST" | head -n1
+}
+
+describe() {
+  local newest
+  newest=$(sed -n 's/^newest-advisory = "\([0-9-]*\)"$/\1/p' "$MANIFEST" | head -n1)
+  echo "$(snapshot_date) (newest advisory in it: $newest)"
 }
 
 prepare() {
@@ -138,6 +145,7 @@ PY
 
 case "${1:-}" in
   prepare) prepare ;;
+  describe) describe ;;
   refresh) refresh ;;
-  *) echo "usage: scripts/advisories.sh prepare|refresh" >&2; exit 2 ;;
+  *) echo "usage: scripts/advisories.sh prepare|describe|refresh" >&2; exit 2 ;;
 esac
