@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// then need no token.
     #[arg(long, requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// The log's format on stderr: text (default) or json. Replaces kms.toml's [log] format;
+    /// which events are written is KMS_LOG's (e.g. `info,kms::access=off`).
+    #[arg(long, env = "KMS_LOG_FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
 }
 
 #[derive(Args, Debug)]

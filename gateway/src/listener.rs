@@ -13,7 +13,7 @@ use crate::auth::InternalListener;
 use crate::error::json_error;
 use crate::forward::{proxy, store_ready};
 use crate::state::AppState;
-use crate::{api, routes};
+use crate::{access_log, api, routes};
 
 /// What the public listener serves.
 #[derive(Clone)]
@@ -57,6 +57,7 @@ pub fn public(
                 .default_service(web::to(proxy::forward)),
             None => app.default_service(web::to(routes::not_found)),
         }
+        .wrap(from_fn(access_log::log))
     })
     .workers(workers.max(1))
     .shutdown_timeout(10);
@@ -94,6 +95,7 @@ pub fn internal(
             .configure(routes::control_plane)
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(guard::guard))
+            .wrap(from_fn(access_log::log))
     })
     .workers(2)
     .shutdown_timeout(10)
@@ -119,6 +121,7 @@ pub fn manage(
             .route("/healthz", web::get().to(store_ready::health))
             .route("/readyz", web::get().to(store_ready::ready))
             .default_service(web::to(proxy::forward))
+            .wrap(from_fn(access_log::log))
     })
     .workers(workers.max(1))
     .shutdown_timeout(10);

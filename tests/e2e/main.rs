@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 mod access;
+mod access_log;
 mod algorithms;
 mod anonymous;
 mod approvals;
@@ -27,6 +28,7 @@ mod lifecycle;
 mod log_injection;
 mod nginx;
 mod observability;
+mod operator_errors;
 mod passwords;
 mod people;
 // The store tests' PostgreSQL fixture (a database of its own per test), for the tests on

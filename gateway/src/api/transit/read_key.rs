@@ -135,7 +135,7 @@ pub fn snapshot(state: &AppState, name: &str) -> Result<Arc<KeyEntry>, ApiError>
         .load()
         .key(name)
         .cloned()
-        .ok_or_else(|| kms_engine::EngineError::KeyNotFound.into())
+        .ok_or_else(|| crate::error::key_not_found(name))
 }
 
 /// Answers with the key as it is now (create, config, rotate and trim answer this way too).
