@@ -11,7 +11,9 @@ use crate::client::CliError;
 
 #[derive(Args, Debug)]
 pub struct AddrArgs {
-    /// The server's address.
+    /// The server's address, with its scheme: http://host:port, or https://host:port (verified
+    /// against the system's roots, or against the CA certificates in the PEM file KMS_CACERT
+    /// names).
     #[arg(long, env = "KMS_ADDR", default_value = "http://127.0.0.1:8200")]
     pub addr: String,
 }

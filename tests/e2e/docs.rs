@@ -53,6 +53,7 @@ fn every_error_code_is_documented() {
         "hsm-actor/src/backend.rs",
         "gateway/src/auth.rs",
         "gateway/src/api/batch.rs",
+        "gateway/src/api/data/encrypt.rs",
         "gateway/src/routes.rs",
         "control/src/system_keys.rs",
         "control/src/people/login.rs",

@@ -18,6 +18,7 @@ mod ceremony_audit;
 mod cli;
 mod client;
 mod cluster;
+mod config_docs;
 mod data_dir;
 mod data_plane;
 mod docs;
