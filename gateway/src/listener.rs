@@ -54,6 +54,7 @@ pub fn public(
                 .default_service(web::to(routes::not_found)),
             Some(client) => app
                 .app_data(client.clone())
+                .app_data(proxy::BodyLimit(body_limit))
                 .default_service(web::to(proxy::forward)),
             None => app.default_service(web::to(routes::not_found)),
         }
@@ -117,7 +118,7 @@ pub fn manage(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(client.clone())
-            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(proxy::BodyLimit(body_limit))
             .route("/healthz", web::get().to(store_ready::health))
             .route("/readyz", web::get().to(store_ready::ready))
             .default_service(web::to(proxy::forward))

@@ -24,6 +24,7 @@ mod data_plane;
 mod docs;
 mod dual_control;
 mod errors;
+mod forward_body;
 mod internal;
 mod lifecycle;
 mod log_injection;
