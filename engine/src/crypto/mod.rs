@@ -13,6 +13,7 @@ pub mod hash;
 pub mod import;
 pub mod mac;
 pub mod password;
+pub mod transit_export;
 mod rsa;
 pub mod sm2;
 
