@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::gate;
+use super::authorization;
 use super::invocation::Invocation;
 use super::ran::{Mode, Ran};
 use crate::apps::tokens::{self, BindParams, RotateParams};
@@ -207,14 +207,16 @@ impl Action {
             Action::BindAppCertificate(p) => tokens::bind_certificate(ctl, invocation, p).await,
             Action::AuthorizeBackup(_) => take::authorize(ctl, invocation).await,
             Action::TransitExport(p) => {
-                gate::authorize(ctl, invocation, "transit_export_key", key_target(&p.name)).await
+                authorization::authorize(ctl, invocation, "transit_export_key", key_target(&p.name))
+                    .await
             }
             Action::BackupKey(p) => {
-                gate::authorize(ctl, invocation, "transit_backup_key", key_target(&p.name)).await
+                authorization::authorize(ctl, invocation, "transit_backup_key", key_target(&p.name))
+                    .await
             }
             Action::RestoreKey(p) => {
                 let target = transit_restore::target(p.name.as_deref());
-                gate::authorize(ctl, invocation, "transit_restore_key", target).await
+                authorization::authorize(ctl, invocation, "transit_restore_key", target).await
             }
         }
     }

@@ -8,14 +8,14 @@
 //! 3. the caller's request was approved and its run left an authorisation that was not taken
 //!    yet: it is taken, once (`Authorized`), and the caller's call runs.
 //!
-//! The approved run itself only leaves the authorisation ([`authorize`]): what the call hands out
+//! The approved run itself only leaves the authorisation (authorization.rs): what the call hands out
 //! (plaintext material, a backup) is made when the requester takes it, so it is never stored.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::action::Action;
+use super::authorization::AUTHORIZED;
 use super::invocation::Invocation;
-use super::ran::Ran;
 use super::request::request;
 use crate::context::Control;
 use crate::error::ControlError;
@@ -23,9 +23,6 @@ use crate::error::ControlError;
 /// How many of the newest requests are searched for the caller's (requests are rare: people ask
 /// for them one by one).
 const SCAN: u32 = 1000;
-
-/// The marker an approved run leaves for its requester.
-const AUTHORIZED: &str = "transit_authorized";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
@@ -47,12 +44,17 @@ pub async fn request_or_collect(
     let name = action.name();
     let params = action.params()?.to_string();
     let now = ctl.clock.now();
-    let mine = ctl.store.approvals(false, SCAN).await?.into_iter().filter(|r| {
-        r.request.requester == invocation.actor
-            && r.request.action == name
-            && r.request.target == target
-            && r.request.params == params
-    });
+    let mine = ctl
+        .store
+        .approvals(false, SCAN)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            r.request.requester == invocation.actor
+                && r.request.action == name
+                && r.request.target == target
+                && r.request.params == params
+        });
     for record in mine {
         if record.private_pending
             && let Some(taken) = ctl.store.take_private_result(record.id, now).await?
@@ -75,21 +77,4 @@ pub async fn request_or_collect(
     }
     let record = request(ctl, invocation, action, target).await?;
     Ok(Gate::Requested(record.id))
-}
-
-/// An approved run of a gated action: it authorises one call of its requester's (audited as
-/// `authorize_<action>`).
-pub async fn authorize(
-    ctl: &Control,
-    invocation: &Invocation,
-    action: &str,
-    target: String,
-) -> Result<Ran, ControlError> {
-    let event = invocation.event(ctl, &format!("authorize_{action}"), target, None);
-    ctl.audit.record(event).await;
-    Ok(Ran {
-        public: json!({ "authorized": true }),
-        private: Some(json!({ "authorization": AUTHORIZED })),
-        completer: None,
-    })
 }

@@ -11,6 +11,7 @@
 
 pub mod action;
 pub mod approvers;
+pub mod authorization;
 pub mod gate;
 pub mod invocation;
 pub mod ran;

@@ -115,7 +115,11 @@ pub async fn export(
         ctl,
         "transit_export_key",
         format!("key:{}", params.name),
-        Some(format!("type={} versions={}", params.kind, listed.join(","))),
+        Some(format!(
+            "type={} versions={}",
+            params.kind,
+            listed.join(",")
+        )),
     );
     ctl.audit.record(event).await;
     Ok(out)

@@ -81,7 +81,7 @@ pub async fn describe(ctl: &Control, params: &Params) -> Result<Value, ControlEr
         "algorithm": Algorithm::from_code(i64::from(body.algorithm))?.name(),
         "versions": body.versions.iter().map(|v| v.version).collect::<Vec<_>>(),
         "backup_sha256": hex::encode(Sha256::digest(params.backup.as_bytes())),
-        "overwrites_existing_key": overwrites,
+        "overwrites": overwrites,
         "force": params.force,
     }))
 }

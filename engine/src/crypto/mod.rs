@@ -13,9 +13,9 @@ pub mod hash;
 pub mod import;
 pub mod mac;
 pub mod password;
-pub mod transit_export;
 mod rsa;
 pub mod sm2;
+pub mod transit_export;
 
 #[cfg(test)]
 mod kat;

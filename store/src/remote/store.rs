@@ -28,9 +28,9 @@ use kms_engine::pool::UsageRecord;
 use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
-    EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey, PolicyChange,
-    Revision,
-    Rollback, Rotation, StoreError, TokenRotation, UsageSummary, VersionChange, ZoneRecord,
+    EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey,
+    PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation, UsageSummary,
+    VersionChange, ZoneRecord,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};

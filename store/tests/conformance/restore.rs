@@ -70,11 +70,20 @@ pub async fn a_backed_up_key_is_restored_under_its_id(store: &dyn KeyStore) {
     let again = store
         .restore_key(&restore_of(&backed_up, "ledger", false), &event("restore"))
         .await;
-    assert!(matches!(again, Err(StoreError::AlreadyExists(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists(_))),
+        "{again:?}"
+    );
     let renamed = store
-        .restore_key(&restore_of(&backed_up, "ledger-copy", true), &event("restore"))
+        .restore_key(
+            &restore_of(&backed_up, "ledger-copy", true),
+            &event("restore"),
+        )
         .await;
-    assert!(matches!(renamed, Err(StoreError::AlreadyExists(_))), "{renamed:?}");
+    assert!(
+        matches!(renamed, Err(StoreError::AlreadyExists(_))),
+        "{renamed:?}"
+    );
     store
         .restore_key(&restore_of(&backed_up, "ledger", true), &event("restore"))
         .await
@@ -94,9 +103,15 @@ pub async fn a_backed_up_key_is_restored_under_its_id(store: &dyn KeyStore) {
     let held = store
         .restore_key(&restore_of(&backed_up, "ledger", true), &event("restore"))
         .await;
-    assert!(matches!(held, Err(StoreError::AlreadyExists(_))), "{held:?}");
+    assert!(
+        matches!(held, Err(StoreError::AlreadyExists(_))),
+        "{held:?}"
+    );
     store
-        .restore_key(&restore_of(&backed_up, "ledger-old", false), &event("restore"))
+        .restore_key(
+            &restore_of(&backed_up, "ledger-old", false),
+            &event("restore"),
+        )
         .await
         .unwrap();
     let back = store.load_key(id).await.unwrap().unwrap();
@@ -106,7 +121,15 @@ pub async fn a_backed_up_key_is_restored_under_its_id(store: &dyn KeyStore) {
     let shown = |k: &KeyEntry| {
         k.versions()
             .iter()
-            .map(|v| (v.version, v.state, v.wrapped.clone(), v.created_at, v.destroy_at))
+            .map(|v| {
+                (
+                    v.version,
+                    v.state,
+                    v.wrapped.clone(),
+                    v.created_at,
+                    v.destroy_at,
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(shown(&back), shown(&backed_up));

@@ -21,7 +21,13 @@ fn people() -> Staffed {
     ])
 }
 
-fn transit(s: &Staffed, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+fn transit(
+    s: &Staffed,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     vault_call(
         &s.server.url(""),
         method,
@@ -79,7 +85,12 @@ fn open_locally(material: &[u8], key_id: &[u8], ciphertext: &str) -> Vec<u8> {
 fn an_export_runs_once_after_a_quorum_and_its_material_decrypts_a_transit_ciphertext() {
     let s = people();
     let kim = s.token["kim"].clone();
-    let ciphertext = key_with(&s, "cards", json!({ "exportable": true }), b"4111111111111111");
+    let ciphertext = key_with(
+        &s,
+        "cards",
+        json!({ "exportable": true }),
+        b"4111111111111111",
+    );
     let path = "/export/encryption-key/cards/1";
 
     // The first call files the request and names it; the same call while it waits says so.
@@ -89,7 +100,9 @@ fn an_export_runs_once_after_a_quorum_and_its_material_decrypts_a_transit_cipher
     let waiting = transit(&s, "GET", path, &kim, None);
     assert_vault_error(&waiting, 403, "approval_pending");
     assert_eq!(request_id(&waiting), id);
-    let (_, shown) = s.http.get(&format!("/v1/admin/approvals/{id}"), Some(&s.token["ann"]));
+    let (_, shown) = s
+        .http
+        .get(&format!("/v1/admin/approvals/{id}"), Some(&s.token["ann"]));
     assert_eq!(shown["action"], "transit_export_key", "{shown}");
     assert_eq!(shown["params"]["kind"], "encryption-key", "{shown}");
 
@@ -141,7 +154,11 @@ fn one_person_cannot_export_alone_and_a_key_that_is_not_exportable_is_refused() 
     assert_eq!(operator.0, 403, "{}", operator.1);
     let (status, body) = s.http.vote(&s.token["ann"], "approve", id);
     assert_eq!(status, 200, "{body}");
-    assert_vault_error(&transit(&s, "GET", path, &kim, None), 403, "approval_pending");
+    assert_vault_error(
+        &transit(&s, "GET", path, &kim, None),
+        403,
+        "approval_pending",
+    );
 
     // Not exportable: Vault's 400, and no request is filed for what could never run.
     let (_, before) = s.http.get("/v1/admin/approvals", Some(&kim));
@@ -196,7 +213,10 @@ fn a_backup_brings_a_deleted_key_back_and_its_old_ciphertexts_decrypt() {
             None,
         );
         let material = exported.1["data"]["keys"][version].as_str().unwrap();
-        assert!(!decoded.contains(material), "plaintext material in the backup");
+        assert!(
+            !decoded.contains(material),
+            "plaintext material in the backup"
+        );
         assert!(!decoded.contains(&hex::encode(unb64(material))));
     }
 
@@ -215,7 +235,9 @@ fn a_backup_brings_a_deleted_key_back_and_its_old_ciphertexts_decrypt() {
     let asked = transit(&s, "POST", "/restore", &kim, Some(restore.clone()));
     assert_vault_error(&asked, 403, "approval_required");
     let id = request_id(&asked);
-    let (_, shown) = s.http.get(&format!("/v1/admin/approvals/{id}"), Some(&s.token["sam"]));
+    let (_, shown) = s
+        .http
+        .get(&format!("/v1/admin/approvals/{id}"), Some(&s.token["sam"]));
     assert_eq!(shown["details"]["key"], "ledger", "{shown}");
     assert_eq!(shown["details"]["versions"], json!([1, 2]), "{shown}");
     for approver in ["ann", "sam"] {
@@ -233,7 +255,10 @@ fn a_backup_brings_a_deleted_key_back_and_its_old_ciphertexts_decrypt() {
         Some(json!({ "ciphertext": ciphertext })),
     );
     assert_eq!(opened.0, 200, "{}", opened.1);
-    assert_eq!(unb64(opened.1["data"]["plaintext"].as_str().unwrap()), b"balance 100");
+    assert_eq!(
+        unb64(opened.1["data"]["plaintext"].as_str().unwrap()),
+        b"balance 100"
+    );
     let read = transit(&s, "GET", "/keys/ledger", ROOT, None);
     assert_eq!(read.1["data"]["latest_version"], 2, "{}", read.1);
 
@@ -265,6 +290,9 @@ fn a_backup_brings_a_deleted_key_back_and_its_old_ciphertexts_decrypt() {
     );
 }
 
+/// An edit of a backup's JSON.
+type Edit = fn(&mut Value);
+
 #[test]
 fn a_tampered_backup_is_refused_and_backups_need_allow_plaintext_backup() {
     let s = people();
@@ -281,7 +309,7 @@ fn a_tampered_backup_is_refused_and_backups_need_allow_plaintext_backup() {
         serde_json::from_slice(&unb64(taken.1["data"]["backup"].as_str().unwrap())).unwrap();
 
     // Each edit an attacker might make: a setting, the name, a version's state, the material.
-    let edits: [(&str, fn(&mut Value)); 4] = [
+    let edits: [(&str, Edit); 4] = [
         ("exportable", |b| b["settings"]["exportable"] = json!(true)),
         ("name", |b| b["name"] = json!("vault2")),
         ("state", |b| b["versions"][0]["state"] = json!(2)),

@@ -347,7 +347,11 @@ fn the_envelope_errors_batches_and_list_speak_vaults_http() {
         400,
         "invalid_request",
     );
-    assert_vault_error(&call("POST", "/restore", Some(ROOT), None), 400, "invalid_request");
+    assert_vault_error(
+        &call("POST", "/restore", Some(ROOT), None),
+        400,
+        "invalid_request",
+    );
     assert_vault_error(
         &call(
             "POST",

@@ -30,14 +30,17 @@ pub async fn pass(
     }
     let invocation = caller.invocation();
     let name = action.name();
-    let gate = crate::api::admin::run(state, caller, &name, target.clone(), move |ctl| {
-        async move { request_or_collect(&ctl, &invocation, &action, target).await }
-    })
+    let gate = crate::api::admin::run(
+        state,
+        caller,
+        &name,
+        target.clone(),
+        move |ctl| async move { request_or_collect(&ctl, &invocation, &action, target).await },
+    )
     .await?;
     let quorum = state.control.access.approval_quorum;
-    let refusal = |code, message: String| {
-        Err(ApiError::new(StatusCode::FORBIDDEN, code, message).into())
-    };
+    let refusal =
+        |code, message: String| Err(ApiError::new(StatusCode::FORBIDDEN, code, message).into());
     match gate {
         Gate::Authorized(_) => Ok(()),
         Gate::Requested(id) => refusal(
