@@ -209,7 +209,8 @@ pub struct KeyDeletion {
 /// the active master key. Written under its own id: as a new key, over a deleted key of that id
 /// (undeleted), or, with `force`, over the live key of that id (its versions replaced). A name
 /// held by another key is `AlreadyExists("key")`; without `force`, a live key of that id is
-/// `AlreadyExists("key")` too.
+/// `AlreadyExists("key")` too, and with it `Conflict` when the live key has a version newer than
+/// the backup's (it would be lost, and its number reused by the next rotation).
 #[derive(Clone, Debug)]
 pub struct KeyRestore {
     pub id: KeyId,

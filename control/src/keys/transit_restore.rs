@@ -4,7 +4,8 @@
 //! by the HSM (which checks that it belongs to that key id, version and algorithm) and rewrapped
 //! under the active master key. A key that exists is not overwritten unless `force` (Vault's rule),
 //! and then only the same key (same id): a name held by another key is refused
-//! (`400 key_exists`). Approval-gated, as a backup.
+//! (`400 key_exists`), and so is a backup older than the live key (`400 backup_outdated`: its
+//! newer versions would be lost). Approval-gated, as a backup.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -67,7 +68,20 @@ pub async fn check(ctl: &Control, params: &Params) -> Result<(), ControlError> {
     {
         return Err(key_exists(&name));
     }
+    if let Some(existing) = directory.key(&name) {
+        let newest = body.versions.iter().map(|v| v.version).max().unwrap_or(0);
+        if existing.versions().iter().any(|v| v.version.get() > newest) {
+            return Err(outdated(&name));
+        }
+    }
     Ok(())
+}
+
+fn outdated(name: &str) -> ControlError {
+    ControlError::invalid(
+        "backup_outdated",
+        format!("key `{name}` has versions newer than the backup: a restore would lose them"),
+    )
 }
 
 /// What an approver sees: the key that comes back, its versions, and whether it overwrites one.
@@ -159,6 +173,7 @@ pub async fn restore(
         .await
         .map_err(|e| match e {
             StoreError::AlreadyExists(_) => key_exists(&name),
+            StoreError::Conflict(_) => outdated(&name),
             other => other.into(),
         })?;
     ctl.synced(revision).await;

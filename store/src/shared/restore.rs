@@ -45,7 +45,22 @@ impl Store {
             Some((name, None)) if !r.force || name != r.name.as_str() => {
                 return Err(StoreError::AlreadyExists("key"));
             }
-            Some(_) => {
+            Some((_, deleted)) => {
+                // Over the live key, a backup older than the key would drop versions whose
+                // ciphertexts then never decrypt again, and whose numbers a later rotation would
+                // reuse with other material (the crypto workers cache by key id and version).
+                let newest = r.versions.iter().map(|v| v.version.get()).max().unwrap_or(0);
+                let latest: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(version) FROM key_versions WHERE key_id = $1")
+                        .bind(id.clone())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                if deleted.is_none() && latest.unwrap_or(0) > i64::from(newest) {
+                    return Err(StoreError::Conflict(
+                        "the key has versions the backup does not hold",
+                    ));
+                }
                 sqlx::query(
                     "UPDATE keys SET name = $1, algorithm = $2, min_decryption_version = $3, \
                      created_at = $4, updated_at = $5, deterministic = $6, \

@@ -88,6 +88,20 @@ pub async fn a_backed_up_key_is_restored_under_its_id(store: &dyn KeyStore) {
         .restore_key(&restore_of(&backed_up, "ledger", true), &event("restore"))
         .await
         .unwrap();
+    // A backup older than the live key would lose its newer version: refused.
+    store
+        .rotate_key(&rotation(id, 3), &event("rotate"))
+        .await
+        .unwrap();
+    let outdated = store
+        .restore_key(&restore_of(&backed_up, "ledger", true), &event("restore"))
+        .await;
+    assert!(
+        matches!(outdated, Err(StoreError::Conflict(_))),
+        "{outdated:?}"
+    );
+    let newer = store.load_key(id).await.unwrap().unwrap();
+    assert_eq!(newer.versions().len(), 3);
 
     // Deleted (material erased), then restored: the same id, versions and material.
     let deletion = KeyDeletion {

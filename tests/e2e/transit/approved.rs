@@ -276,6 +276,19 @@ fn a_backup_brings_a_deleted_key_back_and_its_old_ciphertexts_decrypt() {
         Some(json!({ "backup": backup, "force": true })),
     );
     assert_eq!(forced.0, 204, "{}", forced.1);
+    // A backup older than the key would lose the newer version: refused, even with `force`.
+    assert_eq!(
+        transit(&s, "POST", "/keys/ledger/rotate", ROOT, None).0,
+        200
+    );
+    let outdated = transit(
+        &s,
+        "POST",
+        "/restore",
+        ROOT,
+        Some(json!({ "backup": backup, "force": true })),
+    );
+    assert_vault_error(&outdated, 400, "backup_outdated");
     // Not under another name while the key lives under its own.
     assert_vault_error(
         &transit(
