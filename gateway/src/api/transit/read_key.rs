@@ -79,8 +79,7 @@ pub async fn key_data(state: &AppState, key: &Arc<KeyEntry>) -> Value {
         "deletion_allowed": settings.deletion_allowed,
         "derived": settings.derived,
         "exportable": settings.exportable,
-        // Refused unless approved (backup.rs): never on.
-        "allow_plaintext_backup": false,
+        "allow_plaintext_backup": settings.allow_plaintext_backup,
         "imported_key": settings.imported,
         // Deleted keys are gone at once here (OpenBao's soft deletion is not built).
         "soft_deleted": false,
