@@ -101,6 +101,16 @@ pub struct InitArgs {
     /// For --source components: how many.
     #[arg(long)]
     pub components: Option<u8>,
+    /// Software HSM: the RSA public key (PEM) of each share's custodian, in share order, one
+    /// per share. Share i then leaves the server only encrypted to key i: the approver who
+    /// completes the quorum cannot read it. Each custodian opens theirs with
+    /// `kms unseal --private-key FILE`.
+    #[arg(long = "share-key", num_args = 1.., requires = "shares")]
+    pub share_keys: Vec<PathBuf>,
+    /// An RSA public key (PEM) the initial root token is encrypted to (open it with
+    /// `kms hsm decrypt --private-key FILE`).
+    #[arg(long)]
+    pub root_token_key: Option<PathBuf>,
     /// The custodian starting the ceremony; the password is read from the terminal or stdin.
     #[arg(long)]
     pub custodian: String,
@@ -113,6 +123,11 @@ pub struct UnsealArgs {
     /// Forget the shares submitted so far instead.
     #[arg(long)]
     pub reset: bool,
+    /// Your RSA private key (PEM, unencrypted): paste your encrypted share (the ciphertext
+    /// `kms init` or a rekey printed for your key); it is decrypted here and the plaintext
+    /// share is submitted, never shown.
+    #[arg(long)]
+    pub private_key: Option<PathBuf>,
     #[command(flatten)]
     pub addr: AddrArgs,
 }

@@ -20,6 +20,7 @@ pub mod init;
 pub mod key;
 pub mod login;
 pub mod output;
+pub mod shares;
 pub mod status;
 pub mod unseal;
 pub mod user;

@@ -48,6 +48,12 @@ pub struct Sealed {
     pub ciphertext: String,
 }
 
+impl std::fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Recipient(sha256:{})", self.fingerprint)
+    }
+}
+
 impl Recipient {
     /// Parses an RSA public key in PEM: SPKI (`BEGIN PUBLIC KEY`), or PKCS#1
     /// (`BEGIN RSA PUBLIC KEY`). Refuses anything else, and keys under [`MIN_BITS`].
@@ -222,7 +228,11 @@ mod tests {
         let e = Recipient::from_pem(&small).err().unwrap();
         assert_eq!(e.code(), "invalid_recipient_key");
         assert!(e.to_string().contains("2048"), "{e}");
-        for bad in ["", "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"] {
+        for bad in [
+            "",
+            "not a key",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        ] {
             assert_eq!(
                 Recipient::from_pem(bad).err().unwrap().code(),
                 "invalid_recipient_key"

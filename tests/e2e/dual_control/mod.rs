@@ -6,6 +6,8 @@
 mod keys;
 mod logins;
 mod people;
+pub mod shares;
+mod shares_quorum;
 
 use std::collections::HashMap;
 use std::sync::Arc;
