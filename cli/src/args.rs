@@ -17,6 +17,15 @@ pub struct AddrArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CustodianArgs {
+    /// Your custodian name; your password is read from the terminal (or standard input).
+    #[arg(long)]
+    pub custodian: String,
+    #[command(flatten)]
+    pub addr: AddrArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct TokenArgs {
     /// An administrator's token (better given as KMS_TOKEN than on the command line).
     #[arg(long, env = "KMS_TOKEN", hide_env_values = true)]

@@ -5,7 +5,8 @@ use std::io::BufRead;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::args::{AddrArgs, TokenArgs};
+pub use crate::args::CustodianArgs;
+use crate::args::TokenArgs;
 use crate::client::{Auth, read_secret};
 use crate::client::{CliError, Client};
 use crate::shares;
@@ -37,15 +38,6 @@ pub enum CeremonyCommand {
     Approve(ApproveArgs),
     /// Show a ceremony's approvals and state.
     Show(ShowArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct CustodianArgs {
-    /// Your custodian name; your password is read from the terminal (or standard input).
-    #[arg(long)]
-    pub custodian: String,
-    #[command(flatten)]
-    pub addr: AddrArgs,
 }
 
 #[derive(Args, Debug)]

@@ -12,8 +12,8 @@ use kms_engine::crypto::recipient::Holder;
 use kms_engine::secret::SecretString;
 use serde_json::{Value, json};
 
+use crate::args::CustodianArgs;
 use crate::client::{Auth, CliError, Client, read_secret};
-use crate::hsm::CustodianArgs;
 
 #[derive(Subcommand, Debug)]
 pub enum RekeyCommand {

@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use super::plan::{CeremonyOp, Plan, Source};
 use crate::custodians::{Custodian, CustodianRole, Custodians, Quorum};
 use crate::error::ControlError;
-use crate::shares::ShareOps;
+use crate::shares::ops::ShareOps;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ApprovalView {

@@ -240,7 +240,11 @@ mod tests {
     }
 
     fn slot() -> Slot<u32> {
-        Slot::new(Duration::from_secs(60), "x_not_started", "x_in_progress")
+        Slot::new(
+            Duration::from_secs(60),
+            "rekey_not_started",
+            "rekey_in_progress",
+        )
     }
 
     #[test]
@@ -292,7 +296,7 @@ mod tests {
                 .err()
                 .unwrap()
                 .code(),
-            "x_not_started"
+            "rekey_not_started"
         );
     }
 
@@ -307,13 +311,13 @@ mod tests {
                 .err()
                 .unwrap()
                 .code(),
-            "x_in_progress"
+            "rekey_in_progress"
         );
         let later = Timestamp::from_millis(62_000);
-        assert_eq!(s.view(later).err().unwrap().code(), "x_not_started");
+        assert_eq!(s.view(later).err().unwrap().code(), "rekey_not_started");
         s.start(3, serde_json::json!({}), &who("b"), 2, later)
             .unwrap();
         s.cancel(later).unwrap();
-        assert_eq!(s.cancel(later).err().unwrap().code(), "x_not_started");
+        assert_eq!(s.cancel(later).err().unwrap().code(), "rekey_not_started");
     }
 }

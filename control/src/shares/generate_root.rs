@@ -14,7 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::attempt::{AttemptView, Progress};
-use super::{audited, current_threshold};
+use super::plans::RootPlan;
+use super::steps::{audited, current_threshold};
 use crate::context::Control;
 use crate::custodians::Custodian;
 use crate::error::ControlError;
@@ -28,10 +29,6 @@ pub const GENERATED_ROOT_LABEL: &str = "generated";
 pub struct InitRequest {
     /// RSA public key (PEM) the new token is encrypted to.
     pub public_key: String,
-}
-
-pub struct RootPlan {
-    recipient: Recipient,
 }
 
 pub struct Generated {

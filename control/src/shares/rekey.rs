@@ -3,7 +3,6 @@
 //! so no working key is touched; the old shares stop working at once. With `share_keys`, each
 //! new share leaves the server encrypted to its custodian's key.
 
-use kms_engine::crypto::recipient::Recipient;
 use kms_engine::secret::SecretString;
 use kms_hsm::Sealing;
 use serde::Deserialize;
@@ -11,7 +10,8 @@ use serde_json::json;
 
 use super::attempt::{AttemptView, Progress};
 use super::deliver::{self, Delivered};
-use super::{audited, current_threshold};
+use super::plans::RekeyPlan;
+use super::steps::{audited, current_threshold};
 use crate::context::Control;
 use crate::custodians::Custodian;
 use crate::error::ControlError;
@@ -24,12 +24,6 @@ pub struct InitRequest {
     pub threshold: u8,
     /// One RSA public key (PEM) per new share.
     pub share_keys: Option<Vec<String>>,
-}
-
-/// What a rekey will do.
-pub struct RekeyPlan {
-    sealing: Sealing,
-    recipients: Option<Vec<Recipient>>,
 }
 
 /// What a completed rekey hands back.
