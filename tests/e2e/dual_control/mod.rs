@@ -7,6 +7,7 @@ mod keys;
 mod logins;
 mod people;
 pub mod shares;
+mod shares_cli;
 mod shares_quorum;
 
 use std::collections::HashMap;
