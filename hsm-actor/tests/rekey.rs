@@ -1,6 +1,7 @@
 //! The software HSM's rekey: a quorum of current shares re-splits the unseal key; the master
 //! keys (and so every wrapped working key) stay; the old shares stop unsealing. PKCS#11 HSMs
 //! have no shares and refuse it.
+#![allow(clippy::unwrap_used)]
 
 use kms_engine::algorithm::Algorithm;
 use kms_engine::ids::{KeyId, KeyVersion};
