@@ -19,6 +19,15 @@ pub struct AddrArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CustodianArgs {
+    /// Your custodian name; your password is read from the terminal (or standard input).
+    #[arg(long)]
+    pub custodian: String,
+    #[command(flatten)]
+    pub addr: AddrArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct TokenArgs {
     /// An administrator's token (better given as KMS_TOKEN than on the command line).
     #[arg(long, env = "KMS_TOKEN", hide_env_values = true)]
@@ -107,6 +116,16 @@ pub struct InitArgs {
     /// For --source components: how many.
     #[arg(long)]
     pub components: Option<u8>,
+    /// Software HSM: the RSA public key (PEM) of each share's custodian, in share order, one
+    /// per share. Share i then leaves the server only encrypted to key i: the approver who
+    /// completes the quorum cannot read it. Each custodian opens theirs with
+    /// `kms unseal --private-key FILE`.
+    #[arg(long = "share-key", num_args = 1.., requires = "shares")]
+    pub share_keys: Vec<PathBuf>,
+    /// An RSA public key (PEM) the initial root token is encrypted to (open it with
+    /// `kms hsm decrypt --private-key FILE`).
+    #[arg(long)]
+    pub root_token_key: Option<PathBuf>,
     /// The custodian starting the ceremony; the password is read from the terminal or stdin.
     #[arg(long)]
     pub custodian: String,
@@ -119,6 +138,11 @@ pub struct UnsealArgs {
     /// Forget the shares submitted so far instead.
     #[arg(long)]
     pub reset: bool,
+    /// Your RSA private key (PEM, unencrypted): paste your encrypted share (the ciphertext
+    /// `kms init` or a rekey printed for your key); it is decrypted here and the plaintext
+    /// share is submitted, never shown.
+    #[arg(long)]
+    pub private_key: Option<PathBuf>,
     #[command(flatten)]
     pub addr: AddrArgs,
 }

@@ -5,9 +5,11 @@ use std::io::BufRead;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::args::{AddrArgs, TokenArgs};
+pub use crate::args::CustodianArgs;
+use crate::args::TokenArgs;
 use crate::client::{Auth, read_secret};
 use crate::client::{CliError, Client};
+use crate::shares;
 
 #[derive(Subcommand, Debug)]
 pub enum HsmCommand {
@@ -18,6 +20,14 @@ pub enum HsmCommand {
     /// Master-key ceremonies (custodians).
     #[command(subcommand)]
     Ceremony(CeremonyCommand),
+    /// Software HSM: re-split the unseal key with a quorum of the current shares (custodians).
+    #[command(subcommand)]
+    Rekey(shares::RekeyCommand),
+    /// Software HSM: make a new root token with a quorum of the current shares (custodians).
+    #[command(subcommand, name = "generate-root")]
+    GenerateRoot(shares::GenerateRootCommand),
+    /// Decrypt a secret (an encrypted share or root token) with your RSA private key, here.
+    Decrypt(shares::DecryptArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -28,15 +38,6 @@ pub enum CeremonyCommand {
     Approve(ApproveArgs),
     /// Show a ceremony's approvals and state.
     Show(ShowArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct CustodianArgs {
-    /// Your custodian name; your password is read from the terminal (or standard input).
-    #[arg(long)]
-    pub custodian: String,
-    #[command(flatten)]
-    pub addr: AddrArgs,
 }
 
 #[derive(Args, Debug)]
@@ -100,6 +101,9 @@ pub fn run(command: &HsmCommand) -> Result<(), CliError> {
             Ok(())
         }
         HsmCommand::Ceremony(c) => ceremony(c),
+        HsmCommand::Rekey(c) => shares::rekey(c),
+        HsmCommand::GenerateRoot(c) => shares::generate_root(c),
+        HsmCommand::Decrypt(a) => shares::decrypt(a),
     }
 }
 
@@ -232,6 +236,17 @@ pub fn approve(a: &ApproveArgs, lines: &mut impl BufRead) -> Result<(), CliError
         }
         for (i, share) in out["shares"].as_array().into_iter().flatten().enumerate() {
             println!("Unseal share {}: {}", i + 1, share.as_str().unwrap_or("?"));
+        }
+        if let Some(sealed) = out["encrypted_shares"].as_array() {
+            shares::print_encrypted("Encrypted share", sealed);
+            println!("Each custodian decrypts only their own: `kms unseal --private-key FILE`.");
+        }
+        if let Some(sealed) = out.get("encrypted_root_token") {
+            println!(
+                "Encrypted root token (key {}): {}",
+                sealed["fingerprint"].as_str().unwrap_or("?"),
+                sealed["ciphertext"].as_str().unwrap_or("?")
+            );
         }
         if let Some(root) = out["root_token"].as_str() {
             println!("Root token: {root}");

@@ -21,6 +21,7 @@ pub mod key;
 pub mod login;
 pub mod output;
 pub mod ready;
+pub mod shares;
 pub mod status;
 pub mod unseal;
 pub mod user;

@@ -1,6 +1,8 @@
 //! `kms unseal`: reads shares from standard input, one per line (a custodian types theirs, or a
 //! script pipes several), and submits each until the server is unsealed. Shares are never taken
-//! from the command line, where they would land in shell history and `ps`.
+//! from the command line, where they would land in shell history and `ps`. With `--private-key`,
+//! each line is an encrypted share (as `kms init --share-key` or a rekey printed it), decrypted
+//! here with the custodian's own key: the plaintext share is never shown.
 
 use std::io::BufRead;
 
@@ -32,7 +34,16 @@ pub fn run(args: &UnsealArgs) -> Result<(), CliError> {
         println!("Already unsealed.");
         return Ok(());
     }
-    eprintln!("Enter an unseal share (one per line, end with Ctrl-D):");
+    let holder = args
+        .private_key
+        .as_deref()
+        .map(crate::shares::holder)
+        .transpose()?;
+    if holder.is_some() {
+        eprintln!("Paste your encrypted share (one per line, end with Ctrl-D):");
+    } else {
+        eprintln!("Enter an unseal share (one per line, end with Ctrl-D):");
+    }
     let stdin = std::io::stdin();
     let mut submitted = 0;
     for line in stdin.lock().lines() {
@@ -41,6 +52,11 @@ pub fn run(args: &UnsealArgs) -> Result<(), CliError> {
         if share.is_empty() {
             continue;
         }
+        let opened = holder
+            .as_ref()
+            .map(|h| crate::shares::open(h, share))
+            .transpose()?;
+        let share = opened.as_ref().map_or(share, |s| s.expose());
         let status = client.post("/v1/sys/unseal", &Auth::None, &json!({ "share": share }))?;
         submitted += 1;
         show(&status);

@@ -29,6 +29,7 @@ pub mod master_keys;
 pub mod people;
 pub mod rewrap;
 pub mod scheduler;
+pub mod shares;
 pub mod system_keys;
 pub mod totp;
 pub mod usage;

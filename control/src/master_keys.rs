@@ -13,6 +13,8 @@ use serde_json::json;
 use crate::ceremony::plan::{CeremonyOp, Plan, Source};
 use crate::context::Control;
 use crate::error::ControlError;
+use crate::shares::deliver::{self, Delivered};
+use kms_engine::crypto::recipient::Sealed;
 
 /// Label of the root token issued when the KMS is initialised.
 pub const INITIAL_ROOT_LABEL: &str = "initial";
@@ -32,11 +34,27 @@ pub async fn active(store: &dyn KeyStore) -> Result<MasterKeyRecord, ControlErro
         })
 }
 
-/// What an executed ceremony hands back: a public result, and secrets for the last approver only.
+/// What an executed ceremony hands back: a public result, and secrets for the last approver
+/// only: in plaintext, or (when the plan named keys) encrypted to each custodian's key, so that
+/// the last approver cannot read them.
 pub struct Executed {
     pub result: serde_json::Value,
     pub shares: Vec<SecretString>,
     pub root_token: Option<SecretString>,
+    pub encrypted_shares: Vec<Sealed>,
+    pub encrypted_root_token: Option<Sealed>,
+}
+
+impl Executed {
+    fn public(result: serde_json::Value) -> Self {
+        Self {
+            result,
+            shares: Vec::new(),
+            root_token: None,
+            encrypted_shares: Vec::new(),
+            encrypted_root_token: None,
+        }
+    }
 }
 
 fn record(created: &CreatedMasterKey, ctl: &Control) -> MasterKeyRecord {
@@ -100,12 +118,31 @@ pub async fn execute(
                     "the KMS already has a master key; rotate it instead",
                 ));
             }
-            let created = ctl
+            let mut created = ctl
                 .hsm
                 .create_master_key(source(plan, components), plan.sealing)
                 .await?;
             let root = token::generate();
-            let detail = format!("master_key={} kcv={}", created.id, created.kcv);
+            // Encrypt before anything is recorded: the plaintext shares are dropped (zeroized)
+            // here when keys were given, and the audit records the keys' fingerprints.
+            let shares = deliver::deliver(
+                std::mem::take(&mut created.shares),
+                plan.share_keys.as_deref(),
+            )?;
+            let sealed_root = plan
+                .root_token_key
+                .as_ref()
+                .map(|r| r.seal(root.expose().as_bytes()))
+                .transpose()?;
+            let mut detail = format!(
+                "master_key={} kcv={}; {}",
+                created.id,
+                created.kcv,
+                shares.describe()
+            );
+            if let Some(r) = &sealed_root {
+                detail.push_str(&format!("; root token encrypted to {}", r.fingerprint));
+            }
             let revision = store
                 .initialize_master_key(
                     &record(&created, ctl),
@@ -116,10 +153,21 @@ pub async fn execute(
                 .await?;
             // The root token works from the next request on.
             ctl.synced(revision).await;
+            let result = described(&created);
+            let (plain, encrypted) = match shares {
+                Delivered::Plain(s) => (s, Vec::new()),
+                Delivered::Encrypted(e) => (Vec::new(), e),
+            };
             Ok(Executed {
-                result: described(&created),
-                shares: created.shares,
-                root_token: Some(root),
+                result,
+                shares: plain,
+                root_token: if sealed_root.is_some() {
+                    None
+                } else {
+                    Some(root)
+                },
+                encrypted_shares: encrypted,
+                encrypted_root_token: sealed_root,
             })
         }
         CeremonyOp::Rotate => {
@@ -153,11 +201,7 @@ pub async fn execute(
             let mut result = described(&created);
             result["rotation_job"] = json!(job.id);
             result["previous_master_key_id"] = json!(old.id.to_string());
-            Ok(Executed {
-                result,
-                shares: Vec::new(),
-                root_token: None,
-            })
+            Ok(Executed::public(result))
         }
         CeremonyOp::Load => {
             let id = plan
@@ -172,15 +216,11 @@ pub async fn execute(
             let mut event = audit(ctl, ceremony, plan, approvers, format!("tokens={loaded:?}"));
             event.action = plan.op.action().into();
             store.append_audit(&[event]).await?;
-            Ok(Executed {
-                result: json!({
-                    "master_key_id": id.to_string(),
-                    "kcv": known.kcv.to_string(),
-                    "loaded_into": loaded,
-                }),
-                shares: Vec::new(),
-                root_token: None,
-            })
+            Ok(Executed::public(json!({
+                "master_key_id": id.to_string(),
+                "kcv": known.kcv.to_string(),
+                "loaded_into": loaded,
+            })))
         }
         CeremonyOp::Destroy => {
             let id = plan
@@ -194,11 +234,9 @@ pub async fn execute(
                 .destroy_master_key(&id, &audit(ctl, ceremony, plan, approvers, String::new()))
                 .await?;
             ctl.hsm.destroy_master_key(id.clone()).await?;
-            Ok(Executed {
-                result: json!({ "master_key_id": id.to_string(), "ctl": "destroyed" }),
-                shares: Vec::new(),
-                root_token: None,
-            })
+            Ok(Executed::public(
+                json!({ "master_key_id": id.to_string(), "ctl": "destroyed" }),
+            ))
         }
     }
 }

@@ -111,6 +111,11 @@ pub enum EngineError {
     #[error("node-sealed data does not open with this node's key-encryption key")]
     NodeSealOpenFailed,
 
+    // ---- secrets encrypted to a person (crypto/recipient.rs) ----
+    /// A recipient's public key is not an RSA key in PEM, or is under 2048 bits.
+    #[error("{0}")]
+    InvalidRecipientKey(String),
+
     // ---- capacity and availability ----
     #[error("the crypto workers are saturated; retry shortly")]
     Overloaded,
@@ -137,6 +142,7 @@ impl EngineError {
         match self {
             Self::InvalidName { .. } => "invalid_name",
             Self::InvalidArgument(_) => "invalid_request",
+            Self::InvalidRecipientKey(_) => "invalid_recipient_key",
             Self::InvalidBase64 { .. } => "invalid_base64",
             Self::InvalidCiphertext(_) => "invalid_ciphertext",
             Self::CiphertextTruncated => "ciphertext_truncated",

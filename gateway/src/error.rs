@@ -105,6 +105,7 @@ impl From<EngineError> for ApiError {
         let status = match &e {
             E::InvalidName { .. }
             | E::InvalidArgument(_)
+            | E::InvalidRecipientKey(_)
             | E::InvalidBase64 { .. }
             | E::InvalidCiphertext(_)
             | E::CiphertextTruncated

@@ -69,6 +69,26 @@ pub fn control_plane(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/hsm/ceremonies/{id}/approve").route(web::post().to(hsm::approve::handle)),
         )
+        .service(resource("/v1/hsm/rekey").route(web::get().to(hsm::rekey::status::handle)))
+        .service(resource("/v1/hsm/rekey/init").route(web::post().to(hsm::rekey::init::handle)))
+        .service(resource("/v1/hsm/rekey/update").route(web::post().to(hsm::rekey::update::handle)))
+        .service(resource("/v1/hsm/rekey/cancel").route(web::post().to(hsm::rekey::cancel::handle)))
+        .service(
+            resource("/v1/hsm/generate-root")
+                .route(web::get().to(hsm::generate_root::status::handle)),
+        )
+        .service(
+            resource("/v1/hsm/generate-root/init")
+                .route(web::post().to(hsm::generate_root::init::handle)),
+        )
+        .service(
+            resource("/v1/hsm/generate-root/update")
+                .route(web::post().to(hsm::generate_root::update::handle)),
+        )
+        .service(
+            resource("/v1/hsm/generate-root/cancel")
+                .route(web::post().to(hsm::generate_root::cancel::handle)),
+        )
         .service(
             resource("/v1/admin/apps")
                 .route(web::post().to(admin::create_app::handle))

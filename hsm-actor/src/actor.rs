@@ -53,6 +53,15 @@ enum Request {
         reply: R<SealStatus>,
     },
     ResetUnseal(Reply<SealStatus>),
+    Rekey {
+        shares: Vec<SecretString>,
+        sealing: Sealing,
+        reply: R<Vec<SecretString>>,
+    },
+    CheckShares {
+        shares: Vec<SecretString>,
+        reply: R<()>,
+    },
     CreateMasterKey {
         source: MasterKeySource,
         sealing: Option<Sealing>,
@@ -145,6 +154,8 @@ impl Request {
             Request::Status(_) => "status",
             Request::SubmitShare { .. } => "submit_share",
             Request::ResetUnseal(_) => "reset_unseal",
+            Request::Rekey { .. } => "rekey",
+            Request::CheckShares { .. } => "check_shares",
             Request::CreateMasterKey { .. } => "create_master_key",
             Request::LoadMasterKey { .. } => "load_master_key",
             Request::DestroyMasterKey { .. } => "destroy_master_key",
@@ -167,6 +178,12 @@ fn handle(backend: &mut dyn HsmBackend, request: Request) {
             backend.reset_unseal();
             reply.send(backend.seal_status());
         }
+        Request::Rekey {
+            shares,
+            sealing,
+            reply,
+        } => reply.send(backend.rekey(&shares, sealing)),
+        Request::CheckShares { shares, reply } => reply.send(backend.check_shares(&shares)),
         Request::CreateMasterKey {
             source,
             sealing,
@@ -258,6 +275,27 @@ impl HsmHandle {
 
     pub async fn reset_unseal(&self) -> Result<SealStatus, HsmError> {
         self.ask(Request::ResetUnseal).await
+    }
+
+    /// Replaces the unseal key with a new one split as `sealing` asks, once `shares` (a quorum
+    /// of the current ones) prove the caller may (see [`HsmBackend::rekey`]).
+    pub async fn rekey(
+        &self,
+        shares: Vec<SecretString>,
+        sealing: Sealing,
+    ) -> Result<Vec<SecretString>, HsmError> {
+        self.ask(|reply| Request::Rekey {
+            shares,
+            sealing,
+            reply,
+        })
+        .await?
+    }
+
+    /// Checks that `shares` reconstruct the current unseal key ([`HsmBackend::check_shares`]).
+    pub async fn check_shares(&self, shares: Vec<SecretString>) -> Result<(), HsmError> {
+        self.ask(|reply| Request::CheckShares { shares, reply })
+            .await?
     }
 
     pub async fn create_master_key(

@@ -199,6 +199,26 @@ pub trait HsmBackend: Send + 'static {
     /// Forgets the shares submitted so far.
     fn reset_unseal(&mut self) {}
 
+    /// Replaces the unseal key with a new random one split into `sealing.shares` shares
+    /// (`sealing.threshold` unseal), once `current` (as many distinct current shares as the
+    /// threshold) reconstruct the old one. The master keys are untouched; the old shares stop
+    /// working. Returns the new shares.
+    fn rekey(
+        &mut self,
+        _current: &[SecretString],
+        _sealing: Sealing,
+    ) -> Result<Vec<SecretString>, HsmError> {
+        Err(HsmError::NotSupported(
+            "unseal shares (this HSM has none to rekey)",
+        ))
+    }
+
+    /// Checks that `current` (as many distinct shares as the threshold) reconstruct the unseal
+    /// key (`WrongShares` otherwise), without changing anything.
+    fn check_shares(&mut self, _current: &[SecretString]) -> Result<(), HsmError> {
+        Err(HsmError::NotSupported("unseal shares (this HSM has none)"))
+    }
+
     /// Creates a master key. `sealing` initialises the software backend's shares and is only
     /// valid for its first key.
     fn create_master_key(

@@ -461,3 +461,28 @@ fn readyz_says_not_initialized_on_a_pkcs11_hsm_until_the_create_ceremony() {
     let (s, body) = http.get("/readyz", None);
     assert_eq!((s, body["status"].as_str()), (200, Some("ready")), "{body}");
 }
+
+/// A PKCS#11 HSM has no unseal shares: rekey and generate-root say so with a stable code,
+/// rather than pretending (issue 16, item 6).
+#[test]
+fn a_pkcs11_hsm_has_no_shares_to_rekey_or_make_a_root_token_from() {
+    let rig = rig("");
+    let server = Server::start(&rig.config, &rig.env);
+    ceremony(&server.addr, &["--operation", "create"]);
+    let (_, public) = crate::dual_control::shares::key_pair();
+    for (path, body) in [
+        ("/v1/hsm/rekey/init", json!({ "shares": 3, "threshold": 2 })),
+        (
+            "/v1/hsm/generate-root/init",
+            json!({ "public_key": public }),
+        ),
+    ] {
+        let got = crate::dual_control::shares::as_custodian(
+            &server.addr,
+            Some("alice"),
+            path,
+            Some(&body),
+        );
+        assert_error(&got, 400, "not_supported");
+    }
+}

@@ -6,6 +6,8 @@ use kms_hsm::Sealing;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ControlError;
+use crate::shares::deliver;
+use kms_engine::crypto::recipient::Recipient;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +53,11 @@ pub struct StartRequest {
     pub threshold: Option<u8>,
     /// `load` and `destroy`: which master key.
     pub master_key_id: Option<String>,
+    /// Software HSM, `create`: one RSA public key (PEM) per share; share `i` then leaves the
+    /// server only encrypted to key `i`.
+    pub share_keys: Option<Vec<String>>,
+    /// `create`: an RSA public key (PEM) the initial root token is encrypted to.
+    pub root_token_key: Option<String>,
 }
 
 /// What a ceremony will do, checked when it starts.
@@ -61,6 +68,10 @@ pub struct Plan {
     pub components: u8,
     pub sealing: Option<Sealing>,
     pub master_key: Option<MasterKeyId>,
+    /// Who receives each share (in order), when keys were given.
+    pub share_keys: Option<Vec<Recipient>>,
+    /// Who receives the root token, when a key was given.
+    pub root_token_key: Option<Recipient>,
 }
 
 fn bad(message: &str) -> ControlError {
@@ -100,6 +111,23 @@ impl Plan {
                 "`master_key_id` is required for `load` and `destroy`, and only there",
             ));
         }
+        if r.operation != CeremonyOp::Create
+            && (r.share_keys.is_some() || r.root_token_key.is_some())
+        {
+            return Err(bad(
+                "`share_keys` and `root_token_key` only apply to `create`",
+            ));
+        }
+        let share_keys = match (&r.share_keys, sealing) {
+            (None, _) => None,
+            (Some(keys), Some(s)) => deliver::recipients(Some(keys), s.shares)?,
+            (Some(_), None) => return Err(bad("`share_keys` needs `shares` and `threshold`")),
+        };
+        let root_token_key = r
+            .root_token_key
+            .as_deref()
+            .map(Recipient::from_pem)
+            .transpose()?;
         let components = match source {
             Some(Source::Components) => {
                 let n = r.components.unwrap_or(3);
@@ -119,6 +147,8 @@ impl Plan {
             components,
             sealing,
             master_key,
+            share_keys,
+            root_token_key,
         })
     }
 }

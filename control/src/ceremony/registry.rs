@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use super::plan::{CeremonyOp, Plan, Source};
 use crate::custodians::{Custodian, CustodianRole, Custodians, Quorum};
 use crate::error::ControlError;
+use crate::shares::ops::ShareOps;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ApprovalView {
@@ -34,6 +35,12 @@ pub struct CeremonyView {
     pub operation: CeremonyOp,
     pub source: Option<Source>,
     pub master_key_id: Option<String>,
+    /// `create`: the fingerprints of the keys each share (in order) and the root token will be
+    /// encrypted to, for approvers to check against their custodians' keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_key_fingerprints: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_token_key_fingerprint: Option<String>,
     pub components_required: u8,
     pub components_received: usize,
     /// Distinct approvals needed per role.
@@ -83,6 +90,8 @@ pub struct Ceremonies {
     open: Mutex<HashMap<String, Ceremony>>,
     pub quorum: Quorum,
     pub custodians: Custodians,
+    /// The open rekey and root-token generation (quorums of unseal shares, not of approvals).
+    pub shares: ShareOps,
 }
 
 fn lock_error() -> ControlError {
@@ -120,6 +129,16 @@ impl Ceremony {
             operation: self.plan.op,
             source: self.plan.source,
             master_key_id: self.plan.master_key.as_ref().map(ToString::to_string),
+            share_key_fingerprints: self
+                .plan
+                .share_keys
+                .as_deref()
+                .map(crate::shares::deliver::fingerprints),
+            root_token_key_fingerprint: self
+                .plan
+                .root_token_key
+                .as_ref()
+                .map(|r| r.fingerprint().to_owned()),
             components_required: self.plan.components,
             // Counted from the approvals: the components themselves leave at execution.
             components_received: self.approvals.iter().filter(|a| a.2.is_some()).count(),
@@ -152,6 +171,7 @@ impl Ceremonies {
     pub fn new(quorum: Quorum, custodians: Custodians) -> Self {
         Self {
             open: Mutex::new(HashMap::new()),
+            shares: ShareOps::new(quorum.ttl),
             quorum,
             custodians,
         }

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod import;
 pub mod mac;
 pub mod password;
+pub mod recipient;
 mod rsa;
 pub mod sm2;
 pub mod transit_export;

@@ -20,7 +20,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use kms_engine::audit::AuditAnchor;
 use kms_engine::ids::MasterKeyId;
 use kms_engine::master_key::{Kcv, MasterKeyOrigin};
-use kms_engine::secret::KeyMaterial;
+use kms_engine::secret::{KeyMaterial, SecretString};
 use kms_engine::wrap::{WrapContext, WrappedKey};
 use zeroize::Zeroizing;
 
@@ -175,10 +175,7 @@ impl SoftwareHsm {
     }
 
     /// First key: creates the KEK and the unseal key, and splits the unseal key into shares.
-    fn initialise(
-        &mut self,
-        sealing: Sealing,
-    ) -> Result<Vec<kms_engine::secret::SecretString>, HsmError> {
+    fn initialise(&mut self, sealing: Sealing) -> Result<Vec<SecretString>, HsmError> {
         let kek = KeyMaterial::random(32);
         let unseal_key = KeyMaterial::random(32);
         let shares = shamir::split(unseal_key.expose(), sealing.shares, sealing.threshold)?;
@@ -202,6 +199,34 @@ impl SoftwareHsm {
         });
         self.pending.clear();
         Ok(shares)
+    }
+}
+
+impl SoftwareHsm {
+    /// Reconstructs the unseal key from `current` and opens the KEK with it.
+    fn open_kek_with(&self, current: &[SecretString]) -> Result<Zeroizing<Vec<u8>>, HsmError> {
+        let file = self.file.as_ref().ok_or(HsmError::NotInitialized)?;
+        let mut decoded: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+        for share in current {
+            let d = shamir::decode(share.expose())?;
+            if d.len() != 33 {
+                return Err(HsmError::InvalidShare("wrong length for this HSM"));
+            }
+            if decoded.iter().any(|p| p[0] == d[0]) {
+                return Err(HsmError::InvalidShare("this share was already submitted"));
+            }
+            decoded.push(d);
+        }
+        if decoded.len() < usize::from(file.threshold) {
+            return Err(HsmError::WrongShares);
+        }
+        let unseal_key = shamir::combine(&decoded)?;
+        aead_open(
+            &cipher_for(&unseal_key)?,
+            kek_aad(),
+            &sealed::decode("sealed_kek", &file.sealed_kek)?,
+        )
+        .map_err(|_| HsmError::WrongShares)
     }
 }
 
@@ -283,6 +308,39 @@ impl HsmBackend for SoftwareHsm {
 
     fn reset_unseal(&mut self) {
         self.pending.clear();
+    }
+
+    fn rekey(
+        &mut self,
+        current: &[SecretString],
+        sealing: Sealing,
+    ) -> Result<Vec<SecretString>, HsmError> {
+        let kek = self.open_kek_with(current)?;
+        let unseal_key = KeyMaterial::random(32);
+        let shares = shamir::split(unseal_key.expose(), sealing.shares, sealing.threshold)?;
+        let file = self.file.as_mut().ok_or(HsmError::NotInitialized)?;
+        let mut next = file.clone();
+        next.shares = sealing.shares;
+        next.threshold = sealing.threshold;
+        next.sealed_kek = sealed::encode(&aead_seal(
+            &cipher_for(unseal_key.expose())?,
+            kek_aad(),
+            &kek,
+        )?);
+        // Atomic: a crash leaves the old seal (old shares) or the new one (new shares).
+        next.write(&self.path)?;
+        *file = next;
+        self.pending.clear();
+        tracing::info!(
+            shares = sealing.shares,
+            threshold = sealing.threshold,
+            "software HSM rekeyed"
+        );
+        Ok(shares)
+    }
+
+    fn check_shares(&mut self, current: &[SecretString]) -> Result<(), HsmError> {
+        self.open_kek_with(current).map(drop)
     }
 
     fn create_master_key(

@@ -6,6 +6,9 @@
 mod keys;
 mod logins;
 mod people;
+pub mod shares;
+mod shares_cli;
+mod shares_quorum;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,7 +1,9 @@
 //! `POST /v1/hsm/ceremonies/{id}/approve` (custodian) `{"component":"<64 hex digits>"?}` →
 //! `{"ceremony","component_kcv"}`; the approval that meets the quorum also runs the operation and
 //! gets `"result"`, plus, for `create`, the unseal shares (software HSM) and the root token:
-//! shown once, to that approver only.
+//! shown once, to that approver only. When the ceremony was started with `share_keys` (and
+//! `root_token_key`), they come as `"encrypted_shares":[{"fingerprint","ciphertext"}]` (and
+//! `"encrypted_root_token"`) instead: the approver cannot read them.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::ceremony::run::approve;
@@ -37,12 +39,25 @@ pub async fn handle(
             "ceremony": approval.ceremony,
             "component_kcv": approval.component_kcv,
         }),
-        Some(done) => json!({
-            "ceremony": approval.ceremony,
-            "component_kcv": approval.component_kcv,
-            "result": done.result,
-            "shares": done.shares.iter().map(|s| s.expose()).collect::<Vec<_>>(),
-            "root_token": done.root_token.as_ref().map(|t| t.expose()),
-        }),
+        Some(done) => {
+            let mut body = json!({
+                "ceremony": approval.ceremony,
+                "component_kcv": approval.component_kcv,
+                "result": done.result,
+            });
+            if !done.shares.is_empty() {
+                body["shares"] = json!(done.shares.iter().map(|s| s.expose()).collect::<Vec<_>>());
+            }
+            if !done.encrypted_shares.is_empty() {
+                body["encrypted_shares"] = json!(done.encrypted_shares);
+            }
+            if let Some(t) = &done.root_token {
+                body["root_token"] = json!(t.expose());
+            }
+            if let Some(t) = &done.encrypted_root_token {
+                body["encrypted_root_token"] = json!(t);
+            }
+            body
+        }
     }))
 }

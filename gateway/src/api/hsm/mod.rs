@@ -4,6 +4,8 @@
 //! who logged in with password and TOTP.
 
 pub mod approve;
+pub mod generate_root;
+pub mod rekey;
 pub mod rotations;
 pub mod show;
 pub mod start;
