@@ -33,6 +33,14 @@ pub enum Auth<'a> {
 /// The environment variable naming a CA file to trust for an `https://` server.
 pub const CA_CERT_ENV: &str = "KMS_CACERT";
 
+/// `--cacert` (global), which takes precedence over the environment variable.
+static CA_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Trust the CA certificates in `path` for every client this process makes (`--cacert`).
+pub fn trust_ca_file(path: &std::path::Path) {
+    let _ = CA_FILE.set(path.to_owned());
+}
+
 pub struct Client {
     agent: ureq::Agent,
     addr: String,
@@ -43,8 +51,12 @@ impl Client {
     /// against the CA certificates (PEM) in the file `KMS_CACERT` names (as `VAULT_CACERT`).
     pub fn new(addr: &str) -> Result<Self, CliError> {
         let mut config = ureq::Agent::config_builder().http_status_as_error(false);
-        if let Some(path) = std::env::var_os(CA_CERT_ENV) {
-            config = config.tls_config(Self::trusting(std::path::Path::new(&path))?);
+        let ca = CA_FILE
+            .get()
+            .cloned()
+            .or_else(|| std::env::var_os(CA_CERT_ENV).map(Into::into));
+        if let Some(path) = ca {
+            config = config.tls_config(Self::trusting(&path)?);
         }
         Ok(Self {
             agent: config.build().new_agent(),
