@@ -11,7 +11,7 @@ use crate::client::CliError;
 
 #[derive(Args, Debug)]
 pub struct AddrArgs {
-    /// The server's address.
+    /// The server's address, with its scheme: http://HOST:PORT or https://HOST:PORT.
     #[arg(long, env = "KMS_ADDR", default_value = "http://127.0.0.1:8200")]
     pub addr: String,
 }

@@ -50,6 +50,12 @@ impl Client {
     /// A client for `addr`. An `https://` server is verified against the system's roots, or
     /// against the CA certificates (PEM) in the file `KMS_CACERT` names (as `VAULT_CACERT`).
     pub fn new(addr: &str) -> Result<Self, CliError> {
+        if !addr.starts_with("http://") && !addr.starts_with("https://") {
+            return Err(CliError::Input(format!(
+                "the server address `{addr}` has no scheme: set KMS_ADDR (or --addr) to \
+                 http://{addr}, or https://{addr} for a TLS listener"
+            )));
+        }
         let mut config = ureq::Agent::config_builder().http_status_as_error(false);
         let ca = CA_FILE
             .get()
@@ -84,9 +90,16 @@ impl Client {
     }
 
     fn transport(&self, e: &ureq::Error) -> CliError {
+        let mut reason = e.to_string();
+        if self.addr.starts_with("https://") && reason.contains("InvalidContentType") {
+            reason.push_str(
+                " (the server answered without TLS: use http:// in KMS_ADDR, or give the server \
+                 a TLS certificate)",
+            );
+        }
         CliError::Transport {
             addr: self.addr.clone(),
-            reason: e.to_string(),
+            reason,
         }
     }
 
@@ -196,4 +209,19 @@ pub fn read_secret(prompt: &str, lines: &mut impl BufRead) -> Result<String, Cli
         )));
     }
     Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_without_a_scheme_says_which_to_add() {
+        let err = Client::new("127.0.0.1:8200").err().unwrap().to_string();
+        assert!(
+            err.contains("has no scheme") && err.contains("http://127.0.0.1:8200"),
+            "{err}"
+        );
+        assert!(Client::new("http://127.0.0.1:8200").is_ok());
+    }
 }
