@@ -11,6 +11,9 @@ run_cmd=$(sed -n '/<!-- run-command -->/,/<!-- \/run-command -->/p' "$readme" | 
 script=$(sed -n '/<!-- walkthrough -->/,/<!-- \/walkthrough -->/p' "$readme" \
   | awk '/^```sh$/{on=1; next} /^```$/{on=0} on')
 [ -n "$script" ] || { echo "walkthrough: no walkthrough in $readme" >&2; exit 1; }
+cli=$(sed -n '/<!-- cli-walkthrough -->/,/<!-- \/cli-walkthrough -->/p' "$readme" \
+  | awk '/^```sh$/{on=1; next} /^```$/{on=0} on')
+[ -n "$cli" ] || { echo "walkthrough: no CLI data walkthrough in $readme" >&2; exit 1; }
 access=$(sed -n '/<!-- access-walkthrough -->/,/<!-- \/access-walkthrough -->/p' "$readme" \
   | awk '/^```sh$/{on=1; next} /^```$/{on=0} on')
 [ -n "$access" ] || { echo "walkthrough: no access-control walkthrough in $readme" >&2; exit 1; }
@@ -42,12 +45,24 @@ curl -sf "http://$KMS_LISTEN/healthz" >/dev/null || { cat "$log"; echo "walkthro
 # The README uses the default address; point it at this run's port.
 script=${script//127.0.0.1:8200/$KMS_LISTEN}
 access=${access//127.0.0.1:8200/$KMS_LISTEN}
+cli=${cli//127.0.0.1:8200/$KMS_LISTEN}
 checks='
 fail() { echo "walkthrough check failed: $*" >&2; exit 1; }
 [[ "$CT" == kms:00001:* ]] || fail "first ciphertext is not version 1: $CT"
 [[ "$CT2" == kms:00002:* ]] || fail "ciphertext after rotation is not version 2: $CT2"
 [ "$(decrypt "$CT" order-1001)" = 4111111111111111 ] || fail "old ciphertext does not decrypt after rotation"
 [ "$(decrypt "$CT2" order-1002)" = 5500000000000004 ] || fail "new ciphertext does not decrypt"
+'
+cli_checks='
+fail() { echo "CLI walkthrough check failed: $*" >&2; exit 1; }
+[[ "$(cat contract.ct)" == kms:00001:* ]] || fail "the ciphertext file is not kms:00001:...: $(cat contract.ct)"
+[ "$(kms decrypt --key docs --context contract-42 < contract.ct)" = "contract 42: pay 100.00 EUR" ] \
+  || fail "the ciphertext file does not decrypt"
+kms verify --key releases --in forged.txt --signature-file contract.sig 2>/dev/null \
+  && fail "a forged file verified"
+[ "$(wc -c < dk.bin)" = 32 ] || fail "the data key is not 32 bytes"
+[ "$(kms decrypt --key docs < dk.ct | cmp - dk.bin && echo same)" = same ] || fail "dk.ct does not open to dk.bin"
+true
 '
 access_checks='
 fail() { echo "access walkthrough check failed: $*" >&2; exit 1; }
@@ -64,6 +79,7 @@ KMS_TOKEN=root "$KMS_CLI" key list >/dev/null 2>&1 && fail "the revoked root tok
 true
 '
 if ! bash -euo pipefail -c "$script"$'\n'"$checks" >"$work/out.txt" 2>&1 \
+  || ! bash -euo pipefail -c "$cli"$'\n'"$cli_checks" >>"$work/out.txt" 2>&1 \
   || ! bash -euo pipefail -c "$access"$'\n'"$access_checks" >>"$work/out.txt" 2>&1; then
   cat "$work/out.txt"; echo "--- server log"; cat "$log"
   echo "walkthrough: FAILED" >&2

@@ -1,5 +1,6 @@
-//! `kms app create`, `kms app certificate` and `kms grant`: machine identities and what they may
-//! do with a key.
+//! `kms app create|list|show|rotate-token|revoke|certificate` and `kms grant`: machine identities
+//! and what they may do with a key (listing in app_list.rs, token rotation and revocation in
+//! app_token.rs).
 
 use std::path::{Path, PathBuf};
 
@@ -9,13 +10,39 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use serde_json::json;
 
+use crate::app_token::RotateArgs;
 use crate::client::CliError;
 use crate::output::{Common, object, post};
+use crate::{app_list, app_token};
 
 #[derive(Subcommand, Debug)]
 pub enum AppCommand {
     /// Create an app; prints its token once.
     Create {
+        /// The app's name.
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Every app, with how many of its tokens and certificates are in each state.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// One app: its tokens (by id, never the token itself) and bound certificates.
+    Show {
+        /// The app's name.
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Issue the app a new token (printed once); its other tokens keep working for the overlap.
+    /// For a user, this waits for approval, and the requester collects the token.
+    RotateToken(RotateArgs),
+    /// End every token and bound certificate of the app at once (the app and its grants stay;
+    /// `kms app rotate-token` issues a new token).
+    Revoke {
+        /// The app's name.
         name: String,
         #[command(flatten)]
         common: Common,
@@ -23,6 +50,7 @@ pub enum AppCommand {
     /// Bind a TLS client certificate to an app: it then authenticates as the app without a token
     /// (on a server with `[tls] client_ca`).
     Certificate {
+        /// The app's name.
         name: String,
         /// The certificate's SHA-256 fingerprint (hex, colons allowed).
         #[arg(long, required_unless_present = "cert", conflicts_with = "cert")]
@@ -46,7 +74,9 @@ pub fn pem_fingerprint(path: &Path) -> Result<CertFingerprint, CliError> {
 
 #[derive(clap::Args, Debug)]
 pub struct GrantArgs {
+    /// The key's name.
     pub key: String,
+    /// The app's name.
     pub app: String,
     /// encrypt, decrypt, rewrap, datakey, sign, verify, hmac (repeatable; none revokes).
     #[arg(long = "operation")]
@@ -63,6 +93,10 @@ pub fn run(command: &AppCommand) -> Result<(), CliError> {
                 &post(common, "/v1/admin/apps", &json!({ "name": name }))?,
             );
         }
+        AppCommand::List { common } => app_list::list(common)?,
+        AppCommand::Show { name, common } => app_list::show(name, common)?,
+        AppCommand::RotateToken(args) => app_token::rotate(args)?,
+        AppCommand::Revoke { name, common } => app_token::revoke(name, common)?,
         AppCommand::Certificate {
             name,
             fingerprint,

@@ -16,7 +16,10 @@ pub enum ApprovalsCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// One request: what it runs with (its parameters and their hash), what it changes, and its
+    /// votes.
     Show {
+        /// The request's id.
         id: i64,
         #[command(flatten)]
         common: Common,
@@ -25,6 +28,7 @@ pub enum ApprovalsCommand {
     /// `--params-hash`, only if the request still hashes to it. The approval that completes the
     /// quorum runs the action.
     Approve {
+        /// The request's id.
         id: i64,
         /// The `params_hash` you checked with `kms approvals show`.
         #[arg(long)]
@@ -35,11 +39,14 @@ pub enum ApprovalsCommand {
     /// Collect what your request's run left for you alone (a token, an export, your half of an
     /// enrolment token), once.
     Collect {
+        /// The request's id.
         id: i64,
         #[command(flatten)]
         common: Common,
     },
+    /// Reject a request: it will not run.
     Reject {
+        /// The request's id.
         id: i64,
         #[command(flatten)]
         common: Common,

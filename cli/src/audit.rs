@@ -9,16 +9,19 @@ use crate::output::{Common, get, rows};
 
 #[derive(Args, Debug, Default)]
 pub struct Filter {
+    /// Who acted: a user's name, `app:NAME`, `root:LABEL`, ...
     #[arg(long)]
     pub actor: Option<String>,
     /// A key name.
     #[arg(long)]
     pub key: Option<String>,
+    /// An action, e.g. create_key, login, grant (docs/access-control.md names them).
     #[arg(long)]
     pub action: Option<String>,
     /// RFC 3339, e.g. 2026-11-29T00:00:00Z.
     #[arg(long)]
     pub since: Option<String>,
+    /// RFC 3339: entries before this time only.
     #[arg(long)]
     pub until: Option<String>,
 }
@@ -56,6 +59,7 @@ pub enum AuditCommand {
     List {
         #[command(flatten)]
         filter: Filter,
+        /// At most this many entries.
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[command(flatten)]
@@ -79,6 +83,7 @@ pub enum AuditCommand {
     Export {
         #[command(flatten)]
         filter: Filter,
+        /// Write the JSON lines to this file instead of standard output.
         #[arg(long)]
         file: Option<std::path::PathBuf>,
         #[command(flatten)]

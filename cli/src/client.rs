@@ -33,6 +33,14 @@ pub enum Auth<'a> {
 /// The environment variable naming a CA file to trust for an `https://` server.
 pub const CA_CERT_ENV: &str = "KMS_CACERT";
 
+/// `--cacert` (global), which takes precedence over the environment variable.
+static CA_FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Trust the CA certificates in `path` for every client this process makes (`--cacert`).
+pub fn trust_ca_file(path: &std::path::Path) {
+    let _ = CA_FILE.set(path.to_owned());
+}
+
 pub struct Client {
     agent: ureq::Agent,
     addr: String,
@@ -49,8 +57,12 @@ impl Client {
             )));
         }
         let mut config = ureq::Agent::config_builder().http_status_as_error(false);
-        if let Some(path) = std::env::var_os(CA_CERT_ENV) {
-            config = config.tls_config(Self::trusting(std::path::Path::new(&path))?);
+        let ca = CA_FILE
+            .get()
+            .cloned()
+            .or_else(|| std::env::var_os(CA_CERT_ENV).map(Into::into));
+        if let Some(path) = ca {
+            config = config.tls_config(Self::trusting(&path)?);
         }
         Ok(Self {
             agent: config.build().new_agent(),
@@ -218,4 +230,19 @@ pub fn read_secret(prompt: &str, lines: &mut impl BufRead) -> Result<String, Cli
         )));
     }
     Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_without_a_scheme_says_which_to_add() {
+        let err = Client::new("127.0.0.1:8200").err().unwrap().to_string();
+        assert!(
+            err.contains("has no scheme") && err.contains("http://127.0.0.1:8200"),
+            "{err}"
+        );
+        assert!(Client::new("http://127.0.0.1:8200").is_ok());
+    }
 }

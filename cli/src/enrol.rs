@@ -15,8 +15,10 @@ use crate::output::{Output, object};
 
 #[derive(Args, Debug)]
 pub struct Person {
+    /// Your user name.
     #[arg(long)]
     pub user: String,
+    /// How to print the answer: text for people, or the server's JSON for scripts.
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     #[command(flatten)]

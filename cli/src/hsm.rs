@@ -77,6 +77,7 @@ pub struct ApproveArgs {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
+    /// The ceremony's id (cer-...).
     pub id: String,
     #[command(flatten)]
     pub who: CustodianArgs,

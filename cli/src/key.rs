@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use crate::client::CliError;
+use crate::key_policy::{self, PolicyCommand};
 pub use crate::output::{Common, Output};
 use crate::output::{get, post, s};
 
@@ -12,6 +13,7 @@ use crate::output::{get, post, s};
 pub enum KeyCommand {
     /// Create a key.
     Create {
+        /// The key's name.
         name: String,
         /// aes-256-gcm (default), aes-128-gcm, chacha20-poly1305, sm4-gcm, aes-256-gcm-siv,
         /// hmac-sha256, hmac-sm3, rsa-2048, rsa-3072, rsa-4096, ecdsa-p256, ed25519, sm2.
@@ -41,9 +43,12 @@ pub enum KeyCommand {
     /// Export an exportable key's material, wrapped to your RSA public key (PEM file). For a
     /// user this opens an approval request; the approvals' result holds the wrapped material.
     Export {
+        /// The key's name.
         name: String,
+        /// Your RSA public key (PEM, at least 2048 bits): the material is wrapped to it.
         #[arg(long)]
         public_key: std::path::PathBuf,
+        /// The version to export (default: the active one).
         #[arg(long)]
         version: Option<u32>,
         #[command(flatten)]
@@ -51,6 +56,7 @@ pub enum KeyCommand {
     },
     /// A key's versions, grants, usage and history.
     Show {
+        /// The key's name.
         name: String,
         #[command(flatten)]
         common: Common,
@@ -66,14 +72,18 @@ pub enum KeyCommand {
     Rollback(Reasoned),
     /// Change the minimum decryption version or the rotation schedule.
     Config {
+        /// The key's name.
         name: String,
+        /// Versions below this one no longer decrypt.
         #[arg(long)]
         min_decryption_version: Option<u32>,
         /// e.g. 90d, or `none` to stop scheduled rotation.
         #[arg(long)]
         rotation_period: Option<String>,
+        /// Announce a scheduled rotation this long before, e.g. 7d.
         #[arg(long)]
         notice_period: Option<String>,
+        /// Why: recorded in the key's history and the audit log.
         #[arg(long)]
         reason: String,
         #[command(flatten)]
@@ -81,6 +91,7 @@ pub enum KeyCommand {
     },
     /// A decrypt-only version neither encrypts nor decrypts until enabled.
     Disable(VersionArgs),
+    /// A disabled version decrypt-only again.
     Enable(VersionArgs),
     /// Destroy a version after a waiting period (cancellable until then).
     ScheduleDestruction {
@@ -90,9 +101,14 @@ pub enum KeyCommand {
         #[arg(long)]
         delay: Option<String>,
     },
+    /// Cancel a scheduled destruction: the version stays, disabled.
     CancelDestruction(VersionArgs),
+    /// A key's usage policy: the source ranges, time windows and rate that bind apps using it.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Lifecycle events: notices, rotations, rollbacks, destructions.
     Events {
+        /// Only events after this id (for paging; 0: from the first).
         #[arg(long, default_value_t = 0)]
         after: i64,
         #[command(flatten)]
@@ -102,7 +118,9 @@ pub enum KeyCommand {
 
 #[derive(Args, Debug)]
 pub struct Reasoned {
+    /// The key's name.
     pub name: String,
+    /// Why: recorded in the key's history and the audit log.
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -111,8 +129,11 @@ pub struct Reasoned {
 
 #[derive(Args, Debug)]
 pub struct VersionArgs {
+    /// The key's name.
     pub name: String,
+    /// The version's number.
     pub version: u32,
+    /// Why: recorded in the key's history and the audit log.
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
@@ -333,6 +354,7 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
             )?;
         }
         KeyCommand::CancelDestruction(a) => version_action(a, "cancel-destruction", None)?,
+        KeyCommand::Policy(command) => key_policy::run(command)?,
         KeyCommand::Events { after, common } => {
             let events = get(common, &format!("/v1/admin/events?after={after}"))?;
             if let Output::Json = common.output {

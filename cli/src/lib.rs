@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod app_list;
+pub mod app_token;
 pub mod approvals;
 pub mod args;
 pub mod audit;
@@ -14,11 +16,14 @@ pub mod audit_against;
 pub mod backup;
 pub mod client;
 pub mod command;
+pub mod data;
 pub mod enrol;
 pub mod hsm;
 pub mod init;
 pub mod key;
+pub mod key_policy;
 pub mod login;
+pub mod logout;
 pub mod output;
 pub mod ready;
 pub mod shares;

@@ -11,8 +11,10 @@ use crate::output::Output;
 
 #[derive(Args, Debug)]
 pub struct LoginArgs {
+    /// Your user name.
     #[arg(long)]
     pub user: String,
+    /// How to print the answer: text for people, or the server's JSON for scripts.
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     #[command(flatten)]

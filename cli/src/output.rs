@@ -9,13 +9,17 @@ use crate::client::{CliError, Client};
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum)]
 pub enum Output {
+    /// A table, or `field: value` lines.
     #[default]
     Table,
+    /// The server's JSON answer.
     Json,
 }
 
 #[derive(Args, Debug)]
 pub struct Common {
+    /// How to print the answer: a table (or `field: value` lines) for people, or the server's
+    /// JSON for scripts.
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     #[command(flatten)]

@@ -12,6 +12,7 @@ pub enum UserCommand {
     /// enrol`). The root token gets the whole token at once; a user's request waits for
     /// approval, then the token is split between the requester and the approver who ran it.
     Create {
+        /// The person's user name.
         name: String,
         /// system_admin, security_admin, key_admin, auditor, operator (repeatable).
         #[arg(long = "role")]
@@ -19,18 +20,24 @@ pub enum UserCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Every person, with roles and enrolment, lock and disable state.
     List {
         #[command(flatten)]
         common: Common,
     },
+    /// One person.
     Show {
+        /// The person's user name.
         name: String,
         #[command(flatten)]
         common: Common,
     },
     /// Replace a user's roles (any change but adding auditor waits for approval).
     Roles {
+        /// The person's user name.
         name: String,
+        /// system_admin, security_admin, key_admin, auditor, operator (repeatable): the roles
+        /// the person will hold.
         #[arg(long = "role")]
         roles: Vec<String>,
         #[command(flatten)]
@@ -39,18 +46,21 @@ pub enum UserCommand {
     /// End a person's password, TOTP and sessions and issue a new enrolment (waits for
     /// approval unless the root token asks).
     Reset {
+        /// The person's user name.
         name: String,
         #[command(flatten)]
         common: Common,
     },
     /// Disable a user and end their sessions (waits for approval unless the root token asks).
     Disable {
+        /// The person's user name.
         name: String,
         #[command(flatten)]
         common: Common,
     },
     /// Enable a user again (also clears a lock after failed logins).
     Enable {
+        /// The person's user name.
         name: String,
         #[command(flatten)]
         common: Common,

@@ -18,28 +18,37 @@ pub enum ZoneCommand {
     /// writes the public key (to register) and, with --private-out, the private key for the
     /// zone's other nodes (`kms zone import`; delete it afterwards).
     Keygen {
+        /// The zone's name.
         #[arg(long)]
         zone: String,
+        /// This node's data directory, where the private key is sealed.
         #[arg(long)]
         data_dir: PathBuf,
+        /// Where to write the public key (PEM), for `kms zone register`.
         #[arg(long)]
         public_out: PathBuf,
+        /// Also write the private key (PEM) here, for the zone's other nodes.
         #[arg(long)]
         private_out: Option<PathBuf>,
     },
     /// Seal a zone private key (PEM) into this node's data directory.
     Import {
+        /// The zone's name.
         #[arg(long)]
         zone: String,
+        /// This node's data directory, where the private key is sealed.
         #[arg(long)]
         data_dir: PathBuf,
+        /// The zone's private key (PEM), as `kms zone keygen --private-out` wrote it.
         #[arg(long)]
         key: PathBuf,
     },
     /// Register a zone's public key with the store (a security administrator's request waits for
     /// approval).
     Register {
+        /// The zone's name (1 to 32 of a-z, 0-9, -).
         name: String,
+        /// The zone's public key (PEM), as `kms zone keygen` wrote it.
         #[arg(long)]
         public_key: PathBuf,
         #[command(flatten)]

@@ -16,6 +16,8 @@ mod backup;
 mod browser;
 mod ceremony_audit;
 mod cli;
+mod cli_admin;
+mod cli_data;
 mod client;
 mod cluster;
 mod config_docs;
