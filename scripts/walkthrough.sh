@@ -182,9 +182,8 @@ done
 KMS_TOKEN=$ADA kms audit verify | grep -q "audit log OK: .* 1 seals" || fail "the audit log does not verify"
 grep -q "\"action\":\"export_key\"" audit.jsonl || fail "the export is not in the exported audit log"
 grep -q "\"code\":\"forbidden\"" audit.jsonl || fail "the refusal is not in the exported audit log"
-# The listing the auditor reads shows every step: as many entries as the export since $SINCE.
-listed=$(KMS_TOKEN=$ADA kms audit list --since "$SINCE" --limit 500 --output json | jq length)
-exported=$(jq -c "select(.at >= \"$SINCE\")" audit.jsonl | wc -l)
+# The listing the auditor reads shows every step, not only the key's few entries.
+listed=$(KMS_TOKEN=$ADA kms audit list --since "$SINCE" --limit 500 --output json | jq '.entries | length')
 [ "$listed" -ge 40 ] || fail "the auditor lists $listed entries, not every step"
 for action in create_user login export_key approve; do
   KMS_TOKEN=$ADA kms audit list --since "$SINCE" --limit 500 | grep -q "$action" \

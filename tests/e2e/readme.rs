@@ -63,7 +63,9 @@ fn every_readme_shell_block_is_run_or_says_why_not() {
         match lang.as_str() {
             "" => problems.push(format!("README.md:{line}: a fence without a language")),
             "bash" | "shell" | "console" | "zsh" => {
-                problems.push(format!("README.md:{line}: ```{lang}: shell blocks are ```sh"));
+                problems.push(format!(
+                    "README.md:{line}: ```{lang}: shell blocks are ```sh"
+                ));
             }
             "sh" => match above.as_str() {
                 "<!-- run-command -->" | "<!-- walkthrough -->" | "<!-- access-walkthrough -->" => {
@@ -98,7 +100,9 @@ fn every_readme_shell_block_is_run_or_says_why_not() {
     assert!(run >= 4, "only {run} plain sh blocks would run");
     let test_sh = read(&root().join("scripts/test.sh"));
     assert!(
-        test_sh.lines().any(|l| l.trim() == "scripts/walkthrough.sh"),
+        test_sh
+            .lines()
+            .any(|l| l.trim() == "scripts/walkthrough.sh"),
         "scripts/test.sh does not run the README's blocks"
     );
 }
@@ -150,7 +154,10 @@ fn anchors(text: &str) -> Vec<String> {
 fn relative_links_and_their_anchors_resolve() {
     let mut broken = Vec::new();
     for (name, text) in pages() {
-        let dir = Path::new(&name).parent().unwrap_or(Path::new("")).to_owned();
+        let dir = Path::new(&name)
+            .parent()
+            .unwrap_or(Path::new(""))
+            .to_owned();
         for part in text.split("](").skip(1) {
             let Some(end) = part.find(')') else { continue };
             let target = &part[..end];
