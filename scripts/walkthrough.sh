@@ -20,6 +20,9 @@
 #   TMPDIR inside this run's work directory. `<!-- expect: REGEX -->` right below a block's closing
 #   fence is an extended regex its output must match.
 #
+# A block of docs/*.md with `<!-- run: ... -->` right above it is run the same way, after the
+# README's (docs/hsm.md's SoftHSM2 recipe).
+#
 # Addresses `127.0.0.1:82NN` in the blocks become free ports of this run. The blocks may not leave
 # files in the repository (checked with git status).
 set -euo pipefail
@@ -233,9 +236,30 @@ for kind_file in "$blocks"/*.kind; do
 done
 stop_server
 
+# ---- the docs' blocks marked `<!-- run: ... -->` (docs/hsm.md's SoftHSM2 recipe) ---------------
+for doc in docs/*.md; do
+  n=0
+  while IFS= read -r -d '' block; do
+    n=$((n + 1))
+    echo "=== $doc, block $n marked run" >>"$out"
+    printf '%s' "$block" | localize >"$work/doc.sh"
+    # No server of this run is theirs: the block configures its own.
+    env -u KMS_LISTEN -u KMS_DATA_DIR -u KMS_ADDR setsid timeout 600 bash -euo pipefail "$work/doc.sh" \
+      >"$work/doc.out" 2>&1 </dev/null &
+    pid=$!
+    status=0
+    wait "$pid" || status=$?
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    cat "$work/doc.out" >>"$out"
+    [ "$status" = 0 ] || failed "block $n marked run in $doc exited with $status" "$out"
+    ran=$((ran + 1))
+  done < <(awk '/^<!-- run:.*-->$/{m=1; next} m && /^```sh$/{on=1; m=0; next} {m=0}
+                on && /^```$/{on=0; printf "%c", 0; next} on' "$doc")
+done
+
 [ "$(git status --porcelain)" = "$tree_before" ] || {
   git status --porcelain
   failed "the README's blocks left files in the repository" "$out"
 }
 cat "$out"
-echo "walkthrough: OK: the two walkthroughs and $ran other blocks ran; $skipped marked not-run"
+echo "walkthrough: OK: the two walkthroughs and $ran other blocks ran (README and docs); $skipped README blocks marked not-run"
