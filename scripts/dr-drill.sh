@@ -280,7 +280,7 @@ if "$KMS_BIN" restore --in "$archive" --data-dir "$site_b/no-hsm" 2>"$work/no-hs
 fi
 cat "$work/no-hsm.err"
 [ ! -e "$site_b/no-hsm/kms.db" ] || fail "a refused restore wrote kms.db"
-refusal=$(grep -o 'backup_wrong_master_key\|hsm_error' "$work/no-hsm.err" | head -n 1) \
+refusal=$(grep -o 'restore_no_keyring' "$work/no-hsm.err" | head -n 1) \
   || fail "restore without the HSM failed for another reason: $(cat "$work/no-hsm.err")"
 # The sealed keyring without its unseal share does not open either (shares are read from stdin).
 mkdir -p "$site_b/no-share/hsm"

@@ -7,9 +7,13 @@
 //!   operation passes a random generator for blinding;
 //! - every exception in deny.toml says why;
 //! - the `kms` binary's own dependency tree does not compile aws-lc-sys (issue 19: it cost a
-//!   third of a cold build and arrived only through the load-test and test HTTP clients).
+//!   third of a cold build and arrived only through the load-test and test HTTP clients);
+//! - the offline advisory snapshot (supply-chain/README.md) covers every registry crate in
+//!   Cargo.lock, so adding a dependency without refreshing it fails here, and each of its records
+//!   parses and agrees with its manifest.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -161,4 +165,142 @@ fn every_exception_in_deny_toml_says_why() {
         text.contains("RUSTSEC-2023-0071"),
         "the Marvin advisory's decision is recorded in deny.toml"
     );
+}
+
+const SNAPSHOT: &str = "supply-chain/advisory-db";
+
+fn manifest() -> toml::Table {
+    let text = std::fs::read_to_string(root().join(SNAPSHOT).join("MANIFEST.toml")).unwrap();
+    text.parse().unwrap()
+}
+
+/// The registry crates of a Cargo.lock (workspace members have no `source`) that the snapshot's
+/// manifest does not list: crates whose advisories nobody looked up.
+fn uncovered_crates(lock: &str, manifest: &toml::Table) -> BTreeSet<String> {
+    let lock: toml::Table = lock.parse().unwrap();
+    let listed = manifest["crates"].as_table().unwrap();
+    lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p.get("source")
+                .and_then(|s| s.as_str())
+                .is_some_and(|s| s.starts_with("registry+"))
+        })
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .filter(|name| !listed.contains_key(name))
+        .collect()
+}
+
+#[test]
+fn every_registry_crate_in_cargo_lock_is_covered_by_the_advisory_snapshot() {
+    let manifest = manifest();
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let uncovered = uncovered_crates(&lock, &manifest);
+    assert!(
+        uncovered.is_empty(),
+        "crates in Cargo.lock the offline advisory snapshot has not checked (run \
+         `scripts/advisories.sh refresh` where github.com is reachable): {uncovered:?}"
+    );
+
+    // The check sees a dependency added without a refresh.
+    let added = format!(
+        "{lock}\n[[package]]\nname = \"crate-added-after-the-snapshot\"\nversion = \"1.0.0\"\n\
+         source = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+    );
+    assert_eq!(
+        uncovered_crates(&added, &manifest),
+        BTreeSet::from(["crate-added-after-the-snapshot".to_owned()])
+    );
+}
+
+/// `YYYY-MM-DD`, the date format of RustSec records (and of the manifest).
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
+#[test]
+fn every_advisory_snapshot_record_parses_and_agrees_with_its_manifest() {
+    let manifest = manifest();
+    let snapshot = manifest["snapshot"].as_table().unwrap();
+    let taken = snapshot["date"].as_str().unwrap();
+    let newest_listed = snapshot["newest-advisory"].as_str().unwrap();
+    assert!(is_date(taken) && is_date(newest_listed), "{snapshot:?}");
+
+    let mut records = BTreeSet::new();
+    let mut newest = String::new();
+    let crates = root().join(SNAPSHOT).join("crates");
+    for dir in std::fs::read_dir(&crates).unwrap() {
+        let dir = dir.unwrap().path();
+        let package = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            let where_ = file.display().to_string();
+            let text = std::fs::read_to_string(&file).unwrap();
+            // RustSec's format: a ```toml front matter, then "# Title" and a description.
+            let front = text
+                .strip_prefix("```toml\n")
+                .and_then(|t| t.split_once("\n```\n"))
+                .unwrap_or_else(|| panic!("{where_}: no ```toml front matter"));
+            let record: toml::Table = front.0.parse().unwrap_or_else(|e| panic!("{where_}: {e}"));
+            assert!(front.1.trim_start().starts_with("# "), "{where_}: no title");
+            let advisory = record["advisory"].as_table().unwrap();
+            let field = |k: &str| {
+                advisory
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_else(|| panic!("{where_}: no {k}"))
+                    .to_owned()
+            };
+            let (id, date) = (field("id"), field("date"));
+            assert_eq!(
+                format!("{id}.md"),
+                file.file_name().unwrap().to_string_lossy()
+            );
+            assert_eq!(field("package"), package, "{where_}");
+            assert!(
+                id.starts_with("RUSTSEC-") && !id.starts_with("RUSTSEC-0000"),
+                "{where_}"
+            );
+            assert!(
+                is_date(&date) && date.as_str() <= taken,
+                "{where_}: date {date}"
+            );
+            assert!(record.contains_key("versions"), "{where_}: no [versions]");
+            newest = newest.max(date);
+            records.insert((package.clone(), id));
+        }
+    }
+
+    let listed: BTreeSet<(String, String)> = manifest["crates"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .flat_map(|(name, ids)| {
+            ids.as_array()
+                .unwrap()
+                .iter()
+                .map(|id| (name.clone(), id.as_str().unwrap().to_owned()))
+        })
+        .collect();
+    let unlisted: Vec<_> = records.difference(&listed).collect();
+    let missing: Vec<_> = listed.difference(&records).collect();
+    assert!(
+        unlisted.is_empty() && missing.is_empty(),
+        "records not in the manifest's [crates]: {unlisted:?}; listed without a record: {missing:?}"
+    );
+    assert_eq!(
+        snapshot["advisories"].as_integer(),
+        Some(records.len() as i64)
+    );
+    assert_eq!(newest, newest_listed);
 }

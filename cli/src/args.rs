@@ -11,7 +11,9 @@ use crate::client::CliError;
 
 #[derive(Args, Debug)]
 pub struct AddrArgs {
-    /// The server's address.
+    /// The server's address, with its scheme: http://host:port, or https://host:port (verified
+    /// against the system's roots, or against the CA certificates in the PEM file KMS_CACERT
+    /// names).
     #[arg(long, env = "KMS_ADDR", default_value = "http://127.0.0.1:8200")]
     pub addr: String,
 }
@@ -85,6 +87,10 @@ pub struct ServeArgs {
     /// then need no token.
     #[arg(long, requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// The log's format on stderr: text (default) or json. Replaces kms.toml's [log] format;
+    /// which events are written is KMS_LOG's (e.g. `info,kms::access=off`).
+    #[arg(long, env = "KMS_LOG_FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
 }
 
 #[derive(Args, Debug)]

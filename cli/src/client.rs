@@ -42,6 +42,12 @@ impl Client {
     /// A client for `addr`. An `https://` server is verified against the system's roots, or
     /// against the CA certificates (PEM) in the file `KMS_CACERT` names (as `VAULT_CACERT`).
     pub fn new(addr: &str) -> Result<Self, CliError> {
+        if !(addr.starts_with("http://") || addr.starts_with("https://")) {
+            return Err(CliError::Input(format!(
+                "the server address `{addr}` (--addr or KMS_ADDR) has no scheme: write \
+                 http://{addr} or https://{addr}"
+            )));
+        }
         let mut config = ureq::Agent::config_builder().http_status_as_error(false);
         if let Some(path) = std::env::var_os(CA_CERT_ENV) {
             config = config.tls_config(Self::trusting(std::path::Path::new(&path))?);
@@ -72,9 +78,18 @@ impl Client {
     }
 
     fn transport(&self, e: &ureq::Error) -> CliError {
+        let reason = if self.addr.starts_with("https://") && plain_http_answered(e) {
+            format!(
+                "the server speaks plain HTTP, not TLS: use {} (or give the server [tls] in \
+                 kms.toml)",
+                self.addr.replacen("https://", "http://", 1)
+            )
+        } else {
+            e.to_string()
+        };
         CliError::Transport {
             addr: self.addr.clone(),
-            reason: e.to_string(),
+            reason,
         }
     }
 
@@ -163,6 +178,25 @@ impl Client {
             .read_to_vec()
             .map_err(|e| self.transport(&e))?;
         Ok((status, bytes))
+    }
+}
+
+/// Whether a TLS handshake failed because the server answered in plain HTTP: its first bytes
+/// (`HTTP/1.1 400`) are not a TLS record, which rustls reports as an invalid content type.
+fn plain_http_answered(e: &ureq::Error) -> bool {
+    let not_tls = |r: &rustls::Error| {
+        matches!(
+            r,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+        )
+    };
+    match e {
+        ureq::Error::Rustls(r) => not_tls(r),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(not_tls),
+        _ => false,
     }
 }
 

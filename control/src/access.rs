@@ -204,12 +204,28 @@ pub const RULES: &[Rule] = &[
     rule("list_zones", "GET", "/v1/admin/zones", ALL),
 ];
 
+/// Vault Transit calls people may make (with their session token): exporting, backing up and
+/// restoring a key, each only through an approval (approvals/gate.rs). They are not admin routes
+/// (the Transit mount is configurable), so they are not in the table; the roles are those of the
+/// native export.
+pub const TRANSIT: &[(&str, &[Role])] = &[
+    ("transit_export_key", &[KeyAdmin]),
+    ("transit_backup_key", &[KeyAdmin]),
+    ("transit_restore_key", &[KeyAdmin]),
+];
+
 /// The roles that may perform `action` (none for an action the table does not list).
 pub fn allowed(action: &str) -> RoleSet {
     RULES
         .iter()
         .find(|r| r.action == action)
         .map(|r| RoleSet::of(r.roles))
+        .or_else(|| {
+            TRANSIT
+                .iter()
+                .find(|(name, _)| *name == action)
+                .map(|(_, roles)| RoleSet::of(roles))
+        })
         .unwrap_or(RoleSet::EMPTY)
 }
 

@@ -45,6 +45,9 @@ pub enum SystemKey {
     /// RSA-4096 that Vault Transit's BYOK imports wrap their material for (its public half is
     /// `GET {mount}/wrapping_key`); its private half is only ever unwrapped to open an import.
     TransitWrapping,
+    /// HMAC-SHA256 over Vault Transit backups (control/src/keys/transit_backup.rs), so that a
+    /// backup edited outside the KMS is refused at restore.
+    TransitBackup,
 }
 
 impl SystemKey {
@@ -53,6 +56,7 @@ impl SystemKey {
             SystemKey::Totp => "kms-system.totp",
             SystemKey::AuditSeal => "kms-system.audit-seal",
             SystemKey::TransitWrapping => "kms-system.transit-wrapping",
+            SystemKey::TransitBackup => "kms-system.transit-backup",
         }
     }
 
@@ -61,6 +65,7 @@ impl SystemKey {
             SystemKey::Totp => Algorithm::Aes256Gcm,
             SystemKey::AuditSeal => Algorithm::HmacSha256,
             SystemKey::TransitWrapping => Algorithm::Rsa4096,
+            SystemKey::TransitBackup => Algorithm::HmacSha256,
         }
     }
 }

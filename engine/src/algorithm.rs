@@ -99,7 +99,14 @@ impl Algorithm {
             .iter()
             .copied()
             .find(|a| a.name() == name)
-            .ok_or_else(|| EngineError::UnsupportedAlgorithm(name.to_owned()))
+            .ok_or_else(|| EngineError::UnsupportedAlgorithm {
+                name: name.to_owned(),
+                valid: Self::ALL
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// The code stored in the database.

@@ -20,8 +20,9 @@ pub enum EngineError {
     InvalidCiphertext(&'static str),
     #[error("ciphertext is too short to hold a nonce and a tag")]
     CiphertextTruncated,
-    #[error("unsupported algorithm `{0}`")]
-    UnsupportedAlgorithm(String),
+    /// `valid` lists the names this API accepts (native and Transit differ).
+    #[error("unsupported algorithm `{name}`; valid: {valid}")]
+    UnsupportedAlgorithm { name: String, valid: String },
     #[error("unknown operation `{0}`")]
     UnknownOperation(String),
     #[error("the key's algorithm does not support `{0}`")]
@@ -139,7 +140,7 @@ impl EngineError {
             Self::InvalidBase64 { .. } => "invalid_base64",
             Self::InvalidCiphertext(_) => "invalid_ciphertext",
             Self::CiphertextTruncated => "ciphertext_truncated",
-            Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
+            Self::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
             Self::UnknownOperation(_) => "unknown_operation",
             Self::OperationNotSupported(_) => "operation_not_supported",
             Self::PlaintextTooLarge(_) => "plaintext_too_large",

@@ -54,6 +54,10 @@ pub struct KeySettings {
     /// Vault Transit's `min_encryption_version`: a caller may not ask to encrypt, sign or MAC
     /// with an older version. 0: no minimum.
     pub min_encryption_version: u32,
+    /// Vault Transit's `allow_plaintext_backup`: the key may be backed up through Transit's
+    /// `backup` (still approval-gated, and the backup holds its material wrapped under the master
+    /// key, never in plaintext). May only be turned on, as in Vault.
+    pub allow_plaintext_backup: bool,
 }
 
 /// What a key is for. A password key is an RSA key whose private half only ever decrypts
@@ -137,6 +141,7 @@ impl Default for KeySettings {
             convergent: false,
             imported: false,
             min_encryption_version: 0,
+            allow_plaintext_backup: false,
         }
     }
 }

@@ -142,6 +142,13 @@ pub trait KeyStore: Send + Sync + 'static {
         deletion: &KeyDeletion,
         audit: &AuditEvent,
     ) -> Result<Revision, StoreError>;
+    /// Restores a key from a Transit backup, in one transaction with its history entry and a
+    /// change-feed entry (see [`KeyRestore`] for when it is refused).
+    async fn restore_key(
+        &self,
+        restore: &KeyRestore,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError>;
     /// Destroys every version whose destruction time has come: material erased from the store
     /// (and from the database files), metadata kept. Returns what it destroyed.
     async fn destroy_due_versions(

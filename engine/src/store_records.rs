@@ -177,6 +177,9 @@ pub struct KeyConfig {
     /// Vault Transit's `exportable`: may only be turned on, as in Vault (exports still need a
     /// quorum's approval).
     pub exportable: Option<bool>,
+    /// Vault Transit's `allow_plaintext_backup`: may only be turned on, as in Vault (backups
+    /// still need a quorum's approval).
+    pub allow_plaintext_backup: Option<bool>,
 }
 
 impl KeyConfig {
@@ -188,6 +191,7 @@ impl KeyConfig {
             && self.deletion_allowed.is_none()
             && self.min_encryption_version.is_none()
             && self.exportable.is_none()
+            && self.allow_plaintext_backup.is_none()
     }
 }
 
@@ -198,6 +202,40 @@ pub struct KeyDeletion {
     pub at: Timestamp,
     pub actor: String,
     pub reason: String,
+}
+
+/// A key brought back from a Transit backup (docs/vault-compat.md, `restore`): its id, name,
+/// algorithm, settings and every version as the backup holds them, the material rewrapped under
+/// the active master key. Written under its own id: as a new key, over a deleted key of that id
+/// (undeleted), or, with `force`, over the live key of that id (its versions replaced). A name
+/// held by another key is `AlreadyExists("key")`; without `force`, a live key of that id is
+/// `AlreadyExists("key")` too, and with it `Conflict` when the live key has a version newer than
+/// the backup's (it would be lost, and its number reused by the next rotation).
+#[derive(Clone, Debug)]
+pub struct KeyRestore {
+    pub id: KeyId,
+    pub name: KeyName,
+    pub algorithm: Algorithm,
+    pub settings: KeySettings,
+    pub created_at: Timestamp,
+    pub min_decryption_version: KeyVersion,
+    /// Every version, in order; a destroyed one without material.
+    pub versions: Vec<RestoredVersion>,
+    pub force: bool,
+    pub at: Timestamp,
+    pub actor: String,
+    pub reason: String,
+}
+
+/// One version of a [`KeyRestore`].
+#[derive(Clone, Debug)]
+pub struct RestoredVersion {
+    pub version: KeyVersion,
+    pub state: VersionState,
+    pub wrapped: Option<WrappedKey>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub destroy_at: Option<Timestamp>,
 }
 
 /// A lifecycle event, for `GET /v1/admin/events` and the webhooks.

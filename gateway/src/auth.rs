@@ -15,6 +15,7 @@ use kms_engine::keyring::KeyEntry;
 use kms_control::approvals::invocation::Invocation;
 use kms_control::{access, system_keys};
 
+use crate::access_log;
 use crate::api::internal::nodes::Node;
 use crate::error::ApiError;
 use crate::peer::PeerCertificate;
@@ -129,7 +130,9 @@ async fn authenticate_lazy(
         // No token: a verified client certificate may stand for an app (TLS with client_ca
         // only; a plain-HTTP connection carries no certificate).
         if let Some(&PeerCertificate(fingerprint)) = req.conn_data::<PeerCertificate>() {
-            return by_certificate(state, remote, fingerprint, action, target).await;
+            let caller = by_certificate(state, remote, fingerprint, action, target).await?;
+            access_log::note_caller(req, &caller.identity.actor);
+            return Ok(caller);
         }
         let e = ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -161,15 +164,21 @@ async fn authenticate_lazy(
             };
             (identity.actor.to_string(), e)
         }
-        Some(identity) => match req.conn_data::<PeerCertificate>() {
-            None => return Ok(Caller { identity, remote }),
-            Some(&PeerCertificate(fingerprint)) => {
-                match certificate_agrees(state, &identity, fingerprint) {
-                    Ok(()) => return Ok(Caller { identity, remote }),
-                    Err(e) => (identity.actor.to_string(), e),
+        Some(identity) => {
+            let agrees = match req.conn_data::<PeerCertificate>() {
+                None => Ok(()),
+                Some(&PeerCertificate(fingerprint)) => {
+                    certificate_agrees(state, &identity, fingerprint)
                 }
+            };
+            match agrees {
+                Ok(()) => {
+                    access_log::note_caller(req, &identity.actor);
+                    return Ok(Caller { identity, remote });
+                }
+                Err(e) => (identity.actor.to_string(), e),
             }
-        },
+        }
         None => ("anonymous".to_owned(), invalid()),
     };
     Err(refuse(state, actor, remote, action, target(), e).await)
@@ -300,11 +309,7 @@ async fn authorize(
     let allowed = match (caller.principal(), &key) {
         (Principal::Root { .. }, Some(_)) => true,
         (Principal::Root { .. }, None) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "key_not_found",
-                "key not found",
-            ));
+            return Err(crate::error::key_not_found(key_name));
         }
         (Principal::App { id, .. }, Some(k)) => granted(k, id),
         (Principal::App { .. }, None) | (Principal::User { .. }, _) => false,

@@ -108,7 +108,7 @@ impl From<EngineError> for ApiError {
             | E::InvalidBase64 { .. }
             | E::InvalidCiphertext(_)
             | E::CiphertextTruncated
-            | E::UnsupportedAlgorithm(_)
+            | E::UnsupportedAlgorithm { .. }
             | E::UnknownOperation(_)
             | E::OperationNotSupported(_)
             | E::PlaintextTooLarge(_)
@@ -245,6 +245,27 @@ impl From<ControlError> for ApiError {
     }
 }
 
+/// 404 `key_not_found`, naming the key the caller asked for (a typo is then plain to see).
+pub fn key_not_found(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "key_not_found",
+        format!("key not found: {name}"),
+    )
+}
+
+/// 413: the body is over `--max-body-bytes` (`max_body_bytes` in kms.toml), which the message states.
+pub fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!(
+            "request body is larger than the server's limit of {limit} bytes (max_body_bytes); \
+             split it, e.g. into several batches"
+        ),
+    )
+}
+
 /// Turns actix's JSON extractor errors into ours (400 / 413). Any Content-Type is accepted (see
 /// server.rs), so there is no 415.
 pub fn json_error(
@@ -253,11 +274,7 @@ pub fn json_error(
 ) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as J;
     let api = match &err {
-        J::OverflowKnownLength { .. } | J::Overflow { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "request body is larger than the server's limit",
-        ),
+        J::OverflowKnownLength { limit, .. } | J::Overflow { limit } => too_large(*limit),
         J::Deserialize(e) => ApiError::bad_request("invalid_json", e.to_string()),
         other => ApiError::bad_request("invalid_json", other.to_string()),
     };

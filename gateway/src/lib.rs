@@ -9,6 +9,7 @@
 //! (crates above it), or a store backend other than the remote store's wire formats.
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod error;

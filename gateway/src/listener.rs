@@ -13,7 +13,7 @@ use crate::auth::InternalListener;
 use crate::error::json_error;
 use crate::forward::{proxy, store_ready};
 use crate::state::AppState;
-use crate::{api, routes};
+use crate::{access_log, api, routes};
 
 /// What the public listener serves.
 #[derive(Clone)]
@@ -54,9 +54,11 @@ pub fn public(
                 .default_service(web::to(routes::not_found)),
             Some(client) => app
                 .app_data(client.clone())
+                .app_data(proxy::BodyLimit(body_limit))
                 .default_service(web::to(proxy::forward)),
             None => app.default_service(web::to(routes::not_found)),
         }
+        .wrap(from_fn(access_log::log))
     })
     .workers(workers.max(1))
     .shutdown_timeout(10);
@@ -94,6 +96,7 @@ pub fn internal(
             .configure(routes::control_plane)
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(guard::guard))
+            .wrap(from_fn(access_log::log))
     })
     .workers(2)
     .shutdown_timeout(10)
@@ -115,10 +118,11 @@ pub fn manage(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(client.clone())
-            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(proxy::BodyLimit(body_limit))
             .route("/healthz", web::get().to(store_ready::health))
             .route("/readyz", web::get().to(store_ready::ready))
             .default_service(web::to(proxy::forward))
+            .wrap(from_fn(access_log::log))
     })
     .workers(workers.max(1))
     .shutdown_timeout(10);

@@ -238,9 +238,9 @@ pub fn transit(cfg: &mut web::ServiceConfig, mount: &str) {
                     .route(web::post().to(transit::cache_config::write)),
             )
             .service(vault_resource("/backup/{name}").route(web::get().to(transit::backup::backup)))
-            .service(vault_resource("/restore").route(web::post().to(transit::backup::restore)))
+            .service(vault_resource("/restore").route(web::post().to(transit::restore::restore)))
             .service(
-                vault_resource("/restore/{name}").route(web::post().to(transit::backup::restore)),
+                vault_resource("/restore/{name}").route(web::post().to(transit::restore::restore)),
             )
             .service(
                 vault_resource("/encrypt/{name}").route(web::post().to(transit::encrypt::handle)),

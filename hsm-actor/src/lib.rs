@@ -18,7 +18,7 @@ pub use backend::{
     CreatedMasterKey, HsmBackend, HsmError, HsmStatus, MasterKeyInfo, MasterKeySource, SealStatus,
     Sealing, TokenStatus,
 };
-pub use choice::{DEV_SHARE_FILE, HsmChoice};
+pub use choice::{DEV_SHARE_FILE, HsmChoice, sealed_path};
 pub use pkcs11::{Pkcs11Config, Pkcs11Hsm, TokenConfig};
 pub use soft::SoftwareHsm;
 pub use zone::ZoneBackend;

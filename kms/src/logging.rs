@@ -7,6 +7,7 @@
 //! `\u{1b}`), so nothing a caller sends can start a line or drive a terminal.
 
 use std::fmt::{self, Write};
+use std::io::IsTerminal;
 
 use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::format::{self, Writer};
@@ -39,15 +40,53 @@ pub fn fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send
     .delimited(" ")
 }
 
-/// Installs the subscriber: stderr, `KMS_LOG` as the filter (default `info`), escaped fields.
-pub fn init() {
+/// `[log] format` in kms.toml (or `--log-format`): how each event is written to stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One line of `time LEVEL target: message name=value ...`, for people.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `message`, the event's
+    /// fields at the top level), for log shippers. JSON escaping keeps every event on one line.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("log format `{other}`: use `text` or `json`")),
+        }
+    }
+}
+
+/// The filter when `KMS_LOG` is unset or invalid: `info` for everything, access lines included.
+pub const DEFAULT_FILTER: &str = "info";
+
+/// Installs the subscriber: stderr, `KMS_LOG` as the filter (default [`DEFAULT_FILTER`]), in
+/// `format`. Colour only when stderr is a terminal: a redirected log carries no escape codes.
+pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KMS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .fmt_fields(fields())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .fmt_fields(fields())
+            .init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 #[cfg(test)]

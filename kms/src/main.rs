@@ -4,11 +4,12 @@
 
 use clap::Parser;
 use kms::kms::Kms;
+use kms::logging::LogFormat;
 use kms::node::{manage, service, store};
 use kms::options::{self, InternalOptions, ServeError, ServeOptions};
 use kms_cli::args::ServeArgs;
 use kms_cli::backup::RestoreArgs;
-use kms_cli::command::{Cli, Node};
+use kms_cli::command::{Cli, Command, Node};
 use kms_hsm::{DEV_SHARE_FILE, HsmChoice};
 
 // Buffers cross between HTTP and crypto worker threads in both directions; see docs/performance.md.
@@ -16,8 +17,12 @@ use kms_hsm::{DEV_SHARE_FILE, HsmChoice};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    kms::logging::init();
-    std::process::exit(kms_cli::command::run(Cli::parse(), &Binary));
+    let cli = Cli::parse();
+    // `kms serve` installs its log once kms.toml has said which format; other commands log text.
+    if !matches!(cli.command, Command::Serve(_)) {
+        kms::logging::init(LogFormat::Text);
+    }
+    std::process::exit(kms_cli::command::run(cli, &Binary));
 }
 
 /// What only this binary runs: it links the store, the HSM and the listeners.
@@ -27,7 +32,10 @@ impl Node for Binary {
     fn serve(&self, args: &ServeArgs) -> Result<(), String> {
         kms::data_dir::restrict_umask();
         options::from_args(args)
-            .and_then(|opts| serve(&opts))
+            .and_then(|opts| {
+                kms::logging::init(opts.log_format);
+                serve(&opts)
+            })
             .map_err(|e| e.to_string())
     }
 
@@ -114,6 +122,21 @@ fn serve(opts: &ServeOptions) -> Result<(), ServeError> {
 }
 
 fn warn_dev(opts: &ServeOptions, kms: &Kms) {
+    if opts.log_format == LogFormat::Json {
+        // A JSON log is read by programs: the warning is one of its events, not a banner.
+        tracing::warn!(
+            data_dir = %opts.data_dir.display(),
+            "dev mode: keys are unsealed without custodians; never put real data in a dev server"
+        );
+    } else {
+        warn_dev_banner(opts);
+    }
+    if let Some(token) = &kms.root_token {
+        println!("Root token: {}", token.expose());
+    }
+}
+
+fn warn_dev_banner(opts: &ServeOptions) {
     match opts.hsm {
         HsmChoice::Software => eprintln!(
             "\n==> WARNING: dev mode. The unseal share is kept in {}: anyone who can read the \
@@ -124,8 +147,5 @@ fn warn_dev(opts: &ServeOptions, kms: &Kms) {
             "\n==> WARNING: dev mode. The master key was made without a custodians' ceremony and \
              the root token is fixed. Never put real data in a dev server.\n"
         ),
-    }
-    if let Some(token) = &kms.root_token {
-        println!("Root token: {}", token.expose());
     }
 }

@@ -22,6 +22,7 @@ use kms_hsm::{HsmChoice, HsmError};
 use kms_tls::{InternalTls, TlsError, TlsFiles};
 
 use crate::config::{ConfigError, ConfigFile};
+use crate::logging::LogFormat;
 use crate::roles::Roles;
 use crate::trust;
 
@@ -68,6 +69,8 @@ pub struct ServeOptions {
     pub audit_file: SinkFile,
     /// `[audit] syslog`: a syslog socket to send them to.
     pub audit_syslog: Option<PathBuf>,
+    /// `[log] format`, or `--log-format`.
+    pub log_format: LogFormat,
 }
 
 /// Where the audit sink file is.
@@ -130,6 +133,7 @@ impl ServeOptions {
             metrics_from: MetricsAccess::default(),
             audit_file: SinkFile::InDataDir,
             audit_syslog: None,
+            log_format: LogFormat::Text,
         }
     }
 
@@ -187,6 +191,7 @@ impl ServeOptions {
             Some(p) => SinkFile::At(p.clone()),
         };
         opts.audit_syslog.clone_from(&file.audit.syslog);
+        opts.log_format = file.log.format.unwrap_or_default();
         if let Some(interval) = file.scheduler_interval()? {
             opts.scheduler_interval = interval;
         }
@@ -293,6 +298,9 @@ pub fn from_args(args: &ServeArgs) -> Result<ServeOptions, ServeError> {
     }
     if let Some(mount) = &args.transit_mount {
         opts.transit_mount.clone_from(mount);
+    }
+    if let Some(format) = &args.log_format {
+        opts.log_format = format.parse().map_err(ServeError::Start)?;
     }
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         opts.tls = Some(TlsFiles {

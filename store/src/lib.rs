@@ -55,6 +55,8 @@ macro_rules! shared_modules {
         mod people;
         #[path = "../shared/policies.rs"]
         mod policies;
+        #[path = "../shared/restore.rs"]
+        mod restore;
         #[path = "../shared/usage.rs"]
         mod usage;
         #[path = "../shared/zones.rs"]

@@ -184,6 +184,21 @@ fn a_backup_restored_into_an_empty_store_decrypts_every_record_and_tampering_res
     let bad = write(work.path(), "swapped", &swapped);
     assert_refused(&bad, dir.path(), "backup_tampered", "swapped chunks");
 
+    // An empty data directory has no keyring at all: the refusal says the keyring is missing,
+    // not that the backup's key is wrong.
+    let bare = tempfile::tempdir().unwrap();
+    assert_refused(
+        &archive_path,
+        bare.path(),
+        "restore_no_keyring",
+        "no keyring",
+    );
+    let (_, stderr) = restore(&archive_path, bare.path());
+    assert!(
+        stderr.contains("hsm/sealed.json") && !stderr.contains("cannot unwrap"),
+        "{stderr}"
+    );
+
     // Another dev data directory's keyring holds another master key.
     let other = tempfile::tempdir().unwrap();
     dev_server(other.path()).stop();

@@ -170,3 +170,68 @@ fn batches_answer_every_item_in_order() {
     );
     assert_error(&big, 400, "batch_too_large");
 }
+
+/// A card number sent as `plaintext` is valid base64 and would encrypt 12 unrelated bytes; sent
+/// as `plaintext_utf8` it is encrypted as the text itself, and decrypts to those 16 bytes. Sending
+/// both fields, or neither, is a 400 `plaintext_fields`, alone or in a batch item.
+#[test]
+fn text_is_encrypted_as_text_with_plaintext_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let http = Http::new(&server);
+    http.create_key("cards");
+    let token = http.create_app("billing");
+    http.grant("cards", "billing", &["encrypt", "decrypt"]);
+    let path = "/v1/keys/cards/encrypt";
+    let pan = "4111111111111111";
+
+    let (s, b) = http.post(path, Some(&token), &json!({ "plaintext_utf8": pan }));
+    assert_eq!(s, 200, "{b}");
+    let ct = b["ciphertext"].as_str().unwrap();
+    assert_eq!(http.open(&token, "cards", ct, None), pan.as_bytes());
+    // The same text as `plaintext` is read as base64: other bytes (what the field name prevents).
+    let (s, b) = http.post(path, Some(&token), &json!({ "plaintext": pan }));
+    assert_eq!(s, 200, "{b}");
+    let decoded = http.open(&token, "cards", b["ciphertext"].as_str().unwrap(), None);
+    assert_eq!(decoded.len(), 12);
+
+    // With a context, and in a batch mixing both encodings.
+    let (s, b) = http.post(
+        path,
+        Some(&token),
+        &json!({ "plaintext_utf8": "é ✓", "context": b64(b"order-7") }),
+    );
+    assert_eq!(s, 200, "{b}");
+    let ct = b["ciphertext"].as_str().unwrap();
+    assert_eq!(
+        http.open(&token, "cards", ct, Some(b"order-7")),
+        "é ✓".as_bytes()
+    );
+    let (s, b) = http.post(
+        path,
+        Some(&token),
+        &json!({ "items": [ { "plaintext_utf8": "a" }, { "plaintext": b64(b"b") } ] }),
+    );
+    assert_eq!(s, 200, "{b}");
+    for (result, want) in b["results"].as_array().unwrap().iter().zip([b"a", b"b"]) {
+        let ct = result["ciphertext"].as_str().unwrap();
+        assert_eq!(http.open(&token, "cards", ct, None), want);
+    }
+
+    // Both, or neither: refused with one stable code, whose message names both fields.
+    for body in [
+        json!({ "plaintext": b64(pan.as_bytes()), "plaintext_utf8": pan }),
+        json!({ "context": b64(b"x") }),
+        json!({}),
+        json!({ "items": [ { "plaintext_utf8": "a" }, { "plaintext": "YQ==", "plaintext_utf8": "a" } ] }),
+        json!({ "items": [ { "context": "YQ==" } ] }),
+    ] {
+        let got = http.post(path, Some(&token), &body);
+        assert_error(&got, 400, "plaintext_fields");
+        let message = got.1["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("plaintext_utf8") && message.contains("base64"),
+            "{message}"
+        );
+    }
+}

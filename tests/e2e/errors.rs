@@ -141,13 +141,16 @@ fn malformed_requests_get_json_errors() {
         "application/json",
         br#"{"context":""}"#.to_vec(),
     );
-    assert_error(&(s, b), 400, "invalid_request");
+    assert_error(&(s, b), 400, "plaintext_fields");
     let (s, b, _) = http.post_raw(path, Some(ROOT), "application/json", b"{}".to_vec());
-    assert_error(&(s, b), 400, "invalid_request");
-    // A body over the limit is refused before it is parsed.
+    assert_error(&(s, b), 400, "plaintext_fields");
+    // A body over the limit is refused before it is parsed, and the answer states the limit.
     let huge = format!(r#"{{"plaintext":"{}"}}"#, "A".repeat(8192));
     let (s, b, _) = http.post_raw(path, Some(ROOT), "application/json", huge.into_bytes());
-    assert_error(&(s, b), 413, "payload_too_large");
+    let too_large = (s, b);
+    assert_error(&too_large, 413, "payload_too_large");
+    let message = too_large.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains("4096 bytes"), "{message}");
     // Form-encoded content type with a JSON body: accepted (curl -d sends that).
     let (s, b, _) = http.post_raw(
         path,
@@ -168,11 +171,13 @@ fn malformed_requests_get_json_errors() {
     // Admin input.
     let create = |body: serde_json::Value| http.post("/v1/admin/keys", Some(ROOT), &body);
     assert_error(&create(json!({ "name": "bad name" })), 400, "invalid_name");
-    assert_error(
-        &create(json!({ "name": "x", "algorithm": "des" })),
-        400,
-        "unsupported_algorithm",
-    );
+    let des = create(json!({ "name": "x", "algorithm": "des" }));
+    assert_error(&des, 400, "unsupported_algorithm");
+    // The answer lists what would have worked.
+    let message = des.1["error"]["message"].as_str().unwrap();
+    for valid in ["aes-256-gcm", "chacha20-poly1305", "ed25519", "hmac-sha256"] {
+        assert!(message.contains(valid), "{message}");
+    }
     assert_error(&create(json!({ "name": "k" })), 409, "key_exists");
     let (s, b) = http.post("/v1/admin/apps", Some(ROOT), &json!({ "name": "a" }));
     assert_eq!(s, 201, "{b}");
@@ -201,11 +206,10 @@ fn malformed_requests_get_json_errors() {
         404,
         "key_not_found",
     );
-    assert_error(
-        &http.get("/v1/admin/keys/missing", Some(ROOT)),
-        404,
-        "key_not_found",
-    );
+    let missing = http.get("/v1/admin/keys/missing", Some(ROOT));
+    assert_error(&missing, 404, "key_not_found");
+    // The name asked for is in the answer: a typo is plain to see.
+    assert_eq!(missing.1["error"]["message"], "key not found: missing");
     assert_error(
         &http.post(
             "/v1/admin/keys/missing/rotate",

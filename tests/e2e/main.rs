@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 
 mod access;
+mod access_log;
 mod algorithms;
 mod anonymous;
 mod approvals;
@@ -17,16 +18,19 @@ mod ceremony_audit;
 mod cli;
 mod client;
 mod cluster;
+mod config_docs;
 mod data_dir;
 mod data_plane;
 mod docs;
 mod dual_control;
 mod errors;
+mod forward_body;
 mod internal;
 mod lifecycle;
 mod log_injection;
 mod nginx;
 mod observability;
+mod operator_errors;
 mod passwords;
 mod people;
 // The store tests' PostgreSQL fixture (a database of its own per test), for the tests on

@@ -25,6 +25,8 @@ use kms::testing::RunningServer;
 use crate::algorithms::openssl_verifies;
 use crate::support::*;
 
+// Export, backup and restore through approvals.
+mod approved;
 // Deleting keys once `deletion_allowed` is set.
 mod delete;
 // The same calls sent to OpenBao and to the KMS, compared.

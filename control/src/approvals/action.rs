@@ -11,13 +11,16 @@
 
 use serde_json::Value;
 
+use super::authorization;
 use super::invocation::Invocation;
 use super::ran::{Mode, Ran};
 use crate::apps::tokens::{self, BindParams, RotateParams};
 use crate::backup::take::{self, AuthorizeParams};
 use crate::context::Control;
 use crate::error::ControlError;
-use crate::keys::{export, grants, policy, versions};
+use crate::keys::{
+    export, grants, policy, transit_backup, transit_export, transit_restore, versions,
+};
 use crate::people::accounts::{self, CreateParams, DisableParams, ResetParams};
 use crate::people::roles;
 use crate::zones::register;
@@ -48,6 +51,13 @@ pub enum Action {
     BindAppCertificate(BindParams),
     /// One backup of the whole store, for the requester.
     AuthorizeBackup(AuthorizeParams),
+    /// Vault Transit's export of an exportable key's plaintext material, for the requester's
+    /// next identical call (approvals/gate.rs).
+    TransitExport(transit_export::Params),
+    /// Vault Transit's backup of one key (its material wrapped under the master key).
+    BackupKey(transit_backup::Params),
+    /// Vault Transit's restore of one key from a backup.
+    RestoreKey(transit_restore::Params),
 }
 
 impl Action {
@@ -66,6 +76,9 @@ impl Action {
             Action::RotateAppToken(_) => "rotate_app_token".into(),
             Action::BindAppCertificate(_) => "bind_app_certificate".into(),
             Action::AuthorizeBackup(_) => "backup".into(),
+            Action::TransitExport(_) => "transit_export_key".into(),
+            Action::BackupKey(_) => "transit_backup_key".into(),
+            Action::RestoreKey(_) => "transit_restore_key".into(),
         }
     }
 
@@ -83,7 +96,10 @@ impl Action {
             | Action::RegisterZone(_)
             | Action::RotateAppToken(_)
             | Action::BindAppCertificate(_)
-            | Action::AuthorizeBackup(_) => true,
+            | Action::AuthorizeBackup(_)
+            | Action::TransitExport(_)
+            | Action::BackupKey(_)
+            | Action::RestoreKey(_) => true,
         })
     }
 
@@ -102,6 +118,9 @@ impl Action {
             Action::RotateAppToken(p) => serde_json::to_value(p),
             Action::BindAppCertificate(p) => serde_json::to_value(p),
             Action::AuthorizeBackup(p) => serde_json::to_value(p),
+            Action::TransitExport(p) => serde_json::to_value(p),
+            Action::BackupKey(p) => serde_json::to_value(p),
+            Action::RestoreKey(p) => serde_json::to_value(p),
         }
         .map_err(ControlError::internal)
     }
@@ -125,6 +144,9 @@ impl Action {
             "rotate_app_token" => Action::RotateAppToken(parse(params)?),
             "bind_app_certificate" => Action::BindAppCertificate(parse(params)?),
             "backup" => Action::AuthorizeBackup(parse(params)?),
+            "transit_export_key" => Action::TransitExport(parse(params)?),
+            "transit_backup_key" => Action::BackupKey(parse(params)?),
+            "transit_restore_key" => Action::RestoreKey(parse(params)?),
             other => {
                 return Err(ControlError::internal(format!(
                     "no executor for approved action `{other}`"
@@ -152,6 +174,12 @@ impl Action {
                 "app": p.app, "fingerprint": p.fingerprint,
             })),
             Action::AuthorizeBackup(_) => take::describe(ctl).await,
+            Action::TransitExport(p) => transit_export::describe(p),
+            Action::BackupKey(p) => Ok(serde_json::json!({
+                "key": p.name,
+                "what": "a backup of the key (every version, wrapped under the master key), to the requester alone, once, through the Vault Transit API",
+            })),
+            Action::RestoreKey(p) => transit_restore::describe(ctl, p).await,
         };
         described.unwrap_or_else(
             |e| serde_json::json!({ "error": { "code": e.code(), "message": e.public_message() } }),
@@ -178,6 +206,22 @@ impl Action {
             Action::RotateAppToken(p) => tokens::rotate(ctl, invocation, p, mode).await,
             Action::BindAppCertificate(p) => tokens::bind_certificate(ctl, invocation, p).await,
             Action::AuthorizeBackup(_) => take::authorize(ctl, invocation).await,
+            Action::TransitExport(p) => {
+                authorization::authorize(ctl, invocation, "transit_export_key", key_target(&p.name))
+                    .await
+            }
+            Action::BackupKey(p) => {
+                authorization::authorize(ctl, invocation, "transit_backup_key", key_target(&p.name))
+                    .await
+            }
+            Action::RestoreKey(p) => {
+                let target = transit_restore::target(p.name.as_deref());
+                authorization::authorize(ctl, invocation, "transit_restore_key", target).await
+            }
         }
     }
+}
+
+fn key_target(name: &str) -> String {
+    format!("key:{name}")
 }

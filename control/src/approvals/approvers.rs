@@ -17,7 +17,10 @@ pub fn approver_roles(action: &str) -> RoleSet {
         | "set_key_policy"
         | "grant"
         | "rotate_app_token"
-        | "bind_app_certificate" => KEYS,
+        | "bind_app_certificate"
+        | "transit_export_key"
+        | "transit_backup_key"
+        | "transit_restore_key" => KEYS,
         "register_zone" | "backup" => SECURITY,
         _ => &[],
     })

@@ -11,6 +11,8 @@
 
 pub mod action;
 pub mod approvers;
+pub mod authorization;
+pub mod gate;
 pub mod invocation;
 pub mod ran;
 pub mod request;

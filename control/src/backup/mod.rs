@@ -41,6 +41,14 @@ pub enum BackupError {
          the HSM or sealed keyring that held that master key"
     )]
     WrongMasterKey { master_key: String, kcv: String },
+    /// The software HSM's sealed keyring is not in the data directory: nothing can unwrap the
+    /// backup key, whichever key it is.
+    #[error(
+        "the software HSM's sealed keyring {0} is missing: copy the keyring (hsm/sealed.json) \
+         that held the backup's master key into the data directory, then restore (or give \
+         --config for a PKCS#11 HSM)"
+    )]
+    NoKeyring(std::path::PathBuf),
     /// Restore only writes into an empty data directory.
     #[error("{0} already holds a store; restore only into an empty data directory")]
     NotEmpty(std::path::PathBuf),
@@ -68,6 +76,7 @@ impl BackupError {
             BackupError::Format(_) => "backup_format",
             BackupError::Tampered => "backup_tampered",
             BackupError::WrongMasterKey { .. } => "backup_wrong_master_key",
+            BackupError::NoKeyring(_) => "restore_no_keyring",
             BackupError::NotEmpty(_) => "restore_target_not_empty",
             BackupError::Io { .. } => "backup_io",
             BackupError::Hsm(_) => "hsm_error",

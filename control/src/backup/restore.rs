@@ -49,6 +49,12 @@ pub fn run(req: &RestoreRequest<'_>, shares: &mut dyn BufRead) -> Result<Restore
         .enable_all()
         .build()
         .map_err(BackupError::io(req.data_dir))?;
+    // Without its keyring the software HSM opens empty and unwraps nothing: say what is missing
+    // rather than blame the backup's key.
+    let keyring = kms_hsm::sealed_path(req.data_dir);
+    if matches!(req.hsm, HsmChoice::Software) && !keyring.exists() {
+        return Err(BackupError::NoKeyring(keyring));
+    }
     let (hsm, thread) = open_hsm(req.hsm, req.data_dir)?;
     let key = runtime.block_on(async {
         unseal(&hsm, req.data_dir, shares).await?;

@@ -8,5 +8,8 @@ pub mod grants;
 pub mod lifecycle;
 pub mod list;
 pub mod policy;
+pub mod transit_backup;
+pub mod transit_export;
+pub mod transit_restore;
 pub mod versions;
 pub mod view;

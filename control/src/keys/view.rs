@@ -191,12 +191,9 @@ impl KeyView {
     }
 }
 
-/// Finds a key's id by name in the store, or 404.
+/// Finds a key's id by name in the store, or 404 `key_not_found` naming it.
 pub async fn key_id(ctl: &Control, name: &str) -> Result<KeyId, ControlError> {
-    let name = kms_engine::ids::KeyName::new(name)
-        .map_err(|_| ControlError::from(kms_engine::EngineError::KeyNotFound))?;
-    ctl.store
-        .key_id(&name)
-        .await?
-        .ok_or_else(|| kms_engine::EngineError::KeyNotFound.into())
+    let not_found = || ControlError::not_found("key_not_found", format!("key not found: {name}"));
+    let key_name = kms_engine::ids::KeyName::new(name).map_err(|_| not_found())?;
+    ctl.store.key_id(&key_name).await?.ok_or_else(not_found)
 }

@@ -15,6 +15,7 @@ pub mod mac;
 pub mod password;
 mod rsa;
 pub mod sm2;
+pub mod transit_export;
 
 #[cfg(test)]
 mod kat;

@@ -21,12 +21,24 @@ const PASSED: [&str; 3] = ["authorization", "content-type", "x-vault-token"];
 /// A control-plane call may take a while (an HSM ceremony, a backup).
 const TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The largest body forwarded (`max_body_bytes`): app data on every listener that forwards. A
+/// body over it is refused here with the JSON `413` every other route answers, stating the limit.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
 /// The default service of a manage node: forwards `/v1/...` to the store, 404 for anything else.
 pub async fn forward(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     client: web::Data<InternalClient>,
 ) -> Result<HttpResponse, ApiError> {
+    // Without the listener's limit, the default one (1 MiB, kms.toml's default).
+    let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
+    let body = payload
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_| crate::error::too_large(limit))?
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
     let path = req
         .uri()
         .path_and_query()

@@ -28,8 +28,9 @@ use kms_engine::pool::UsageRecord;
 use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
-    EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyStore, NewKey, PolicyChange, Revision,
-    Rollback, Rotation, StoreError, TokenRotation, UsageSummary, VersionChange, ZoneRecord,
+    EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey,
+    PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation, UsageSummary,
+    VersionChange, ZoneRecord,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
@@ -319,6 +320,14 @@ impl KeyStore for RemoteStore {
         _audit: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         Err(not_served("delete_key"))
+    }
+
+    async fn restore_key(
+        &self,
+        _restore: &KeyRestore,
+        _audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        Err(not_served("restore_key"))
     }
 
     async fn destroy_due_versions(

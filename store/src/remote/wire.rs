@@ -67,6 +67,8 @@ pub struct WireKey {
     pub imported: bool,
     #[serde(default)]
     pub min_encryption_version: u32,
+    #[serde(default)]
+    pub allow_plaintext_backup: bool,
     pub created_at: i64,
     pub min_decryption_version: u32,
     pub versions: Vec<WireVersion>,
@@ -114,6 +116,7 @@ impl WireKey {
             convergent: s.convergent,
             imported: s.imported,
             min_encryption_version: s.min_encryption_version,
+            allow_plaintext_backup: s.allow_plaintext_backup,
             created_at: key.created_at.millis(),
             min_decryption_version: key.min_decryption_version.get(),
             versions,
@@ -179,6 +182,7 @@ impl WireKey {
             convergent: self.convergent,
             imported: self.imported,
             min_encryption_version: self.min_encryption_version,
+            allow_plaintext_backup: self.allow_plaintext_backup,
         };
         let policy = self
             .policy

@@ -241,14 +241,20 @@ impl Store {
         let Some(Some(result)) = taken else {
             return Ok(None);
         };
-        sqlx::query(
-            "UPDATE approvals SET private_result = NULL, private_taken_at = $1 WHERE id = $2",
+        // Conditional, so that of two concurrent takers only one sees a row change (PostgreSQL
+        // re-reads the row after the other's commit): a private result is taken once.
+        let done = sqlx::query(
+            "UPDATE approvals SET private_result = NULL, private_taken_at = $1 \
+             WHERE id = $2 AND private_result IS NOT NULL",
         )
         .bind(at.millis())
         .bind(id)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
         tx.commit().await.map_err(db_err)?;
         Ok(Some(result))
     }

@@ -21,7 +21,8 @@ use kms_engine::pool::UsageRecord;
 use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
-    EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyStore, NewKey, PolicyChange, Revision,
+    EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey, PolicyChange,
+    Revision,
     Rollback, Rotation, StoreError, TokenRotation, UsageSummary, VersionChange, ZoneRecord,
 };
 use kms_engine::token::TokenHash;
@@ -195,6 +196,14 @@ impl KeyStore for Store {
         audit: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         self.delete_key_tx(deletion, audit).await
+    }
+
+    async fn restore_key(
+        &self,
+        restore: &KeyRestore,
+        audit: &AuditEvent,
+    ) -> Result<Revision, StoreError> {
+        self.restore_key_tx(restore, audit).await
     }
 
     async fn destroy_due_versions(

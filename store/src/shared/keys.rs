@@ -23,10 +23,11 @@ use crate::rows::{self, corrupt};
 /// Deleted keys (`deleted_at` set) are not loaded: to the directory they no longer exist.
 const KEYS_ALL: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
      deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed, \
-     derived, convergent, imported, min_encryption_version FROM keys WHERE deleted_at IS NULL";
+     derived, convergent, imported, min_encryption_version, allow_plaintext_backup FROM keys \
+     WHERE deleted_at IS NULL";
 const KEYS_ONE: &str = "SELECT id, name, algorithm, min_decryption_version, created_at, \
      deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed, \
-     derived, convergent, imported, min_encryption_version FROM keys \
+     derived, convergent, imported, min_encryption_version, allow_plaintext_backup FROM keys \
      WHERE deleted_at IS NULL AND id = $1";
 const VERSIONS_ALL: &str = "SELECT key_id, version, state, master_key_id, wrapped, created_at, \
      updated_at, destroy_at FROM key_versions \
@@ -136,6 +137,7 @@ pub async fn load(pool: &Pool, only: Option<KeyId>) -> Result<Vec<KeyEntry>, Sto
                         row.get::<i64, _>("min_encryption_version"),
                     )
                     .map_err(|_| corrupt("min_encryption_version out of range"))?,
+                    allow_plaintext_backup: row.get::<i64, _>("allow_plaintext_backup") != 0,
                 },
                 rows::ts(row.get("created_at")),
                 rows::version(row.get("min_decryption_version"))?,
@@ -194,7 +196,7 @@ pub async fn history(pool: &Pool, key: KeyId) -> Result<Vec<KeyEvent>, StoreErro
 /// New material must be wrapped under the active master key. Otherwise a version wrapped just
 /// before a master-key rotation could be committed after the rewrap job finished and the old key
 /// was destroyed, and never unwrap again.
-async fn require_active_master_key(tx: &mut Tx, wrapped: &WrappedKey) -> Result<(), StoreError> {
+pub(super) async fn require_active_master_key(tx: &mut Tx, wrapped: &WrappedKey) -> Result<(), StoreError> {
     let state: Option<i64> = sqlx::query_scalar("SELECT state FROM master_keys WHERE id = $1")
         .bind(wrapped.master_key.as_str())
         .fetch_optional(&mut **tx)
@@ -242,8 +244,9 @@ impl Store {
         sqlx::query(
             "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at, \
              deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, \
-             deletion_allowed, derived, convergent, imported, min_encryption_version) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             deletion_allowed, derived, convergent, imported, min_encryption_version, \
+             allow_plaintext_backup) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(key.id.as_bytes().to_vec())
         .bind(key.name.as_str())
@@ -260,6 +263,7 @@ impl Store {
         .bind(i64::from(key.settings.convergent))
         .bind(i64::from(key.settings.imported))
         .bind(i64::from(key.settings.min_encryption_version))
+        .bind(i64::from(key.settings.allow_plaintext_backup))
         .execute(&mut *tx)
         .await
         .map_err(unique_err(StoreError::AlreadyExists("key")))?;

@@ -286,6 +286,27 @@ impl Store {
                 .map_err(db_err)?;
             changed.push(format!("exportable={exportable}"));
         }
+        if let Some(allow) = config.allow_plaintext_backup {
+            // As `exportable`: once allowed, always allowed (as in Vault).
+            let was: i64 =
+                sqlx::query_scalar("SELECT allow_plaintext_backup FROM keys WHERE id = $1")
+                    .bind(id.clone())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if was != 0 && !allow {
+                return Err(StoreError::Conflict(
+                    "allow_plaintext_backup cannot be turned off once set",
+                ));
+            }
+            sqlx::query("UPDATE keys SET allow_plaintext_backup = $1 WHERE id = $2")
+                .bind(i64::from(allow))
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            changed.push(format!("allow_plaintext_backup={allow}"));
+        }
         let reason = format!("{reason} ({})", changed.join(", "));
         record_event(
             &mut tx,

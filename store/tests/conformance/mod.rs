@@ -8,6 +8,7 @@
 pub mod certificates;
 pub mod deletion;
 pub mod people;
+pub mod restore;
 pub mod transit;
 pub mod zones;
 
@@ -37,6 +38,7 @@ macro_rules! conformance_cases {
             app_certificates => |s| conformance::certificates::certificates_bind_once_and_are_revoked_with_the_app(s.as_ref());
             zones => |s| conformance::zones::zones_are_registered_once(s.as_ref());
             transit_settings => |s| conformance::transit::transit_settings_round_trip_and_change(s.as_ref());
+            transit_restore => |s| conformance::restore::a_backed_up_key_is_restored_under_its_id(s.as_ref());
         );
 
         /// Deleting a key, with what the backend keeps at rest.

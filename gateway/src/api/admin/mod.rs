@@ -49,7 +49,7 @@ pub async fn key_admin(
     let target = format!("key:{name}");
     let caller = auth::require_admin(state, req, action, Some(target.clone())).await?;
     if kms_control::system_keys::is_reserved(name) {
-        return Err(kms_engine::EngineError::KeyNotFound.into());
+        return Err(crate::error::key_not_found(name));
     }
     Ok((caller, target))
 }

@@ -10,7 +10,6 @@ use kms_engine::algorithm::{Algorithm, Family};
 use kms_engine::ids::KeyName;
 use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings};
 
-use super::backup::refuse_plaintext_backup;
 use super::envelope::VaultError;
 use super::fields::Fields;
 use super::{Name, admin_request, algorithm_of, read_key};
@@ -79,7 +78,7 @@ pub async fn handle(
         body.bool("convergent_encryption")?.unwrap_or(false),
     )?;
     let exportable = body.bool("exportable")?.unwrap_or(false);
-    refuse_plaintext_backup(&mut body)?;
+    let allow_plaintext_backup = body.bool("allow_plaintext_backup")?.unwrap_or(false);
     match body.uint("key_size")? {
         None | Some(0 | 32) => {}
         Some(_) => {
@@ -95,6 +94,8 @@ pub async fn handle(
         notice_period_ms: DEFAULT_NOTICE_MS,
         // As the native API's `exportable`: the material may leave only as an approved export.
         exportable,
+        // A backup still needs a quorum's approval, and holds the material wrapped.
+        allow_plaintext_backup,
         derived,
         convergent,
         ..KeySettings::default()

@@ -16,13 +16,7 @@ pub async fn body(state: &AppState, payload: web::Payload) -> Result<web::Bytes,
     Ok(payload
         .to_bytes_limited(state.limits.body_bytes)
         .await
-        .map_err(|_| {
-            ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "request body is larger than the server's limit",
-            )
-        })?
+        .map_err(|_| crate::error::too_large(state.limits.body_bytes))?
         .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?)
 }
 

@@ -17,7 +17,6 @@ use kms_engine::ids::KeyName;
 use kms_engine::keyring::{DEFAULT_NOTICE_MS, KeySettings};
 use kms_engine::store::StoreError;
 
-use super::backup::refuse_plaintext_backup;
 use super::create_key::{derivation, rotate_period};
 use super::envelope::VaultError;
 use super::{Name, admin_request, algorithm_of};
@@ -62,7 +61,6 @@ pub async fn handle(
         body.bool("derived")?.unwrap_or(false),
         body.bool("convergent_encryption")?.unwrap_or(false),
     )?;
-    refuse_plaintext_backup(&mut body)?;
     let ciphertext = decode_b64(
         "ciphertext",
         &body
@@ -73,6 +71,7 @@ pub async fn handle(
         rotation_period_ms: rotate_period(&mut body)?.flatten(),
         notice_period_ms: DEFAULT_NOTICE_MS,
         exportable: body.bool("exportable")?.unwrap_or(false),
+        allow_plaintext_backup: body.bool("allow_plaintext_backup")?.unwrap_or(false),
         derived,
         convergent,
         imported: true,

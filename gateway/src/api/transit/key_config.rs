@@ -1,15 +1,14 @@
 //! `POST {mount}/keys/:name/config` `{"min_decryption_version"?,"min_encryption_version"?,
 //! "auto_rotate_period"?,"deletion_allowed"?,"exportable"?}` → the key, as read. Neither minimum
-//! may pass the latest version (400, as in Vault); `exportable` may only be turned on;
-//! `allow_plaintext_backup` needs an approval (backup.rs). Administrators only
-//! (`transit_configure_key`).
+//! may pass the latest version (400, as in Vault); `exportable` and `allow_plaintext_backup` may
+//! only be turned on (exports and backups still need approval: transit/backup.rs). Administrators
+//! only (`transit_configure_key`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::ids::KeyVersion;
 use kms_engine::store::KeyConfig;
 
-use super::backup::refuse_plaintext_backup;
 use super::create_key::rotate_period;
 use super::envelope::{VaultError, missing_is_400};
 use super::{Name, admin_request, read_key};
@@ -26,7 +25,6 @@ pub async fn handle(
     let name = name.into_inner();
     let (caller, target, mut body) =
         admin_request(&state, &req, &name, "transit_configure_key", payload).await?;
-    refuse_plaintext_backup(&mut body)?;
     let min_encryption_version = body
         .uint("min_encryption_version")?
         .map(|v| u32::try_from(v).unwrap_or(u32::MAX));
@@ -42,6 +40,7 @@ pub async fn handle(
         deletion_allowed: body.bool("deletion_allowed")?,
         min_encryption_version,
         exportable,
+        allow_plaintext_backup: body.bool("allow_plaintext_backup")?,
     };
     let warnings = body.warnings();
     if !config.is_empty() {

@@ -17,6 +17,7 @@ pub mod encrypt;
 pub mod envelope;
 pub mod export_key;
 pub mod fields;
+pub mod gated;
 pub mod hash;
 pub mod hmac;
 pub mod import;
@@ -26,6 +27,7 @@ pub mod list_keys;
 pub mod lookup_self;
 pub mod random;
 pub mod read_key;
+pub mod restore;
 pub mod rewrap;
 pub mod rotate;
 pub mod sign;
@@ -97,22 +99,36 @@ pub fn vault_type(algorithm: Algorithm) -> &'static str {
     }
 }
 
-/// The algorithm for a Vault key type (`type` at creation).
+/// Vault's key types (`type` at creation) and the algorithm each one is.
+const VAULT_TYPES: &[(&str, Algorithm)] = &[
+    ("aes256-gcm96", Algorithm::Aes256Gcm),
+    ("aes128-gcm96", Algorithm::Aes128Gcm),
+    ("chacha20-poly1305", Algorithm::ChaCha20Poly1305),
+    ("ed25519", Algorithm::Ed25519),
+    ("ecdsa-p256", Algorithm::EcdsaP256),
+    ("ecdsa-p384", Algorithm::EcdsaP384),
+    ("ecdsa-p521", Algorithm::EcdsaP521),
+    ("rsa-2048", Algorithm::Rsa2048),
+    ("rsa-3072", Algorithm::Rsa3072),
+    ("rsa-4096", Algorithm::Rsa4096),
+    ("hmac", Algorithm::HmacSha256),
+];
+
+/// The algorithm for a Vault key type (`type` at creation); an unknown one is refused with the
+/// list of known ones.
 pub fn algorithm_of(vault: &str) -> Result<Algorithm, EngineError> {
-    match vault {
-        "aes256-gcm96" => Ok(Algorithm::Aes256Gcm),
-        "aes128-gcm96" => Ok(Algorithm::Aes128Gcm),
-        "chacha20-poly1305" => Ok(Algorithm::ChaCha20Poly1305),
-        "ed25519" => Ok(Algorithm::Ed25519),
-        "ecdsa-p256" => Ok(Algorithm::EcdsaP256),
-        "ecdsa-p384" => Ok(Algorithm::EcdsaP384),
-        "ecdsa-p521" => Ok(Algorithm::EcdsaP521),
-        "rsa-2048" => Ok(Algorithm::Rsa2048),
-        "rsa-3072" => Ok(Algorithm::Rsa3072),
-        "rsa-4096" => Ok(Algorithm::Rsa4096),
-        "hmac" => Ok(Algorithm::HmacSha256),
-        other => Err(EngineError::UnsupportedAlgorithm(other.to_owned())),
-    }
+    VAULT_TYPES
+        .iter()
+        .find(|(name, _)| *name == vault)
+        .map(|&(_, algorithm)| algorithm)
+        .ok_or_else(|| EngineError::UnsupportedAlgorithm {
+            name: vault.to_owned(),
+            valid: VAULT_TYPES
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// `vault:vN:<base64>` → `kms:0000N:<base64>` (the native form passes through unchanged). The

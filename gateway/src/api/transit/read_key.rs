@@ -79,8 +79,7 @@ pub async fn key_data(state: &AppState, key: &Arc<KeyEntry>) -> Value {
         "deletion_allowed": settings.deletion_allowed,
         "derived": settings.derived,
         "exportable": settings.exportable,
-        // Refused unless approved (backup.rs): never on.
-        "allow_plaintext_backup": false,
+        "allow_plaintext_backup": settings.allow_plaintext_backup,
         "imported_key": settings.imported,
         // Deleted keys are gone at once here (OpenBao's soft deletion is not built).
         "soft_deleted": false,
@@ -135,7 +134,7 @@ pub fn snapshot(state: &AppState, name: &str) -> Result<Arc<KeyEntry>, ApiError>
         .load()
         .key(name)
         .cloned()
-        .ok_or_else(|| kms_engine::EngineError::KeyNotFound.into())
+        .ok_or_else(|| crate::error::key_not_found(name))
 }
 
 /// Answers with the key as it is now (create, config, rotate and trim answer this way too).

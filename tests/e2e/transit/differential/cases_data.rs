@@ -460,14 +460,18 @@ pub fn misc() -> Vec<Call> {
         bare("GET /export/:type/:name(/:version)", "`public-key` of an aes key", "GET", "/export/public-key/aes")
             .deviates(super::cases_sign::B500),
         bare("GET /export/:type/:name(/:version)", "`encryption-key` of a key not exportable", "GET", "/export/encryption-key/aes"),
+        // The root token runs an export at once (approvals apply to people: transit/approved.rs).
         bare("GET /export/:type/:name(/:version)", "`encryption-key` of an exportable key", "GET", "/export/encryption-key/exp")
-            .deviates("refused (`403 approval_required`): exporting plaintext key material must pass this KMS's approval rules (DESIGN.md §6), which the Transit API does not carry yet; the native API exports with a quorum's approval"),
+            .same(&["/data/name", "/data/type"]),
+        bare("GET /export/:type/:name(/:version)", "`encryption-key`, version 1", "GET", "/export/encryption-key/exp/1")
+            .same(&["/data/name", "/data/type"]),
         bare("GET /export/:type/:name(/:version)", "`hmac-key` of an exportable key", "GET", "/export/hmac-key/exp")
-            .deviates("refused (`403 approval_required`), as `encryption-key`"),
-        bare("GET /backup/:name", "a key", "GET", "/backup/exp")
-            .deviates("refused (`403 approval_required`): a key backup must pass this KMS's approval rules; the KMS's own backups are encrypted under the master key (docs/backup.md)"),
-        post("POST /restore(/:name)", "a backup", "/restore", json!({"backup": "AAAA"}))
-            .deviates("refused (`403 approval_required`), as backup"),
+            .same(&["/data/name", "/data/type"]),
+        bare("GET /export/:type/:name(/:version)", "`signing-key` of an aes key", "GET", "/export/signing-key/exp"),
+        bare("GET /backup/:name", "a key without `allow_plaintext_backup`", "GET", "/backup/exp")
+            .deviates(super::cases_sign::B500),
+        post("POST /restore(/:name)", "not a backup", "/restore", json!({"backup": "AAAA"}))
+            .deviates(super::cases_sign::B500),
         bare("GET /v1/sys/health", "unsealed", "GET", "/v1/sys/health")
             .same(&["/initialized", "/sealed", "/standby"])
             .deviates("the KMS also sends `performance_standby` (false), as HashiCorp Vault does: Vault clients such as vaultrs fail without it"),

@@ -232,9 +232,37 @@ pub fn lifecycle() -> Vec<Call> {
             "/keys/exp/config",
             json!({"allow_plaintext_backup": true}),
         )
+        .same(KEY),
+        bare("GET /backup/:name", "a key", "GET", "/backup/exp").capture("backup", "/data/backup"),
+        post(
+            "POST /restore(/:name)",
+            "a key that exists",
+            "/restore",
+            json!({"backup": "{backup}"}),
+        )
+        .deviates(super::cases_sign::B500),
+        post(
+            "POST /restore(/:name)",
+            "a key that exists, `force`",
+            "/restore",
+            json!({"backup": "{backup}", "force": true}),
+        ),
+        bare(READ, "a restored key", "GET", "/keys/exp")
+            .same(KEY)
+            .deviates(
+                "no `backup_info` and `restore_info`: the audit log records each backup \
+                 (`transit_backup_key`) and restore, and the key's history each restore",
+            ),
+        post(
+            "POST /restore(/:name)",
+            "under another name",
+            "/restore/exp-copy",
+            json!({"backup": "{backup}"}),
+        )
         .deviates(
-            "refused (`403 approval_required`): a plaintext backup must pass this KMS's \
-             approval rules, which the Transit API does not carry yet",
+            "`400 key_exists`: a restore keeps the key's id, which every ciphertext binds, so the \
+             KMS does not restore a copy beside the live key (restore it after a deletion, or \
+             over itself with `force`)",
         ),
         // Last: one server makes these keys and the other does not, so no listing may follow.
         key(
