@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, the workspace's tests (unit, store conformance, end to end),
-# the README walkthrough against the README's own run command, and the disaster-recovery drill.
+# every shell block of the README (against the README's own run command), and the disaster-recovery drill.
 # This is the README's test command; .ci/run calls it after installing what a fresh machine lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,7 @@ step "cargo test"
 source scripts/postgres.sh
 cargo test --workspace --locked
 
-step "README walkthrough"
+step "README shell blocks (scripts/walkthrough.sh)"
 scripts/walkthrough.sh
 
 step "disaster-recovery drill"

@@ -42,6 +42,7 @@ mod pg;
 mod pkcs11;
 mod postgres;
 mod process;
+mod readme;
 mod role_matrix;
 mod rotation;
 mod support;

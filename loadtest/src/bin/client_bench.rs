@@ -299,7 +299,7 @@ fn report(args: &Args, runs: &[Run], load_before: &str) -> String {
     ];
     let mut md = String::new();
     let _ = writeln!(md, "{BEGIN}");
-    let _ = writeln!(md, "## Rust client (issue 21)\n");
+    let _ = writeln!(md, "## Rust client\n");
     let _ = writeln!(
         md,
         "Written by `kms-client-bench` (`loadtest/src/bin/client_bench.rs`); do not edit by hand. \
@@ -362,7 +362,7 @@ fn report(args: &Args, runs: &[Run], load_before: &str) -> String {
         let word = if m >= target { "met" } else { "**missed**" };
         format!("{m:.1}× | {word}")
     };
-    let _ = writeln!(md, "\n| target (issue 21) | measured | |\n|---|---|---|");
+    let _ = writeln!(md, "\n| target | measured | |\n|---|---|---|");
     let _ = writeln!(
         md,
         "| automatic batching ≥ 5× the naive client's operations/s | {} |",

@@ -391,7 +391,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         arg(&args, "--machine").unwrap_or_else(|| "?".into()),
         arg(&args, "--settings").unwrap_or_else(|| "?".into()),
     )?;
-    writeln!(md, "## Targets (issue 6)\n")?;
+    writeln!(md, "## Targets\n")?;
     writeln!(md, "| target | measured | |\n|---|---|---|")?;
     for t in &targets {
         writeln!(md, "| {} | {} | {} |", t.what, t.measured, verdict(t.met))?;
