@@ -304,9 +304,9 @@ fn an_address_that_cannot_work_says_what_to_change() {
     let out = cli(&format!("https://{bare}"), Some(&app), &["random"], b"");
     assert!(
         !out.ok
-            && out
-                .stderr
-                .contains(&format!("the server speaks plain HTTP, not TLS: use http://{bare}")),
+            && out.stderr.contains(&format!(
+                "the server speaks plain HTTP, not TLS: use http://{bare}"
+            )),
         "{}",
         out.stderr
     );
