@@ -68,7 +68,10 @@ fn every_readme_shell_block_is_run_or_says_why_not() {
                 ));
             }
             "sh" => match above.as_str() {
-                "<!-- run-command -->" | "<!-- walkthrough -->" | "<!-- access-walkthrough -->" => {
+                "<!-- run-command -->"
+                | "<!-- walkthrough -->"
+                | "<!-- cli-walkthrough -->"
+                | "<!-- access-walkthrough -->" => {
                     markers.push(above.clone());
                 }
                 a if a.starts_with("<!-- not-run:") => {
@@ -90,10 +93,11 @@ fn every_readme_shell_block_is_run_or_says_why_not() {
         markers,
         [
             "<!-- access-walkthrough -->",
+            "<!-- cli-walkthrough -->",
             "<!-- run-command -->",
             "<!-- walkthrough -->"
         ],
-        "the three blocks scripts/walkthrough.sh needs"
+        "the blocks scripts/walkthrough.sh knows by name"
     );
     assert!(problems.is_empty(), "{problems:#?}");
     // The password demo, backup and restore, the Rust client and the Transit calls at least.
