@@ -1,6 +1,6 @@
-//! `POST /v1/hsm/generate-root/init` (custodian) `{"shares":5,"threshold":3,"share_keys":["<PEM>",...]?}`
-//! → `201` the attempt: its `nonce`, the current shares `required`, and the plan with the new
-//! share keys' fingerprints. `409 rekey_in_progress` while another is open.
+//! `POST /v1/hsm/generate-root/init` (custodian) `{"public_key":"<PEM>"}` (the RSA key the new
+//! root token is encrypted to) → `201` the attempt: its `nonce` and the current shares
+//! `required`. `409` while another attempt is open.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::shares::generate_root::{InitRequest, init};
