@@ -227,12 +227,14 @@ fn logout_ends_the_session_on_the_server() {
     );
 }
 
-/// The subcommands a help text lists under `Commands:` (but `help`).
+/// The subcommands a help text lists under `Commands:` (but `help`). A command's line is indented
+/// by two spaces; a description wrapped to the terminal's width continues on lines indented further.
 fn subcommands(help: &str) -> Vec<String> {
     help.lines()
         .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|name| *name != "help")
         .map(str::to_owned)
