@@ -178,9 +178,18 @@ access_checks='
 fail() { echo "access walkthrough check failed: $*" >&2; exit 1; }
 [ "$(jq -r .status grant.json)" = executed ] || fail "the grant did not run after two approvals"
 [ "$(jq -r .status export.json)" = executed ] || fail "the export did not run after two approvals"
-for person in sam kate ken kim ada; do
+for person in sam kate ken kim kai ada; do
   grep -Eq "totp_secret|password" "$person.json" && fail "creating $person handed out their credentials"
 done
+[ "$(KMS_TOKEN=$SAM kms approvals list --output json | jq -r --arg id "$PUPPET" '.approvals[] | select((.id | tostring) == $id) | .status')" = pending ] \
+  || fail "Sam's second account did not stay a pending request"
+grep -q "Rekeyed: 2 shares, 2 to unseal" rekey.txt || fail "the rekey did not complete"
+grep -Eq "^[0-9a-zA-Z+/=_-]{8,}" <(kms hsm decrypt --private-key kai-private.pem < kai.share) \
+  || fail "Kai cannot open his own share"
+kms hsm decrypt --private-key kim-private.pem < kai.share >/dev/null 2>&1 \
+  && fail "Kim opened Kai's share"
+[ "$(kms hsm decrypt --private-key kim-private.pem < kim.share)" != "$(cat "$DATA/dev-unseal-share")" ] \
+  || fail "the old share is still the share"
 [ "$(wc -c < transport.key)" = 32 ] || fail "the exported key does not open with the requester private key"
 KMS_TOKEN=$ADA kms audit verify | grep -q "audit log OK: .* 1 seals" || fail "the audit log does not verify"
 grep -q "\"action\":\"export_key\"" audit.jsonl || fail "the export is not in the exported audit log"
@@ -189,7 +198,7 @@ grep -q "\"code\":\"forbidden\"" audit.jsonl || fail "the refusal is not in the 
 listed=$(KMS_TOKEN=$ADA kms audit list --since "$SINCE" --limit 500 --output json | jq ".entries | length")
 [ "$listed" -ge 30 ] || fail "the auditor lists $listed entries, not every step"
 for action in create_user enrol login revoke_root_tokens create_key grant approve export_key \
-  collect_approval_result; do
+  collect_approval_result rekey_init rekey_update; do
   KMS_TOKEN=$ADA kms audit list --since "$SINCE" --limit 500 > listing.txt
   grep -q " $action " listing.txt || fail "the auditor listing lacks $action"
 done

@@ -20,11 +20,52 @@ pub struct AddrArgs {
 
 #[derive(Args, Debug)]
 pub struct CustodianArgs {
-    /// Your custodian name; your password is read from the terminal (or standard input).
+    /// Your custodian name in kms.toml; your password is read from the terminal (or standard
+    /// input). Without it you act through your session (KMS_TOKEN, from `kms login`), as a person
+    /// holding security_admin or operator.
     #[arg(long)]
-    pub custodian: String,
+    pub custodian: Option<String>,
+    /// Your session token (better given as KMS_TOKEN), when you act as a person, not as a
+    /// kms.toml custodian.
+    #[arg(long, env = "KMS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     #[command(flatten)]
     pub addr: AddrArgs,
+}
+
+/// A custodian's credentials, read once: kms.toml's name and password (HTTP Basic), or a person's
+/// session token.
+pub enum CustodianLogin {
+    Basic { name: String, password: String },
+    Session(String),
+}
+
+impl CustodianArgs {
+    /// `--custodian NAME` reads the password from the terminal or standard input (and wins over a
+    /// KMS_TOKEN in the environment); otherwise the session token is used.
+    pub fn login(&self, lines: &mut impl std::io::BufRead) -> Result<CustodianLogin, CliError> {
+        match (&self.custodian, &self.token) {
+            (Some(name), _) => Ok(CustodianLogin::Basic {
+                name: name.clone(),
+                password: crate::client::read_secret("Password: ", lines)?,
+            }),
+            (None, Some(token)) => Ok(CustodianLogin::Session(token.clone())),
+            (None, None) => Err(CliError::Input(
+                "say who you are: --custodian NAME (a custodian of kms.toml), or log in \
+                 (`kms login`) and set KMS_TOKEN to act as a security_admin or operator"
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl CustodianLogin {
+    pub fn auth(&self) -> crate::client::Auth<'_> {
+        match self {
+            Self::Basic { name, password } => crate::client::Auth::Custodian(name, password),
+            Self::Session(token) => crate::client::Auth::Bearer(token),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

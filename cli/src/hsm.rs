@@ -141,7 +141,7 @@ fn ceremony(command: &CeremonyCommand) -> Result<(), CliError> {
     let mut lines = stdin.lock();
     match command {
         CeremonyCommand::Start(a) => {
-            let password = read_secret("Password: ", &mut lines)?;
+            let login = a.who.login(&mut lines)?;
             let body = json!({
                 "operation": a.operation,
                 "source": a.source,
@@ -151,11 +151,8 @@ fn ceremony(command: &CeremonyCommand) -> Result<(), CliError> {
                 "master_key_id": a.master_key,
             });
             let body = strip_nulls(body);
-            let view = Client::new(&a.who.addr.addr)?.post(
-                "/v1/hsm/ceremonies",
-                &Auth::Custodian(&a.who.custodian, &password),
-                &body,
-            )?;
+            let view =
+                Client::new(&a.who.addr.addr)?.post("/v1/hsm/ceremonies", &login.auth(), &body)?;
             println!("Ceremony: {}", view["id"].as_str().unwrap_or("?"));
             println!(
                 "Needs: {} (approve with `kms hsm ceremony approve {} --custodian NAME`)",
@@ -166,11 +163,11 @@ fn ceremony(command: &CeremonyCommand) -> Result<(), CliError> {
         }
         CeremonyCommand::Approve(a) => approve(a, &mut lines),
         CeremonyCommand::Show(a) => {
-            let password = read_secret("Password: ", &mut lines)?;
-            print(&Client::new(&a.who.addr.addr)?.get(
-                &format!("/v1/hsm/ceremonies/{}", a.id),
-                &Auth::Custodian(&a.who.custodian, &password),
-            )?);
+            let login = a.who.login(&mut lines)?;
+            print(
+                &Client::new(&a.who.addr.addr)?
+                    .get(&format!("/v1/hsm/ceremonies/{}", a.id), &login.auth())?,
+            );
             Ok(())
         }
     }
@@ -199,7 +196,7 @@ fn describe_required(view: &Value) -> String {
 
 /// Approves a ceremony; when this approval meets the quorum, prints what the ceremony produced.
 pub fn approve(a: &ApproveArgs, lines: &mut impl BufRead) -> Result<(), CliError> {
-    let password = read_secret("Password: ", lines)?;
+    let login = a.who.login(lines)?;
     let component = if a.with_component {
         Some(read_secret("Component (64 hex digits): ", lines)?)
     } else {
@@ -207,7 +204,7 @@ pub fn approve(a: &ApproveArgs, lines: &mut impl BufRead) -> Result<(), CliError
     };
     let out = Client::new(&a.who.addr.addr)?.post(
         &format!("/v1/hsm/ceremonies/{}/approve", a.id),
-        &Auth::Custodian(&a.who.custodian, &password),
+        &login.auth(),
         &strip_nulls(json!({ "component": component })),
     )?;
     if let Some(kcv) = out["component_kcv"].as_str() {

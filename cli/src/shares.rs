@@ -12,8 +12,8 @@ use kms_engine::crypto::recipient::Holder;
 use kms_engine::secret::SecretString;
 use serde_json::{Value, json};
 
-use crate::args::CustodianArgs;
-use crate::client::{Auth, CliError, Client, read_secret};
+use crate::args::{CustodianArgs, CustodianLogin};
+use crate::client::{CliError, Client, read_secret};
 
 #[derive(Subcommand, Debug)]
 pub enum RekeyCommand {
@@ -21,7 +21,7 @@ pub enum RekeyCommand {
     /// unseal; with --share-key (one RSA public key file per new share), each new share leaves
     /// the server encrypted to its custodian. The master keys do not change.
     Init(RekeyInitArgs),
-    /// Submit your current unseal share to the open rekey (read from stdin after your password;
+    /// Submit your current unseal share to the open rekey (read from stdin, after your password with --custodian;
     /// with --private-key, paste your encrypted share instead). The share that meets the
     /// threshold re-splits the key and prints the new (encrypted) shares; the old ones stop
     /// working.
@@ -176,12 +176,13 @@ fn show_attempt(v: &Value, what: &str) {
     );
 }
 
-/// Reads the password, then the share (decrypting it with --private-key when given).
-fn password_and_share(
+/// Reads the password (for --custodian), then the share (decrypting it with --private-key when
+/// given).
+fn login_and_share(
     a: &UpdateArgs,
     lines: &mut impl BufRead,
-) -> Result<(String, SecretString), CliError> {
-    let password = read_secret("Password: ", lines)?;
+) -> Result<(CustodianLogin, SecretString), CliError> {
+    let login = a.who.login(lines)?;
     let share = match &a.private_key {
         Some(path) => {
             let holder = holder(path)?;
@@ -190,15 +191,20 @@ fn password_and_share(
         }
         None => SecretString::new(read_secret("Unseal share: ", lines)?),
     };
-    Ok((password, share))
+    Ok((login, share))
 }
 
-fn post(who: &CustodianArgs, password: &str, path: &str, body: &Value) -> Result<Value, CliError> {
-    Client::new(&who.addr.addr)?.post(path, &Auth::Custodian(&who.custodian, password), body)
+fn post(
+    who: &CustodianArgs,
+    login: &CustodianLogin,
+    path: &str,
+    body: &Value,
+) -> Result<Value, CliError> {
+    Client::new(&who.addr.addr)?.post(path, &login.auth(), body)
 }
 
-fn get(who: &CustodianArgs, password: &str, path: &str) -> Result<Value, CliError> {
-    Client::new(&who.addr.addr)?.get(path, &Auth::Custodian(&who.custodian, password))
+fn get(who: &CustodianArgs, login: &CustodianLogin, path: &str) -> Result<Value, CliError> {
+    Client::new(&who.addr.addr)?.get(path, &login.auth())
 }
 
 pub fn rekey(command: &RekeyCommand) -> Result<(), CliError> {
@@ -210,16 +216,13 @@ pub fn rekey(command: &RekeyCommand) -> Result<(), CliError> {
             if let Some(k) = keys(&a.share_keys)? {
                 body["share_keys"] = json!(k);
             }
-            let password = read_secret("Password: ", &mut lines)?;
-            show_attempt(
-                &post(&a.who, &password, "/v1/hsm/rekey/init", &body)?,
-                "rekey",
-            );
+            let login = a.who.login(&mut lines)?;
+            show_attempt(&post(&a.who, &login, "/v1/hsm/rekey/init", &body)?, "rekey");
         }
         RekeyCommand::Update(a) => {
-            let (password, share) = password_and_share(a, &mut lines)?;
+            let (login, share) = login_and_share(a, &mut lines)?;
             let body = json!({ "nonce": a.nonce, "share": share.expose() });
-            let out = post(&a.who, &password, "/v1/hsm/rekey/update", &body)?;
+            let out = post(&a.who, &login, "/v1/hsm/rekey/update", &body)?;
             if out["complete"] != json!(true) {
                 show_attempt(&out["rekey"], "rekey");
                 return Ok(());
@@ -244,12 +247,12 @@ pub fn rekey(command: &RekeyCommand) -> Result<(), CliError> {
             }
         }
         RekeyCommand::Status(who) => {
-            let password = read_secret("Password: ", &mut lines)?;
-            print(&get(who, &password, "/v1/hsm/rekey")?);
+            let login = who.login(&mut lines)?;
+            print(&get(who, &login, "/v1/hsm/rekey")?);
         }
         RekeyCommand::Cancel(who) => {
-            let password = read_secret("Password: ", &mut lines)?;
-            post(who, &password, "/v1/hsm/rekey/cancel", &json!({}))?;
+            let login = who.login(&mut lines)?;
+            post(who, &login, "/v1/hsm/rekey/cancel", &json!({}))?;
             println!("Rekey cancelled; the current shares stay valid.");
         }
     }
@@ -262,14 +265,14 @@ pub fn generate_root(command: &GenerateRootCommand) -> Result<(), CliError> {
     match command {
         GenerateRootCommand::Init(a) => {
             let body = json!({ "public_key": read_pem(&a.public_key)? });
-            let password = read_secret("Password: ", &mut lines)?;
-            let out = post(&a.who, &password, "/v1/hsm/generate-root/init", &body)?;
+            let login = a.who.login(&mut lines)?;
+            let out = post(&a.who, &login, "/v1/hsm/generate-root/init", &body)?;
             show_attempt(&out, "generate-root");
         }
         GenerateRootCommand::Update(a) => {
-            let (password, share) = password_and_share(a, &mut lines)?;
+            let (login, share) = login_and_share(a, &mut lines)?;
             let body = json!({ "nonce": a.nonce, "share": share.expose() });
-            let out = post(&a.who, &password, "/v1/hsm/generate-root/update", &body)?;
+            let out = post(&a.who, &login, "/v1/hsm/generate-root/update", &body)?;
             if out["complete"] != json!(true) {
                 show_attempt(&out["generate_root"], "generate-root");
                 return Ok(());
@@ -286,12 +289,12 @@ pub fn generate_root(command: &GenerateRootCommand) -> Result<(), CliError> {
             );
         }
         GenerateRootCommand::Status(who) => {
-            let password = read_secret("Password: ", &mut lines)?;
-            print(&get(who, &password, "/v1/hsm/generate-root")?);
+            let login = who.login(&mut lines)?;
+            print(&get(who, &login, "/v1/hsm/generate-root")?);
         }
         GenerateRootCommand::Cancel(who) => {
-            let password = read_secret("Password: ", &mut lines)?;
-            post(who, &password, "/v1/hsm/generate-root/cancel", &json!({}))?;
+            let login = who.login(&mut lines)?;
+            post(who, &login, "/v1/hsm/generate-root/cancel", &json!({}))?;
             println!("Root-token generation cancelled.");
         }
     }
