@@ -27,6 +27,9 @@ else
   echo "!! cargo deny: the advisory database (github.com/rustsec/advisory-db) cannot be fetched" \
     "from this machine: checking advisories against the offline snapshot of $snapshot" >&2
   db_path=$(scripts/advisories.sh prepare)
+  # Offline, cargo deny reads every crate of Cargo.lock from cargo's cache, those of other
+  # platforms too (windows-sys, ...), which a Linux build never downloads: fetch them first.
+  cargo fetch --locked --quiet
   KMS_ADVISORY_DB_PATH=$db_path cargo deny --log-level error --locked --offline check
   echo "advisories checked against the offline snapshot of $snapshot"
 fi
