@@ -181,13 +181,13 @@ fail() { echo "access walkthrough check failed: $*" >&2; exit 1; }
 for person in sam kate ken kim kai ada; do
   grep -Eq "totp_secret|password" "$person.json" && fail "creating $person handed out their credentials"
 done
-[ "$(KMS_TOKEN=$SAM kms approvals list --output json | jq -r --arg id "$PUPPET" '.approvals[] | select((.id | tostring) == $id) | .status')" = pending ] \
-  || fail "Sam's second account did not stay a pending request"
+[ "$(KMS_TOKEN=$SAM kms approvals list --output json | jq -r --arg id "$PUPPET" ".approvals[] | select((.id | tostring) == \$id) | .status")" = pending ] \
+  || fail "the second account of Sam did not stay a pending request"
 grep -q "Rekeyed: 2 shares, 2 to unseal" rekey.txt || fail "the rekey did not complete"
 grep -Eq "^[0-9a-zA-Z+/=_-]{8,}" <(kms hsm decrypt --private-key kai-private.pem < kai.share) \
   || fail "Kai cannot open his own share"
 kms hsm decrypt --private-key kim-private.pem < kai.share >/dev/null 2>&1 \
-  && fail "Kim opened Kai's share"
+  && fail "Kim opened the share of Kai"
 [ "$(kms hsm decrypt --private-key kim-private.pem < kim.share)" != "$(cat "$DATA/dev-unseal-share")" ] \
   || fail "the old share is still the share"
 [ "$(wc -c < transport.key)" = 32 ] || fail "the exported key does not open with the requester private key"
