@@ -7,7 +7,7 @@
 #   loadtest/run.sh --quick   short runs, to check that everything works (about 3 minutes)
 #   loadtest/run.sh --wrk     only the wrk rounds (for trying a change); writes the report under
 #                             target/loadtest/ instead of docs/
-#   loadtest/run.sh --client  only the Rust client's benchmark (issue 21: naive vs automatic
+#   loadtest/run.sh --client  only the Rust client's benchmark (naive vs automatic
 #                             batching vs envelope with cache); replaces its section of
 #                             docs/benchmarks.md and leaves the rest (about 2 minutes)
 #
@@ -121,7 +121,7 @@ machine_line() {
     "$(nproc)" "$(uname -r)"
 }
 
-client_bench() { # the Rust client (issue 21), against the running KMS; replaces its section of docs/benchmarks.md
+client_bench() { # the Rust client, against the running KMS; replaces its section of docs/benchmarks.md
   step "the Rust client: naive vs automatic batching vs envelope with cache ($CLIENT_TASKS tasks, $CLIENT_ROUNDS rounds of ${CLIENT_SECONDS}s)"
   target/release/kms-client-bench --url "$kms_url" --token "$token" --key lt-aes \
     --tasks "$CLIENT_TASKS" --seconds "$CLIENT_SECONDS" --rounds "$CLIENT_ROUNDS" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Disaster-recovery drill (issue 7; docs/deployment.md#disaster-recovery-drill): starts a cluster
+# Disaster-recovery drill (docs/deployment.md#disaster-recovery-drill): starts a cluster
 # (a store on 127.0.0.2 and two service nodes of zone dc-east, speaking the internal API over
 # mutual TLS), encrypts N records through the service nodes, takes a backup, destroys the primary
 # site (SIGKILL, data directories removed), restores the archive on a recovery site with the

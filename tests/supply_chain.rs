@@ -6,7 +6,7 @@
 //!   (constant-time arithmetic), no code decrypts with PKCS#1 v1.5, and every RSA private-key
 //!   operation passes a random generator for blinding;
 //! - every exception in deny.toml says why;
-//! - the `kms` binary's own dependency tree does not compile aws-lc-sys (issue 19: it cost a
+//! - the `kms` binary's own dependency tree does not compile aws-lc-sys (it cost a
 //!   third of a cold build and arrived only through the load-test and test HTTP clients);
 //! - the offline advisory snapshot (supply-chain/README.md) covers every registry crate in
 //!   Cargo.lock, so adding a dependency without refreshing it fails here, and each of its records

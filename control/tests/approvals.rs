@@ -141,7 +141,7 @@ async fn a_destruction_waits_for_two_other_key_admins_and_runs_once() {
     assert!(refused.contains(&("user:ada".into(), Some("not_an_approver".into()))));
 }
 
-/// Issue 17, item 7: an approved request whose run fails is audited as a failure with its code
+/// An approved request whose run fails is audited as a failure with its code
 /// (it read as a success), and a second vote or a vote on a request that does not exist is
 /// audited as a refusal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,4 @@
-//! The audit counter kept by each HSM backend (issue 17, item 3): it only moves forward, it
+//! The audit counter kept by each HSM backend: it only moves forward, it
 //! survives a restart, and it is out of the database's reach: sealed under the KEK in the
 //! software HSM's file, a private data object on every PKCS#11 token.
 // Test helpers panic on failure by design.

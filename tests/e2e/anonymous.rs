@@ -1,4 +1,4 @@
-//! What a caller without a credential sees (issue 17, item 5): the metrics (they name keys, apps
+//! What a caller without a credential sees: the metrics (they name keys, apps
 //! and operations) only from the addresses in `[server] metrics_from` (default loopback), the seal
 //! status without the master key's id and check value, and an unseal reset at most once a minute.
 

@@ -1,4 +1,4 @@
-//! Issue 17, item 3: the audit log's tail cannot be trimmed unseen. A database administrator
+//! The audit log's tail cannot be trimmed unseen. A database administrator
 //! (write access to `kms.db`, nothing else) deletes the entries and seals after a seal and resets
 //! the chain head in `store_meta`, so that the chain, the seals and the head agree again; `kms
 //! audit verify` must still report the truncation, with the number of entries missing, from the

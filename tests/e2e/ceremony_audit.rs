@@ -1,5 +1,5 @@
 //! Master-key ceremonies as a custodian probing them would: every refused step and every failed
-//! execution is in the audit trail, under who tried and with its code (issue 17, item 7).
+//! execution is in the audit trail, under who tried and with its code.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

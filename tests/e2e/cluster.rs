@@ -1,4 +1,4 @@
-//! Many nodes as separate processes on 127.0.0.x (issue 7): a store (with the manage role, in dev
+//! Many nodes as separate processes on 127.0.0.x: a store (with the manage role, in dev
 //! mode) on 127.0.0.2, service nodes of zones A and B, and a manage-only node, speaking the
 //! internal API over mutual TLS with certificates from a test CA.
 

@@ -1,5 +1,5 @@
-//! The data directory as an attacker on the same machine, or a careless second start, meets it
-//! (issue 17, item 7): every file in it private to the KMS's user, and one process at a time.
+//! The data directory as an attacker on the same machine, or a careless second start, meets it:
+//! every file in it private to the KMS's user, and one process at a time.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -1,5 +1,5 @@
-//! The store's internal listener, attacked by someone holding one node's certificate (issue 17,
-//! item 1): a service node's certificate forging the caller's address, reaching the data plane,
+//! The store's internal listener, attacked by someone holding one node's certificate: a
+//! service node's certificate forging the caller's address, reaching the data plane,
 //! asking for another zone's keys, back-dating audit events; a certificate from the internal CA
 //! that the store's configuration does not name.
 

@@ -1,4 +1,4 @@
-//! Forging the server's log through what a caller sends (issue 17, item 7).
+//! Forging the server's log through what a caller sends.
 
 use std::time::Duration;
 

@@ -344,7 +344,7 @@ fn encrypt_from(from: &str, url: &str, token: &str, forged: Option<&str>) -> (u1
     )
 }
 
-/// The attack (issue 17, item 2): a key limited to a range of client addresses, behind the
+/// The attack: a key limited to a range of client addresses, behind the
 /// documented nginx. Without `trusted_proxies` the node sees nginx's address, so the range either
 /// locks everyone out or, widened to nginx, lets everyone in. With it, the node believes nginx's
 /// `X-Forwarded-For` and nobody else's: a client inside the range passes, one outside is

@@ -1,5 +1,5 @@
 //! What the `kms` command says when an operator gets something wrong: each message names the
-//! mistake and what to do instead (issue 19).
+//! mistake and what to do instead.
 
 use crate::process::*;
 use crate::support::*;

@@ -456,7 +456,7 @@ fn bad_password_input_gets_its_own_codes() {
     server.stop();
 }
 
-/// Issue 17, item 7: one app asks for challenges in a loop to fill the node's table so that
+/// One app asks for challenges in a loop to fill the node's table so that
 /// nobody else can log in. It is stopped at its own share (429 `challenge_quota_exceeded` with
 /// `Retry-After`), and another app on the same key, and another key, still get challenges.
 #[test]

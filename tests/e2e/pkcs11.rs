@@ -256,7 +256,7 @@ fn components_load_both_tokens_and_the_standby_serves_when_the_primary_fails() {
     let again = http.seal(&root, "after-failover", b"still", None);
     assert_eq!(http.open(&root, "after-failover", &again, None), b"still");
     // Every request, whichever worker takes it: a key any worker holds, all workers hold
-    // (issue 17, item 6: requests alternated 200 and 503 when each worker cached on its own).
+    // (before, requests alternated 200 and 503 when each worker cached on its own).
     let mut answers = Vec::new();
     for i in 0..20 {
         let plaintext = format!("during the outage {i}");
@@ -443,7 +443,7 @@ fn the_same_components_load_the_master_key_into_a_new_standby_token() {
     rig.softhsm.restore("kms-a");
 }
 
-/// Issue 17, item 7: a load balancer asks `/readyz` before it sends traffic. A PKCS#11 server
+/// A load balancer asks `/readyz` before it sends traffic. A PKCS#11 server
 /// whose tokens hold no master key yet cannot wrap or unwrap anything: it must say
 /// `not_initialized` (it used to say `ready`), and `ready` once the create ceremony has run.
 #[test]
@@ -463,7 +463,7 @@ fn readyz_says_not_initialized_on_a_pkcs11_hsm_until_the_create_ceremony() {
 }
 
 /// A PKCS#11 HSM has no unseal shares: rekey and generate-root say so with a stable code,
-/// rather than pretending (issue 16, item 6).
+/// rather than pretending.
 #[test]
 fn a_pkcs11_hsm_has_no_shares_to_rekey_or_make_a_root_token_from() {
     let rig = rig("");

@@ -189,19 +189,42 @@ fn relative_links_and_their_anchors_resolve() {
     assert!(broken.is_empty(), "{broken:#?}");
 }
 
-/// "issue 7", "issue 5, item 3": numbers from a tracker the reader of a clone cannot open. A page
+/// Whether `line` cites a tracker's issue by its number ("issue" or "issues", then a number).
+fn cites_an_issue(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    lower.match_indices("issue").any(|(at, _)| {
+        lower[at + "issue".len()..]
+            .trim_start_matches(['s', ' ', '-', '#'])
+            .starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
+/// Numbers from a tracker the reader of a clone cannot open. A page, or a comment in the code,
 /// names the feature, or links to the section that describes it.
 #[test]
-fn no_page_cites_an_issue_number() {
+fn no_page_or_comment_cites_an_issue_number() {
     let mut cited = Vec::new();
     for (name, text) in pages() {
         for (n, line) in text.lines().enumerate() {
-            let lower = line.to_lowercase();
-            for (at, _) in lower.match_indices("issue") {
-                let rest = lower[at + "issue".len()..].trim_start_matches(['s', ' ', '-', '#']);
-                if rest.starts_with(|c: char| c.is_ascii_digit()) {
-                    cited.push(format!("{name}:{}: {}", n + 1, line.trim()));
-                }
+            if cites_an_issue(line) {
+                cited.push(format!("{name}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    // The code and scripts git tracks (the advisory snapshot's records are RustSec's text).
+    let listed = std::process::Command::new("git")
+        .args(["ls-files", "*.rs", "*.sh", "*.toml", ".ci/*", "Dockerfile"])
+        .current_dir(root())
+        .output()
+        .expect("git ls-files");
+    assert!(listed.status.success(), "git ls-files failed");
+    for name in String::from_utf8_lossy(&listed.stdout).lines() {
+        if name.starts_with("supply-chain/") {
+            continue;
+        }
+        for (n, line) in read(&root().join(name)).lines().enumerate() {
+            if cites_an_issue(line) {
+                cited.push(format!("{name}:{}: {}", n + 1, line.trim()));
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The Rust client's benchmark (issue 21): 64-byte encrypts from many concurrent tasks against a
+//! The Rust client's benchmark: 64-byte encrypts from many concurrent tasks against a
 //! running server, by four clients measured one after another in each round:
 //!
 //! - `naive`: what an application writes without the client: reqwest, one request per call,

@@ -1,4 +1,4 @@
-//! The Rust client (`kms-client`, issue 21) against the real server: every data-plane operation,
+//! The Rust client (`kms-client`) against the real server: every data-plane operation,
 //! batching that never mixes keys or callers' contexts, envelope encryption with its cache
 //! limits, TLS with a client certificate, a node killed under load, and the example payment
 //! service.

@@ -1,4 +1,4 @@
-//! Dual control, tried as an attacker with an ordinary account would (issue 16's findings): each
+//! Dual control, tried as an attacker with an ordinary account would: each
 //! test is the attack, and passes only if it fails. One person holding one role, and the accounts
 //! they created, must not complete anything that needs a quorum, nor reach business data or a
 //! credential that is not theirs.
