@@ -113,9 +113,27 @@ pub struct ShareSubmission {
     share: String,
 }
 
-/// A share submission's common steps: authenticates the custodian (audited as `action`), then
-/// runs `update` on the control runtime with the custodian, the nonce, the share and the
-/// caller's address.
+/// A custodian's step: authenticates the custodian (audited as `action` on `target`), then runs
+/// `call` on the control runtime with the custodian and the caller's address.
+pub async fn as_custodian<F, Fut, T>(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    target: Option<String>,
+    call: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(Arc<Control>, Custodian, Option<String>) -> Fut,
+    Fut: Future<Output = Result<T, ControlError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let who = custodian(state, req, action, target).await?;
+    let remote = remote(req);
+    state.on_control(move |ctl| call(ctl, who, remote)).await
+}
+
+/// A share submission (rekey's or generate-root's `update`): [`as_custodian`], with the nonce
+/// and the share from the body.
 pub async fn submit_share<F, Fut, T>(
     state: &AppState,
     req: &HttpRequest,
@@ -128,11 +146,10 @@ where
     Fut: Future<Output = Result<T, ControlError>> + Send + 'static,
     T: Send + 'static,
 {
-    let who = custodian(state, req, action, None).await?;
     let ShareSubmission { nonce, share } = body;
     let share = SecretString::new(share);
-    let remote = remote(req);
-    state
-        .on_control(move |ctl| update(ctl, who, nonce, share, remote))
-        .await
+    as_custodian(state, req, action, None, move |ctl, who, remote| {
+        update(ctl, who, nonce, share, remote)
+    })
+    .await
 }
