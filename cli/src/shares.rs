@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::args::{CustodianArgs, CustodianLogin};
 use crate::client::{CliError, Client, read_secret};
+use crate::output::print_json as print;
 
 #[derive(Subcommand, Debug)]
 pub enum RekeyCommand {
@@ -125,10 +126,6 @@ pub fn open(holder: &Holder, text: &str) -> Result<SecretString, CliError> {
             "this does not decrypt with your private key (not yours, or damaged)".into(),
         )
     })
-}
-
-fn print(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 /// Prints encrypted secrets one per line, as `label N (key FINGERPRINT): CIPHERTEXT`.
