@@ -115,3 +115,20 @@ fn cell(v: &Value) -> String {
         other => s(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_line_pads_every_cell_but_the_last() {
+        let cells = ["VERSION", "CALLER", "LAST USED"].map(String::from);
+        assert_eq!(
+            line(&[8, 24, 0], &cells),
+            "VERSION  CALLER                   LAST USED"
+        );
+        // A cell longer than its column pushes the rest along, one space after it.
+        let cells = ["123456789", "x", "y"].map(String::from);
+        assert_eq!(line(&[8, 2, 0], &cells), "123456789 x  y");
+    }
+}
