@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use kms::testing::RunningServer;
 use serde_json::json;
 
 use crate::client::create_key;
@@ -73,6 +74,27 @@ pub fn fails(addr: &str, token: Option<&str>, args: &[&str], stdin: &[u8], expec
     out
 }
 
+/// A dev server with its data under `dir/data` (`dir` keeps the test's files), each of `keys`
+/// (name, algorithm, operations) created and granted to a new app `app`: the server, its address
+/// and the app's token.
+fn server_with_app(
+    dir: &Path,
+    app: &str,
+    keys: &[(&str, &str, &[&str])],
+) -> (RunningServer, String, String) {
+    let server = dev_server(&dir.join("data"));
+    let addr = server.url("");
+    let http = Http::new(&server);
+    for (name, algorithm, _) in keys {
+        create_key(&http, name, algorithm);
+    }
+    let token = http.create_app(app);
+    for (name, _, operations) in keys {
+        http.grant(name, app, operations);
+    }
+    (server, addr, token)
+}
+
 fn path(dir: &Path, name: &str) -> String {
     dir.join(name).to_str().unwrap().to_owned()
 }
@@ -80,16 +102,16 @@ fn path(dir: &Path, name: &str) -> String {
 #[test]
 fn files_and_pipes_round_trip_through_encrypt_decrypt_rewrap_and_datakey() {
     let dir = tempfile::tempdir().unwrap();
-    let server = dev_server(&dir.path().join("data"));
-    let addr = server.url("");
-    let http = Http::new(&server);
-    create_key(&http, "files", "aes-256-gcm");
-    let app = http.create_app("batch");
-    http.grant(
-        "files",
+    let (server, addr, app) = server_with_app(
+        dir.path(),
         "batch",
-        &["encrypt", "decrypt", "rewrap", "datakey"],
+        &[(
+            "files",
+            "aes-256-gcm",
+            &["encrypt", "decrypt", "rewrap", "datakey"],
+        )],
     );
+    let http = Http::new(&server);
     let t = Some(app.as_str());
 
     // A file of every byte value, encrypted to a file and decrypted back to stdout.
@@ -261,14 +283,14 @@ fn files_and_pipes_round_trip_through_encrypt_decrypt_rewrap_and_datakey() {
 #[test]
 fn signatures_and_macs_verify_and_a_tampered_file_fails_with_a_non_zero_exit() {
     let dir = tempfile::tempdir().unwrap();
-    let server = dev_server(&dir.path().join("data"));
-    let addr = server.url("");
-    let http = Http::new(&server);
-    create_key(&http, "signer", "ecdsa-p256");
-    create_key(&http, "macs", "hmac-sha256");
-    let app = http.create_app("release");
-    http.grant("signer", "release", &["sign", "verify"]);
-    http.grant("macs", "release", &["hmac"]);
+    let (_server, addr, app) = server_with_app(
+        dir.path(),
+        "release",
+        &[
+            ("signer", "ecdsa-p256", &["sign", "verify"]),
+            ("macs", "hmac-sha256", &["hmac"]),
+        ],
+    );
     let t = Some(app.as_str());
 
     let doc = path(dir.path(), "release.tar");
