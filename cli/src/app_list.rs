@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::client::CliError;
-use crate::output::{Common, Output, get, s};
+use crate::output::{Common, Output, get, print_json, s, table};
 
 /// How many of an app's tokens (or certificates) are in each state, e.g. `1 active, 2 revoked`.
 fn states(items: &Value) -> String {
@@ -26,67 +26,67 @@ fn states(items: &Value) -> String {
         .join(", ")
 }
 
-fn json(value: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
-}
-
 pub fn list(common: &Common) -> Result<(), CliError> {
     let answer = get(common, "/v1/admin/apps")?;
     if let Output::Json = common.output {
-        json(&answer);
+        print_json(&answer);
         return Ok(());
     }
-    println!(
-        "{:<24} {:<25} {:<32} CERTIFICATES",
-        "NAME", "CREATED", "TOKENS"
+    table(
+        &[
+            ("NAME", 24),
+            ("CREATED", 25),
+            ("TOKENS", 32),
+            ("CERTIFICATES", 0),
+        ],
+        answer["apps"].as_array().into_iter().flatten().map(|app| {
+            vec![
+                s(&app["name"]),
+                s(&app["created_at"]),
+                states(&app["tokens"]),
+                states(&app["certificates"]),
+            ]
+        }),
     );
-    for app in answer["apps"].as_array().into_iter().flatten() {
-        println!(
-            "{:<24} {:<25} {:<32} {}",
-            s(&app["name"]),
-            s(&app["created_at"]),
-            states(&app["tokens"]),
-            states(&app["certificates"])
-        );
-    }
     Ok(())
 }
 
 pub fn show(name: &str, common: &Common) -> Result<(), CliError> {
     let app = get(common, &format!("/v1/admin/apps/{name}"))?;
     if let Output::Json = common.output {
-        json(&app);
+        print_json(&app);
         return Ok(());
     }
     println!("App:      {} ({})", s(&app["name"]), s(&app["id"]));
     println!("Created:  {}", s(&app["created_at"]));
-    println!(
-        "\nTOKEN                  STATE      CREATED                   EXPIRES                   REVOKED"
+    println!();
+    table(
+        &[
+            ("TOKEN", 22),
+            ("STATE", 10),
+            ("CREATED", 25),
+            ("EXPIRES", 25),
+            ("REVOKED", 0),
+        ],
+        app["tokens"].as_array().into_iter().flatten().map(|t| {
+            vec![
+                s(&t["id"]),
+                s(&t["state"]),
+                s(&t["created_at"]),
+                s(&t["expires_at"]),
+                s(&t["revoked_at"]),
+            ]
+        }),
     );
-    for t in app["tokens"].as_array().into_iter().flatten() {
-        println!(
-            "{:<22} {:<10} {:<25} {:<25} {}",
-            s(&t["id"]),
-            s(&t["state"]),
-            s(&t["created_at"]),
-            s(&t["expires_at"]),
-            s(&t["revoked_at"])
-        );
-    }
-    println!(
-        "\nCERTIFICATE (SHA-256)                                             STATE      CREATED"
+    println!();
+    table(
+        &[("CERTIFICATE (SHA-256)", 65), ("STATE", 10), ("CREATED", 0)],
+        app["certificates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| vec![s(&c["fingerprint"]), s(&c["state"]), s(&c["created_at"])]),
     );
-    for c in app["certificates"].as_array().into_iter().flatten() {
-        println!(
-            "{:<65} {:<10} {}",
-            s(&c["fingerprint"]),
-            s(&c["state"]),
-            s(&c["created_at"])
-        );
-    }
     Ok(())
 }
 

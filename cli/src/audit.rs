@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 
 use crate::client::CliError;
-use crate::output::{Common, get, rows};
+use crate::output::{Common, get, print_json, rows};
 
 #[derive(Args, Debug, Default)]
 pub struct Filter {
@@ -122,10 +122,7 @@ pub fn run(command: &AuditCommand) -> Result<(), CliError> {
             };
             let report = get(common, "/v1/admin/audit/verify")?;
             if let super::output::Output::Json = common.output {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                print_json(&report);
             }
             if report["ok"].as_bool() == Some(true) {
                 if let super::output::Output::Table = common.output {

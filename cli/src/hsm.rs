@@ -9,6 +9,7 @@ pub use crate::args::CustodianArgs;
 use crate::args::TokenArgs;
 use crate::client::{Auth, read_secret};
 use crate::client::{CliError, Client};
+use crate::output::print_json as print;
 use crate::shares;
 
 #[derive(Subcommand, Debug)]
@@ -81,10 +82,6 @@ pub struct ShowArgs {
     pub id: String,
     #[command(flatten)]
     pub who: CustodianArgs,
-}
-
-fn print(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 pub fn run(command: &HsmCommand) -> Result<(), CliError> {

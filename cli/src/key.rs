@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::client::CliError;
 use crate::key_policy::{self, PolicyCommand};
 pub use crate::output::{Common, Output};
-use crate::output::{get, post, s};
+use crate::output::{get, post, print_json, s, table};
 
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
@@ -142,7 +142,7 @@ pub struct VersionArgs {
 
 fn show_key(key: &Value, output: Output) {
     if let Output::Json = output {
-        println!("{}", serde_json::to_string_pretty(key).unwrap_or_default());
+        print_json(key);
         return;
     }
     println!(
@@ -176,52 +176,77 @@ fn show_key(key: &Value, output: Output) {
         s(&key["notice_period"]),
         s(&key["next_rotation_at"])
     );
-    println!("\nVERSION  STATE                      CREATED                   DESTROY AT");
-    for v in key["versions"].as_array().into_iter().flatten() {
-        println!(
-            "{:<8} {:<26} {:<25} {}",
-            s(&v["version"]),
-            s(&v["state"]),
-            s(&v["created_at"]),
-            s(&v["destroy_at"])
-        );
-    }
-    println!("\nAPP                      OPERATIONS");
-    for g in key["grants"].as_array().into_iter().flatten() {
-        let ops: Vec<String> = g["operations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(s)
-            .collect();
-        println!("{:<24} {}", s(&g["app"]), ops.join(", "));
-    }
-    println!("\nVERSION  CALLER                   OPERATION  COUNT      LAST USED");
-    for u in key["usage"].as_array().into_iter().flatten() {
-        println!(
-            "{:<8} {:<24} {:<10} {:<10} {}",
-            s(&u["version"]),
-            s(&u["caller"]),
-            s(&u["operation"]),
-            s(&u["count"]),
-            s(&u["last_used_at"])
-        );
-    }
-    println!(
-        "\nWHEN                      VERSION  ACTION                FROM → TO                     WHO             WHY"
+    let each = |field: &str| key[field].as_array().into_iter().flatten();
+    println!();
+    table(
+        &[
+            ("VERSION", 8),
+            ("STATE", 26),
+            ("CREATED", 25),
+            ("DESTROY AT", 0),
+        ],
+        each("versions").map(|v| {
+            vec![
+                s(&v["version"]),
+                s(&v["state"]),
+                s(&v["created_at"]),
+                s(&v["destroy_at"]),
+            ]
+        }),
     );
-    for h in key["history"].as_array().into_iter().flatten() {
-        let change = format!("{} → {}", s(&h["from_state"]), s(&h["to_state"]));
-        println!(
-            "{:<25} {:<8} {:<21} {:<29} {:<15} {}",
-            s(&h["at"]),
-            s(&h["version"]),
-            s(&h["action"]),
-            change,
-            s(&h["actor"]),
-            s(&h["reason"])
-        );
-    }
+    println!();
+    table(
+        &[("APP", 24), ("OPERATIONS", 0)],
+        each("grants").map(|g| {
+            let ops: Vec<String> = g["operations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(s)
+                .collect();
+            vec![s(&g["app"]), ops.join(", ")]
+        }),
+    );
+    println!();
+    table(
+        &[
+            ("VERSION", 8),
+            ("CALLER", 24),
+            ("OPERATION", 10),
+            ("COUNT", 10),
+            ("LAST USED", 0),
+        ],
+        each("usage").map(|u| {
+            vec![
+                s(&u["version"]),
+                s(&u["caller"]),
+                s(&u["operation"]),
+                s(&u["count"]),
+                s(&u["last_used_at"]),
+            ]
+        }),
+    );
+    println!();
+    table(
+        &[
+            ("WHEN", 25),
+            ("VERSION", 8),
+            ("ACTION", 21),
+            ("FROM → TO", 29),
+            ("WHO", 15),
+            ("WHY", 0),
+        ],
+        each("history").map(|h| {
+            vec![
+                s(&h["at"]),
+                s(&h["version"]),
+                s(&h["action"]),
+                format!("{} → {}", s(&h["from_state"]), s(&h["to_state"])),
+                s(&h["actor"]),
+                s(&h["reason"]),
+            ]
+        }),
+    );
 }
 
 fn version_action(
@@ -292,20 +317,16 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
         KeyCommand::List { common } => {
             let list = get(common, "/v1/admin/keys")?;
             if let Output::Json = common.output {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&list).unwrap_or_default()
-                );
+                print_json(&list);
             } else {
-                println!("{:<32} {:<18} ACTIVE", "NAME", "ALGORITHM");
-                for k in list["keys"].as_array().into_iter().flatten() {
-                    println!(
-                        "{:<32} {:<18} {}",
-                        s(&k["name"]),
-                        s(&k["algorithm"]),
-                        s(&k["active_version"])
-                    );
-                }
+                table(
+                    &[("NAME", 32), ("ALGORITHM", 18), ("ACTIVE", 0)],
+                    list["keys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|k| vec![s(&k["name"]), s(&k["algorithm"]), s(&k["active_version"])]),
+                );
             }
         }
         KeyCommand::Rotate(r) | KeyCommand::Rollback(r) => {
@@ -358,10 +379,7 @@ pub fn run(command: &KeyCommand) -> Result<(), CliError> {
         KeyCommand::Events { after, common } => {
             let events = get(common, &format!("/v1/admin/events?after={after}"))?;
             if let Output::Json = common.output {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&events).unwrap_or_default()
-                );
+                print_json(&events);
             } else {
                 for e in events["events"].as_array().into_iter().flatten() {
                     println!(

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use crate::client::CliError;
-use crate::output::{Common, Output, get, post};
+use crate::output::{Common, Output, get, post, print_json};
 
 #[derive(Subcommand, Debug)]
 pub enum PolicyCommand {
@@ -99,10 +99,7 @@ pub fn body(args: &SetArgs) -> Result<Value, CliError> {
 
 fn print(output: Output, policy: &Value) {
     match output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(policy).unwrap_or_default()
-        ),
+        Output::Json => print_json(policy),
         Output::Table if policy.is_null() => println!("none"),
         Output::Table => {
             let list = |v: &Value| {

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::args::AddrArgs;
 use crate::client::{Auth, read_secret};
 use crate::client::{CliError, Client};
-use crate::output::Output;
+use crate::output::{Output, print_json};
 
 #[derive(Args, Debug)]
 pub struct LoginArgs {
@@ -43,10 +43,7 @@ pub fn send_credentials(
 pub fn run(args: &LoginArgs) -> Result<(), CliError> {
     let answer = send_credentials(&args.addr.addr, "/v1/auth/login", &args.user, "Password: ")?;
     match args.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&answer).unwrap_or_default()
-        ),
+        Output::Json => print_json(&answer),
         Output::Table => {
             println!(
                 "export KMS_TOKEN={}",

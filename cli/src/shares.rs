@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::args::{CustodianArgs, CustodianLogin};
 use crate::client::{CliError, Client, read_secret};
+use crate::output::print_json as print;
 
 #[derive(Subcommand, Debug)]
 pub enum RekeyCommand {
@@ -127,10 +128,6 @@ pub fn open(holder: &Holder, text: &str) -> Result<SecretString, CliError> {
     })
 }
 
-fn print(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-}
-
 /// Prints encrypted secrets one per line, as `label N (key FINGERPRINT): CIPHERTEXT`.
 pub fn print_encrypted(label: &str, sealed: &[Value]) {
     for (i, s) in sealed.iter().enumerate() {
@@ -176,22 +173,21 @@ fn show_attempt(v: &Value, what: &str) {
     );
 }
 
-/// Reads the password (for --custodian), then the share (decrypting it with --private-key when
-/// given).
-fn login_and_share(
-    a: &UpdateArgs,
-    lines: &mut impl BufRead,
-) -> Result<(CustodianLogin, SecretString), CliError> {
+/// Submits a share to `path` (rekey's or generate-root's `update`): reads the password (for
+/// --custodian), then the share (decrypting it with --private-key when given), and posts it with
+/// the nonce.
+fn submit_share(a: &UpdateArgs, lines: &mut impl BufRead, path: &str) -> Result<Value, CliError> {
     let login = a.who.login(lines)?;
     let share = match &a.private_key {
-        Some(path) => {
-            let holder = holder(path)?;
+        Some(key) => {
+            let holder = holder(key)?;
             let sealed = zeroize::Zeroizing::new(read_secret("Encrypted share: ", lines)?);
             open(&holder, &sealed)?
         }
         None => SecretString::new(read_secret("Unseal share: ", lines)?),
     };
-    Ok((login, share))
+    let body = json!({ "nonce": a.nonce, "share": share.expose() });
+    post(&a.who, &login, path, &body)
 }
 
 fn post(
@@ -220,9 +216,7 @@ pub fn rekey(command: &RekeyCommand) -> Result<(), CliError> {
             show_attempt(&post(&a.who, &login, "/v1/hsm/rekey/init", &body)?, "rekey");
         }
         RekeyCommand::Update(a) => {
-            let (login, share) = login_and_share(a, &mut lines)?;
-            let body = json!({ "nonce": a.nonce, "share": share.expose() });
-            let out = post(&a.who, &login, "/v1/hsm/rekey/update", &body)?;
+            let out = submit_share(a, &mut lines, "/v1/hsm/rekey/update")?;
             if out["complete"] != json!(true) {
                 show_attempt(&out["rekey"], "rekey");
                 return Ok(());
@@ -270,9 +264,7 @@ pub fn generate_root(command: &GenerateRootCommand) -> Result<(), CliError> {
             show_attempt(&out, "generate-root");
         }
         GenerateRootCommand::Update(a) => {
-            let (login, share) = login_and_share(a, &mut lines)?;
-            let body = json!({ "nonce": a.nonce, "share": share.expose() });
-            let out = post(&a.who, &login, "/v1/hsm/generate-root/update", &body)?;
+            let out = submit_share(a, &mut lines, "/v1/hsm/generate-root/update")?;
             if out["complete"] != json!(true) {
                 show_attempt(&out["generate_root"], "generate-root");
                 return Ok(());

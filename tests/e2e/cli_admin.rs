@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cli_data::{cli, ok};
+use crate::cli_data::{cli, fails, ok, ok_json};
 use crate::people::{enrolled_user, login, people_server};
 use crate::support::*;
 
@@ -17,16 +17,11 @@ fn apps_are_listed_shown_rotated_and_revoked_and_old_tokens_are_refused() {
     http.create_key("orders");
     let root = Some(ROOT);
 
-    let created: Value = serde_json::from_slice(
-        &ok(
-            &addr,
-            root,
-            &["app", "create", "checkout", "--output", "json"],
-            b"",
-        )
-        .stdout,
-    )
-    .unwrap();
+    let created: Value = ok_json(
+        &addr,
+        root,
+        &["app", "create", "checkout", "--output", "json"],
+    );
     let first = created["token"].as_str().unwrap().to_owned();
     ok(
         &addr,
@@ -40,9 +35,7 @@ fn apps_are_listed_shown_rotated_and_revoked_and_old_tokens_are_refused() {
     let list = ok(&addr, root, &["app", "list"], b"").text();
     let row = list.lines().find(|l| l.starts_with("checkout")).unwrap();
     assert!(row.contains("1 active"), "{list}");
-    let listed: Value =
-        serde_json::from_slice(&ok(&addr, root, &["app", "list", "--output", "json"], b"").stdout)
-            .unwrap();
+    let listed: Value = ok_json(&addr, root, &["app", "list", "--output", "json"]);
     assert_eq!(listed["apps"][0]["name"], "checkout");
 
     // Rotation without overlap: the new token (printed alone on stdout) works, the old one stops.
@@ -69,16 +62,11 @@ fn apps_are_listed_shown_rotated_and_revoked_and_old_tokens_are_refused() {
     assert!(shown.contains("active"), "{shown}");
 
     // Revocation ends every token at once.
-    let revoked: Value = serde_json::from_slice(
-        &ok(
-            &addr,
-            root,
-            &["app", "revoke", "checkout", "--output", "json"],
-            b"",
-        )
-        .stdout,
-    )
-    .unwrap();
+    let revoked: Value = ok_json(
+        &addr,
+        root,
+        &["app", "revoke", "checkout", "--output", "json"],
+    );
     assert_eq!(revoked["revoked_tokens"], 1, "{revoked}");
     let refused = encrypt(&second);
     assert!(
@@ -91,11 +79,12 @@ fn apps_are_listed_shown_rotated_and_revoked_and_old_tokens_are_refused() {
         list.contains("revoked") && !list.contains("active"),
         "{list}"
     );
-    let out = cli(&addr, root, &["app", "show", "nobody"], b"");
-    assert!(
-        !out.ok && out.stderr.contains("404 app_not_found"),
-        "{}",
-        out.stderr
+    fails(
+        &addr,
+        root,
+        &["app", "show", "nobody"],
+        b"",
+        "404 app_not_found",
     );
 }
 
@@ -135,39 +124,31 @@ fn a_usage_policy_is_set_shown_enforced_and_cleared_through_the_cli() {
     )
     .text();
     assert!(set.contains("Sources:      10.0.0.0/8"), "{set}");
-    let shown: Value = serde_json::from_slice(
-        &ok(
-            &addr,
-            root,
-            &["key", "policy", "show", "cards", "--output", "json"],
-            b"",
-        )
-        .stdout,
-    )
-    .unwrap();
+    let shown: Value = ok_json(
+        &addr,
+        root,
+        &["key", "policy", "show", "cards", "--output", "json"],
+    );
     assert_eq!(shown["allowed_cidrs"], json!(["10.0.0.0/8"]), "{shown}");
     assert_eq!(shown["rate_limit"]["burst"], 200, "{shown}");
     assert_eq!(shown["time_windows"][0]["end"], "24:00", "{shown}");
     // The test calls from 127.0.0.1: outside the range.
-    let out = cli(&addr, Some(&app), &["encrypt", "--key", "cards"], b"x");
-    assert!(
-        !out.ok && out.stderr.contains("403 source_not_allowed"),
-        "{}",
-        out.stderr
+    fails(
+        &addr,
+        Some(&app),
+        &["encrypt", "--key", "cards"],
+        b"x",
+        "403 source_not_allowed",
     );
     // A malformed window is refused before anything is sent; the server names bad parts.
-    let out = cli(
+    fails(
         &addr,
         root,
         &["key", "policy", "set", "cards", "--window", "mon"],
         b"",
+        "HH:MM-HH:MM",
     );
-    assert!(
-        !out.ok && out.stderr.contains("HH:MM-HH:MM"),
-        "{}",
-        out.stderr
-    );
-    let out = cli(
+    fails(
         &addr,
         root,
         &[
@@ -179,11 +160,7 @@ fn a_usage_policy_is_set_shown_enforced_and_cleared_through_the_cli() {
             "10.1.2.3/8",
         ],
         b"",
-    );
-    assert!(
-        !out.ok && out.stderr.contains("invalid_policy"),
-        "{}",
-        out.stderr
+        "invalid_policy",
     );
 
     ok(
@@ -219,11 +196,12 @@ fn logout_ends_the_session_on_the_server() {
     );
     // An app's token is not a session: said so, non-zero.
     let app = http.create_app("checkout");
-    let out = cli(&addr, Some(&app), &["logout"], b"");
-    assert!(
-        !out.ok && out.stderr.contains("not a person's session"),
-        "{}",
-        out.stderr
+    fails(
+        &addr,
+        Some(&app),
+        &["logout"],
+        b"",
+        "not a person's session",
     );
 }
 
@@ -303,13 +281,11 @@ fn an_address_that_cannot_work_says_what_to_change() {
         "{}",
         out.stderr
     );
-    let out = cli(&format!("https://{bare}"), Some(&app), &["random"], b"");
-    assert!(
-        !out.ok
-            && out.stderr.contains(&format!(
-                "the server speaks plain HTTP, not TLS: use http://{bare}"
-            )),
-        "{}",
-        out.stderr
+    fails(
+        &format!("https://{bare}"),
+        Some(&app),
+        &["random"],
+        b"",
+        &format!("the server speaks plain HTTP, not TLS: use http://{bare}"),
     );
 }

@@ -6,8 +6,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use kms::testing::RunningServer;
 use serde_json::json;
 
+use crate::client::create_key;
 use crate::process::KMS;
 use crate::support::*;
 
@@ -56,13 +58,41 @@ pub fn ok(addr: &str, token: Option<&str>, args: &[&str], stdin: &[u8]) -> Out {
     out
 }
 
-fn create_key(http: &Http, name: &str, algorithm: &str) {
-    let (s, b) = http.post(
-        "/v1/admin/keys",
-        Some(ROOT),
-        &json!({ "name": name, "algorithm": algorithm }),
+/// [`ok`] for a command given `--output json`: its standard output, parsed.
+pub fn ok_json(addr: &str, token: Option<&str>, args: &[&str]) -> serde_json::Value {
+    serde_json::from_slice(&ok(addr, token, args, b"").stdout).unwrap()
+}
+
+/// [`cli`] that must fail (a non-zero exit) with `expected` in its standard error.
+pub fn fails(addr: &str, token: Option<&str>, args: &[&str], stdin: &[u8], expected: &str) -> Out {
+    let out = cli(addr, token, args, stdin);
+    assert!(
+        !out.ok && out.stderr.contains(expected),
+        "kms {args:?}: {}",
+        out.stderr
     );
-    assert_eq!(s, 201, "{b}");
+    out
+}
+
+/// A dev server with its data under `dir/data` (`dir` keeps the test's files), each of `keys`
+/// (name, algorithm, operations) created and granted to a new app `app`: the server, its address
+/// and the app's token.
+fn server_with_app(
+    dir: &Path,
+    app: &str,
+    keys: &[(&str, &str, &[&str])],
+) -> (RunningServer, String, String) {
+    let server = dev_server(&dir.join("data"));
+    let addr = server.url("");
+    let http = Http::new(&server);
+    for (name, algorithm, _) in keys {
+        create_key(&http, name, algorithm);
+    }
+    let token = http.create_app(app);
+    for (name, _, operations) in keys {
+        http.grant(name, app, operations);
+    }
+    (server, addr, token)
 }
 
 fn path(dir: &Path, name: &str) -> String {
@@ -72,16 +102,16 @@ fn path(dir: &Path, name: &str) -> String {
 #[test]
 fn files_and_pipes_round_trip_through_encrypt_decrypt_rewrap_and_datakey() {
     let dir = tempfile::tempdir().unwrap();
-    let server = dev_server(&dir.path().join("data"));
-    let addr = server.url("");
-    let http = Http::new(&server);
-    create_key(&http, "files", "aes-256-gcm");
-    let app = http.create_app("batch");
-    http.grant(
-        "files",
+    let (server, addr, app) = server_with_app(
+        dir.path(),
         "batch",
-        &["encrypt", "decrypt", "rewrap", "datakey"],
+        &[(
+            "files",
+            "aes-256-gcm",
+            &["encrypt", "decrypt", "rewrap", "datakey"],
+        )],
     );
+    let http = Http::new(&server);
     let t = Some(app.as_str());
 
     // A file of every byte value, encrypted to a file and decrypted back to stdout.
@@ -124,16 +154,12 @@ fn files_and_pipes_round_trip_through_encrypt_decrypt_rewrap_and_datakey() {
     assert_eq!(s, 200, "{b}");
     // The wrong context, or none, fails with the server's code and a non-zero exit.
     for wrong in [&["--context", "order-9999"][..], &[][..]] {
-        let out = cli(
+        let out = fails(
             &addr,
             t,
             &[&["decrypt", "--key", "files", "--in", &ct][..], wrong].concat(),
             b"",
-        );
-        assert!(
-            !out.ok && out.stderr.contains("decryption_failed"),
-            "{}",
-            out.stderr
+            "decryption_failed",
         );
         assert!(out.stdout.is_empty());
     }
@@ -219,53 +245,52 @@ fn files_and_pipes_round_trip_through_encrypt_decrypt_rewrap_and_datakey() {
         b"",
     );
     assert_eq!(std::fs::read(&small).unwrap().len(), 16);
-    let out = cli(
+    fails(
         &addr,
         t,
         &["datakey", "--key", "files", "--bits", "512"],
         b"",
-    );
-    assert!(
-        !out.ok && out.stderr.contains("128 or 256 bits"),
-        "{}",
-        out.stderr
+        "128 or 256 bits",
     );
 
     // No token: the message says where the token goes.
-    let out = cli(&addr, None, &["encrypt", "--key", "files"], b"x");
-    assert!(
-        !out.ok && out.stderr.contains("KMS_TOKEN"),
-        "{}",
-        out.stderr
+    fails(
+        &addr,
+        None,
+        &["encrypt", "--key", "files"],
+        b"x",
+        "KMS_TOKEN",
     );
     // Another app, without a grant, gets the server's refusal.
     let other = http.create_app("other");
-    let out = cli(&addr, Some(&other), &["encrypt", "--key", "files"], b"x");
-    assert!(
-        !out.ok && out.stderr.contains("403 operation_not_granted"),
-        "{}",
-        out.stderr
+    fails(
+        &addr,
+        Some(&other),
+        &["encrypt", "--key", "files"],
+        b"x",
+        "403 operation_not_granted",
     );
     // An empty ciphertext is named as such before anything is sent.
-    let out = cli(&addr, t, &["decrypt", "--key", "files"], b"\n");
-    assert!(
-        !out.ok && out.stderr.contains("no ciphertext"),
-        "{}",
-        out.stderr
+    fails(
+        &addr,
+        t,
+        &["decrypt", "--key", "files"],
+        b"\n",
+        "no ciphertext",
     );
 }
 
 #[test]
 fn signatures_and_macs_verify_and_a_tampered_file_fails_with_a_non_zero_exit() {
     let dir = tempfile::tempdir().unwrap();
-    let server = dev_server(&dir.path().join("data"));
-    let addr = server.url("");
-    let http = Http::new(&server);
-    create_key(&http, "signer", "ecdsa-p256");
-    create_key(&http, "macs", "hmac-sha256");
-    let app = http.create_app("release");
-    http.grant("signer", "release", &["sign", "verify"]);
-    http.grant("macs", "release", &["hmac"]);
+    let (_server, addr, app) = server_with_app(
+        dir.path(),
+        "release",
+        &[
+            ("signer", "ecdsa-p256", &["sign", "verify"]),
+            ("macs", "hmac-sha256", &["hmac"]),
+        ],
+    );
     let t = Some(app.as_str());
 
     let doc = path(dir.path(), "release.tar");
@@ -330,7 +355,7 @@ fn signatures_and_macs_verify_and_a_tampered_file_fails_with_a_non_zero_exit() {
     );
     assert!(out.stdout.is_empty());
     // A signature that is not `kms:NNNNN:<base64>` is the server's 400, also non-zero.
-    let out = cli(
+    fails(
         &addr,
         t,
         &[
@@ -343,11 +368,7 @@ fn signatures_and_macs_verify_and_a_tampered_file_fails_with_a_non_zero_exit() {
             "not-a-signature",
         ],
         b"",
-    );
-    assert!(
-        !out.ok && out.stderr.contains("400 invalid_signature"),
-        "{}",
-        out.stderr
+        "400 invalid_signature",
     );
 
     // HMAC: the tag, then --verify on the same and on a changed input.
@@ -368,7 +389,7 @@ fn signatures_and_macs_verify_and_a_tampered_file_fails_with_a_non_zero_exit() {
         b"",
     );
     assert_eq!(out.text(), "valid\n");
-    let out = cli(
+    fails(
         &addr,
         t,
         &[
@@ -381,11 +402,7 @@ fn signatures_and_macs_verify_and_a_tampered_file_fails_with_a_non_zero_exit() {
             tag.trim(),
         ],
         b"",
-    );
-    assert!(
-        !out.ok && out.stderr.contains("INVALID: the MAC does not match"),
-        "{}",
-        out.stderr
+        "INVALID: the MAC does not match",
     );
 }
 
@@ -409,7 +426,6 @@ fn random_bytes_come_raw_hex_or_base64_in_the_length_asked() {
     let b64 = ok(&addr, t, &["random", "3", "--base64"], b"").text();
     assert_eq!(b64.trim().len(), 4, "{b64}");
     for bad in ["0", "1025"] {
-        let out = cli(&addr, t, &["random", bad], b"");
-        assert!(!out.ok && out.stderr.contains("1..=1024"), "{}", out.stderr);
+        fails(&addr, t, &["random", bad], b"", "1..=1024");
     }
 }

@@ -7,10 +7,9 @@ use base64::engine::general_purpose::STANDARD;
 use kms_engine::EngineError;
 use kms_engine::crypto::export;
 use kms_engine::ids::KeyVersion;
-use kms_engine::store::StoreError;
 use serde::{Deserialize, Serialize};
 
-use super::view::key_id;
+use super::view::key_by_name;
 use crate::approvals::invocation::Invocation;
 use crate::approvals::ran::{Mode, Ran};
 use crate::context::Control;
@@ -53,12 +52,7 @@ pub async fn apply(
     params: Params,
     mode: Mode,
 ) -> Result<Ran, ControlError> {
-    let id = key_id(ctl, &params.name).await?;
-    let key = ctl
-        .store
-        .load_key(id)
-        .await?
-        .ok_or(StoreError::NotFound("key"))?;
+    let key = key_by_name(ctl, &params.name).await?;
     if !key.settings.exportable {
         return Err(not_exportable(&params.name));
     }

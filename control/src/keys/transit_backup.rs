@@ -17,10 +17,9 @@ use base64::engine::general_purpose::STANDARD;
 use kms_engine::crypto::mac::MacKey;
 use kms_engine::ids::KeyId;
 use kms_engine::keyring::{KeyEntry, KeySettings, Purpose};
-use kms_engine::store::StoreError;
 use serde::{Deserialize, Serialize};
 
-use super::view::key_id;
+use super::view::key_by_name;
 use crate::approvals::invocation::Invocation;
 use crate::context::Control;
 use crate::error::ControlError;
@@ -164,12 +163,7 @@ pub async fn backup(
     invocation: &Invocation,
     params: &Params,
 ) -> Result<String, ControlError> {
-    let id = key_id(ctl, &params.name).await?;
-    let key = ctl
-        .store
-        .load_key(id)
-        .await?
-        .ok_or(StoreError::NotFound("key"))?;
+    let key = key_by_name(ctl, &params.name).await?;
     check(&key)?;
     let body = Body {
         format: FORMAT.into(),
@@ -199,7 +193,11 @@ pub async fn backup(
         ctl,
         "transit_backup_key",
         format!("key:{}", params.name),
-        Some(format!("key_id={id} versions={}", key.versions().len())),
+        Some(format!(
+            "key_id={} versions={}",
+            key.id,
+            key.versions().len()
+        )),
     );
     ctl.audit.record(event).await;
     Ok(STANDARD.encode(json))

@@ -12,11 +12,10 @@ use kms_engine::crypto::transit_export::{ExportKind, vault_form};
 use kms_engine::ids::KeyVersion;
 use kms_engine::keyring::KeyEntry;
 use kms_engine::secret::SecretString;
-use kms_engine::store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::view::key_id;
+use super::view::key_by_name;
 use crate::approvals::invocation::Invocation;
 use crate::context::Control;
 use crate::error::ControlError;
@@ -92,12 +91,7 @@ pub async fn export(
     invocation: &Invocation,
     params: &Params,
 ) -> Result<BTreeMap<u32, SecretString>, ControlError> {
-    let id = key_id(ctl, &params.name).await?;
-    let key = ctl
-        .store
-        .load_key(id)
-        .await?
-        .ok_or(StoreError::NotFound("key"))?;
+    let key = key_by_name(ctl, &params.name).await?;
     check(&key, params)?;
     let kind = ExportKind::parse(&params.kind)?;
     let mut out = BTreeMap::new();

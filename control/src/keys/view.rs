@@ -197,3 +197,14 @@ pub async fn key_id(ctl: &Control, name: &str) -> Result<KeyId, ControlError> {
     let key_name = kms_engine::ids::KeyName::new(name).map_err(|_| not_found())?;
     ctl.store.key_id(&key_name).await?.ok_or_else(not_found)
 }
+
+/// A key by name, as the store holds it now (404 `key_not_found` naming it; a key gone between
+/// the two reads is the store's `not_found`).
+pub async fn key_by_name(ctl: &Control, name: &str) -> Result<KeyEntry, ControlError> {
+    let id = key_id(ctl, name).await?;
+    Ok(ctl
+        .store
+        .load_key(id)
+        .await?
+        .ok_or(kms_engine::store::StoreError::NotFound("key"))?)
+}

@@ -13,9 +13,9 @@ use kms_engine::token::{self, TokenHash};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::attempt::{AttemptView, Progress};
+use super::attempt::AttemptView;
 use super::plans::RootPlan;
-use super::steps::{audited, current_threshold};
+use super::steps;
 use crate::context::Control;
 use crate::custodians::Custodian;
 use crate::error::ControlError;
@@ -37,10 +37,8 @@ pub struct Generated {
     pub revoked: u64,
 }
 
-pub enum Update {
-    Pending(AttemptView),
-    Done(Generated),
-}
+/// What a share submission led to: more shares needed, or the new token.
+pub type Update = steps::Update<Generated>;
 
 pub async fn init(
     ctl: &Control,
@@ -48,18 +46,15 @@ pub async fn init(
     request: InitRequest,
     remote: Option<String>,
 ) -> Result<AttemptView, ControlError> {
-    audited(ctl, who, remote, "generate_root_init", async {
-        let required = current_threshold(ctl).await?;
+    let slot = &ctl.ceremonies.shares.generate_root;
+    steps::start(ctl, who, remote, "generate_root_init", slot, || {
         let recipient = Recipient::from_pem(&request.public_key)?;
         let fingerprint = recipient.fingerprint().to_owned();
-        let view = ctl.ceremonies.shares.generate_root.start(
+        Ok((
             RootPlan { recipient },
             json!({ "public_key_fingerprint": fingerprint }),
-            who,
-            required,
-            ctl.clock.now(),
-        )?;
-        Ok((view, format!("public_key_fingerprint={fingerprint}")))
+            format!("public_key_fingerprint={fingerprint}"),
+        ))
     })
     .await
 }
@@ -73,15 +68,8 @@ pub async fn cancel(
     who: &Custodian,
     remote: Option<String>,
 ) -> Result<AttemptView, ControlError> {
-    audited(ctl, who, remote, "generate_root_cancel", async {
-        let view = ctl
-            .ceremonies
-            .shares
-            .generate_root
-            .cancel(ctl.clock.now())?;
-        Ok((view, String::new()))
-    })
-    .await
+    let slot = &ctl.ceremonies.shares.generate_root;
+    steps::cancel(ctl, who, remote, "generate_root_cancel", slot).await
 }
 
 /// Adds `who`'s current share; the share that meets the threshold makes the token.
@@ -92,61 +80,65 @@ pub async fn update(
     share: SecretString,
     remote: Option<String>,
 ) -> Result<Update, ControlError> {
-    audited(ctl, who, remote, "generate_root_update", async {
-        let progress =
-            ctl.ceremonies
-                .shares
-                .generate_root
-                .submit(nonce, who, share, ctl.clock.now())?;
-        let (plan, shares, custodians) = match progress {
-            Progress::Pending(view) => {
-                let detail = format!("progress={}/{}", view.progress, view.required);
-                return Ok((Update::Pending(view), detail));
-            }
-            Progress::Ready {
-                plan,
-                shares,
-                custodians,
-            } => (plan, shares, custodians),
-        };
-        // The shares must reconstruct the unseal key: a quorum of real shares, not of guesses.
-        ctl.hsm.check_shares(shares).await?;
-        let root = token::generate();
-        let sealed = plan.recipient.seal(root.expose().as_bytes())?;
-        let actor = format!("custodian:{}", who.name);
-        let mut revoke = ctl.event(
-            actor.clone(),
-            "revoke_root_tokens",
-            Some("root-tokens".into()),
-            Outcome::Success,
-        );
-        revoke.detail = Some("generate-root: every earlier root token".into());
-        let (_, revoked) = ctl.store.revoke_root_tokens(&revoke).await?;
-        let detail = format!(
-            "new root token from shares of {}; encrypted to {}; {revoked} earlier root tokens revoked",
-            custodians.join(","),
-            sealed.fingerprint
-        );
-        let mut made = ctl.event(
-            actor,
-            "generate_root",
-            Some(format!("root-token:{GENERATED_ROOT_LABEL}")),
-            Outcome::Success,
-        );
-        made.detail = Some(detail.clone());
-        let revision = ctl
-            .store
-            .put_root_token(GENERATED_ROOT_LABEL, &TokenHash::of(root.expose()), &made)
-            .await?;
-        // The new token works from the next request on.
-        ctl.synced(revision).await;
-        Ok((
-            Update::Done(Generated {
-                encrypted_root_token: sealed,
-                revoked,
-            }),
-            detail,
-        ))
-    })
+    let slot = &ctl.ceremonies.shares.generate_root;
+    steps::submit(
+        ctl,
+        who,
+        remote,
+        "generate_root_update",
+        slot,
+        nonce,
+        share,
+        |plan, shares, custodians| generate(ctl, who, plan, shares, custodians),
+    )
     .await
+}
+
+/// The quorum is in: checks the shares, revokes every earlier root token and records the new
+/// one, encrypted to the plan's recipient.
+async fn generate(
+    ctl: &Control,
+    who: &Custodian,
+    plan: RootPlan,
+    shares: Vec<SecretString>,
+    custodians: Vec<String>,
+) -> Result<(Generated, String), ControlError> {
+    // The shares must reconstruct the unseal key: a quorum of real shares, not of guesses.
+    ctl.hsm.check_shares(shares).await?;
+    let root = token::generate();
+    let sealed = plan.recipient.seal(root.expose().as_bytes())?;
+    let actor = format!("custodian:{}", who.name);
+    let mut revoke = ctl.event(
+        actor.clone(),
+        "revoke_root_tokens",
+        Some("root-tokens".into()),
+        Outcome::Success,
+    );
+    revoke.detail = Some("generate-root: every earlier root token".into());
+    let (_, revoked) = ctl.store.revoke_root_tokens(&revoke).await?;
+    let detail = format!(
+        "new root token from shares of {}; encrypted to {}; {revoked} earlier root tokens revoked",
+        custodians.join(","),
+        sealed.fingerprint
+    );
+    let mut made = ctl.event(
+        actor,
+        "generate_root",
+        Some(format!("root-token:{GENERATED_ROOT_LABEL}")),
+        Outcome::Success,
+    );
+    made.detail = Some(detail.clone());
+    let revision = ctl
+        .store
+        .put_root_token(GENERATED_ROOT_LABEL, &TokenHash::of(root.expose()), &made)
+        .await?;
+    // The new token works from the next request on.
+    ctl.synced(revision).await;
+    Ok((
+        Generated {
+            encrypted_root_token: sealed,
+            revoked,
+        },
+        detail,
+    ))
 }

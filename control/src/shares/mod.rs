@@ -6,8 +6,9 @@
 //! A PKCS#11 HSM has no shares: both answer `400 not_supported`.
 //!
 //! Files: `attempt.rs` (the registry of an open attempt), `plans.rs` (what each will do),
-//! `ops.rs` (the two slots the ceremony registry holds), `steps.rs` (checks and audit shared by
-//! both), `deliver.rs` (shares out, encrypted), `rekey.rs` and `generate_root.rs` (the steps).
+//! `ops.rs` (the two slots the ceremony registry holds), `steps.rs` (checks, audit, and the
+//! start, cancel and submit steps shared by both), `deliver.rs` (shares out, encrypted),
+//! `rekey.rs` and `generate_root.rs` (what each does).
 
 pub mod attempt;
 pub mod deliver;

@@ -8,10 +8,10 @@ use kms_hsm::Sealing;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::attempt::{AttemptView, Progress};
+use super::attempt::AttemptView;
 use super::deliver::{self, Delivered};
 use super::plans::RekeyPlan;
-use super::steps::{audited, current_threshold};
+use super::steps;
 use crate::context::Control;
 use crate::custodians::Custodian;
 use crate::error::ControlError;
@@ -33,10 +33,8 @@ pub struct Rekeyed {
     pub delivered: Delivered,
 }
 
-pub enum Update {
-    Pending(AttemptView),
-    Done(Rekeyed),
-}
+/// What a share submission led to: more shares needed, or the new split.
+pub type Update = steps::Update<Rekeyed>;
 
 fn plan(r: InitRequest) -> Result<(RekeyPlan, serde_json::Value), ControlError> {
     // A threshold of one would put the whole unseal key in one person's hands.
@@ -68,16 +66,11 @@ pub async fn init(
     request: InitRequest,
     remote: Option<String>,
 ) -> Result<AttemptView, ControlError> {
-    audited(ctl, who, remote, "rekey_init", async {
-        let required = current_threshold(ctl).await?;
+    let slot = &ctl.ceremonies.shares.rekey;
+    steps::start(ctl, who, remote, "rekey_init", slot, || {
         let (plan, shown) = plan(request)?;
         let detail = format!("plan={shown}");
-        let view =
-            ctl.ceremonies
-                .shares
-                .rekey
-                .start(plan, shown, who, required, ctl.clock.now())?;
-        Ok((view, detail))
+        Ok((plan, shown, detail))
     })
     .await
 }
@@ -91,10 +84,13 @@ pub async fn cancel(
     who: &Custodian,
     remote: Option<String>,
 ) -> Result<AttemptView, ControlError> {
-    audited(ctl, who, remote, "rekey_cancel", async {
-        let view = ctl.ceremonies.shares.rekey.cancel(ctl.clock.now())?;
-        Ok((view, String::new()))
-    })
+    steps::cancel(
+        ctl,
+        who,
+        remote,
+        "rekey_cancel",
+        &ctl.ceremonies.shares.rekey,
+    )
     .await
 }
 
@@ -106,41 +102,42 @@ pub async fn update(
     share: SecretString,
     remote: Option<String>,
 ) -> Result<Update, ControlError> {
-    audited(ctl, who, remote, "rekey_update", async {
-        let progress = ctl
-            .ceremonies
-            .shares
-            .rekey
-            .submit(nonce, who, share, ctl.clock.now())?;
-        match progress {
-            Progress::Pending(view) => {
-                let detail = format!("progress={}/{}", view.progress, view.required);
-                Ok((Update::Pending(view), detail))
-            }
-            Progress::Ready {
-                plan,
-                shares,
-                custodians,
-            } => {
-                let new = ctl.hsm.rekey(shares, plan.sealing).await?;
-                let delivered = deliver::deliver(new, plan.recipients.as_deref())?;
-                let detail = format!(
-                    "rekeyed with shares of {}: {} shares, threshold {}; {}",
-                    custodians.join(","),
-                    plan.sealing.shares,
-                    plan.sealing.threshold,
-                    delivered.describe()
-                );
-                Ok((
-                    Update::Done(Rekeyed {
-                        shares: plan.sealing.shares,
-                        threshold: plan.sealing.threshold,
-                        delivered,
-                    }),
-                    detail,
-                ))
-            }
-        }
-    })
+    let slot = &ctl.ceremonies.shares.rekey;
+    steps::submit(
+        ctl,
+        who,
+        remote,
+        "rekey_update",
+        slot,
+        nonce,
+        share,
+        |plan, shares, custodians| rekey(ctl, plan, shares, custodians),
+    )
     .await
+}
+
+/// The quorum is in: the HSM re-splits the unseal key, and the new shares go out.
+async fn rekey(
+    ctl: &Control,
+    plan: RekeyPlan,
+    shares: Vec<SecretString>,
+    custodians: Vec<String>,
+) -> Result<(Rekeyed, String), ControlError> {
+    let new = ctl.hsm.rekey(shares, plan.sealing).await?;
+    let delivered = deliver::deliver(new, plan.recipients.as_deref())?;
+    let detail = format!(
+        "rekeyed with shares of {}: {} shares, threshold {}; {}",
+        custodians.join(","),
+        plan.sealing.shares,
+        plan.sealing.threshold,
+        delivered.describe()
+    );
+    Ok((
+        Rekeyed {
+            shares: plan.sealing.shares,
+            threshold: plan.sealing.threshold,
+            delivered,
+        },
+        detail,
+    ))
 }

@@ -1,9 +1,12 @@
-//! What rekey and generate-root share: the current threshold (or `not_supported`), and the
-//! audit record of every step, refused or done, under the custodian's name.
+//! What rekey and generate-root share: the current threshold (or `not_supported`), the audit
+//! record of every step, refused or done, under the custodian's name, and the steps themselves
+//! on an attempt's slot (start, cancel, submit a share).
 
 use kms_engine::audit::Outcome;
+use kms_engine::secret::SecretString;
 use kms_hsm::HsmError;
 
+use super::attempt::{AttemptView, Progress, Slot};
 use crate::context::Control;
 use crate::custodians::Custodian;
 use crate::error::ControlError;
@@ -60,4 +63,80 @@ pub async fn audited<T>(
             Err(e)
         }
     }
+}
+
+/// Where a share submission left the operation: more shares needed, or done (`T`).
+pub enum Update<T> {
+    Pending(AttemptView),
+    Done(T),
+}
+
+/// Opens an attempt in `slot`, audited as `action`: the current threshold first, then `plan`
+/// gives the plan, what custodians are shown of it, and the audit detail.
+pub async fn start<P>(
+    ctl: &Control,
+    who: &Custodian,
+    remote: Option<String>,
+    action: &str,
+    slot: &Slot<P>,
+    plan: impl FnOnce() -> Result<(P, serde_json::Value, String), ControlError>,
+) -> Result<AttemptView, ControlError> {
+    audited(ctl, who, remote, action, async {
+        let required = current_threshold(ctl).await?;
+        let (plan, shown, detail) = plan()?;
+        let view = slot.start(plan, shown, who, required, ctl.clock.now())?;
+        Ok((view, detail))
+    })
+    .await
+}
+
+/// Ends the attempt open in `slot`, audited as `action`.
+pub async fn cancel<P>(
+    ctl: &Control,
+    who: &Custodian,
+    remote: Option<String>,
+    action: &str,
+    slot: &Slot<P>,
+) -> Result<AttemptView, ControlError> {
+    audited(ctl, who, remote, action, async {
+        let view = slot.cancel(ctl.clock.now())?;
+        Ok((view, String::new()))
+    })
+    .await
+}
+
+/// Adds `who`'s share to the attempt `nonce` names in `slot`, audited as `action`; the share
+/// that meets the threshold runs `run` with the plan, the shares and their custodians' names,
+/// which gives the result and the audit detail.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit<P, T, Fut>(
+    ctl: &Control,
+    who: &Custodian,
+    remote: Option<String>,
+    action: &str,
+    slot: &Slot<P>,
+    nonce: &str,
+    share: SecretString,
+    run: impl FnOnce(P, Vec<SecretString>, Vec<String>) -> Fut,
+) -> Result<Update<T>, ControlError>
+where
+    Fut: std::future::Future<Output = Result<(T, String), ControlError>>,
+{
+    audited(ctl, who, remote, action, async {
+        match slot.submit(nonce, who, share, ctl.clock.now())? {
+            Progress::Pending(view) => {
+                let detail = format!("progress={}/{}", view.progress, view.required);
+                Ok((Update::Pending(view), detail))
+            }
+            Progress::Ready {
+                plan,
+                shares,
+                custodians,
+            } => {
+                let (done, detail) = run(plan, shares, custodians).await?;
+                Ok((Update::Done(done), detail))
+            }
+        }
+    })
+    .await
 }

@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use super::history::{Event, record_event, touch_key};
 use super::policies::{POLICIES_ALL, POLICIES_ONE};
-use super::{DbRow, Pool, Store, Tx};
+use super::{Db, DbRow, Pool, Store, Tx};
 use super::errors::{db_err, unique_err};
 use crate::rows::{self, corrupt};
 
@@ -209,6 +209,27 @@ pub(super) async fn require_active_master_key(tx: &mut Tx, wrapped: &WrappedKey)
     }
 }
 
+/// A query on the `keys` table before its settings columns are bound.
+pub(super) type KeyQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
+
+/// Binds a key's settings as the next eleven parameters, in the `keys` table's column order:
+/// deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, deletion_allowed,
+/// derived, convergent, imported, min_encryption_version, allow_plaintext_backup.
+pub(super) fn bind_settings<'q>(query: KeyQuery<'q>, s: &KeySettings) -> KeyQuery<'q> {
+    query
+        .bind(i64::from(s.deterministic))
+        .bind(s.rotation_period_ms)
+        .bind(s.notice_period_ms)
+        .bind(i64::from(s.exportable))
+        .bind(s.purpose.code())
+        .bind(i64::from(s.deletion_allowed))
+        .bind(i64::from(s.derived))
+        .bind(i64::from(s.convergent))
+        .bind(i64::from(s.imported))
+        .bind(i64::from(s.min_encryption_version))
+        .bind(i64::from(s.allow_plaintext_backup))
+}
+
 async fn insert_version(
     tx: &mut Tx,
     key: KeyId,
@@ -241,29 +262,21 @@ impl Store {
         audit_event: &AuditEvent,
     ) -> Result<Revision, StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, updated_at, \
-             deterministic, rotation_period_ms, notice_period_ms, exportable, purpose, \
-             deletion_allowed, derived, convergent, imported, min_encryption_version, \
-             allow_plaintext_backup) \
-             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        bind_settings(
+            sqlx::query(
+                "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, \
+                 updated_at, deterministic, rotation_period_ms, notice_period_ms, exportable, \
+                 purpose, deletion_allowed, derived, convergent, imported, \
+                 min_encryption_version, allow_plaintext_backup) \
+                 VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(key.id.as_bytes().to_vec())
+            .bind(key.name.as_str())
+            .bind(i64::from(key.algorithm.code()))
+            .bind(key.at.millis())
+            .bind(key.at.millis()),
+            &key.settings,
         )
-        .bind(key.id.as_bytes().to_vec())
-        .bind(key.name.as_str())
-        .bind(i64::from(key.algorithm.code()))
-        .bind(key.at.millis())
-        .bind(key.at.millis())
-        .bind(i64::from(key.settings.deterministic))
-        .bind(key.settings.rotation_period_ms)
-        .bind(key.settings.notice_period_ms)
-        .bind(i64::from(key.settings.exportable))
-        .bind(key.settings.purpose.code())
-        .bind(i64::from(key.settings.deletion_allowed))
-        .bind(i64::from(key.settings.derived))
-        .bind(i64::from(key.settings.convergent))
-        .bind(i64::from(key.settings.imported))
-        .bind(i64::from(key.settings.min_encryption_version))
-        .bind(i64::from(key.settings.allow_plaintext_backup))
         .execute(&mut *tx)
         .await
         .map_err(unique_err(StoreError::AlreadyExists("key")))?;

@@ -10,8 +10,21 @@ use kms_engine::store::{Change, KeyRestore, Revision, StoreError};
 use super::Store;
 use super::errors::{db_err, unique_err};
 use super::history::{Event, record_event};
-use super::keys::require_active_master_key;
+use super::keys::{KeyQuery, bind_settings, require_active_master_key};
 use crate::rows;
+
+/// `sql` (an insert or an update of the `keys` row) with the restored key's row bound: name,
+/// algorithm, min_decryption_version, created_at, updated_at (the restore's time), its settings
+/// (`bind_settings`), then the id as the seventeenth parameter.
+fn key_row<'q>(sql: &'static str, r: &'q KeyRestore) -> KeyQuery<'q> {
+    let row = sqlx::query(sql)
+        .bind(r.name.as_str())
+        .bind(i64::from(r.algorithm.code()))
+        .bind(i64::from(r.min_decryption_version.get()))
+        .bind(r.created_at.millis())
+        .bind(r.at.millis());
+    bind_settings(row, &r.settings).bind(r.id.as_bytes().to_vec())
+}
 
 impl Store {
     pub(super) async fn restore_key_tx(
@@ -39,7 +52,6 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_err)?;
-        let s = &r.settings;
         match row {
             // Live: only with `force` (Vault's), which replaces its versions; never renamed.
             Some((name, None)) if !r.force || name != r.name.as_str() => {
@@ -61,31 +73,15 @@ impl Store {
                         "the key has versions the backup does not hold",
                     ));
                 }
-                sqlx::query(
+                key_row(
                     "UPDATE keys SET name = $1, algorithm = $2, min_decryption_version = $3, \
                      created_at = $4, updated_at = $5, deterministic = $6, \
                      rotation_period_ms = $7, notice_period_ms = $8, exportable = $9, \
                      purpose = $10, deletion_allowed = $11, derived = $12, convergent = $13, \
                      imported = $14, min_encryption_version = $15, allow_plaintext_backup = $16, \
                      deleted_at = NULL WHERE id = $17",
+                    r,
                 )
-                .bind(r.name.as_str())
-                .bind(i64::from(r.algorithm.code()))
-                .bind(i64::from(r.min_decryption_version.get()))
-                .bind(r.created_at.millis())
-                .bind(r.at.millis())
-                .bind(i64::from(s.deterministic))
-                .bind(s.rotation_period_ms)
-                .bind(s.notice_period_ms)
-                .bind(i64::from(s.exportable))
-                .bind(s.purpose.code())
-                .bind(i64::from(s.deletion_allowed))
-                .bind(i64::from(s.derived))
-                .bind(i64::from(s.convergent))
-                .bind(i64::from(s.imported))
-                .bind(i64::from(s.min_encryption_version))
-                .bind(i64::from(s.allow_plaintext_backup))
-                .bind(id.clone())
                 .execute(&mut *tx)
                 .await
                 .map_err(unique_err(StoreError::AlreadyExists("key")))?;
@@ -96,30 +92,14 @@ impl Store {
                     .map_err(db_err)?;
             }
             None => {
-                sqlx::query(
-                    "INSERT INTO keys (id, name, algorithm, min_decryption_version, created_at, \
+                key_row(
+                    "INSERT INTO keys (name, algorithm, min_decryption_version, created_at, \
                      updated_at, deterministic, rotation_period_ms, notice_period_ms, \
                      exportable, purpose, deletion_allowed, derived, convergent, imported, \
-                     min_encryption_version, allow_plaintext_backup) VALUES ($1, $2, $3, $4, \
-                     $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                     min_encryption_version, allow_plaintext_backup, id) VALUES ($1, $2, $3, \
+                     $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                    r,
                 )
-                .bind(id.clone())
-                .bind(r.name.as_str())
-                .bind(i64::from(r.algorithm.code()))
-                .bind(i64::from(r.min_decryption_version.get()))
-                .bind(r.created_at.millis())
-                .bind(r.at.millis())
-                .bind(i64::from(s.deterministic))
-                .bind(s.rotation_period_ms)
-                .bind(s.notice_period_ms)
-                .bind(i64::from(s.exportable))
-                .bind(s.purpose.code())
-                .bind(i64::from(s.deletion_allowed))
-                .bind(i64::from(s.derived))
-                .bind(i64::from(s.convergent))
-                .bind(i64::from(s.imported))
-                .bind(i64::from(s.min_encryption_version))
-                .bind(i64::from(s.allow_plaintext_backup))
                 .execute(&mut *tx)
                 .await
                 .map_err(unique_err(StoreError::AlreadyExists("key")))?;

@@ -1,6 +1,7 @@
 //! Conformance: Vault Transit's `allow_plaintext_backup` is stored and only turned on, and a key
 //! restored from a backup (`KeyStore::restore_key`) comes back under its own id and versions:
-//! over a deleted key's row, or with `force` over itself, never over another key's name.
+//! over a deleted key's row, or with `force` over itself, never over another key's name; an id
+//! the store never held becomes a new row.
 
 use kms_engine::ids::{KeyId, KeyName};
 use kms_engine::keyring::KeyEntry;
@@ -152,4 +153,16 @@ pub async fn a_backed_up_key_is_restored_under_its_id(store: &dyn KeyStore) {
     assert!(store.load_key(squatter).await.unwrap().is_some());
     let history = store.key_history(id).await.unwrap();
     assert!(history.iter().any(|e| e.action == "restore"), "{history:?}");
+
+    // An id this store never held: a new row, with the backup's settings and versions.
+    let mut copy = restore_of(&backed_up, "ledger-copy", false);
+    copy.id = KeyId::random();
+    store.restore_key(&copy, &event("restore")).await.unwrap();
+    let new = store.load_key(copy.id).await.unwrap().unwrap();
+    assert_eq!(new.name.as_str(), "ledger-copy");
+    assert_eq!(new.algorithm, backed_up.algorithm);
+    assert_eq!(new.settings, backed_up.settings);
+    assert_eq!(new.created_at, backed_up.created_at);
+    assert_eq!(new.min_decryption_version, backed_up.min_decryption_version);
+    assert_eq!(shown(&new), shown(&backed_up));
 }

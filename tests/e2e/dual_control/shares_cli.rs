@@ -142,14 +142,15 @@ fn custodians_get_encrypted_shares_on_the_command_line_and_open_only_their_own()
         "pw-bob\n",
     );
     let nonce = field(&out, "Nonce:")[0].to_owned();
-    let update = |who: &str, key: &str, ct: &str, op: &str| {
+    // A custodian's `kms hsm rekey|generate-root update` with their encrypted share.
+    let update = |op: &str, nonce: &str, who: &str, key: &str, ct: &str| {
         ok(
             &[
                 "hsm",
                 op,
                 "update",
                 "--nonce",
-                &nonce,
+                nonce,
                 "--custodian",
                 who,
                 "--private-key",
@@ -159,8 +160,8 @@ fn custodians_get_encrypted_shares_on_the_command_line_and_open_only_their_own()
             &format!("{}\n{ct}\n", password(who)),
         )
     };
-    update("alice", "k1.pem", &share(1), "rekey");
-    let done = update("carol", "k3.pem", &share(3), "rekey");
+    update("rekey", &nonce, "alice", "k1.pem", &share(1));
+    let done = update("rekey", &nonce, "carol", "k3.pem", &share(3));
     assert!(done.contains("old shares no longer work"), "{done}");
     let new = |n: usize| field(&done, &format!("Encrypted share {n} "))[0].to_owned();
 
@@ -179,25 +180,8 @@ fn custodians_get_encrypted_shares_on_the_command_line_and_open_only_their_own()
         "pw-carol\n",
     );
     let nonce = field(&out, "Nonce:")[0].to_owned();
-    let update = |who: &str, key: &str, ct: &str| {
-        ok(
-            &[
-                "hsm",
-                "generate-root",
-                "update",
-                "--nonce",
-                &nonce,
-                "--custodian",
-                who,
-                "--private-key",
-                &path(key),
-            ],
-            &server.addr,
-            &format!("{}\n{ct}\n", password(who)),
-        )
-    };
-    update("dave", "n1.pem", &new(1));
-    let done = update("erin", "n2.pem", &new(2));
+    update("generate-root", &nonce, "dave", "n1.pem", &new(1));
+    let done = update("generate-root", &nonce, "erin", "n2.pem", &new(2));
     let ct = field(&done, "Encrypted root token")[0].to_owned();
     let fresh = decrypt(&path("root.pem"), &ct);
     assert_eq!(server.http().get("/v1/hsm/status", Some(&fresh)).0, 200);

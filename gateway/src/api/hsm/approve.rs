@@ -10,7 +10,7 @@ use kms_control::ceremony::run::approve;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{custodian, remote};
+use super::as_custodian;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,12 +28,15 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let target = format!("ceremony:{id}");
-    let who = custodian(&state, &req, "ceremony_approve", Some(target)).await?;
     let component = body.into_inner().component;
-    let remote = remote(&req);
-    let approval = state
-        .on_control(move |ctl| async move { approve(&ctl, &who, &id, component, remote).await })
-        .await?;
+    let approval = as_custodian(
+        &state,
+        &req,
+        "ceremony_approve",
+        Some(target),
+        move |ctl, who, remote| async move { approve(&ctl, &who, &id, component, remote).await },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(match &approval.executed {
         None => json!({
             "ceremony": approval.ceremony,

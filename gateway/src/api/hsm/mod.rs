@@ -11,17 +11,22 @@ pub mod show;
 pub mod start;
 pub mod status;
 
+use std::sync::Arc;
+
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use kms_control::ceremony::custodian_login;
+use kms_control::context::Control;
 use kms_control::custodians::{Custodian, CustodianRole};
+use kms_control::error::ControlError;
 use kms_engine::audit::Outcome;
 use kms_engine::directory::Principal;
 use kms_engine::role::Role;
 use kms_engine::secret::SecretString;
+use serde::Deserialize;
 
 use crate::auth;
 use crate::error::ApiError;
@@ -97,4 +102,54 @@ async fn user_custodian(
 /// The caller's address, for the audit records of a custodian's steps.
 pub fn remote(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// A current unseal share submitted to a rekey or a generate-root (their `update`), for the
+/// attempt `nonce` names.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareSubmission {
+    nonce: String,
+    share: String,
+}
+
+/// A custodian's step: authenticates the custodian (audited as `action` on `target`), then runs
+/// `call` on the control runtime with the custodian and the caller's address.
+pub async fn as_custodian<F, Fut, T>(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    target: Option<String>,
+    call: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(Arc<Control>, Custodian, Option<String>) -> Fut,
+    Fut: Future<Output = Result<T, ControlError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let who = custodian(state, req, action, target).await?;
+    let remote = remote(req);
+    state.on_control(move |ctl| call(ctl, who, remote)).await
+}
+
+/// A share submission (rekey's or generate-root's `update`): [`as_custodian`], with the nonce
+/// and the share from the body.
+pub async fn submit_share<F, Fut, T>(
+    state: &AppState,
+    req: &HttpRequest,
+    action: &str,
+    body: ShareSubmission,
+    update: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(Arc<Control>, Custodian, String, SecretString, Option<String>) -> Fut,
+    Fut: Future<Output = Result<T, ControlError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let ShareSubmission { nonce, share } = body;
+    let share = SecretString::new(share);
+    as_custodian(state, req, action, None, move |ctl, who, remote| {
+        update(ctl, who, nonce, share, remote)
+    })
+    .await
 }

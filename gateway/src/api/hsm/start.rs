@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::ceremony::plan::StartRequest;
 use kms_control::ceremony::run::start;
 
-use super::{custodian, remote};
+use super::as_custodian;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -15,11 +15,14 @@ pub async fn handle(
     req: HttpRequest,
     body: web::Json<StartRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = custodian(&state, &req, "ceremony_start", None).await?;
     let request = body.into_inner();
-    let remote = remote(&req);
-    let view = state
-        .on_control(move |ctl| async move { start(&ctl, &who, request, remote).await })
-        .await?;
+    let view = as_custodian(
+        &state,
+        &req,
+        "ceremony_start",
+        None,
+        move |ctl, who, remote| async move { start(&ctl, &who, request, remote).await },
+    )
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }

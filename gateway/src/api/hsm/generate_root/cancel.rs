@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::shares::generate_root::cancel;
 
-use crate::api::hsm::{custodian, remote};
+use crate::api::hsm::as_custodian;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -11,10 +11,13 @@ pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let who = custodian(&state, &req, "generate_root_cancel", None).await?;
-    let remote = remote(&req);
-    let view = state
-        .on_control(move |ctl| async move { cancel(&ctl, &who, remote).await })
-        .await?;
+    let view = as_custodian(
+        &state,
+        &req,
+        "generate_root_cancel",
+        None,
+        move |ctl, who, remote| async move { cancel(&ctl, &who, remote).await },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::shares::generate_root::{InitRequest, init};
 
-use crate::api::hsm::{custodian, remote};
+use crate::api::hsm::as_custodian;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -14,11 +14,14 @@ pub async fn handle(
     req: HttpRequest,
     body: web::Json<InitRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = custodian(&state, &req, "generate_root_init", None).await?;
     let request = body.into_inner();
-    let remote = remote(&req);
-    let view = state
-        .on_control(move |ctl| async move { init(&ctl, &who, request, remote).await })
-        .await?;
+    let view = as_custodian(
+        &state,
+        &req,
+        "generate_root_init",
+        None,
+        move |ctl, who, remote| async move { init(&ctl, &who, request, remote).await },
+    )
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }

@@ -1,5 +1,5 @@
-//! `GET /v1/hsm/generate-root` (custodian) → the open root-token generation: nonce, key fingerprint, progress, who submitted
-//! (`404 rekey_not_started` when there is none).
+//! `GET /v1/hsm/generate-root` (custodian) → the open root-token generation: nonce, key
+//! fingerprint, progress, who submitted (`404 generate_root_not_started` when there is none).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::shares::generate_root::status;

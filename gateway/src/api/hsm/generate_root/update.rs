@@ -6,32 +6,27 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::shares::generate_root::{Update, update};
-use kms_engine::secret::SecretString;
-use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::hsm::{custodian, remote};
+use crate::api::hsm::{ShareSubmission, submit_share};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Request {
-    nonce: String,
-    share: String,
-}
 
 pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<Request>,
+    body: web::Json<ShareSubmission>,
 ) -> Result<HttpResponse, ApiError> {
-    let who = custodian(&state, &req, "generate_root_update", None).await?;
-    let Request { nonce, share } = body.into_inner();
-    let share = SecretString::new(share);
-    let remote = remote(&req);
-    let done = state
-        .on_control(move |ctl| async move { update(&ctl, &who, &nonce, share, remote).await })
+    let done =
+        submit_share(
+            &state,
+            &req,
+            "generate_root_update",
+            body.into_inner(),
+            |ctl, who, nonce, share, remote| async move {
+                update(&ctl, &who, &nonce, share, remote).await
+            },
+        )
         .await?;
     Ok(HttpResponse::Ok().json(match done {
         Update::Pending(view) => json!({ "complete": false, "generate_root": view }),

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_control::shares::rekey::cancel;
 
-use crate::api::hsm::{custodian, remote};
+use crate::api::hsm::as_custodian;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -12,10 +12,13 @@ pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let who = custodian(&state, &req, "rekey_cancel", None).await?;
-    let remote = remote(&req);
-    let view = state
-        .on_control(move |ctl| async move { cancel(&ctl, &who, remote).await })
-        .await?;
+    let view = as_custodian(
+        &state,
+        &req,
+        "rekey_cancel",
+        None,
+        move |ctl, who, remote| async move { cancel(&ctl, &who, remote).await },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(view))
 }
