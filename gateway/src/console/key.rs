@@ -1,0 +1,298 @@
+//! `GET /ui/keys/{name}`: the key's versions (state, creation, the reason of their last change),
+//! their use as a chart, grants, policy and history, with the actions the person's roles allow:
+//! `POST /ui/keys/{name}/rotate` and `POST /ui/keys/{name}/versions/{version}/{change}`
+//! (`disable`, `enable`, `schedule-destruction`, `cancel-destruction`), each through the API's
+//! handler, so a destruction asked for by a person becomes an approval request as over the API.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::html::{csrf_field, esc, need_session, notice, page_with, pre, refusal, t, table, url};
+use super::session::Viewer;
+use super::{call, chart, csrf};
+use crate::api::admin;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct Reason {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The reason of the last change of `version` in the key's history.
+fn last_reason(key: &Value, version: &Value) -> Value {
+    key["history"]
+        .as_array()
+        .and_then(|h| h.iter().rev().find(|e| &e["version"] == version))
+        .map_or(Value::Null, |e| e["reason"].clone())
+}
+
+/// The forms for one version's changes that its state and the person's roles allow.
+fn version_actions(
+    viewer: &Viewer,
+    name: &str,
+    version: &Value,
+    state: &str,
+    active: bool,
+) -> String {
+    let changes: &[(&str, &str, &str)] = match state {
+        _ if active => &[],
+        "decrypt_only" => &[
+            ("disable", "Disable", "disable_version"),
+            (
+                "schedule-destruction",
+                "Schedule destruction",
+                "schedule_destruction_version",
+            ),
+        ],
+        "disabled" => &[
+            ("enable", "Enable", "enable_version"),
+            (
+                "schedule-destruction",
+                "Schedule destruction",
+                "schedule_destruction_version",
+            ),
+        ],
+        "scheduled_for_destruction" => &[(
+            "cancel-destruction",
+            "Cancel destruction",
+            "cancel_destruction_version",
+        )],
+        _ => &[],
+    };
+    let v = t(version);
+    changes
+        .iter()
+        .filter(|(_, _, action)| viewer.can(action))
+        .map(|(change, label, _)| {
+            format!(
+                r#"<form method="post" action="/ui/keys/{n}/versions/{v}/{change}" class="inline" id="v{v}-{change}">{csrf}<input name="reason" placeholder="reason" required><button>{label}</button></form>"#,
+                n = url(name),
+                csrf = csrf_field(viewer),
+            )
+        })
+        .collect()
+}
+
+fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
+    let active = &key["active_version"];
+    let versions: String = key["versions"]
+        .as_array()
+        .map(|vs| {
+            vs.iter()
+                .map(|v| {
+                    let state = v["state"].as_str().unwrap_or_default();
+                    let is_active = &v["version"] == active;
+                    format!(
+                        r#"<tr data-version="{n}" data-state="{st}"><td>{n}{a}</td><td class="state">{st}</td><td>{c}</td><td>{r}</td><td>{d}</td><td>{acts}</td></tr>"#,
+                        n = t(&v["version"]),
+                        a = if is_active { " (active)" } else { "" },
+                        st = esc(state),
+                        c = t(&v["created_at"]),
+                        r = t(&last_reason(key, &v["version"])),
+                        d = t(&v["destroy_at"]),
+                        acts = version_actions(viewer, name, &v["version"], state, is_active),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rotate = if viewer.can("rotate_key") {
+        format!(
+            r#"<form method="post" action="/ui/keys/{}/rotate" id="rotate">{}<input name="reason" id="rotate-reason" placeholder="reason" required><button id="rotate-button">Rotate</button></form>"#,
+            url(name),
+            csrf_field(viewer)
+        )
+    } else {
+        String::new()
+    };
+    let empty = Vec::new();
+    let usage = key["usage"].as_array().unwrap_or(&empty);
+    format!(
+        r#"{shown}<dl class="facts"><dt>Algorithm</dt><dd id="algorithm">{alg}</dd><dt>Active version</dt><dd id="active-version">{active}</dd><dt>Rotation period</dt><dd>{period}</dd><dt>Next rotation</dt><dd>{next}</dd><dt>Created</dt><dd>{created}</dd></dl>
+{rotate}
+<h2>Versions</h2><table id="versions"><thead><tr><th>Version</th><th>State</th><th>Created</th><th>Reason</th><th>Destroyed at</th><th></th></tr></thead><tbody>{versions}</tbody></table>
+<h2>Use per version</h2>{chart}{usage_table}
+<h2>Grants</h2>{grants}
+<h2>Usage policy</h2>{policy}
+<h2>History</h2>{history}"#,
+        alg = t(&key["algorithm"]),
+        active = t(active),
+        period = t(&key["rotation_period"]),
+        next = t(&key["next_rotation_at"]),
+        created = t(&key["created_at"]),
+        chart = chart::usage(usage),
+        usage_table = table(
+            usage,
+            &[
+                ("/version", "Version"),
+                ("/caller", "Caller"),
+                ("/operation", "Operation"),
+                ("/count", "Count"),
+                ("/last_used_at", "Last use")
+            ],
+            "usage"
+        ),
+        grants = table(
+            key["grants"].as_array().unwrap_or(&empty),
+            &[("/app", "App"), ("/operations", "Operations")],
+            "grants"
+        ),
+        policy = if key["policy"].is_null() {
+            "<p>None.</p>".to_owned()
+        } else {
+            pre(&key["policy"])
+        },
+        history = table(
+            key["history"].as_array().unwrap_or(&empty),
+            &[
+                ("/at", "At"),
+                ("/version", "Version"),
+                ("/action", "Action"),
+                ("/from_state", "From"),
+                ("/to_state", "To"),
+                ("/actor", "By"),
+                ("/reason", "Reason")
+            ],
+            "history"
+        ),
+    )
+}
+
+async fn render(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: &Viewer,
+    name: &str,
+    shown: &str,
+) -> HttpResponse {
+    let path = web::Path::from(name.to_owned());
+    match call::json(admin::get_key::handle(state, req, path).await).await {
+        Ok((_, key)) => page_with(
+            StatusCode::OK,
+            Some(viewer),
+            &format!("Key {name}"),
+            &render_key(viewer, name, &key, shown),
+        ),
+        Err(e) => refusal(Some(viewer), &e),
+    }
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> HttpResponse {
+    let viewer = match need_session(&state, &req) {
+        Ok(v) => v,
+        Err(to_login) => return to_login,
+    };
+    render(state, req, &viewer, &name.into_inner(), "").await
+}
+
+/// What a change's answer says, for the notice: done, or filed for approval.
+fn outcome(status: StatusCode, answer: &Value, done: &str) -> String {
+    if status == StatusCode::ACCEPTED {
+        notice(
+            "pending",
+            &format!(
+                "Filed as approval request #{} ({}): it runs once {} approver(s) agree.",
+                text(&answer["id"]),
+                text(&answer["action"]),
+                text(&answer["quorum"]),
+            ),
+        )
+    } else {
+        notice("ok", done)
+    }
+}
+
+fn text(v: &Value) -> String {
+    super::html::text(v)
+}
+
+/// Runs a change through its API handler and shows the key again with the outcome.
+async fn after(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: &Viewer,
+    name: &str,
+    answer: Result<(StatusCode, Value), ApiError>,
+    done: &str,
+) -> HttpResponse {
+    match answer {
+        Ok((status, v)) => render(state, req, viewer, name, &outcome(status, &v, done)).await,
+        Err(e) => refusal(Some(viewer), &e),
+    }
+}
+
+pub async fn rotate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    form: web::Form<Reason>,
+) -> HttpResponse {
+    let viewer = match need_session(&state, &req) {
+        Ok(v) => v,
+        Err(to_login) => return to_login,
+    };
+    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
+        return refusal(Some(&viewer), &e);
+    }
+    let name = name.into_inner();
+    let answer = match call::body(json!({ "reason": form.reason })) {
+        Ok(body) => {
+            let path = web::Path::from(name.clone());
+            call::json(
+                admin::rotate::handle(state.clone(), req.clone(), path, web::Json(body)).await,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    after(state, req, &viewer, &name, answer, "Rotated.").await
+}
+
+pub async fn change_version(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, u32, String)>,
+    form: web::Form<Reason>,
+) -> HttpResponse {
+    let viewer = match need_session(&state, &req) {
+        Ok(v) => v,
+        Err(to_login) => return to_login,
+    };
+    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
+        return refusal(Some(&viewer), &e);
+    }
+    let (name, version, change) = path.into_inner();
+    let body = match call::body(json!({ "reason": form.reason })) {
+        Ok(b) => b,
+        Err(e) => return refusal(Some(&viewer), &e),
+    };
+    let (s, r, p, b) = (
+        state.clone(),
+        req.clone(),
+        web::Path::from((name.clone(), version)),
+        web::Json(body),
+    );
+    let answer = match change.as_str() {
+        "disable" => admin::versions::disable(s, r, p, b).await,
+        "enable" => admin::versions::enable(s, r, p, b).await,
+        "schedule-destruction" => admin::versions::schedule_destruction(s, r, p, b).await,
+        "cancel-destruction" => admin::versions::cancel_destruction(s, r, p, b).await,
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such change",
+        )),
+    };
+    let done = format!("Version {version}: {change} done.");
+    after(state, req, &viewer, &name, call::json(answer).await, &done).await
+}

@@ -1,0 +1,84 @@
+//! Read-only pages: `GET /ui/apps` (apps, their tokens and certificates; grants are on each key's
+//! page), `GET /ui/zones` (zones and their transport keys) and `GET /ui/hsm` (tokens with their
+//! health and master keys with their KCVs, master-key rotations in progress). Each is one API
+//! handler's answer, as a table.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::call;
+use super::html::{auto_table, need_session, page, refusal};
+use crate::api::{admin, hsm as hsm_api};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A page of tables: each `(heading, field)` of the handler's answer.
+async fn tables(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    title: &str,
+    answer: Result<HttpResponse, ApiError>,
+    parts: &[(&str, &str)],
+    extra: String,
+) -> HttpResponse {
+    let viewer = match need_session(&state, &req) {
+        Ok(v) => v,
+        Err(to_login) => return to_login,
+    };
+    match call::json(answer).await {
+        Ok((_, v)) => {
+            let empty = Vec::new();
+            let body: String = parts
+                .iter()
+                .map(|(heading, field)| {
+                    let rows = v[*field].as_array().unwrap_or(&empty);
+                    format!("<h2>{heading}</h2>{}", auto_table(rows, field))
+                })
+                .collect();
+            page(&viewer, title, &format!("{body}{extra}"))
+        }
+        Err(e) => refusal(Some(&viewer), &e),
+    }
+}
+
+pub async fn apps(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let answer = admin::list_apps::handle(state.clone(), req.clone()).await;
+    tables(
+        state,
+        req,
+        "Apps",
+        answer,
+        &[("Apps", "apps")],
+        String::new(),
+    )
+    .await
+}
+
+pub async fn zones(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let answer = admin::zones::list::handle(state.clone(), req.clone()).await;
+    tables(
+        state,
+        req,
+        "Zones",
+        answer,
+        &[("Zones", "zones")],
+        String::new(),
+    )
+    .await
+}
+
+pub async fn hsm(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let rotations =
+        match call::json(hsm_api::rotations::handle(state.clone(), req.clone()).await).await {
+            Ok((_, v)) => {
+                let rows = v["rotations"].as_array().cloned().unwrap_or_default();
+                format!(
+                    "<h2>Master-key rotations in progress</h2>{}",
+                    auto_table(&rows, "rotations")
+                )
+            }
+            Err(_) => String::new(),
+        };
+    let answer = hsm_api::status::handle(state.clone(), req.clone()).await;
+    let parts = [("Tokens", "tokens"), ("Master keys", "master_keys")];
+    tables(state, req, "HSM", answer, &parts, rotations).await
+}

@@ -1,0 +1,203 @@
+//! The console over plain HTTP: its headers, the session cookie the login form sets, CSRF
+//! refusals, and the API's own 403 for what a role may not do.
+
+use kms_control::totp;
+use kms_engine::clock::Clock;
+use serde_json::json;
+
+use super::{Console, refusals};
+use crate::people::{PASSWORD, enrolled_user, login, people_server};
+use crate::support::*;
+
+#[test]
+fn console_pages_forbid_inline_code_and_framing_and_the_login_sets_a_strict_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let secret = enrolled_user(&http, &clock, "kim", &["key_admin"]);
+    let console = Console::new(&server.url(""));
+
+    for path in [
+        "/ui/login",
+        "/ui/static/console.css",
+        "/ui/nowhere",
+        "/ui/keys",
+    ] {
+        let page = console.get(path);
+        let csp = page.header("content-security-policy");
+        for part in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(part), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
+        assert_eq!(page.header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(page.header("x-content-type-options"), "nosniff", "{path}");
+    }
+    // Without a session, a page sends the person to the login form.
+    let keys = console.get("/ui/keys");
+    assert_eq!(keys.status, 303);
+    assert_eq!(keys.header("location"), "/ui/login");
+    let form = console.get("/ui/login");
+    assert_eq!(form.status, 200);
+    assert!(!form.body.contains("<script>") && !form.body.contains("style="));
+
+    // A wrong code: the API's refusal, and no cookie.
+    clock.advance_millis(totp::STEP_SECONDS * 1000);
+    let code = totp::code(&secret, totp::step_at(clock.now().millis()));
+    let wrong = console.submit(
+        "/ui/login",
+        &[("user", "kim"), ("password", PASSWORD), ("totp", "000000x")],
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(wrong.body.contains("invalid_credentials"));
+    assert!(wrong.header("set-cookie").is_empty());
+    // A login form posted from another site is refused before any password is checked.
+    let foreign = console.post(
+        "/ui/login",
+        Some("https://evil.example"),
+        &[("user", "kim"), ("password", PASSWORD), ("totp", &code)],
+    );
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    assert!(foreign.body.contains("csrf_refused"));
+
+    let opened = console.submit(
+        "/ui/login",
+        &[("user", "kim"), ("password", PASSWORD), ("totp", &code)],
+    );
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let cookie = opened.header("set-cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/ui"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    // Plain HTTP here: `Secure` is set on a TLS listener only.
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let token = cookie
+        .strip_prefix("kms_console=")
+        .and_then(|c| c.split(';').next())
+        .unwrap();
+    // The cookie is the API's session: it works there, as this person.
+    let (status, _) = http.get("/v1/admin/keys", Some(token));
+    assert_eq!(status, 200);
+
+    let mut signed_in = Console::new(&server.url(""));
+    signed_in.session = Some(token.to_owned());
+    let home = signed_in.get("/ui");
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("user:kim"), "{}", home.body);
+    // Logging out ends the API session too.
+    let csrf = home.csrf();
+    let out = signed_in.submit("/ui/logout", &[("csrf", &csrf)]);
+    assert_eq!(out.status, 303);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+    assert_error(
+        &http.get("/v1/admin/keys", Some(token)),
+        401,
+        "invalid_token",
+    );
+}
+
+#[test]
+fn a_console_form_from_another_origin_or_without_its_token_changes_nothing_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let secret = enrolled_user(&http, &clock, "kim", &["key_admin"]);
+    let token = login(&http, &clock, "kim", &secret);
+    http.create_key("cards");
+    let console = Console::with_session(&server.url(""), &token);
+    let page = console.get("/ui/keys/cards");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(r#"id="rotate""#));
+    let csrf = page.csrf();
+    let active = || http.get("/v1/admin/keys/cards", Some(ROOT)).1["active_version"].clone();
+
+    // Another site's page posting with the person's cookie: a foreign Origin, even with the token.
+    let forged = console.post(
+        "/ui/keys/cards/rotate",
+        Some("https://evil.example"),
+        &[("csrf", &csrf), ("reason", "forged")],
+    );
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(forged.body.contains("csrf_refused"));
+    // This origin, but no token (or another session's): refused too.
+    for sent in ["", "00ff", &csrf[..csrf.len() - 1]] {
+        let forged = console.submit(
+            "/ui/keys/cards/rotate",
+            &[("csrf", sent), ("reason", "forged")],
+        );
+        assert_eq!(forged.status, 403, "{sent}: {}", forged.body);
+    }
+    assert_eq!(active(), json!(1));
+    let refused = refusals(
+        &server,
+        "user:kim",
+        "console POST /ui/keys/cards/rotate",
+        "csrf_refused",
+    );
+    assert_eq!(refused.len(), 4, "{refused:?}");
+
+    // The page's own form works.
+    let done = console.submit(
+        "/ui/keys/cards/rotate",
+        &[("csrf", &csrf), ("reason", "yearly")],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains(r#"data-state="ok""#), "{}", done.body);
+    assert_eq!(active(), json!(2));
+}
+
+#[test]
+fn an_operator_is_offered_no_admin_action_and_a_typed_url_gets_the_apis_audited_403() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, clock) = people_server(dir.path());
+    let http = Http::new(&server);
+    let secret = enrolled_user(&http, &clock, "otto", &["operator"]);
+    let token = login(&http, &clock, "otto", &secret);
+    http.create_key("cards");
+    let console = Console::with_session(&server.url(""), &token);
+
+    let keys = console.get("/ui/keys");
+    assert_eq!(keys.status, 200);
+    assert!(keys.body.contains(r#"data-key="cards""#), "{}", keys.body);
+    assert!(!keys.body.contains("create-key"));
+    assert!(!keys.body.contains(r#"href="/ui/audit""#));
+    let key = console.get("/ui/keys/cards");
+    assert_eq!(key.status, 200);
+    assert!(!key.body.contains(r#"id="rotate""#));
+
+    // Typed by hand: the API's 403, with its code and message, audited under the person.
+    let audit = console.get("/ui/audit");
+    assert_eq!(audit.status, 403, "{}", audit.body);
+    assert!(
+        audit.body.contains(r#"data-code="forbidden""#),
+        "{}",
+        audit.body
+    );
+    assert!(
+        audit
+            .body
+            .contains("`read_audit` needs one of the roles: auditor")
+    );
+    assert_eq!(
+        refusals(&server, "user:otto", "read_audit", "forbidden").len(),
+        1
+    );
+    // A forged form with a valid token is still the API's decision.
+    let csrf = key.csrf();
+    let rotate = console.submit("/ui/keys/cards/rotate", &[("csrf", &csrf), ("reason", "x")]);
+    assert_eq!(rotate.status, 403, "{}", rotate.body);
+    assert!(rotate.body.contains(r#"data-code="forbidden""#));
+    assert_eq!(
+        refusals(&server, "user:otto", "rotate_key", "forbidden").len(),
+        1
+    );
+    assert_eq!(
+        http.get("/v1/admin/keys/cards", Some(ROOT)).1["active_version"],
+        1
+    );
+}
