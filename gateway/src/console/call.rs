@@ -1,5 +1,5 @@
 //! Calling the API's own handlers in process: the console's pages are their clients, with the
-//! person's session (see `session::bearer`), so every rule and audit record is theirs.
+//! person's session (see `cookie::bearer`), so every rule and audit record is theirs.
 
 use actix_web::HttpResponse;
 use actix_web::body::to_bytes;

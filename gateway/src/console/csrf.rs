@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use super::session;
+use super::cookie;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -44,7 +44,7 @@ pub fn same_origin(req: &HttpRequest) -> bool {
 /// Checks a state-changing form: this origin, and the session's token in `sent`. Refusals are
 /// audited.
 pub async fn check(state: &AppState, req: &HttpRequest, sent: &str) -> Result<(), ApiError> {
-    let session = session::cookie(req.headers());
+    let session = cookie::cookie(req.headers());
     let token_ok = session.is_some_and(|s| {
         hex::decode(sent).is_ok_and(|t| mac(s).is_some_and(|m| m.verify_slice(&t).is_ok()))
     });
@@ -64,7 +64,7 @@ pub async fn check_origin(state: &AppState, req: &HttpRequest) -> Result<(), Api
 }
 
 async fn refuse(state: &AppState, req: &HttpRequest) -> ApiError {
-    let actor = session::cookie(req.headers())
+    let actor = cookie::cookie(req.headers())
         .and_then(|s| {
             state
                 .directory

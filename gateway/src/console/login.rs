@@ -7,8 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::cookie::{clear_cookie, set_cookie};
 use super::html::{esc, notice, page_with, refusal};
-use super::session::{clear_cookie, redirect, set_cookie};
+use super::session::redirect;
 use super::{call, csrf};
 use crate::api::auth;
 use crate::state::AppState;

@@ -12,6 +12,7 @@ pub mod assets;
 pub mod audit;
 pub mod call;
 pub mod chart;
+pub mod cookie;
 pub mod csrf;
 pub mod enrol;
 pub mod headers;
@@ -31,7 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/ui")
             .wrap_fn(|mut req, srv| {
-                session::bearer(&mut req);
+                cookie::bearer(&mut req);
                 srv.call(req)
             })
             .wrap(headers::security())
