@@ -1,6 +1,6 @@
 //! First login: `GET /ui/enrol` asks for the name and the enrolment token an administrator gave;
-//! `POST /ui/enrol/begin` (the API's `enrol/begin`) shows the new TOTP secret to put into an
-//! authenticator app; `POST /ui/enrol/complete` (the API's `enrol/complete`) sets the password with
+//! `POST /ui/enrol/begin` (the API's `enrol/begin`) shows the new TOTP secret, as text and as a QR
+//! code of its `otpauth://` URI, to put into an authenticator app; `POST /ui/enrol/complete` (the API's `enrol/complete`) sets the password with
 //! a first code. Then the person signs in.
 
 use actix_web::http::StatusCode;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::html::{esc, notice, page_with, refusal, text};
-use super::{call, csrf};
+use super::{call, csrf, qr};
 use crate::api::auth;
 use crate::state::AppState;
 
@@ -60,12 +60,14 @@ pub async fn begin(
             let secret = text(&offered["totp_secret"]);
             let uri = text(&offered["totp_uri"]);
             let body = format!(
-                r#"<p>Add this secret to your authenticator app, then choose a password and type the app's current code.</p>
+                r#"<p>Scan the code (or type the secret) into your authenticator app, then choose a password and type the app's current code.</p>
+{qr}
 <dl class="facts"><dt>Secret</dt><dd><code id="totp-secret">{s}</code></dd><dt>URI</dt><dd><code id="totp-uri">{u}</code></dd></dl>
 <form method="post" action="/ui/enrol/complete" id="complete-form"><input type="hidden" name="user" value="{user}"><input type="hidden" name="token" value="{token}">
 <label>Password <input name="password" id="password" type="password" autocomplete="new-password" required></label>
 <label>Authenticator code <input name="totp" id="totp" inputmode="numeric" required></label>
 <button id="complete">Enrol</button></form>"#,
+                qr = qr::svg(&uri, "totp-qr").unwrap_or_default(),
                 s = esc(&secret),
                 u = esc(&uri),
                 user = esc(&user),

@@ -1,6 +1,6 @@
 //! `GET /ui/keys/{name}`: the key's versions (state, creation, the reason of their last change),
 //! their use as a chart, grants, policy and history, with the actions the person's roles allow:
-//! `POST /ui/keys/{name}/rotate` and `POST /ui/keys/{name}/versions/{version}/{change}`
+//! `POST /ui/keys/{name}/rotate`, `POST /ui/keys/{name}/rollback` and `POST /ui/keys/{name}/versions/{version}/{change}`
 //! (`disable`, `enable`, `schedule-destruction`, `cancel-destruction`), each through the API's
 //! handler, so a destruction asked for by a person becomes an approval request as over the API.
 
@@ -102,15 +102,22 @@ fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    let rotate = if viewer.can("rotate_key") {
-        format!(
-            r#"<form method="post" action="/ui/keys/{}/rotate" id="rotate">{}<input name="reason" id="rotate-reason" placeholder="reason" required><button id="rotate-button">Rotate</button></form>"#,
+    let mut rotate = String::new();
+    if viewer.can("rotate_key") {
+        rotate.push_str(&format!(
+            r#"<form method="post" action="/ui/keys/{}/rotate" id="rotate" class="inline">{}<input name="reason" id="rotate-reason" placeholder="reason" required><button id="rotate-button">Rotate</button></form>"#,
             url(name),
             csrf_field(viewer)
-        )
-    } else {
-        String::new()
-    };
+        ));
+    }
+    // Rolling back needs an earlier version to return to.
+    if viewer.can("rollback_key") && active.as_u64().is_some_and(|v| v > 1) {
+        rotate.push_str(&format!(
+            r#"<form method="post" action="/ui/keys/{}/rollback" id="rollback" class="inline">{}<input name="reason" placeholder="reason" required><button>Roll back</button></form>"#,
+            url(name),
+            csrf_field(viewer)
+        ));
+    }
     let empty = Vec::new();
     let usage = key["usage"].as_array().unwrap_or(&empty);
     format!(
@@ -231,11 +238,13 @@ async fn after(
     }
 }
 
-pub async fn rotate(
+/// Rotates or rolls back the key (`rotate_key`, `rollback_key`) through its API handler.
+async fn whole_key(
     state: web::Data<AppState>,
     req: HttpRequest,
     name: web::Path<String>,
     form: web::Form<Reason>,
+    rollback: bool,
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
@@ -245,17 +254,39 @@ pub async fn rotate(
         return refusal(Some(&viewer), &e);
     }
     let name = name.into_inner();
-    let answer = match call::body(json!({ "reason": form.reason })) {
-        Ok(body) => {
-            let path = web::Path::from(name.clone());
-            call::json(
-                admin::rotate::handle(state.clone(), req.clone(), path, web::Json(body)).await,
-            )
-            .await
+    let (s, r, p) = (state.clone(), req.clone(), web::Path::from(name.clone()));
+    let fields = json!({ "reason": form.reason });
+    let answer = if rollback {
+        match call::body(fields) {
+            Ok(body) => admin::rollback::handle(s, r, p, web::Json(body)).await,
+            Err(e) => Err(e),
         }
-        Err(e) => Err(e),
+    } else {
+        match call::body(fields) {
+            Ok(body) => admin::rotate::handle(s, r, p, web::Json(body)).await,
+            Err(e) => Err(e),
+        }
     };
-    after(state, req, &viewer, &name, answer, "Rotated.").await
+    let done = if rollback { "Rolled back." } else { "Rotated." };
+    after(state, req, &viewer, &name, call::json(answer).await, done).await
+}
+
+pub async fn rotate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    form: web::Form<Reason>,
+) -> HttpResponse {
+    whole_key(state, req, name, form, false).await
+}
+
+pub async fn rollback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    name: web::Path<String>,
+    form: web::Form<Reason>,
+) -> HttpResponse {
+    whole_key(state, req, name, form, true).await
 }
 
 pub async fn change_version(

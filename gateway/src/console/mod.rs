@@ -21,6 +21,7 @@ pub mod html;
 pub mod key;
 pub mod keys;
 pub mod login;
+pub mod qr;
 pub mod readonly;
 pub mod session;
 
@@ -56,6 +57,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/keys/{name}").route(web::get().to(key::show)))
             .service(web::resource("/keys/{name}/rotate").route(web::post().to(key::rotate)))
+            .service(web::resource("/keys/{name}/rollback").route(web::post().to(key::rollback)))
             .service(
                 web::resource("/keys/{name}/versions/{version}/{change}")
                     .route(web::post().to(key::change_version)),

@@ -93,6 +93,7 @@ fn people_run_a_key_through_the_console_in_two_browsers_and_the_auditor_verifies
     a.click("#begin");
     wait(&a, "#totp-secret");
     assert!(a.text("#totp-uri").starts_with("otpauth://totp/kms:"));
+    assert!(a.exists("svg#totp-qr path"));
     let kay = totp::from_base32(&a.text("#totp-secret")).unwrap();
     screenshot(&a, "enrol");
     let code = totp::code(&kay, totp::step_at(clock.now().millis()));
@@ -117,6 +118,17 @@ fn people_run_a_key_through_the_console_in_two_browsers_and_the_auditor_verifies
     let shown = submit_with_reason(&a, "#rotate", "yearly rotation");
     assert_eq!(shown, "Rotated.");
     assert_eq!(a.text("#active-version"), "2");
+    // A bad new version: roll back, then rotate again.
+    assert_eq!(
+        submit_with_reason(&a, "#rollback", "bad version"),
+        "Rolled back."
+    );
+    assert_eq!(a.text("#active-version"), "1");
+    assert_eq!(
+        submit_with_reason(&a, "#rotate", "yearly rotation"),
+        "Rotated."
+    );
+    assert_eq!(a.text("#active-version"), "3");
     assert_eq!(version_state(&a, 1), "decrypt_only");
     // Some use of each version, for the chart.
     let shop = http.create_app("shop");
