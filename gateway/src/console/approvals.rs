@@ -132,7 +132,7 @@ pub async fn list(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     render(state, req, &viewer, which.all.is_some(), "").await
 }
@@ -145,7 +145,7 @@ pub async fn vote(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
         return refusal(Some(&viewer), &e);

@@ -108,7 +108,7 @@ pub async fn page_handler(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     let found = match entries(state.clone(), req.clone(), &filter).await {
         Ok(v) => v,
@@ -173,7 +173,7 @@ pub async fn export(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     match entries(state, req, &filter).await {
         Ok(v) => HttpResponse::Ok()

@@ -8,7 +8,7 @@ use crate::state::AppState;
 pub async fn handle(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     let pages = [
         (

@@ -143,9 +143,9 @@ pub fn refusal(viewer: Option<&Viewer>, e: &ApiError) -> HttpResponse {
     page_with(e.status, viewer, title, &body)
 }
 
-/// A page needs a session: the login page otherwise.
-pub fn need_session(state: &AppState, req: &HttpRequest) -> Result<Viewer, HttpResponse> {
-    Viewer::of(state, req).ok_or_else(|| redirect("/ui/login"))
+/// A page needs a session: the redirect to the login page otherwise.
+pub fn need_session(state: &AppState, req: &HttpRequest) -> Result<Viewer, Box<HttpResponse>> {
+    Viewer::of(state, req).ok_or_else(|| Box::new(redirect("/ui/login")))
 }
 
 /// An array of JSON objects as a table of the given columns (`(field, heading)`).

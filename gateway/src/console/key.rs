@@ -197,7 +197,7 @@ pub async fn show(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     render(state, req, &viewer, &name.into_inner(), "").await
 }
@@ -248,7 +248,7 @@ async fn whole_key(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
         return refusal(Some(&viewer), &e);
@@ -297,7 +297,7 @@ pub async fn change_version(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
         return refusal(Some(&viewer), &e);

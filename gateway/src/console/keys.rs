@@ -104,7 +104,7 @@ pub async fn list(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     render(state, req, &viewer, &filter).await
 }
@@ -116,7 +116,7 @@ pub async fn create(
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
-        Err(to_login) => return to_login,
+        Err(to_login) => return *to_login,
     };
     if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
         return refusal(Some(&viewer), &e);

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use kms_engine::directory::Principal;
-use kms_engine::role::RoleSet;
+use kms_engine::role::{Role, RoleSet};
 
 use super::cookie::cookie;
 use super::csrf;
@@ -44,6 +44,13 @@ impl Viewer {
     pub fn can(&self, action: &str) -> bool {
         self.roles
             .is_none_or(|r| r.intersects(kms_control::access::allowed(action)))
+    }
+
+    /// Whether the person may act as a custodian of master-key ceremonies (a security
+    /// administrator or an operator; the root token is no custodian).
+    pub fn custodian(&self) -> bool {
+        self.roles
+            .is_some_and(|r| r.intersects(RoleSet::of(&[Role::SecurityAdmin, Role::Operator])))
     }
 
     /// The person's roles, for the header.

@@ -1,8 +1,10 @@
 //! The console over plain HTTP: its headers, the session cookie the login form sets, CSRF
 //! refusals, and the API's own 403 for what a role may not do.
 
+use std::sync::Arc;
+
 use kms_control::totp;
-use kms_engine::clock::Clock;
+use kms_engine::clock::{Clock, ManualClock, Timestamp};
 use serde_json::json;
 
 use super::{Console, refusals};
@@ -200,4 +202,80 @@ fn an_operator_is_offered_no_admin_action_and_a_typed_url_gets_the_apis_audited_
         http.get("/v1/admin/keys/cards", Some(ROOT)).1["active_version"],
         1
     );
+}
+
+#[test]
+fn over_tls_the_console_session_cookie_is_also_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki_dir = tempfile::tempdir().unwrap();
+    let pki = crate::tls::Pki::new(pki_dir.path());
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_800_000_000_000)));
+    let c: Arc<dyn Clock> = clock.clone();
+    let server = dev_server_with(dir.path(), |o| {
+        o.clock = c;
+        o.tls = Some(pki.files(false));
+    });
+    let base = format!("https://127.0.0.1:{}", server.addr.port());
+    let http = pki.http_at(&base, None);
+    let secret = enrolled_user(&http, &clock, "kim", &["key_admin"]);
+    clock.advance_millis(totp::STEP_SECONDS * 1000);
+    let code = totp::code(&secret, totp::step_at(clock.now().millis()));
+    let console = Console::with_agent(pki.agent_without_redirects(), &base);
+    let opened = console.submit(
+        "/ui/login",
+        &[("user", "kim"), ("password", PASSWORD), ("totp", &code)],
+    );
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let cookie = opened.header("set-cookie");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Secure"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert_eq!(opened.header("x-frame-options"), "DENY");
+}
+
+#[test]
+fn the_read_only_pages_show_each_role_what_the_api_shows_it() {
+    let crate::people::Staffed {
+        dir: _dir,
+        server,
+        clock: _clock,
+        http,
+        token,
+    } = crate::people::staffed(&[
+        ("sam", "security_admin"),
+        ("ada", "auditor"),
+        ("kay", "key_admin"),
+    ]);
+    http.create_app("checkout");
+    let page =
+        |who: &str, path: &str| Console::with_session(&server.url(""), &token[who]).get(path);
+
+    let hsm = page("sam", "/ui/hsm");
+    assert_eq!(hsm.status, 200, "{}", hsm.body);
+    assert!(hsm.body.contains("<h2>Master keys</h2>"), "{}", hsm.body);
+    // A custodian sees the share ceremonies (none open here); an auditor is no custodian.
+    assert!(hsm.body.contains("Rekey of the unseal shares in progress"));
+    assert!(hsm.body.contains("None open."), "{}", hsm.body);
+    let hsm = page("ada", "/ui/hsm");
+    assert_eq!(hsm.status, 200, "{}", hsm.body);
+    assert!(!hsm.body.contains("Rekey"));
+    let hsm = page("kay", "/ui/hsm");
+    assert_eq!(hsm.status, 403, "{}", hsm.body);
+    assert!(hsm.body.contains("`hsm_status` needs one of the roles"));
+
+    let apps = page("kay", "/ui/apps");
+    assert_eq!(apps.status, 200);
+    assert!(apps.body.contains("<td>checkout</td>"), "{}", apps.body);
+    assert_eq!(page("sam", "/ui/apps").status, 403);
+    assert_eq!(page("ada", "/ui/zones").status, 200);
+    // Data is escaped: a key name cannot be markup (names are checked too, but the page does
+    // not rely on it).
+    let audit = page("ada", "/ui/audit?actor=%3Cscript%3E");
+    assert_eq!(audit.status, 200);
+    assert!(
+        audit.body.contains("value=\"&lt;script&gt;\""),
+        "{}",
+        audit.body
+    );
+    assert!(!audit.body.contains("<script>"));
 }

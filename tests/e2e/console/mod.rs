@@ -75,6 +75,15 @@ impl Console {
         }
     }
 
+    /// A client over `agent` (HTTPS: tests/e2e/tls.rs).
+    pub fn with_agent(agent: ureq::Agent, base: &str) -> Self {
+        Self {
+            agent,
+            base: base.to_owned(),
+            session: None,
+        }
+    }
+
     /// A client whose cookie holds `token` (an API session token: what the login form sets).
     pub fn with_session(base: &str, token: &str) -> Self {
         let mut c = Self::new(base);
