@@ -1,6 +1,7 @@
 //! `GET /ui/approvals[?all=1]`: the approvals inbox, each request with its full parameters, their
 //! hash, what it would change, who asked and who voted; `POST /ui/approvals/{id}/approve` and
-//! `.../reject` vote through the API's handler (naming the hash the page showed).
+//! `.../reject` vote through the API's handler (naming the hash the page showed); `.../collect`
+//! hands the requester what the run left for them alone (once).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -55,7 +56,21 @@ fn card(viewer: &Viewer, r: &Value) -> String {
     let id = text(&r["id"]);
     let pending = r["status"] == "pending";
     let mine = r["requester"].as_str() == Some(viewer.actor.as_str());
-    let forms = if pending && !mine && viewer.can("approve") {
+    let approvers: Vec<String> = r["approver_roles"]
+        .as_array()
+        .map(|a| a.iter().map(text).collect())
+        .unwrap_or_default();
+    let collect = if mine && r["private_result_pending"] == Value::Bool(true) {
+        format!(
+            r#"<form method="post" action="/ui/approvals/{id}/collect" class="inline" id="collect-{id}">{}<button>Collect the result left for you</button></form>"#,
+            csrf_field(viewer)
+        )
+    } else {
+        String::new()
+    };
+    // Offered only to who may vote on this request: not its requester, and one of its approver
+    // roles (the API decides all the same).
+    let forms = if pending && !mine && viewer.can("approve") && viewer.holds_any(&approvers) {
         let hash = esc(&text(&r["params_hash"]));
         let csrf = csrf_field(viewer);
         format!(
@@ -67,7 +82,7 @@ fn card(viewer: &Viewer, r: &Value) -> String {
     format!(
         r#"<section class="approval" id="approval-{id}" data-status="{status}"><h2>#{id} {action} on {target}</h2>
 <dl class="facts"><dt>Status</dt><dd class="status">{status}</dd><dt>Asked by</dt><dd>{requester}</dd><dt>Approvals</dt><dd>{approvals} of {quorum} (from: {roles})</dd><dt>Created</dt><dd>{created}</dd><dt>Expires</dt><dd>{expires}</dd><dt>Parameters hash</dt><dd><code>{hash}</code></dd></dl>
-<h3>Parameters</h3>{params}<h3>What it changes</h3>{details}<h3>Votes</h3>{votes}{result}{forms}</section>"#,
+<h3>Parameters</h3>{params}<h3>What it changes</h3>{details}<h3>Votes</h3>{votes}{result}{forms}{collect}</section>"#,
         status = t(&r["status"]),
         action = t(&r["action"]),
         target = t(&r["target"]),
@@ -151,6 +166,25 @@ pub async fn vote(
         return refusal(Some(&viewer), &e);
     }
     let (id, how) = path.into_inner();
+    if how == "collect" {
+        let answer =
+            admin::approvals::collect::handle(state.clone(), req.clone(), web::Path::from(id))
+                .await;
+        return match call::json(answer).await {
+            Ok((_, v)) => {
+                let shown = format!(
+                    r#"{}<div id="collected">{}</div>"#,
+                    notice(
+                        "ok",
+                        &format!("Collected the result of #{id}: shown once, keep it now.")
+                    ),
+                    pre(&v)
+                );
+                render(state, req, &viewer, true, &shown).await
+            }
+            Err(e) => refusal(Some(&viewer), &e),
+        };
+    }
     let ballot = match call::body(json!({ "params_hash": form.params_hash })) {
         Ok(b) => Some(web::Json(b)),
         Err(e) => return refusal(Some(&viewer), &e),

@@ -63,7 +63,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(key::change_version)),
             )
             .service(web::resource("/approvals").route(web::get().to(approvals::list)))
-            .service(web::resource("/approvals/{id}/{vote}").route(web::post().to(approvals::vote)))
+            .service(
+                web::resource("/approvals/{id}/{action}").route(web::post().to(approvals::vote)),
+            )
             .service(web::resource("/audit").route(web::get().to(audit::page_route)))
             .service(web::resource("/audit/export").route(web::get().to(audit::export)))
             .service(web::resource("/apps").route(web::get().to(readonly::apps)))

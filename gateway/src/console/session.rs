@@ -53,6 +53,15 @@ impl Viewer {
             .is_some_and(|r| r.intersects(RoleSet::of(&[Role::SecurityAdmin, Role::Operator])))
     }
 
+    /// Whether the person holds one of the roles `names` (a request's approver roles).
+    pub fn holds_any(&self, names: &[String]) -> bool {
+        self.roles.is_none_or(|r| {
+            names
+                .iter()
+                .any(|n| Role::parse(n).is_ok_and(|role| r.contains(role)))
+        })
+    }
+
     /// The person's roles, for the header.
     pub fn roles(&self) -> String {
         self.roles

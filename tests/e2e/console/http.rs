@@ -279,3 +279,70 @@ fn the_read_only_pages_show_each_role_what_the_api_shows_it() {
     );
     assert!(!audit.body.contains("<script>"));
 }
+
+#[test]
+fn the_inbox_offers_votes_to_approvers_only_and_the_requester_collects_their_result_once() {
+    let crate::people::Staffed {
+        dir: _dir,
+        server,
+        clock: _clock,
+        http,
+        token,
+    } = crate::people::staffed(&[
+        ("kay", "key_admin"),
+        ("kit", "key_admin"),
+        ("sam", "security_admin"),
+        ("syd", "system_admin"),
+    ]);
+    http.create_app("checkout");
+    let (status, pending) = http.post(
+        "/v1/admin/apps/checkout/tokens",
+        Some(&token["kay"]),
+        &json!({}),
+    );
+    assert_eq!(status, 202, "{pending}");
+    let id = pending["id"].as_i64().unwrap();
+    let console = |who: &str| Console::with_session(&server.url(""), &token[who]);
+    let approve = format!(r#"id="approve-{id}""#);
+
+    // A system administrator may vote in general, but not on an app's token: not offered.
+    let inbox = console("syd").get("/ui/approvals");
+    assert!(
+        inbox.body.contains(&format!(r#"id="approval-{id}""#)),
+        "{}",
+        inbox.body
+    );
+    assert!(!inbox.body.contains(&approve));
+    // Nor to the requester.
+    assert!(!console("kay").get("/ui/approvals").body.contains(&approve));
+    for who in ["sam", "kit"] {
+        let c = console(who);
+        let inbox = c.get("/ui/approvals");
+        assert!(inbox.body.contains(&approve), "{who}: {}", inbox.body);
+        let hash = pending["params_hash"].as_str().unwrap();
+        let voted = c.submit(
+            &format!("/ui/approvals/{id}/approve"),
+            &[("csrf", &inbox.csrf()), ("params_hash", hash)],
+        );
+        assert_eq!(voted.status, 200, "{}", voted.body);
+    }
+    let (_, shown) = http.get(&format!("/v1/admin/approvals/{id}"), Some(ROOT));
+    assert_eq!(shown["status"], "executed", "{shown}");
+
+    // The requester collects the new token, once.
+    let kay = console("kay");
+    let inbox = kay.get("/ui/approvals?all=1");
+    assert!(
+        inbox.body.contains(&format!(r#"id="collect-{id}""#)),
+        "{}",
+        inbox.body
+    );
+    let path = format!("/ui/approvals/{id}/collect");
+    let collected = kay.submit(&path, &[("csrf", &inbox.csrf())]);
+    assert_eq!(collected.status, 200, "{}", collected.body);
+    assert!(collected.body.contains(r#"<div id="collected">"#));
+    assert!(collected.body.contains("token"), "{}", collected.body);
+    let again = kay.submit(&path, &[("csrf", &inbox.csrf())]);
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("nothing_to_collect"));
+}
