@@ -149,7 +149,7 @@ fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
             key["grants"].as_array().unwrap_or(&empty),
             &[("/app", "App"), ("/operations", "Operations")],
             "grants"
-        ),
+        ) + &grant_form(viewer, name),
         policy = if key["policy"].is_null() {
             "<p>None.</p>".to_owned()
         } else {
@@ -168,6 +168,18 @@ fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
             ],
             "history"
         ),
+    )
+}
+
+/// The grant form (`grants.rs` handles it), for who may grant.
+fn grant_form(viewer: &Viewer, key: &str) -> String {
+    if !viewer.can("grant") {
+        return String::new();
+    }
+    format!(
+        r#"<form method="post" action="/ui/keys/{}/grants" id="grant" class="inline">{}<input name="app" id="grant-app" placeholder="app" required><input name="operations" id="grant-operations" placeholder="encrypt, decrypt (empty: revoke)"><button>Set grant</button></form>"#,
+        url(key),
+        csrf_field(viewer)
     )
 }
 
@@ -224,7 +236,7 @@ fn text(v: &Value) -> String {
 }
 
 /// Runs a change through its API handler and shows the key again with the outcome.
-async fn after(
+pub(super) async fn after(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: &Viewer,

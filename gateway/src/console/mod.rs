@@ -15,6 +15,7 @@ pub mod chart;
 pub mod cookie;
 pub mod csrf;
 pub mod enrol;
+pub mod grants;
 pub mod headers;
 pub mod home;
 pub mod html;
@@ -58,6 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/keys/{name}").route(web::get().to(key::show)))
             .service(web::resource("/keys/{name}/rotate").route(web::post().to(key::rotate)))
             .service(web::resource("/keys/{name}/rollback").route(web::post().to(key::rollback)))
+            .service(web::resource("/keys/{name}/grants").route(web::post().to(grants::handle)))
             .service(
                 web::resource("/keys/{name}/versions/{version}/{change}")
                     .route(web::post().to(key::change_version)),

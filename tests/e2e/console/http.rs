@@ -346,3 +346,45 @@ fn the_inbox_offers_votes_to_approvers_only_and_the_requester_collects_their_res
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(again.body.contains("nothing_to_collect"));
 }
+
+#[test]
+fn a_grant_set_on_the_console_waits_for_approval_as_over_the_api() {
+    let crate::people::Staffed {
+        dir: _dir,
+        server,
+        clock: _clock,
+        http,
+        token,
+    } = crate::people::staffed(&[("kay", "key_admin"), ("otto", "operator")]);
+    http.create_key("cards");
+    http.create_app("checkout");
+    let kay = Console::with_session(&server.url(""), &token["kay"]);
+    let page = kay.get("/ui/keys/cards");
+    assert!(page.body.contains(r#"id="grant""#), "{}", page.body);
+    let filed = kay.submit(
+        "/ui/keys/cards/grants",
+        &[
+            ("csrf", &page.csrf()),
+            ("app", "checkout"),
+            ("operations", "encrypt, decrypt"),
+        ],
+    );
+    assert_eq!(filed.status, 200, "{}", filed.body);
+    assert!(
+        filed.body.contains(r#"data-state="pending""#),
+        "{}",
+        filed.body
+    );
+    assert!(filed.body.contains("Filed as approval request #"));
+    let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
+    assert_eq!(key["grants"], json!([]), "{key}");
+    let (_, waiting) = http.get("/v1/admin/approvals?pending=true", Some(ROOT));
+    assert_eq!(waiting["approvals"][0]["action"], "grant", "{waiting}");
+    assert_eq!(
+        waiting["approvals"][0]["params"]["operations"],
+        json!(["encrypt", "decrypt"])
+    );
+    // Not offered to an operator.
+    let otto = Console::with_session(&server.url(""), &token["otto"]);
+    assert!(!otto.get("/ui/keys/cards").body.contains(r#"id="grant""#));
+}
