@@ -154,7 +154,7 @@ fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
             "<p>None.</p>".to_owned()
         } else {
             pre(&key["policy"])
-        },
+        } + &policy_form(viewer, name, &key["policy"]),
         history = table(
             key["history"].as_array().unwrap_or(&empty),
             &[
@@ -168,6 +168,24 @@ fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
             ],
             "history"
         ),
+    )
+}
+
+/// The usage policy form (`policy.rs` handles it), for who may set it: the policy as JSON.
+fn policy_form(viewer: &Viewer, key: &str, policy: &Value) -> String {
+    if !viewer.can("set_key_policy") {
+        return String::new();
+    }
+    let current = if policy.is_null() {
+        "{}".to_owned()
+    } else {
+        serde_json::to_string_pretty(policy).unwrap_or_default()
+    };
+    format!(
+        r#"<form method="post" action="/ui/keys/{}/policy" id="policy">{}<textarea name="policy" id="policy-json" rows="6" cols="60">{}</textarea><button>Set policy</button></form>"#,
+        url(key),
+        csrf_field(viewer),
+        esc(&current)
     )
 }
 

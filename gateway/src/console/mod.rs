@@ -22,6 +22,7 @@ pub mod html;
 pub mod key;
 pub mod keys;
 pub mod login;
+pub mod policy;
 pub mod qr;
 pub mod readonly;
 pub mod session;
@@ -60,6 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/keys/{name}/rotate").route(web::post().to(key::rotate)))
             .service(web::resource("/keys/{name}/rollback").route(web::post().to(key::rollback)))
             .service(web::resource("/keys/{name}/grants").route(web::post().to(grants::handle)))
+            .service(web::resource("/keys/{name}/policy").route(web::post().to(policy::handle)))
             .service(
                 web::resource("/keys/{name}/versions/{version}/{change}")
                     .route(web::post().to(key::change_version)),

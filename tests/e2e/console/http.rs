@@ -388,3 +388,50 @@ fn a_grant_set_on_the_console_waits_for_approval_as_over_the_api() {
     let otto = Console::with_session(&server.url(""), &token["otto"]);
     assert!(!otto.get("/ui/keys/cards").body.contains(r#"id="grant""#));
 }
+
+#[test]
+fn a_usage_policy_set_on_the_console_tightens_at_once_and_a_loosening_waits() {
+    let crate::people::Staffed {
+        dir: _dir,
+        server,
+        clock: _clock,
+        http,
+        token,
+    } = crate::people::staffed(&[("kay", "key_admin")]);
+    http.create_key("cards");
+    let kay = Console::with_session(&server.url(""), &token["kay"]);
+    let page = kay.get("/ui/keys/cards");
+    assert!(page.body.contains(r#"id="policy-json""#), "{}", page.body);
+    let set = |policy: &str| {
+        kay.submit(
+            "/ui/keys/cards/policy",
+            &[("csrf", &page.csrf()), ("policy", policy)],
+        )
+    };
+    let tightened = set(r#"{"allowed_cidrs":["10.0.0.0/8"]}"#);
+    assert_eq!(tightened.status, 200, "{}", tightened.body);
+    assert!(tightened.body.contains("Policy set."), "{}", tightened.body);
+    let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
+    assert_eq!(
+        key["policy"]["allowed_cidrs"],
+        json!(["10.0.0.0/8"]),
+        "{key}"
+    );
+    // Removing it loosens: an approval request, the policy stays.
+    let loosened = set("{}");
+    assert!(
+        loosened.body.contains(r#"data-state="pending""#),
+        "{}",
+        loosened.body
+    );
+    let (_, key) = http.get("/v1/admin/keys/cards", Some(ROOT));
+    assert_eq!(
+        key["policy"]["allowed_cidrs"],
+        json!(["10.0.0.0/8"]),
+        "{key}"
+    );
+    // Not JSON: the API's 400.
+    let bad = set("allow everything");
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("invalid_json"));
+}
