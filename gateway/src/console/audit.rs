@@ -1,5 +1,5 @@
 //! `GET /ui/audit[?actor=&key=&action=&since=&until=&verify=1]`: the audit trail filtered by actor,
-//! key, action and time (the API's `read_audit`), and, on request, the chain verified from its
+//! key, action and time (the API's `read_audit`), 200 entries a page, and, on request, the chain verified from its
 //! first entry (`verify_audit`) with the result; `GET /ui/audit/export` downloads the same
 //! entries as JSON.
 
@@ -27,7 +27,15 @@ pub struct Filter {
     until: String,
     #[serde(default)]
     verify: Option<String>,
+    /// Paging: the last `seq` of the previous page.
+    #[serde(default)]
+    after: Option<u64>,
 }
+
+/// Entries per page.
+const PAGE: u32 = 200;
+/// Entries per export (the API's largest page).
+const EXPORT: u32 = 10_000;
 
 const FIELDS: [&str; 5] = ["actor", "key", "action", "since", "until"];
 
@@ -47,14 +55,18 @@ impl Filter {
         out
     }
 
-    /// The API's query: the filled fields only.
-    fn query<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
-        let map: Map<String, Value> = self
+    /// The API's query: the filled fields only, `limit` entries after `after`.
+    fn query<T: serde::de::DeserializeOwned>(&self, limit: u32) -> Result<T, ApiError> {
+        let mut map: Map<String, Value> = self
             .fields()
             .iter()
             .filter(|(_, v)| !v.is_empty())
             .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
             .collect();
+        map.insert("limit".to_owned(), Value::from(limit));
+        if let Some(after) = self.after {
+            map.insert("after".to_owned(), Value::from(after));
+        }
         call::body(Value::Object(map))
     }
 
@@ -72,8 +84,9 @@ async fn entries(
     state: web::Data<AppState>,
     req: HttpRequest,
     filter: &Filter,
+    limit: u32,
 ) -> Result<Value, ApiError> {
-    let q = filter.query()?;
+    let q = filter.query(limit)?;
     let (_, v) = call::json(admin::audit::query::handle(state, req, web::Query(q)).await).await?;
     Ok(v)
 }
@@ -110,7 +123,7 @@ pub async fn page_handler(
         Ok(v) => v,
         Err(to_login) => return *to_login,
     };
-    let found = match entries(state.clone(), req.clone(), &filter).await {
+    let found = match entries(state.clone(), req.clone(), &filter, PAGE).await {
         Ok(v) => v,
         Err(e) => return refusal(Some(&viewer), &e),
     };
@@ -138,7 +151,14 @@ pub async fn page_handler(
     let body = format!(
         r#"{verify}<form method="get" action="/ui/audit" class="filter">{inputs}<button id="filter">Filter</button></form>
 <form method="get" action="/ui/audit" class="inline"><input type="hidden" name="verify" value="1"><button id="verify">Verify the chain</button></form>
-<p><a id="export" href="/ui/audit/export?{qs}" download="audit.json">Export as JSON</a> · {n} entries shown</p>{table}"#,
+<p><a id="export" href="/ui/audit/export?{qs}" download="audit.json">Export as JSON</a> · {n} entries shown{next}</p>{table}"#,
+        next = match found["next_after"].as_u64() {
+            Some(after) if u64::try_from(rows.len()).unwrap_or(u64::MAX) >= u64::from(PAGE) => {
+                let sep = if qs.is_empty() { "" } else { "&" };
+                format!(r#" · <a id="next" href="/ui/audit?{qs}{sep}after={after}">Next page</a>"#)
+            }
+            _ => String::new(),
+        },
         n = rows.len(),
         table = table(
             rows,
@@ -175,7 +195,7 @@ pub async fn export(
         Ok(v) => v,
         Err(to_login) => return *to_login,
     };
-    match entries(state, req, &filter).await {
+    match entries(state, req, &filter, EXPORT).await {
         Ok(v) => HttpResponse::Ok()
             .content_type("application/json")
             .insert_header((

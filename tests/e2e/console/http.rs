@@ -435,3 +435,56 @@ fn a_usage_policy_set_on_the_console_tightens_at_once_and_a_loosening_waits() {
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.body.contains("invalid_json"));
 }
+
+#[test]
+fn the_audit_page_filters_pages_and_exports_the_trail() {
+    let crate::people::Staffed {
+        dir: _dir,
+        server,
+        clock: _clock,
+        http,
+        token,
+    } = crate::people::staffed(&[("ada", "auditor")]);
+    // 230 refusals of an unknown token, audited as anonymous.
+    for _ in 0..230 {
+        assert_eq!(http.get("/v1/admin/keys", Some("no-such-token")).0, 401);
+    }
+    eventually(
+        std::time::Duration::from_secs(20),
+        "refusals audited",
+        || {
+            let (_, found) = http.get("/v1/admin/audit?actor=anonymous&limit=10000", Some(ROOT));
+            found["entries"].as_array().is_some_and(|e| e.len() >= 230)
+        },
+    );
+    let ada = Console::with_session(&server.url(""), &token["ada"]);
+    let rows = |body: &str| body.matches("<tr><td>").count();
+    let first = ada.get("/ui/audit?actor=anonymous");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(rows(&first.body), 200);
+    let at = first
+        .body
+        .find(r#"<a id="next" href=""#)
+        .expect("a next page link");
+    let rest = &first.body[at + r#"<a id="next" href=""#.len()..];
+    let next = rest[..rest.find('"').unwrap()].replace("&amp;", "&");
+    assert!(
+        next.starts_with("/ui/audit?actor=anonymous&after="),
+        "{next}"
+    );
+    let second = ada.get(&next);
+    assert_eq!(rows(&second.body), 30, "{}", second.body);
+    assert!(!second.body.contains(r#"id="next""#));
+
+    let export = ada.get("/ui/audit/export?actor=anonymous");
+    assert_eq!(export.status, 200);
+    assert!(
+        export
+            .header("content-disposition")
+            .starts_with("attachment")
+    );
+    let exported: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+    let entries = exported["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 230);
+    assert!(entries.iter().all(|e| e["actor"] == "anonymous"));
+}
