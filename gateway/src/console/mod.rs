@@ -8,6 +8,7 @@
 //! the security headers of every answer (`headers.rs`).
 
 pub mod approvals;
+pub mod apps;
 pub mod assets;
 pub mod audit;
 pub mod call;
@@ -72,7 +73,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/audit").route(web::get().to(audit::page_route)))
             .service(web::resource("/audit/export").route(web::get().to(audit::export)))
-            .service(web::resource("/apps").route(web::get().to(readonly::apps)))
+            .service(
+                web::resource("/apps")
+                    .route(web::get().to(apps::list))
+                    .route(web::post().to(apps::create)),
+            )
             .service(web::resource("/zones").route(web::get().to(readonly::zones)))
             .service(web::resource("/hsm").route(web::get().to(readonly::hsm)))
             .default_service(web::to(html::not_found)),

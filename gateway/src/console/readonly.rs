@@ -1,8 +1,7 @@
-//! Read-only pages: `GET /ui/apps` (apps, their tokens and certificates; grants are on each key's
-//! page), `GET /ui/zones` (zones and their transport keys) and `GET /ui/hsm` (tokens with their
-//! health and master keys with their KCVs, master-key rotations in progress, and for custodians
-//! the share ceremonies in progress: rekey and root-token generation). Each is one API
-//! handler's answer, as a table.
+//! Read-only pages: `GET /ui/zones` (zones and their transport keys) and `GET /ui/hsm` (tokens
+//! with their health and master keys with their KCVs, master-key rotations in progress, and for
+//! custodians the share ceremonies in progress: rekey and root-token generation). Each is one API
+//! handler's answer, as tables.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -41,19 +40,6 @@ async fn tables(
         }
         Err(e) => refusal(Some(&viewer), &e),
     }
-}
-
-pub async fn apps(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let answer = admin::list_apps::handle(state.clone(), req.clone()).await;
-    tables(
-        state,
-        req,
-        "Apps",
-        answer,
-        &[("Apps", "apps")],
-        String::new(),
-    )
-    .await
 }
 
 pub async fn zones(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

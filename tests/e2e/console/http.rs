@@ -488,3 +488,34 @@ fn the_audit_page_filters_pages_and_exports_the_trail() {
     assert_eq!(entries.len(), 230);
     assert!(entries.iter().all(|e| e["actor"] == "anonymous"));
 }
+
+#[test]
+fn an_app_created_on_the_console_shows_its_token_once_and_it_works() {
+    let crate::people::Staffed {
+        dir: _dir,
+        server,
+        clock: _clock,
+        http,
+        token,
+    } = crate::people::staffed(&[("kay", "key_admin"), ("otto", "operator")]);
+    let kay = Console::with_session(&server.url(""), &token["kay"]);
+    let page = kay.get("/ui/apps");
+    assert!(page.body.contains(r#"id="create-app""#));
+    let created = kay.submit("/ui/apps", &[("csrf", &page.csrf()), ("name", "billing")]);
+    assert_eq!(created.status, 200, "{}", created.body);
+    let at = created.body.find(r#"<code id="new-app-token">"#).unwrap();
+    let rest = &created.body[at + r#"<code id="new-app-token">"#.len()..];
+    let app_token = &rest[..rest.find('<').unwrap()];
+    let (status, me) = http.get("/v1/apps/self", Some(app_token));
+    assert_eq!(status, 200, "{me}");
+    // Listed with its one active token, never the token itself.
+    let listed = kay.get("/ui/apps");
+    assert!(listed.body.contains(r#"data-app="billing""#));
+    assert!(listed.body.contains("1 active"), "{}", listed.body);
+    assert!(!listed.body.contains(app_token));
+    // An operator reads the list but is offered no creation.
+    let otto = Console::with_session(&server.url(""), &token["otto"]);
+    let read = otto.get("/ui/apps");
+    assert_eq!(read.status, 200);
+    assert!(!read.body.contains("create-app"));
+}
