@@ -63,6 +63,8 @@ fn screenshot(browser: &Browser, name: &str) {
 /// Submits the form `css` after typing `reason` into its `reason` field; waits for the notice.
 fn submit_with_reason(browser: &Browser, css: &str, reason: &str) -> String {
     browser.type_into(&format!("{css} input[name=reason]"), reason);
+    // The page's current notice goes first, so that the wait sees the next page's.
+    browser.execute("const n = document.getElementById('notice'); if (n) { n.remove(); }");
     browser.click(&format!("{css} button"));
     wait(browser, "#notice");
     browser.text("#notice")
