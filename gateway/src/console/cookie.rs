@@ -1,5 +1,5 @@
 //! The console's session cookie: it holds the person's API session token, `HttpOnly;
-//! SameSite=Strict; Path=/ui` (and `Secure` on a TLS listener). The token is the one the API's
+//! SameSite=Strict; Path=/ui` (and `Secure` over HTTPS). The token is the one the API's
 //! login handler issued: it expires, and logs out, as the API's session does.
 
 use actix_web::HttpRequest;
@@ -33,22 +33,24 @@ pub fn bearer(req: &mut ServiceRequest) {
     }
 }
 
-/// The `Set-Cookie` value opening a session.
-pub fn set_cookie(req: &HttpRequest, token: &str) -> String {
-    let secure = if req.app_config().secure() {
+/// `; Secure` when the browser speaks HTTPS to us (this listener's TLS, or a manage node's or a
+/// proxy's `X-Forwarded-Proto`).
+fn secure(req: &HttpRequest) -> &'static str {
+    if req.connection_info().scheme() == "https" {
         "; Secure"
     } else {
         ""
-    };
+    }
+}
+
+/// The `Set-Cookie` value opening a session.
+pub fn set_cookie(req: &HttpRequest, token: &str) -> String {
+    let secure = secure(req);
     format!("{COOKIE_NAME}={token}; Path=/ui; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// The `Set-Cookie` value ending it.
 pub fn clear_cookie(req: &HttpRequest) -> String {
-    let secure = if req.app_config().secure() {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = secure(req);
     format!("{COOKIE_NAME}=; Path=/ui; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
 }

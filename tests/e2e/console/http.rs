@@ -519,3 +519,47 @@ fn an_app_created_on_the_console_shows_its_token_once_and_it_works() {
     assert_eq!(read.status, 200);
     assert!(!read.body.contains("create-app"));
 }
+
+#[test]
+fn a_manage_node_serves_the_console_by_forwarding_it_to_the_store() {
+    let cluster = crate::cluster::Cluster::new(None);
+    let _store = cluster.start_store();
+    let manage = cluster.start_manage("127.0.0.6");
+    let http = manage.http();
+    http.create_key("cards");
+    // The root token as the cookie's session (what the login form would set).
+    let console = Console::with_session(&manage.addr, ROOT);
+    let page = console.get("/ui/keys/cards");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(r#"id="versions""#));
+    assert!(
+        page.header("content-security-policy")
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(page.header("x-frame-options"), "DENY");
+    // A form of the manage node's origin passes the store's CSRF check; another origin does not.
+    let csrf = page.csrf();
+    let forged = console.post(
+        "/ui/keys/cards/rotate",
+        Some("https://evil.example"),
+        &[("csrf", &csrf), ("reason", "forged")],
+    );
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let done = console.submit(
+        "/ui/keys/cards/rotate",
+        &[("csrf", &csrf), ("reason", "yearly")],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(
+        http.get("/v1/admin/keys/cards", Some(ROOT)).1["active_version"],
+        2
+    );
+    // Redirects and cookies come back as the store sent them (not followed by the manage node).
+    let anonymous = Console::new(&manage.addr);
+    let to_login = anonymous.get("/ui/keys");
+    assert_eq!(to_login.status, 303);
+    assert_eq!(to_login.header("location"), "/ui/login");
+    let out = console.submit("/ui/logout", &[("csrf", &csrf)]);
+    assert_eq!(out.status, 303, "{}", out.body);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+}
