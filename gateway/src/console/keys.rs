@@ -1,5 +1,6 @@
-//! `GET /ui/keys[?q=&algorithm=]`: every key with its algorithm, the state of its active
-//! version, the active version and the next scheduled rotation, filtered by name and algorithm;
+//! `GET /ui/keys[?q=&algorithm=&state=]`: every key with its algorithm, the state of its active
+//! version, the active version and the next scheduled rotation, filtered by name, algorithm and
+//! the state of some version;
 //! `POST /ui/keys`: create a key (the API's `create_key`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,6 +19,16 @@ pub struct Filter {
     q: String,
     #[serde(default)]
     algorithm: String,
+    /// Keys with a version in this state (`disabled`, `scheduled_for_destruction`, ...).
+    #[serde(default)]
+    state: String,
+}
+
+/// Whether some version of the key is in `state`.
+fn has_version_in(key: &Value, state: &str) -> bool {
+    key["versions"]
+        .as_array()
+        .is_some_and(|vs| vs.iter().any(|v| v["state"] == state))
 }
 
 #[derive(Deserialize)]
@@ -66,6 +77,9 @@ async fn render(
             .await
             .map(|(_, v)| v)
             .unwrap_or(Value::Null);
+        if !filter.state.is_empty() && !has_version_in(&detail, &filter.state) {
+            continue;
+        }
         rows.push_str(&format!(
             r#"<tr data-key="{n}"><td><a href="/ui/keys/{u}">{n}</a></td><td>{alg}</td><td class="state">{st}</td><td>{active}</td><td>{next}</td></tr>"#,
             n = esc(name),
@@ -89,10 +103,25 @@ async fn render(
         String::new()
     };
     let body = format!(
-        r#"<form method="get" action="/ui/keys" class="filter"><label>Name <input name="q" value="{q}"></label><label>Algorithm <input name="algorithm" value="{a}"></label><button>Filter</button></form>
+        r#"<form method="get" action="/ui/keys" class="filter"><label>Name <input name="q" value="{q}"></label><label>Algorithm <input name="algorithm" value="{a}"></label><label>With a version <select name="state">{states}</select></label><button>Filter</button></form>
 <table id="keys"><thead><tr><th>Name</th><th>Algorithm</th><th>State</th><th>Active version</th><th>Next rotation</th></tr></thead><tbody>{rows}</tbody></table>{create}"#,
         q = esc(&filter.q),
         a = esc(&filter.algorithm),
+        states = [
+            "",
+            "active",
+            "decrypt_only",
+            "disabled",
+            "scheduled_for_destruction",
+            "destroyed"
+        ]
+        .iter()
+        .map(|st| {
+            let selected = if *st == filter.state { " selected" } else { "" };
+            let label = if st.is_empty() { "in any state" } else { st };
+            format!(r#"<option value="{st}"{selected}>{label}</option>"#)
+        })
+        .collect::<String>(),
     );
     page(viewer, "Keys", &body)
 }

@@ -171,6 +171,31 @@ fn an_operator_is_offered_no_admin_action_and_a_typed_url_gets_the_apis_audited_
     let key = console.get("/ui/keys/cards");
     assert_eq!(key.status, 200);
     assert!(!key.body.contains(r#"id="rotate""#));
+    // The filter by a version's state: none decrypt-only until a rotation.
+    let filtered = console.get("/ui/keys?state=decrypt_only");
+    assert!(
+        !filtered.body.contains(r#"data-key="cards""#),
+        "{}",
+        filtered.body
+    );
+    let (s, _) = http.post(
+        "/v1/admin/keys/cards/rotate",
+        Some(ROOT),
+        &json!({ "reason": "r" }),
+    );
+    assert_eq!(s, 200);
+    let filtered = console.get("/ui/keys?state=decrypt_only");
+    assert!(
+        filtered.body.contains(r#"data-key="cards""#),
+        "{}",
+        filtered.body
+    );
+    assert!(
+        !console
+            .get("/ui/keys?q=nomatch")
+            .body
+            .contains(r#"data-key="cards""#)
+    );
 
     // Typed by hand: the API's 403, with its code and message, audited under the person.
     let audit = console.get("/ui/audit");
@@ -198,9 +223,10 @@ fn an_operator_is_offered_no_admin_action_and_a_typed_url_gets_the_apis_audited_
         refusals(&server, "user:otto", "rotate_key", "forbidden").len(),
         1
     );
+    // Still version 2: the root token's rotation above, not the operator's.
     assert_eq!(
         http.get("/v1/admin/keys/cards", Some(ROOT)).1["active_version"],
-        1
+        2
     );
 }
 
