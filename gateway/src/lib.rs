@@ -12,6 +12,7 @@
 pub mod access_log;
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod forward;
 pub mod listener;

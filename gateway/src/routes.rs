@@ -206,9 +206,9 @@ pub fn control_plane(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/admin/audit/verify").route(web::get().to(admin::audit::verify::handle)),
         )
-        .service(
-            resource("/v1/admin/audit/seal").route(web::post().to(admin::audit::seal::handle)),
-        );
+        .service(resource("/v1/admin/audit/seal").route(web::post().to(admin::audit::seal::handle)))
+        // The web console: pages over the handlers above (console/mod.rs lists them).
+        .configure(crate::console::routes);
 }
 
 /// The Vault Transit-compatible API under `mount` (default `/v1/transit`; docs/vault-compat.md).

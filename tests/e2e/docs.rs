@@ -18,9 +18,12 @@ pub fn routed_paths(routes: &str) -> impl Iterator<Item = &str> {
 #[test]
 fn every_route_is_documented() {
     let routes = read("gateway/src/routes.rs");
+    let console = read("gateway/src/console/mod.rs");
     let api = read("docs/api.md");
     let paths: Vec<String> = routed_paths(&routes)
         .map(str::to_owned)
+        // The web console's pages, routed in their own scope under `/ui`.
+        .chain(routed_paths(&console).map(|p| format!("/ui{p}")))
         .chain(
             routes
                 .split("key_resource(\"")
@@ -83,6 +86,7 @@ fn every_error_code_is_documented() {
         "gateway/src/api/demo/mod.rs",
         "gateway/src/api/demo/signup.rs",
         "gateway/src/api/demo/login.rs",
+        "gateway/src/console/csrf.rs",
     ] {
         // String literals in code, not in comments (doc comments show example bodies).
         let text: String = read(file)

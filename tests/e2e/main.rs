@@ -21,6 +21,7 @@ mod cli_data;
 mod client;
 mod cluster;
 mod config_docs;
+mod console;
 mod data_dir;
 mod data_plane;
 mod docs;

@@ -106,7 +106,7 @@ impl Pki {
         openssl::fingerprint(&self.dir, &format!("{name}.pem"))
     }
 
-    fn files(&self, client_ca: bool) -> TlsFiles {
+    pub fn files(&self, client_ca: bool) -> TlsFiles {
         TlsFiles {
             cert: self.path("server.pem"),
             key: self.path("server.key"),
@@ -117,6 +117,18 @@ impl Pki {
     /// An HTTPS client that trusts the test CA, presenting the client certificate `client`.
     fn http(&self, server: &RunningServer, client: Option<&str>) -> Http {
         self.http_at(&format!("https://127.0.0.1:{}", server.addr.port()), client)
+    }
+
+    /// An HTTPS agent that trusts the test CA and follows no redirect (the console's tests).
+    pub fn agent_without_redirects(&self) -> ureq::Agent {
+        let ca = Certificate::from_pem(&std::fs::read(self.path("ca.pem")).unwrap()).unwrap();
+        let tls = TlsConfig::builder().root_certs(RootCerts::Specific(Arc::new(vec![ca])));
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .tls_config(tls.build())
+            .build()
+            .new_agent()
     }
 
     pub fn http_at(&self, base: &str, client: Option<&str>) -> Http {

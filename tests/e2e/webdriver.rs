@@ -146,6 +146,53 @@ impl Browser {
         )
     }
 
+    /// The text of the first element matching `css`.
+    pub fn text(&self, css: &str) -> String {
+        let el = self.element(css);
+        let v = self.command("GET", &format!("/element/{el}/text"), None);
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Whether some element matches `css`.
+    pub fn exists(&self, css: &str) -> bool {
+        let script = format!(
+            "return document.querySelector({}) !== null;",
+            serde_json::to_string(css).unwrap()
+        );
+        self.execute(&script) == json!(true)
+    }
+
+    /// The page's address.
+    pub fn url(&self) -> String {
+        self.command("GET", "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The whole page's text.
+    pub fn page_text(&self) -> String {
+        self.text("body")
+    }
+
+    /// Sets the window's size in CSS pixels.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.command(
+            "POST",
+            "/window/rect",
+            Some(&json!({ "width": width, "height": height })),
+        );
+    }
+
+    /// A PNG of the visible page.
+    pub fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let v = self.command("GET", "/screenshot", None);
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .unwrap()
+    }
+
     /// Polls `script` until it returns something other than null or false.
     pub fn wait_for(&self, script: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);

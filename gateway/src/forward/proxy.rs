@@ -15,8 +15,30 @@ use crate::auth::FORWARDED_FOR;
 use crate::error::ApiError;
 use kms_store::remote::client::InternalClient;
 
-/// Headers passed on to the store (everything else is dropped).
-const PASSED: [&str; 3] = ["authorization", "content-type", "x-vault-token"];
+/// Headers passed on to the store (everything else is dropped): the API's, and the web console's
+/// session cookie and the headers its CSRF check reads.
+const PASSED: [&str; 6] = [
+    "authorization",
+    "content-type",
+    "x-vault-token",
+    "cookie",
+    "origin",
+    "sec-fetch-site",
+];
+
+/// Headers of the store's answer passed back besides `Content-Type` and `Retry-After`: the web
+/// console's cookie, redirects, downloads and security headers.
+const PASSED_BACK: [&str; 9] = [
+    "location",
+    "set-cookie",
+    "content-disposition",
+    "content-security-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "cache-control",
+    "cross-origin-opener-policy",
+];
 
 /// A control-plane call may take a while (an HSM ceremony, a backup).
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -26,7 +48,8 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimit(pub usize);
 
-/// The default service of a manage node: forwards `/v1/...` to the store, 404 for anything else.
+/// The default service of a manage node: forwards `/v1/...` and the web console (`/ui`) to the
+/// store, 404 for anything else.
 pub async fn forward(
     req: HttpRequest,
     payload: web::Payload,
@@ -43,7 +66,8 @@ pub async fn forward(
         .uri()
         .path_and_query()
         .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
-    if !path.starts_with("/v1/") {
+    let console = req.path() == "/ui" || req.path().starts_with("/ui/");
+    if !path.starts_with("/v1/") && !console {
         return crate::routes::not_found().await;
     }
     let mut headers: Vec<(&str, String)> = PASSED
@@ -57,6 +81,13 @@ pub async fn forward(
         .collect();
     if let Some(peer) = req.peer_addr() {
         headers.push((FORWARDED_FOR, peer.ip().to_string()));
+    }
+    if console {
+        // The origin the browser sees is this node's: the console's CSRF check compares it
+        // with the form's `Origin`, and its cookie is `Secure` when this node speaks HTTPS.
+        let info = req.connection_info().clone();
+        headers.push(("x-forwarded-host", info.host().to_owned()));
+        headers.push(("x-forwarded-proto", info.scheme().to_owned()));
     }
     let method = req.method().as_str().to_owned();
     let client = client.into_inner();
@@ -75,6 +106,11 @@ pub async fn forward(
     }
     if let Some(ra) = answer.retry_after {
         out.insert_header(("retry-after", ra));
+    }
+    for (name, value) in &answer.headers {
+        if PASSED_BACK.contains(&name.as_str()) {
+            out.append_header((name.as_str(), value.as_str()));
+        }
     }
     Ok(out.body(answer.body))
 }

@@ -25,6 +25,9 @@ pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
     pub retry_after: Option<String>,
+    /// Every header of the answer (a manage node passes some back: the console's pages set a
+    /// cookie, redirect, and carry their security headers).
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -67,8 +70,10 @@ impl InternalClient {
             .root_certs(RootCerts::Specific(Arc::new(roots)))
             .client_cert(Some(ClientCert::new_with_certs(&chain, key)))
             .build();
+        // Redirects are answers to forward (the console's), never followed here.
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .tls_config(config)
             .build()
             .new_agent();
@@ -112,6 +117,13 @@ impl InternalClient {
                 .map(str::to_owned)
         };
         let (content_type, retry_after) = (header("content-type"), header("retry-after"));
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect();
         let body = response
             .body_mut()
             .with_config()
@@ -122,6 +134,7 @@ impl InternalClient {
             status: response.status().as_u16(),
             content_type,
             retry_after,
+            headers,
             body,
         })
     }

@@ -1,0 +1,119 @@
+//! `GET /ui/apps`: apps with their tokens and certificates (states and dates; never a token),
+//! grants being on each key's page; `POST /ui/apps` (`name`) creates one through the API's
+//! `create_app` handler and shows its token, once.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::html::{csrf_field, esc, need_session, notice, page_with, refusal, t, text};
+use super::session::Viewer;
+use super::{call, csrf};
+use crate::api::admin;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct Create {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+}
+
+/// `2 active, 1 revoked`: how many of `items` are in each state.
+fn states(items: &Value) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for item in items.as_array().into_iter().flatten() {
+        *counts.entry(text(&item["state"])).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn render(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: &Viewer,
+    shown: &str,
+) -> HttpResponse {
+    let apps = match call::json(admin::list_apps::handle(state, req).await).await {
+        Ok((_, v)) => v["apps"].as_array().cloned().unwrap_or_default(),
+        Err(e) => return refusal(Some(viewer), &e),
+    };
+    let rows: String = apps
+        .iter()
+        .map(|a| {
+            format!(
+                r#"<tr data-app="{n}"><td>{n}</td><td><code>{id}</code></td><td>{c}</td><td>{tok}</td><td>{cert}</td></tr>"#,
+                n = t(&a["name"]),
+                id = t(&a["id"]),
+                c = t(&a["created_at"]),
+                tok = esc(&states(&a["tokens"])),
+                cert = esc(&states(&a["certificates"])),
+            )
+        })
+        .collect();
+    let create = if viewer.can("create_app") {
+        format!(
+            r#"<h2>New app</h2><form method="post" action="/ui/apps" id="create-app" class="inline">{}<input name="name" id="new-app-name" placeholder="name" required><button>Create</button></form>"#,
+            csrf_field(viewer)
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        r#"{shown}<table id="apps"><thead><tr><th>Name</th><th>Id</th><th>Created</th><th>Tokens</th><th>Certificates</th></tr></thead><tbody>{rows}</tbody></table><p>Grants are on each key's page.</p>{create}"#
+    );
+    page_with(StatusCode::OK, Some(viewer), "Apps", &body)
+}
+
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let viewer = match need_session(&state, &req) {
+        Ok(v) => v,
+        Err(to_login) => return *to_login,
+    };
+    render(state, req, &viewer, "").await
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<Create>,
+) -> HttpResponse {
+    let viewer = match need_session(&state, &req) {
+        Ok(v) => v,
+        Err(to_login) => return *to_login,
+    };
+    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
+        return refusal(Some(&viewer), &e);
+    }
+    let answer = match call::body(json!({ "name": form.name.trim() })) {
+        Ok(body) => {
+            call::json(admin::create_app::handle(state.clone(), req.clone(), web::Json(body)).await)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok((_, app)) => {
+            let shown = format!(
+                r#"{}<p>Token: <code id="new-app-token">{}</code></p>"#,
+                notice(
+                    "ok",
+                    &format!(
+                        "App {} created. Its token is shown this once: hand it to the application now.",
+                        text(&app["name"])
+                    )
+                ),
+                t(&app["token"])
+            );
+            render(state, req, &viewer, &shown).await
+        }
+        Err(e) => refusal(Some(&viewer), &e),
+    }
+}
