@@ -110,18 +110,9 @@ start() {
   echo "$name: pid $started_pid, $started_addr ${started_internal:+internal $started_internal}"
 }
 
-# issue NAME EXTENSIONS: a P-256 certificate NAME.pem/NAME.key signed by the internal CA.
-issue() {
-  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n%s\n' "$2" >"$pki/$1.ext"
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-    -keyout "$pki/$1.key" -out "$pki/$1.csr"
-  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
-    -days 2 -extfile "$pki/$1.ext" -out "$pki/$1.pem"
-}
-
 internal_section() { # CERT_NAME EXTRA_LINE
   printf '[internal]\ncert = "%s"\nkey = "%s"\nca = "%s"\n%s\n' \
-    "$pki/$1.pem" "$pki/$1.key" "$pki/ca.pem" "$2"
+    "$pki/$1.pem" "$pki/$1.key" "$pki/internal-ca.pem" "$2"
 }
 
 fingerprint() { # CERT_NAME: its SHA-256, as the store's [internal] pins it
@@ -177,12 +168,10 @@ site_a=$work/site-a
 site_b=$work/site-b
 mkdir -p "$pki" "$escrow" "$site_a" "$site_b"
 chmod 700 "$work/offsite" "$escrow"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj "/CN=dr-drill internal CA" -keyout "$pki/ca.key" -out "$pki/ca.pem"
-both="extendedKeyUsage=serverAuth,clientAuth"
-issue store "subjectAltName=IP:$STORE_IP
-$both"
-for name in n1 n2 n3; do issue "$name" "$both"; done
+# The internal CA and the certificates, as docs/deployment.md makes them (scripts/pki.sh).
+scripts/pki.sh init "$pki" --days 2 --cn "dr-drill internal CA" >/dev/null
+scripts/pki.sh issue "$pki" store --ip "$STORE_IP" --days 2 >/dev/null
+for name in n1 n2 n3; do scripts/pki.sh issue "$pki" "$name" --days 2 >/dev/null; done
 
 # ---- primary site: a store and two service nodes of zone dc-east -------------------------------
 step="primary site start"

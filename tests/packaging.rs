@@ -139,3 +139,101 @@ fn the_image_builds_and_serves_where_a_container_runtime_answers() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `scripts/pki.sh` (docs/deployment.md) makes the internal CA and node certificates that the
+/// internal API takes: server and client authentication, the store's address in its names, keys
+/// private to their owner, nothing overwritten. (The disaster-recovery drill runs a store and
+/// service nodes over mutual TLS with certificates it made.)
+#[test]
+fn the_pki_script_makes_an_internal_ca_and_node_certificates() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let script = root().join("scripts/pki.sh");
+    let run = |args: &[&str]| {
+        Command::new(&script)
+            .arg(args[0])
+            .arg(&pki)
+            .args(&args[1..])
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["init", "--days", "2"]).status.success());
+    let store = run(&[
+        "issue",
+        "store",
+        "--ip",
+        "10.0.0.5",
+        "--dns",
+        "store.internal",
+    ]);
+    assert!(
+        store.status.success(),
+        "{}",
+        String::from_utf8_lossy(&store.stderr)
+    );
+    let printed = String::from_utf8(store.stdout).unwrap();
+    let fingerprint = printed.trim().strip_prefix("store ").unwrap().to_owned();
+    assert_eq!(fingerprint.len(), 32 * 3 - 1, "{printed}");
+
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&pki)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for purpose in ["sslserver", "sslclient"] {
+        openssl(&[
+            "verify",
+            "-purpose",
+            purpose,
+            "-CAfile",
+            "internal-ca.pem",
+            "store.pem",
+        ]);
+    }
+    let text = openssl(&["x509", "-in", "store.pem", "-noout", "-text"]);
+    assert!(
+        text.contains("IP Address:10.0.0.5") && text.contains("DNS:store.internal"),
+        "{text}"
+    );
+    assert!(text.contains("CA:FALSE"), "{text}");
+    let again = openssl(&[
+        "x509",
+        "-in",
+        "store.pem",
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+    ]);
+    assert!(
+        again.trim().ends_with(&fingerprint),
+        "{again} vs {fingerprint}"
+    );
+
+    for key in ["internal-ca.key", "store.key"] {
+        let mode = std::fs::metadata(pki.join(key))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
+    let before = std::fs::read(pki.join("store.key")).unwrap();
+    let twice = run(&["issue", "store"]);
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("exists"));
+    assert_eq!(
+        std::fs::read(pki.join("store.key")).unwrap(),
+        before,
+        "overwritten"
+    );
+    let bad = run(&["issue", "n1", "--days", "soon"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--days"));
+}
