@@ -25,6 +25,7 @@ pub mod key_policy;
 pub mod login;
 pub mod logout;
 pub mod output;
+pub mod pipe;
 pub mod ready;
 pub mod shares;
 pub mod status;

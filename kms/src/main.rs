@@ -21,6 +21,7 @@ fn main() {
     // `kms serve` installs its log once kms.toml has said which format; other commands log text.
     if !matches!(cli.command, Command::Serve(_)) {
         kms::logging::init(LogFormat::Text);
+        kms_cli::pipe::exit_quietly_on_broken_pipe();
     }
     std::process::exit(kms_cli::command::run(cli, &Binary));
 }

@@ -289,3 +289,27 @@ fn an_address_that_cannot_work_says_what_to_change() {
         &format!("the server speaks plain HTTP, not TLS: use http://{bare}"),
     );
 }
+
+/// `kms audit list | head -1`: the reader goes away before the listing is written. The command
+/// stops quietly, as `ls | head` does (status 141, what a shell reports for SIGPIPE), instead of
+/// panicking with a backtrace.
+#[test]
+fn a_reader_that_goes_away_stops_the_listing_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let mut child = std::process::Command::new(crate::process::KMS)
+        .args(["audit", "list", "--limit", "500"])
+        .env("KMS_ADDR", format!("http://{}", server.addr))
+        .env("KMS_TOKEN", ROOT)
+        .env_remove("KMS_CACERT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the answer arrives: every write then meets a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
