@@ -14,6 +14,7 @@ pub mod kms;
 pub mod logging;
 pub mod node;
 pub mod options;
+pub mod overrides;
 pub mod restore;
 pub mod roles;
 pub mod runtime;

@@ -35,6 +35,9 @@ impl Node for Binary {
         options::from_args(args)
             .and_then(|opts| {
                 kms::logging::init(opts.log_format);
+                for replaced in &opts.replaced {
+                    tracing::warn!(target: "kms::config", "{replaced}");
+                }
                 serve(&opts)
             })
             .map_err(|e| e.to_string())

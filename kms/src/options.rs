@@ -71,6 +71,8 @@ pub struct ServeOptions {
     pub audit_syslog: Option<PathBuf>,
     /// `[log] format`, or `--log-format`.
     pub log_format: LogFormat,
+    /// What the flags (or their variables) replaced of kms.toml, logged at start.
+    pub replaced: Vec<String>,
 }
 
 /// Where the audit sink file is.
@@ -134,6 +136,7 @@ impl ServeOptions {
             audit_file: SinkFile::InDataDir,
             audit_syslog: None,
             log_format: LogFormat::Text,
+            replaced: Vec::new(),
         }
     }
 
@@ -272,6 +275,7 @@ pub fn from_args(args: &ServeArgs) -> Result<ServeOptions, ServeError> {
         None => ConfigFile::default(),
     };
     let mut opts = ServeOptions::from_config(&file)?;
+    opts.replaced = crate::overrides::replaced(args, &file);
     opts.dev = args.dev;
     if let Some(d) = &args.data_dir {
         opts.data_dir.clone_from(d);

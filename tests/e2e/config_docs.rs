@@ -392,3 +392,56 @@ fn every_serve_flag_and_environment_variable_is_documented() {
         "environment variables vs docs/configuration.md"
     );
 }
+
+/// A variable left in a service's environment replaces what kms.toml says (flags, then their
+/// variables, then the file): the server says so at start, naming the variable, instead of
+/// quietly listening elsewhere or opening another data directory.
+#[test]
+fn a_variable_that_replaces_a_kms_toml_setting_is_said_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kms.toml");
+    let from_file = dir.path().join("from-file");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:9\"\ndata_dir = \"{}\"\n",
+            from_file.display()
+        ),
+    )
+    .unwrap();
+    let from_env = dir.path().join("from-env");
+    let args: Vec<std::ffi::OsString> = ["serve", "--dev", "--dev-root-token", "r", "--config"]
+        .iter()
+        .map(Into::into)
+        .chain([config.clone().into_os_string()])
+        .collect();
+    let server = crate::process::Server::spawn(
+        &args,
+        &[
+            ("KMS_LISTEN", "127.0.0.1:0".to_owned()),
+            ("KMS_DATA_DIR", from_env.display().to_string()),
+        ],
+    )
+    .unwrap();
+    let expected = [
+        "kms.toml's listen = 127.0.0.1:9 is replaced by KMS_LISTEN = 127.0.0.1:0".to_owned(),
+        format!(
+            "kms.toml's data_dir = {} is replaced by KMS_DATA_DIR = {}",
+            from_file.display(),
+            from_env.display()
+        ),
+    ];
+    let mut said = String::new();
+    for _ in 0..50 {
+        said = String::from_utf8_lossy(&server.output()).into_owned();
+        if expected.iter().all(|line| said.contains(line.as_str())) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for line in &expected {
+        assert!(said.contains(line.as_str()), "{line} not in:\n{said}");
+    }
+    assert!(from_env.join("dev-unseal-share").exists() && !from_file.exists());
+    server.kill();
+}
