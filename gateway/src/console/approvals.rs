@@ -8,9 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::html::{csrf_field, esc, need_session, notice, page, pre, refusal, t, text};
+use super::call;
+use super::html::{csrf_field, esc, need_form, need_session, notice, page, pre, refusal, t, text};
 use super::session::Viewer;
-use super::{call, csrf};
 use crate::api::admin;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -158,13 +158,10 @@ pub async fn vote(
     path: web::Path<(i64, String)>,
     form: web::Form<Ballot>,
 ) -> HttpResponse {
-    let viewer = match need_session(&state, &req) {
+    let viewer = match need_form(&state, &req, &form.csrf).await {
         Ok(v) => v,
-        Err(to_login) => return *to_login,
+        Err(answer) => return *answer,
     };
-    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
-        return refusal(Some(&viewer), &e);
-    }
     let (id, how) = path.into_inner();
     if how == "collect" {
         let answer =

@@ -9,9 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::html::{csrf_field, esc, need_session, notice, page_with, refusal, t, text};
+use super::call;
+use super::html::{csrf_field, esc, need_form, need_session, notice, page_with, refusal, t, text};
 use super::session::Viewer;
-use super::{call, csrf};
 use crate::api::admin;
 use crate::state::AppState;
 
@@ -85,13 +85,10 @@ pub async fn create(
     req: HttpRequest,
     form: web::Form<Create>,
 ) -> HttpResponse {
-    let viewer = match need_session(&state, &req) {
+    let viewer = match need_form(&state, &req, &form.csrf).await {
         Ok(v) => v,
-        Err(to_login) => return *to_login,
+        Err(answer) => return *answer,
     };
-    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
-        return refusal(Some(&viewer), &e);
-    }
     let answer = match call::body(json!({ "name": form.name.trim() })) {
         Ok(body) => {
             call::json(admin::create_app::handle(state.clone(), req.clone(), web::Json(body)).await)

@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::html::{need_session, refusal};
+use super::call;
+use super::html::need_form;
 use super::key::after;
-use super::{call, csrf};
 use crate::api::admin;
 use crate::state::AppState;
 
@@ -27,13 +27,10 @@ pub async fn handle(
     name: web::Path<String>,
     form: web::Form<Form>,
 ) -> HttpResponse {
-    let viewer = match need_session(&state, &req) {
+    let viewer = match need_form(&state, &req, &form.csrf).await {
         Ok(v) => v,
-        Err(to_login) => return *to_login,
+        Err(answer) => return *answer,
     };
-    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
-        return refusal(Some(&viewer), &e);
-    }
     let name = name.into_inner();
     let operations: Vec<&str> = form
         .operations

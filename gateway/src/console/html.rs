@@ -148,6 +148,20 @@ pub fn need_session(state: &AppState, req: &HttpRequest) -> Result<Viewer, Box<H
     Viewer::of(state, req).ok_or_else(|| Box::new(redirect("/ui/login")))
 }
 
+/// A state-changing form's caller: their session, and the form's CSRF token and origin
+/// (`csrf::check`); otherwise the login page, or the audited refusal.
+pub async fn need_form(
+    state: &AppState,
+    req: &HttpRequest,
+    csrf_token: &str,
+) -> Result<Viewer, Box<HttpResponse>> {
+    let viewer = need_session(state, req)?;
+    match super::csrf::check(state, req, csrf_token).await {
+        Ok(()) => Ok(viewer),
+        Err(e) => Err(Box::new(refusal(Some(&viewer), &e))),
+    }
+}
+
 /// An array of JSON objects as a table of the given columns (`(field, heading)`).
 pub fn table(rows: &[Value], columns: &[(&str, &str)], id: &str) -> String {
     if rows.is_empty() {

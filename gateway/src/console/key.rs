@@ -9,9 +9,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::html::{csrf_field, esc, need_session, notice, page_with, pre, refusal, t, table, url};
+use super::html::{
+    csrf_field, esc, need_form, need_session, notice, page_with, pre, refusal, t, table, url,
+};
 use super::session::Viewer;
-use super::{call, chart, csrf};
+use super::{call, chart};
 use crate::api::admin;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -276,13 +278,10 @@ async fn whole_key(
     form: web::Form<Reason>,
     rollback: bool,
 ) -> HttpResponse {
-    let viewer = match need_session(&state, &req) {
+    let viewer = match need_form(&state, &req, &form.csrf).await {
         Ok(v) => v,
-        Err(to_login) => return *to_login,
+        Err(answer) => return *answer,
     };
-    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
-        return refusal(Some(&viewer), &e);
-    }
     let name = name.into_inner();
     let (s, r, p) = (state.clone(), req.clone(), web::Path::from(name.clone()));
     let fields = json!({ "reason": form.reason });
@@ -325,13 +324,10 @@ pub async fn change_version(
     path: web::Path<(String, u32, String)>,
     form: web::Form<Reason>,
 ) -> HttpResponse {
-    let viewer = match need_session(&state, &req) {
+    let viewer = match need_form(&state, &req, &form.csrf).await {
         Ok(v) => v,
-        Err(to_login) => return *to_login,
+        Err(answer) => return *answer,
     };
-    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
-        return refusal(Some(&viewer), &e);
-    }
     let (name, version, change) = path.into_inner();
     let body = match call::body(json!({ "reason": form.reason })) {
         Ok(b) => b,

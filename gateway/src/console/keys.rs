@@ -7,9 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::html::{csrf_field, esc, need_session, page, refusal, t, url};
+use super::call;
+use super::html::{csrf_field, esc, need_form, need_session, page, refusal, t, url};
 use super::session::{Viewer, redirect};
-use super::{call, csrf};
 use crate::api::admin;
 use crate::state::AppState;
 
@@ -143,13 +143,10 @@ pub async fn create(
     req: HttpRequest,
     form: web::Form<Create>,
 ) -> HttpResponse {
-    let viewer = match need_session(&state, &req) {
+    let viewer = match need_form(&state, &req, &form.csrf).await {
         Ok(v) => v,
-        Err(to_login) => return *to_login,
+        Err(answer) => return *answer,
     };
-    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
-        return refusal(Some(&viewer), &e);
-    }
     let form = form.into_inner();
     let mut fields = json!({ "name": form.name });
     if !form.algorithm.trim().is_empty() {

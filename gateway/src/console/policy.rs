@@ -5,9 +5,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::html::{need_session, refusal};
+use super::call;
+use super::html::need_form;
 use super::key::after;
-use super::{call, csrf};
 use crate::api::admin;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -25,13 +25,10 @@ pub async fn handle(
     name: web::Path<String>,
     form: web::Form<Form>,
 ) -> HttpResponse {
-    let viewer = match need_session(&state, &req) {
+    let viewer = match need_form(&state, &req, &form.csrf).await {
         Ok(v) => v,
-        Err(to_login) => return *to_login,
+        Err(answer) => return *answer,
     };
-    if let Err(e) = csrf::check(&state, &req, &form.csrf).await {
-        return refusal(Some(&viewer), &e);
-    }
     let name = name.into_inner();
     let parsed = serde_json::from_str(&form.policy)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("the policy is not JSON: {e}")))
