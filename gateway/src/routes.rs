@@ -15,11 +15,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     control_plane(cfg);
 }
 
-/// Health, readiness (what a load balancer routes on) and metrics: on every node.
+/// Health, readiness (what a load balancer routes on), metrics and the API's OpenAPI description:
+/// on every node.
 pub fn system(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(sys::health::handle)))
         .service(resource("/readyz").route(web::get().to(sys::ready::handle)))
-        .service(resource("/metrics").route(web::get().to(sys::metrics::handle)));
+        .service(resource("/metrics").route(web::get().to(sys::metrics::handle)))
+        .service(resource("/v1/openapi.json").route(web::get().to(sys::openapi::handle)));
 }
 
 /// What a service node serves: the data plane (keys and passwords) and random bytes.

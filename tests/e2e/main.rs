@@ -33,6 +33,7 @@ mod lifecycle;
 mod log_injection;
 mod nginx;
 mod observability;
+mod openapi;
 mod operator_errors;
 mod passwords;
 mod people;

@@ -4,6 +4,7 @@
 
 pub mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod ready;
 pub mod seal_status;
 pub mod unseal;
