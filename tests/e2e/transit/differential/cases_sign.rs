@@ -8,7 +8,7 @@ use super::{Call, post};
 
 /// Why a 500 of OpenBao's is a 400 here.
 pub const B500: &str = "OpenBao answers 500 (a server error) to this bad input; the KMS answers \
-                        400 (DESIGN.md §8.5: bad input is a 4xx with a stable code)";
+                        400 (the design's invariant 8.5, docs/design.md: bad input is a 4xx with a stable code)";
 
 const SIGN: &str = "POST /sign/:name(/:hash_algorithm)";
 const VERIFY: &str = "POST /verify/:name(/:hash_algorithm)";
