@@ -261,17 +261,12 @@ fn over_tls_the_console_session_cookie_is_also_secure() {
 
 #[test]
 fn the_read_only_pages_show_each_role_what_the_api_shows_it() {
-    let crate::people::Staffed {
-        dir: _dir,
-        server,
-        clock: _clock,
-        http,
-        token,
-    } = crate::people::staffed(&[
+    let staff = crate::people::staffed(&[
         ("sam", "security_admin"),
         ("ada", "auditor"),
         ("kay", "key_admin"),
     ]);
+    let (server, http, token) = (&staff.server, &staff.http, &staff.token);
     http.create_app("checkout");
     let page =
         |who: &str, path: &str| Console::with_session(&server.url(""), &token[who]).get(path);
@@ -308,18 +303,13 @@ fn the_read_only_pages_show_each_role_what_the_api_shows_it() {
 
 #[test]
 fn the_inbox_offers_votes_to_approvers_only_and_the_requester_collects_their_result_once() {
-    let crate::people::Staffed {
-        dir: _dir,
-        server,
-        clock: _clock,
-        http,
-        token,
-    } = crate::people::staffed(&[
+    let staff = crate::people::staffed(&[
         ("kay", "key_admin"),
         ("kit", "key_admin"),
         ("sam", "security_admin"),
         ("syd", "system_admin"),
     ]);
+    let (server, http, token) = (&staff.server, &staff.http, &staff.token);
     http.create_app("checkout");
     let (status, pending) = http.post(
         "/v1/admin/apps/checkout/tokens",
@@ -375,13 +365,8 @@ fn the_inbox_offers_votes_to_approvers_only_and_the_requester_collects_their_res
 
 #[test]
 fn a_grant_set_on_the_console_waits_for_approval_as_over_the_api() {
-    let crate::people::Staffed {
-        dir: _dir,
-        server,
-        clock: _clock,
-        http,
-        token,
-    } = crate::people::staffed(&[("kay", "key_admin"), ("otto", "operator")]);
+    let staff = crate::people::staffed(&[("kay", "key_admin"), ("otto", "operator")]);
+    let (server, http, token) = (&staff.server, &staff.http, &staff.token);
     http.create_key("cards");
     http.create_app("checkout");
     let kay = Console::with_session(&server.url(""), &token["kay"]);
@@ -417,13 +402,8 @@ fn a_grant_set_on_the_console_waits_for_approval_as_over_the_api() {
 
 #[test]
 fn a_usage_policy_set_on_the_console_tightens_at_once_and_a_loosening_waits() {
-    let crate::people::Staffed {
-        dir: _dir,
-        server,
-        clock: _clock,
-        http,
-        token,
-    } = crate::people::staffed(&[("kay", "key_admin")]);
+    let staff = crate::people::staffed(&[("kay", "key_admin")]);
+    let (server, http, token) = (&staff.server, &staff.http, &staff.token);
     http.create_key("cards");
     let kay = Console::with_session(&server.url(""), &token["kay"]);
     let page = kay.get("/ui/keys/cards");
@@ -464,13 +444,8 @@ fn a_usage_policy_set_on_the_console_tightens_at_once_and_a_loosening_waits() {
 
 #[test]
 fn the_audit_page_filters_pages_and_exports_the_trail() {
-    let crate::people::Staffed {
-        dir: _dir,
-        server,
-        clock: _clock,
-        http,
-        token,
-    } = crate::people::staffed(&[("ada", "auditor")]);
+    let staff = crate::people::staffed(&[("ada", "auditor")]);
+    let (server, http, token) = (&staff.server, &staff.http, &staff.token);
     // 230 refusals of an unknown token, audited as anonymous.
     for _ in 0..230 {
         assert_eq!(http.get("/v1/admin/keys", Some("no-such-token")).0, 401);
@@ -517,13 +492,8 @@ fn the_audit_page_filters_pages_and_exports_the_trail() {
 
 #[test]
 fn an_app_created_on_the_console_shows_its_token_once_and_it_works() {
-    let crate::people::Staffed {
-        dir: _dir,
-        server,
-        clock: _clock,
-        http,
-        token,
-    } = crate::people::staffed(&[("kay", "key_admin"), ("otto", "operator")]);
+    let staff = crate::people::staffed(&[("kay", "key_admin"), ("otto", "operator")]);
+    let (server, http, token) = (&staff.server, &staff.http, &staff.token);
     let kay = Console::with_session(&server.url(""), &token["kay"]);
     let page = kay.get("/ui/apps");
     assert!(page.body.contains(r#"id="create-app""#));
