@@ -58,7 +58,8 @@ def error_codes():
             if not l.lstrip().startswith("//")
         )
         for part in text.split('"')[1::2]:
-            if len(part) > 3 and "_" in part and all(c.islower() and c.isascii() or c == "_" for c in part):
+            field = part in ("backup_sha256", "public_key_sha256")  # audit JSON fields, not codes
+            if re.fullmatch(r"[a-z][a-z0-9_]*", part) and len(part) > 3 and "_" in part and not field:
                 codes.add(part)
     return sorted(codes)
 

@@ -97,8 +97,13 @@ pub fn error_codes() -> Vec<String> {
         for part in text.split('"').skip(1).step_by(2) {
             let looks_like_code = part.len() > 3
                 && part.contains('_')
-                && part.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-            if looks_like_code {
+                && part.starts_with(|c: char| c.is_ascii_lowercase())
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            // JSON field names in audit details, not codes.
+            let field = ["backup_sha256", "public_key_sha256"].contains(&part);
+            if looks_like_code && !field {
                 codes.push(part.to_owned());
             }
         }
