@@ -35,6 +35,9 @@ done
 # suite fetches it itself too, and skips, saying why, only if it cannot be fetched).
 if [ "${1:-}" != "--loadtest" ]; then
   command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+  # The OpenAPI test's generated Python client lives in a venv under target/ (Debian splits
+  # ensurepip, which `python3 -m venv` needs, into python3-venv).
+  command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 fi
 fetch_openbao() {
   [ "${1:-}" = "--loadtest" ] && return 0

@@ -45,6 +45,25 @@ def routes():
     return found
 
 
+def error_codes():
+    """The stable error codes, found as tests/e2e/docs.rs's error_codes() finds them: the
+    code-shaped string literals (outside comments) of the files it lists."""
+    test = open(os.path.join(ROOT, "tests/e2e/docs.rs")).read()
+    listing = test[test.index("pub fn error_codes()") :]
+    listing = listing[: listing.index("] {")]
+    codes = set()
+    for name in re.findall(r'"([^"]+\.rs)"', listing):
+        text = "\n".join(
+            l for l in open(os.path.join(ROOT, name)).read().split("\n")
+            if not l.lstrip().startswith("//")
+        )
+        for part in text.split('"')[1::2]:
+            field = part in ("backup_sha256", "public_key_sha256")  # audit JSON fields, not codes
+            if re.fullmatch(r"[a-z][a-z0-9_]*", part) and len(part) > 3 and "_" in part and not field:
+                codes.add(part)
+    return sorted(codes)
+
+
 def descriptions():
     """docs/api.md's text for each `METHOD PATH` it documents (headings and table rows)."""
     out = {}
@@ -243,7 +262,8 @@ def document():
             },
             "schemas": {
                 "ErrorBody": obj(["code", "message"],
-                                 code={"type": "string", "description": "stable code (docs/api.md)"},
+                                 code={"type": "string", "enum": error_codes(),
+                                       "description": "stable code (docs/api.md)"},
                                  message={"type": "string"}),
                 "Error": obj(["error"], error={"$ref": "#/components/schemas/ErrorBody"}),
                 "Key": KEY,

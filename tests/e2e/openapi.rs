@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::docs::{read, routed_paths};
+use crate::docs::{error_codes, read, routed_paths};
 use crate::support::*;
 
 fn root() -> PathBuf {
@@ -117,6 +117,31 @@ fn the_served_document_is_the_one_in_docs_and_covers_every_route() {
         }
     }
     assert!(reached > 70, "only {reached} operations tried");
+}
+
+#[test]
+fn the_error_schema_names_every_stable_error_code() {
+    let doc = document();
+    let listed: Vec<String> =
+        doc["components"]["schemas"]["ErrorBody"]["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+    // The same codes docs::every_error_code_is_documented finds in the source, no more, no less.
+    assert_eq!(listed, error_codes());
+    assert!(listed.iter().any(|c| c == "not_found"), "{listed:?}");
+    // Every error answer refers to it.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert_eq!(
+                op["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/Error",
+                "{method} {path}"
+            );
+        }
+    }
 }
 
 /// The virtual environment with the generator and jsonschema, made once under target/.
