@@ -50,7 +50,9 @@ fn a_restart_on_the_same_data_dir_decrypts_everything() {
     );
 }
 
-/// Every file under `dir`, read whole (database, WAL, shared memory, sealed master key).
+/// Every file under `dir`, read whole (database, WAL, shared memory, sealed master key). The
+/// server keeps running meanwhile: a file it renames or removes between the listing and the read
+/// (a temporary file replaced atomically) is skipped; its content lives on under its new name.
 fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -58,7 +60,11 @@ fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
         if path.is_dir() {
             out.extend(all_bytes(&path));
         } else {
-            out.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            match std::fs::read(&path) {
+                Ok(bytes) => out.push((path.display().to_string(), bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("{}: {e}", path.display()),
+            }
         }
     }
     out
