@@ -116,7 +116,7 @@ internal_section() { # CERT_NAME EXTRA_LINE
 }
 
 fingerprint() { # CERT_NAME: its SHA-256, as the store's [internal] pins it
-  openssl x509 -in "$pki/$1.pem" -noout -fingerprint -sha256 | sed 's/.*=//'
+  scripts/pki.sh fingerprint "$pki" "$1" | cut -d' ' -f2
 }
 
 store_config() { # FILE DATA_DIR: the zone's node certificates pinned (docs/deployment.md)

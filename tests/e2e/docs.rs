@@ -15,6 +15,14 @@ pub fn routed_paths(routes: &str) -> impl Iterator<Item = &str> {
         .filter(|p| p.starts_with('/'))
 }
 
+/// The data operations routes.rs routes with `key_resource(...)`, as `/v1/keys/{name}/OP`.
+pub fn key_op_paths(routes: &str) -> impl Iterator<Item = String> {
+    routes
+        .split("key_resource(\"")
+        .skip(1)
+        .map(|rest| format!("/v1/keys/{{name}}/{}", &rest[..rest.find('"').unwrap()]))
+}
+
 #[test]
 fn every_route_is_documented() {
     let routes = read("gateway/src/routes.rs");
@@ -24,12 +32,7 @@ fn every_route_is_documented() {
         .map(str::to_owned)
         // The web console's pages, routed in their own scope under `/ui`.
         .chain(routed_paths(&console).map(|p| format!("/ui{p}")))
-        .chain(
-            routes
-                .split("key_resource(\"")
-                .skip(1)
-                .map(|rest| format!("/v1/keys/{{name}}/{}", &rest[..rest.find('"').unwrap()])),
-        )
+        .chain(key_op_paths(&routes))
         .collect();
     assert!(
         paths.len() >= 30,

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::docs::{error_codes, read, routed_paths};
+use crate::docs::{error_codes, key_op_paths, read, routed_paths};
 use crate::support::*;
 
 fn root() -> PathBuf {
@@ -48,12 +48,7 @@ fn the_served_document_is_the_one_in_docs_and_covers_every_route() {
         })
         .map(str::to_owned)
         .collect();
-    routed.extend(
-        native
-            .split("key_resource(\"")
-            .skip(1)
-            .map(|rest| format!("/v1/keys/{{name}}/{}", &rest[..rest.find('"').unwrap()])),
-    );
+    routed.extend(key_op_paths(native));
     assert!(routed.len() > 60, "{routed:?}");
     for path in &routed {
         assert!(
