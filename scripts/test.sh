@@ -45,4 +45,7 @@ scripts/walkthrough.sh
 step "disaster-recovery drill"
 scripts/dr-drill.sh
 
+step "the compose example without containers (scripts/compose-check.sh)"
+KMS_BIN=target/release/kms scripts/compose-check.sh
+
 step "all tests passed"

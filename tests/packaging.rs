@@ -237,3 +237,182 @@ fn the_pki_script_makes_an_internal_ca_and_node_certificates() {
     let bad = run(&["issue", "n1", "--days", "soon"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--days"));
 }
+
+/// Each service of deploy/compose/compose.yaml with its fixed address per network and its
+/// `environment` lines (`NAME: value`), read from the file's text: services are the two-space
+/// keys under `services:`.
+fn compose_services(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut services = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut in_services = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            in_services = line.starts_with("services:");
+            current = None;
+            continue;
+        }
+        if !in_services {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+        {
+            current = Some(name.to_owned());
+            services.insert(name.to_owned(), String::new());
+        } else if let Some(name) = &current {
+            let body = services.get_mut(name).unwrap();
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    services
+}
+
+/// The value after `key` on the line of `body` that contains `key`.
+fn field<'a>(body: &'a str, key: &str) -> &'a str {
+    let line = body
+        .lines()
+        .find(|l| l.contains(key))
+        .unwrap_or_else(|| panic!("no {key} in\n{body}"));
+    let rest = &line[line.find(key).unwrap() + key.len()..];
+    rest.trim()
+        .trim_start_matches([':', '=', ' ', '{'])
+        .split([' ', ',', '}', '#'])
+        .next()
+        .unwrap()
+        .trim_matches('"')
+}
+
+/// The compose example (docs/packaging.md) and the files deploy/compose/setup.sh writes agree:
+/// every file the compose file mounts is written, the addresses the configurations name are the
+/// networks' fixed addresses (the nodes trust nginx's, the store listens on its management
+/// address, the one-shot bootstrap reaches the manage node), the store pins each node's
+/// certificate, and each kms.toml loads as `kms serve` reads it. (scripts/compose-check.sh, in
+/// the test command, runs the same files as processes; scripts/compose-smoke.sh as containers.)
+#[test]
+fn the_compose_file_and_setup_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("generated");
+    let setup = Command::new(root().join("deploy/compose/setup.sh"))
+        .arg(&generated)
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "setup.sh: {}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let compose = read("deploy/compose/compose.yaml");
+    let services = compose_services(&compose);
+    for name in ["postgres", "store", "manage", "node-a1", "node-a2", "nginx"] {
+        assert!(services.contains_key(name), "compose.yaml lacks {name}");
+    }
+
+    // Every mounted file of ./generated exists.
+    let mut mounted = 0;
+    for (at, _) in compose.match_indices("./generated/") {
+        let rel = compose[at + "./generated/".len()..]
+            .split([':', ' ', '\n'])
+            .next()
+            .unwrap();
+        assert!(
+            generated.join(rel).exists(),
+            "compose.yaml mounts {rel}, which setup.sh does not write"
+        );
+        mounted += 1;
+    }
+    let env_files = compose.matches("env_file: generated/").count();
+    assert!(
+        mounted >= 5 && env_files >= 3,
+        "{mounted} mounts, {env_files} env files"
+    );
+    for (at, _) in compose.match_indices("env_file: generated/") {
+        let rel = compose[at + "env_file: generated/".len()..]
+            .lines()
+            .next()
+            .unwrap();
+        assert!(
+            generated.join(rel).exists(),
+            "compose.yaml reads {rel}, which setup.sh does not write"
+        );
+    }
+
+    let address = |service: &str, network: &str| -> String {
+        field(&services[service], &format!("{network}: {{ ipv4_address")).to_owned()
+    };
+    let config = |node: &str| {
+        let path = generated.join(node).join("kms.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parsed = kms::config::ConfigFile::load(&path)
+            .unwrap_or_else(|e| panic!("{node}'s kms.toml does not load: {e}"));
+        (text, parsed)
+    };
+
+    let (_, store) = config("store");
+    let store_listen = format!("{}:8200", address("store", "management"));
+    assert_eq!(store.listen.unwrap().to_string(), store_listen);
+    assert_eq!(field(&services["store"], "KMS_LISTEN"), store_listen);
+    assert!(
+        services["store"].contains(&format!("http://{store_listen}")),
+        "health check"
+    );
+    let internal = store.internal.as_ref().unwrap();
+    let fingerprint = |node: &str| {
+        let out = Command::new(root().join("scripts/pki.sh"))
+            .args(["fingerprint"])
+            .arg(generated.join("pki"))
+            .arg(node)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(internal.manage_nodes, vec![fingerprint("manage")]);
+    assert_eq!(
+        internal.zone_nodes["zone-a"],
+        vec![fingerprint("node-a1"), fingerprint("node-a2")]
+    );
+
+    let nginx = address("nginx", "zone-a");
+    for node in ["node-a1", "node-a2"] {
+        let (_, parsed) = config(node);
+        assert_eq!(
+            parsed.server.trusted_proxies,
+            vec![format!("{nginx}/32")],
+            "{node}"
+        );
+        assert_eq!(parsed.zone.as_ref().unwrap().name, "zone-a");
+        assert_eq!(
+            parsed.internal.as_ref().unwrap().store.as_deref(),
+            Some("https://store:8300")
+        );
+    }
+    let (_, manage) = config("manage");
+    assert_eq!(manage.roles.as_deref(), Some(&["manage".to_owned()][..]));
+    assert_eq!(
+        field(&services["zone-a-keys"], "KMS_ADDR"),
+        format!("http://{}:8200", address("manage", "management"))
+    );
+    let server_block = std::fs::read_to_string(generated.join("nginx-zone-a.conf")).unwrap();
+    assert!(
+        server_block.contains(&format!("proxy_bind {nginx};")),
+        "{server_block}"
+    );
+    assert!(
+        server_block.contains("server node-a1:8200")
+            && server_block.contains("server node-a2:8200")
+    );
+    // The nodes' private keys are theirs alone.
+    use std::os::unix::fs::PermissionsExt;
+    for node in ["store", "manage", "node-a1", "node-a2"] {
+        let mode = std::fs::metadata(generated.join(node).join(format!("{node}.key")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{node}.key is mode {mode:o}");
+    }
+}
