@@ -1,8 +1,8 @@
-//! Read-only pages: `GET /ui/zones` (zones and their transport keys, and the nodes of each with
-//! their readiness and sync lag, `nodes.rs`) and `GET /ui/hsm` (tokens
-//! with their health and master keys with their KCVs, master-key rotations in progress, and for
-//! custodians the share ceremonies in progress: rekey and root-token generation). Each is one API
-//! handler's answer, as tables.
+//! Read-only pages: `GET /ui/zones` (zones and their transport keys, then the nodes of each zone
+//! with their readiness and sync lag, `nodes.rs`) and `GET /ui/hsm` (tokens with their health and
+//! master keys with their KCVs, master-key rotations in progress, and for custodians the share
+//! ceremonies in progress: rekey and root-token generation). Each shows API handlers' answers
+//! (`GET /v1/admin/zones` and `GET /v1/admin/nodes`; the HSM's), as tables.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
