@@ -160,15 +160,49 @@ fn a_syncing_node_is_ok_a_stopped_one_turns_stale_and_one_never_started_is_never
     assert_eq!(node(&store, &cluster, "n2")["status"], "never_seen");
 }
 
-/// Who may list the nodes: every role (the zones listing's rule); without a token, nobody.
+/// The attack: a node's certificate reports a readiness made of markup and a revision that is no
+/// number. The store records a known word (`unknown`) and no revision, and the console shows
+/// nothing of it; a manage node is listed as seen, with nothing reported. Listing needs a token,
+/// and a service node's certificate gets no control plane on the internal listener.
 #[test]
-fn listing_nodes_needs_an_administrator() {
+fn what_a_node_reports_is_recorded_as_a_known_word_and_listing_needs_an_administrator() {
     let cluster = Cluster::new(None);
     let store = cluster.start_store();
+    let (s, b) = cluster.internal(Some("n3")).get_with(
+        "/internal/v1/changes?after=0",
+        &[
+            ("X-Kms-Node-Status", "<script>alert(1)</script>"),
+            ("X-Kms-Node-Applied", "-1; DROP TABLE node_contacts"),
+        ],
+    );
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = cluster
+        .internal(Some("manage"))
+        .get("/internal/v1/revision", None);
+    assert_eq!(s, 200, "{b}");
+    let n3 = eventually_some(Duration::from_secs(10), "n3 seen", || {
+        let n = node(&store, &cluster, "n3");
+        (n["status"] == "ok").then_some(n)
+    });
+    assert_eq!(n3["reported_status"], "unknown", "{n3}");
+    assert!(
+        n3["applied_revision"].is_null() && n3["lag_revisions"].is_null(),
+        "{n3}"
+    );
+    let manage = node(&store, &cluster, "manage");
+    assert_eq!(
+        (manage["kind"].as_str(), manage["status"].as_str()),
+        (Some("manage"), Some("ok"))
+    );
+    assert!(manage["reported_status"].is_null(), "{manage}");
+    let page = Console::with_session(&store.addr, ROOT).get("/ui/zones");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+    assert!(page.body.contains(">unknown<"), "{}", page.body);
+
     let (s, b) = store.http().get("/v1/admin/nodes", None);
     assert_eq!(s, 401, "{b}");
     assert_eq!(b["error"]["code"], "missing_token", "{b}");
-    // A service node's certificate on the internal listener gets no control plane.
     let (s, b) = cluster
         .internal(Some("n1"))
         .get("/v1/admin/nodes", Some(ROOT));
