@@ -202,6 +202,8 @@ pub const RULES: &[Rule] = &[
     // zones (multi-node deployments): registering a zone's transport key waits for approval
     rule("register_zone", "POST", "/v1/admin/zones", &[SecurityAdmin]),
     rule("list_zones", "GET", "/v1/admin/zones", ALL),
+    // the nodes of the internal API, with their readiness and sync lag
+    rule("list_nodes", "GET", "/v1/admin/nodes", ALL),
 ];
 
 /// Vault Transit calls people may make (with their session token): exporting, backing up and

@@ -392,4 +392,11 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn register_zone(&self, zone: &ZoneRecord, audit: &AuditEvent) -> Result<(), StoreError>;
     /// Every registered zone, by name.
     async fn zones(&self) -> Result<Vec<ZoneRecord>, StoreError>;
+
+    // Nodes of the internal API (docs/deployment.md, "Watching the nodes").
+    /// Records `contact`, replacing the node's earlier one unless that one is newer (another
+    /// store process may have written a later contact first).
+    async fn record_node_contact(&self, contact: &NodeContact) -> Result<(), StoreError>;
+    /// Every node contact recorded, by fingerprint.
+    async fn node_contacts(&self) -> Result<Vec<NodeContact>, StoreError>;
 }

@@ -5,6 +5,7 @@ use crate::algorithm::Algorithm;
 use crate::algorithm::OperationSet;
 use crate::certificate::CertFingerprint;
 use crate::clock::Timestamp;
+use crate::directory::Revision;
 use crate::ids::{AppId, AppName, KeyId, KeyName, KeyVersion};
 use crate::keyring::KeySettings;
 use crate::policy::UsagePolicy;
@@ -294,6 +295,22 @@ pub struct ZoneRecord {
     pub fingerprint: String,
     pub registered_at: Timestamp,
     pub registered_by: String,
+}
+
+/// What the store last heard from one node of its internal API (pinned by its certificate's
+/// fingerprint): when, and the readiness and applied revision the node reported with it. Written
+/// at most every few seconds per node; several store processes on one database share it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeContact {
+    /// Lowercase hex SHA-256 of the node's certificate.
+    pub fingerprint: String,
+    /// The zone the store's configuration pins the certificate to (a service node's).
+    pub zone: Option<String>,
+    pub last_seen: Timestamp,
+    /// The readiness the node reported (`ready`, `degraded`, ...), if it reports one.
+    pub status: Option<String>,
+    /// The revision of the change feed the node reported it has applied.
+    pub applied: Option<Revision>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -84,6 +84,8 @@ pub fn internal(
     listen: SocketAddr,
 ) -> std::io::Result<(Server, SocketAddr)> {
     let body_limit = state.limits.body_bytes;
+    // The admin API lists the pinned nodes (`GET /v1/admin/nodes`), on any listener.
+    state.nodes.pin(nodes.clone());
     let nodes = web::Data::new(nodes);
     let server = HttpServer::new(move || {
         App::new()

@@ -147,6 +147,7 @@ pub fn control_plane(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(admin::zones::register::handle))
                 .route(web::get().to(admin::zones::list::handle)),
         )
+        .service(resource("/v1/admin/nodes").route(web::get().to(admin::zones::nodes::handle)))
         .service(resource("/v1/admin/events").route(web::get().to(admin::events::handle)))
         .service(
             resource("/v1/admin/keys/{name}/grants").route(web::post().to(admin::grant::handle)),

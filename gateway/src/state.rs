@@ -14,6 +14,7 @@ use kms_engine::clock::Clock;
 use kms_engine::directory::DirectoryHandle;
 use kms_engine::pool::WorkerPool;
 
+use crate::api::internal::nodes::NodeContacts;
 use crate::error::ApiError;
 use crate::proxies::TrustedProxies;
 
@@ -66,6 +67,9 @@ pub struct AppState {
     pub metrics_from: MetricsAccess,
     /// The last unauthenticated unseal reset, throttled (one per [`UNSEAL_RESET_EVERY_MS`]).
     pub unseal_reset: ResetThrottle,
+    /// The internal API's pinned nodes and what each last reported (a store with an internal
+    /// listener; `GET /v1/admin/nodes`).
+    pub nodes: NodeContacts,
 }
 
 /// What the handlers share besides the management center.
@@ -101,6 +105,7 @@ impl AppState {
             trusted_proxies: parts.trusted_proxies,
             metrics_from: parts.metrics_from,
             unseal_reset: ResetThrottle::default(),
+            nodes: NodeContacts::default(),
         }
     }
 

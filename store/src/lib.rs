@@ -51,6 +51,8 @@ macro_rules! shared_modules {
         mod lifecycle;
         #[path = "../shared/master_keys.rs"]
         mod master_keys;
+        #[path = "../shared/nodes.rs"]
+        mod nodes;
         #[path = "../shared/people.rs"]
         mod people;
         #[path = "../shared/policies.rs"]

@@ -153,6 +153,31 @@ async fn two_processes_share_one_feed_and_one_audit_chain() {
     conformance::assert_audit_chain(b.as_ref()).await;
 }
 
+/// Two store processes on one database see one node's contacts alike, whichever the node
+/// reached last; a contact written late by the other process does not hide a newer one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_agree_on_node_contacts() {
+    use conformance::nodes::contact;
+    let db = TestDb::create().await;
+    let a: Arc<dyn KeyStore> = Arc::new(db.open().await);
+    let b: Arc<dyn KeyStore> = Arc::new(db.open().await);
+    a.record_node_contact(&contact("n1", 9_000, "ready", 4))
+        .await
+        .unwrap();
+    b.record_node_contact(&contact("n1", 8_000, "degraded", 3))
+        .await
+        .unwrap();
+    b.record_node_contact(&contact("n2", 1_000, "ready", 4))
+        .await
+        .unwrap();
+    let expected = vec![
+        contact("n1", 9_000, "ready", 4),
+        contact("n2", 1_000, "ready", 4),
+    ];
+    assert_eq!(a.node_contacts().await.unwrap(), expected);
+    assert_eq!(b.node_contacts().await.unwrap(), expected);
+}
+
 /// `kms backup` copies a SQLite file; a PostgreSQL store refuses, naming PostgreSQL's tools.
 #[tokio::test]
 async fn a_snapshot_is_refused_with_the_reason() {

@@ -32,6 +32,7 @@ mod internal;
 mod lifecycle;
 mod log_injection;
 mod nginx;
+mod nodes;
 mod observability;
 mod openapi;
 mod operator_errors;

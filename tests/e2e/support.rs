@@ -176,6 +176,15 @@ impl Http {
         }
     }
 
+    /// A GET with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Self::answer(req.call())
+    }
+
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = self.agent.get(format!("{}{path}", self.base));
         if let Some(t) = token {

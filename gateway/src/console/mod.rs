@@ -23,6 +23,7 @@ pub mod html;
 pub mod key;
 pub mod keys;
 pub mod login;
+pub mod nodes;
 pub mod policy;
 pub mod qr;
 pub mod readonly;

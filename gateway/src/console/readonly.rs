@@ -1,12 +1,14 @@
-//! Read-only pages: `GET /ui/zones` (zones and their transport keys) and `GET /ui/hsm` (tokens
-//! with their health and master keys with their KCVs, master-key rotations in progress, and for
-//! custodians the share ceremonies in progress: rekey and root-token generation). Each is one API
-//! handler's answer, as tables.
+//! Read-only pages: `GET /ui/zones` (zones and their transport keys, then the nodes of each zone
+//! with their readiness and sync lag, `nodes.rs`) and `GET /ui/hsm` (tokens with their health and
+//! master keys with their KCVs, master-key rotations in progress, and for custodians the share
+//! ceremonies in progress: rekey and root-token generation). Each shows API handlers' answers
+//! (`GET /v1/admin/zones` and `GET /v1/admin/nodes`; the HSM's), as tables.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::call;
 use super::html::{auto_table, esc, need_session, page, pre, refusal};
+use super::nodes;
 use super::session::Viewer;
 use crate::api::{admin, hsm as hsm_api};
 use crate::error::ApiError;
@@ -43,16 +45,25 @@ async fn tables(
 }
 
 pub async fn zones(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let answer = admin::zones::list::handle(state.clone(), req.clone()).await;
-    tables(
-        state,
-        req,
-        "Zones",
-        answer,
-        &[("Zones", "zones")],
-        String::new(),
-    )
-    .await
+    let viewer = match need_session(&state, &req) {
+        Ok(v) => v,
+        Err(to_login) => return *to_login,
+    };
+    let zones = match call::json(admin::zones::list::handle(state.clone(), req.clone()).await).await
+    {
+        Ok((_, v)) => v["zones"].as_array().cloned().unwrap_or_default(),
+        Err(e) => return refusal(Some(&viewer), &e),
+    };
+    let listed = call::json(admin::zones::nodes::handle(state.clone(), req.clone()).await).await;
+    let nodes = nodes::zones_with_nodes(
+        &zones,
+        listed
+            .as_ref()
+            .map(|(_, v)| v)
+            .map_err(|e| format!("{}: {}", e.code, e.message)),
+    );
+    let body = format!("<h2>Zones</h2>{}{nodes}", auto_table(&zones, "zones"));
+    page(&viewer, "Zones", &body)
 }
 
 /// An open share ceremony (`rekey` or `generate-root`), for a custodian: its state as the API

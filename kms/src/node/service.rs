@@ -23,6 +23,7 @@ use kms_gateway::state::{AppState, Parts};
 use kms_hsm::ZoneBackend;
 use kms_store::remote::cache::{self, DiskCache};
 use kms_store::remote::client::InternalClient;
+use kms_store::remote::report::NodeReport;
 use kms_store::remote::store::{Mirror, RemoteStore};
 
 use crate::kms::Kms;
@@ -105,7 +106,7 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
     };
     {
         let _guard = control.enter();
-        disk.follow(sync.watch_applied(), remote);
+        disk.follow(sync.watch_applied(), Arc::clone(&remote));
     }
     let audit = AuditSink::start(Arc::clone(&store), control.handle());
     // The management center's handles without a scheduler or rotation job: a service node
@@ -124,6 +125,22 @@ pub fn start(opts: &ServeOptions) -> Result<Kms, ServeError> {
         access: opts.access.clone(),
         logins: LoginGuard::default(),
     });
+    // Each feed pull tells the store this node's readiness and applied revision (what its
+    // `/readyz` says: the zone backend is never sealed, so `ready` or `degraded`). A weak handle:
+    // the store handle is the management center's own.
+    let weak = Arc::downgrade(&center);
+    remote.report_with(Arc::new(move || {
+        let center = weak.upgrade()?;
+        let status = if center.sync.is_healthy() {
+            "ready"
+        } else {
+            "degraded"
+        };
+        Some(NodeReport {
+            status,
+            applied: center.sync.applied(),
+        })
+    }));
     let state = web::Data::new(AppState::new(
         center,
         Parts {

@@ -156,7 +156,17 @@ impl InternalClient {
 
     /// GET `path` as JSON.
     pub fn get<T: DeserializeOwned>(&self, path: &str, timeout: Duration) -> Result<T, StoreError> {
-        Self::expect(&self.send("GET", path, &[], &[], timeout)?)
+        self.get_with(path, &[], timeout)
+    }
+
+    /// GET `path` as JSON, sending `headers`.
+    pub fn get_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        timeout: Duration,
+    ) -> Result<T, StoreError> {
+        Self::expect(&self.send("GET", path, headers, &[], timeout)?)
     }
 
     /// GET `path` as JSON; `None` when the store answers 404 with the error code `absent` (any

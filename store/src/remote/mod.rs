@@ -4,5 +4,6 @@
 
 pub mod cache;
 pub mod client;
+pub mod report;
 pub mod store;
 pub mod wire;

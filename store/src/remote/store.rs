@@ -10,7 +10,7 @@
 // calls a service node never makes.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -29,8 +29,8 @@ use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
     EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey,
-    PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation, UsageSummary,
-    VersionChange, ZoneRecord,
+    NodeContact, PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation,
+    UsageSummary, VersionChange, ZoneRecord,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
@@ -38,6 +38,7 @@ use kms_engine::zone::ZoneName;
 use serde::Deserialize;
 
 use super::client::InternalClient;
+use super::report::Reporter;
 use super::wire::{
     WireAuditEvent, WireCertificate, WireChange, WireCredential, WireKey, WireUsage,
 };
@@ -57,6 +58,8 @@ pub struct RemoteStore {
     client: InternalClient,
     zone: ZoneName,
     mirror: Mutex<Mirror>,
+    /// What the node says about itself with each feed pull (set once the node is assembled).
+    reporter: OnceLock<Reporter>,
 }
 
 #[derive(Deserialize)]
@@ -74,7 +77,23 @@ impl RemoteStore {
             client,
             zone,
             mirror: Mutex::new(mirror),
+            reporter: OnceLock::new(),
         }
+    }
+
+    /// Sends `reporter`'s report (readiness, applied revision) with every pull of the change
+    /// feed from now on (`report.rs`). Set once; later calls are ignored.
+    pub fn report_with(&self, reporter: Reporter) {
+        let _ = self.reporter.set(reporter);
+    }
+
+    /// The report's headers, or none.
+    fn report(&self) -> Vec<(&'static str, String)> {
+        self.reporter
+            .get()
+            .and_then(|r| r())
+            .map(|r| r.headers())
+            .unwrap_or_default()
     }
 
     /// A copy of what has been loaded so far.
@@ -121,7 +140,10 @@ impl KeyStore for RemoteStore {
     ) -> Result<Revision, StoreError> {
         let ms = timeout.as_millis();
         let path = format!("/internal/v1/changes/wait?after={after}&timeout_ms={ms}");
-        let answer: RevisionAnswer = self.call(move |c| c.get(&path, timeout + CALL)).await?;
+        let headers = self.report();
+        let answer: RevisionAnswer = self
+            .call(move |c| c.get_with(&path, &headers, timeout + CALL))
+            .await?;
         Ok(answer.revision)
     }
 
@@ -131,7 +153,10 @@ impl KeyStore for RemoteStore {
         limit: u32,
     ) -> Result<Vec<(Revision, Change)>, StoreError> {
         let path = format!("/internal/v1/changes?after={after}&limit={limit}");
-        let changes: Vec<WireChange> = self.call(move |c| c.get(&path, CALL)).await?;
+        let headers = self.report();
+        let changes: Vec<WireChange> = self
+            .call(move |c| c.get_with(&path, &headers, CALL))
+            .await?;
         changes.iter().map(WireChange::to_change).collect()
     }
 
@@ -638,5 +663,13 @@ impl KeyStore for RemoteStore {
 
     async fn zones(&self) -> Result<Vec<ZoneRecord>, StoreError> {
         Err(not_served("zones"))
+    }
+
+    async fn record_node_contact(&self, _contact: &NodeContact) -> Result<(), StoreError> {
+        Err(not_served("record_node_contact"))
+    }
+
+    async fn node_contacts(&self) -> Result<Vec<NodeContact>, StoreError> {
+        Err(not_served("node_contacts"))
     }
 }

@@ -24,12 +24,13 @@ use kms_engine::store::{
     EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey, PolicyChange,
     Revision,
     Rollback, Rotation, StoreError, TokenRotation, UsageSummary, VersionChange, ZoneRecord,
+    NodeContact,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
 
 use super::{
-    Store, approvals, apps, audit, certificates, enrolments, events, feed, keys, master_keys, people,
+    Store, approvals, apps, audit, certificates, enrolments, events, feed, keys, master_keys, nodes, people,
     usage, zones,
 };
 use super::errors::db_err;
@@ -535,5 +536,13 @@ impl KeyStore for Store {
 
     async fn zones(&self) -> Result<Vec<ZoneRecord>, StoreError> {
         zones::all(self.reader()).await
+    }
+
+    async fn record_node_contact(&self, contact: &NodeContact) -> Result<(), StoreError> {
+        self.record_node_contact_tx(contact).await
+    }
+
+    async fn node_contacts(&self) -> Result<Vec<NodeContact>, StoreError> {
+        nodes::all(self.reader()).await
     }
 }

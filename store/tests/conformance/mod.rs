@@ -7,6 +7,7 @@
 
 pub mod certificates;
 pub mod deletion;
+pub mod nodes;
 pub mod people;
 pub mod restore;
 pub mod transit;
@@ -37,6 +38,7 @@ macro_rules! conformance_cases {
             key_policies => |s| conformance::key_policies_load_with_the_key(s.as_ref());
             app_certificates => |s| conformance::certificates::certificates_bind_once_and_are_revoked_with_the_app(s.as_ref());
             zones => |s| conformance::zones::zones_are_registered_once(s.as_ref());
+            node_contacts => |s| conformance::nodes::node_contacts_keep_the_latest(s.as_ref());
             transit_settings => |s| conformance::transit::transit_settings_round_trip_and_change(s.as_ref());
             transit_restore => |s| conformance::restore::a_backed_up_key_is_restored_under_its_id(s.as_ref());
         );

@@ -11,7 +11,8 @@
 //!   readiness asks for the revision);
 //! - everything else (the control plane): manage nodes only (`not_a_manage_node`).
 //!
-//! Every refusal is a 403, audited under `node:<fingerprint>` before it is answered.
+//! Every refusal is a 403, audited under `node:<fingerprint>` before it is answered; every request
+//! let through is the node's contact (`contact.rs`).
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -19,6 +20,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
+use super::contact;
 use super::nodes::{InternalNodes, Node};
 use crate::auth::{FORWARDED_FOR, refuse};
 use crate::error::ApiError;
@@ -46,6 +48,9 @@ pub async fn guard(
         None => Err(unknown()),
     };
     if let (Ok(()), Some(node)) = (&verdict, &node) {
+        if let Some(state) = req.app_data::<web::Data<AppState>>() {
+            contact::seen(state, node, req.headers());
+        }
         req.extensions_mut().insert(node.clone());
         return Ok(next.call(req).await?.map_into_left_body());
     }

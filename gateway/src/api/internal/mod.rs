@@ -4,6 +4,7 @@
 //! the admin API through the same listener (docs/deployment.md). What each certificate may reach
 //! is pinned in the store's configuration and enforced by `guard` before any route.
 
+pub mod contact;
 pub mod feed;
 pub mod guard;
 pub mod keys;
