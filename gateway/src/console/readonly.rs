@@ -1,17 +1,13 @@
-//! Read-only pages: `GET /ui/zones` (zones and their transport keys) and `GET /ui/hsm` (tokens
-//! with their health and master keys with their KCVs, master-key rotations in progress, and for
-//! custodians the share ceremonies in progress: rekey and root-token generation). Each is one API
-//! handler's answer, as tables.
+//! Read-only pages: `GET /ui/zones` (zones and their transport keys), one API handler's answer as
+//! tables. (The HSM page, with the custodians' steps, is `hsm.rs`.)
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::call;
-use super::html::{auto_table, esc, need_session, page, pre, refusal};
-use super::session::Viewer;
-use crate::api::{admin, hsm as hsm_api};
+use super::html::{auto_table, need_session, page, refusal};
+use crate::api::admin;
 use crate::error::ApiError;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 
 /// A page of tables: each `(heading, field)` of the handler's answer.
 async fn tables(
@@ -53,42 +49,4 @@ pub async fn zones(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse
         String::new(),
     )
     .await
-}
-
-/// An open share ceremony (`rekey` or `generate-root`), for a custodian: its state as the API
-/// shows it to them, or "none" (404).
-async fn ceremony(title: &str, answer: Result<HttpResponse, ApiError>) -> String {
-    let shown = match call::json(answer).await {
-        Ok((_, v)) => pre(&v),
-        Err(e) if e.status == StatusCode::NOT_FOUND => {
-            r#"<p class="empty">None open.</p>"#.to_owned()
-        }
-        Err(e) => format!("<p>{}: {}</p>", esc(e.code), esc(&e.message)),
-    };
-    format!("<h2>{title}</h2>{shown}")
-}
-
-pub async fn hsm(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    // Custodians see the share ceremonies in progress (the API shows them to custodians only).
-    let mut ceremonies = String::new();
-    if Viewer::of(&state, &req).is_some_and(|v| v.custodian()) {
-        let rekey = hsm_api::rekey::status::handle(state.clone(), req.clone()).await;
-        ceremonies.push_str(&ceremony("Rekey of the unseal shares in progress", rekey).await);
-        let root = hsm_api::generate_root::status::handle(state.clone(), req.clone()).await;
-        ceremonies.push_str(&ceremony("Root token generation in progress", root).await);
-    }
-    let rotations =
-        match call::json(hsm_api::rotations::handle(state.clone(), req.clone()).await).await {
-            Ok((_, v)) => {
-                let rows = v["rotations"].as_array().cloned().unwrap_or_default();
-                format!(
-                    "<h2>Master-key rotations in progress</h2>{}",
-                    auto_table(&rows, "rotations")
-                )
-            }
-            Err(_) => String::new(),
-        };
-    let answer = hsm_api::status::handle(state.clone(), req.clone()).await;
-    let parts = [("Tokens", "tokens"), ("Master keys", "master_keys")];
-    tables(state, req, "HSM", answer, &parts, rotations + &ceremonies).await
 }
