@@ -66,7 +66,11 @@ pub fn control_plane(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/admin/backup").route(web::post().to(admin::backup::handle)))
         .service(resource("/v1/hsm/status").route(web::get().to(hsm::status::handle)))
         .service(resource("/v1/hsm/rotations").route(web::get().to(hsm::rotations::handle)))
-        .service(resource("/v1/hsm/ceremonies").route(web::post().to(hsm::start::handle)))
+        .service(
+            resource("/v1/hsm/ceremonies")
+                .route(web::post().to(hsm::start::handle))
+                .route(web::get().to(hsm::list::handle)),
+        )
         .service(resource("/v1/hsm/ceremonies/{id}").route(web::get().to(hsm::show::handle)))
         .service(
             resource("/v1/hsm/ceremonies/{id}/approve").route(web::post().to(hsm::approve::handle)),

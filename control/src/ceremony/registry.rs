@@ -230,6 +230,22 @@ impl Ceremonies {
         Ok(c.view(&self.quorum))
     }
 
+    /// Every ceremony still kept (open ones, and those that ended in the last day), oldest
+    /// first.
+    pub fn list(&self, clock: &dyn Clock) -> Result<Vec<CeremonyView>, ControlError> {
+        let now = clock.now();
+        let mut open = self.open.lock().map_err(|_| lock_error())?;
+        let mut all: Vec<&mut Ceremony> = open.values_mut().collect();
+        all.sort_by_key(|c| (c.created_at.millis(), c.id.clone()));
+        Ok(all
+            .into_iter()
+            .map(|c| {
+                c.expire(now);
+                c.view(&self.quorum)
+            })
+            .collect())
+    }
+
     /// Records `who`'s approval (with their component, when the ceremony collects them).
     pub fn approve(
         &self,
@@ -413,6 +429,13 @@ mod tests {
             "ceremony_closed"
         );
         assert_eq!(cer.view(&id, &clock).unwrap().state, "done");
+        let listed = cer.list(&clock).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].id.as_str(), listed[0].state),
+            (id.as_str(), "done")
+        );
+        assert_eq!(listed[0].approvals.len(), 3);
     }
 
     #[test]

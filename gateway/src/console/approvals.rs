@@ -1,7 +1,8 @@
 //! `GET /ui/approvals[?all=1]`: the approvals inbox, each request with its full parameters, their
 //! hash, what it would change, who asked and who voted; `POST /ui/approvals/{id}/approve` and
 //! `.../reject` vote through the API's handler (naming the hash the page showed); `.../collect`
-//! hands the requester what the run left for them alone (once).
+//! hands the requester what the run left for them alone (once); the vote that runs a request shows
+//! its approver what the run left for them (`for_you`), once.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -207,6 +208,16 @@ pub async fn vote(
                     text(&v["quorum"])
                 ),
             );
+            // The vote that ran the request may leave its approver something alone (the second
+            // half of an enrolment token): the API answers it this once.
+            let shown = if v["for_you"].is_null() {
+                shown
+            } else {
+                format!(
+                    r#"{shown}<p>Left for you alone by this run, shown this once:</p><div id="for-you">{}</div>"#,
+                    pre(&v["for_you"])
+                )
+            };
             render(state, req, &viewer, true, &shown).await
         }
         Err(e) => refusal(Some(&viewer), &e),

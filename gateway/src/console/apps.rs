@@ -1,6 +1,7 @@
 //! `GET /ui/apps`: apps with their tokens and certificates (states and dates; never a token),
 //! grants being on each key's page; `POST /ui/apps` (`name`) creates one through the API's
-//! `create_app` handler and shows its token, once.
+//! `create_app` handler and shows its token, once. Each app's row offers rotating its token and
+//! revoking its tokens (`app_tokens.rs` handles them).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::call;
-use super::html::{csrf_field, esc, need_form, need_session, notice, page_with, refusal, t, text};
+use super::html::{
+    csrf_field, esc, need_form, need_session, notice, page_with, refusal, t, text, url,
+};
 use super::session::Viewer;
 use crate::api::admin;
 use crate::state::AppState;
@@ -35,7 +38,7 @@ fn states(items: &Value) -> String {
         .join(", ")
 }
 
-async fn render(
+pub(super) async fn render(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: &Viewer,
@@ -49,12 +52,13 @@ async fn render(
         .iter()
         .map(|a| {
             format!(
-                r#"<tr data-app="{n}"><td>{n}</td><td><code>{id}</code></td><td>{c}</td><td>{tok}</td><td>{cert}</td></tr>"#,
+                r#"<tr data-app="{n}"><td>{n}</td><td><code>{id}</code></td><td>{c}</td><td>{tok}</td><td>{cert}</td><td>{acts}</td></tr>"#,
                 n = t(&a["name"]),
                 id = t(&a["id"]),
                 c = t(&a["created_at"]),
                 tok = esc(&states(&a["tokens"])),
                 cert = esc(&states(&a["certificates"])),
+                acts = token_forms(viewer, a),
             )
         })
         .collect();
@@ -67,9 +71,27 @@ async fn render(
         String::new()
     };
     let body = format!(
-        r#"{shown}<table id="apps"><thead><tr><th>Name</th><th>Id</th><th>Created</th><th>Tokens</th><th>Certificates</th></tr></thead><tbody>{rows}</tbody></table><p>Grants are on each key's page.</p>{create}"#
+        r#"{shown}<table id="apps"><thead><tr><th>Name</th><th>Id</th><th>Created</th><th>Tokens</th><th>Certificates</th><th></th></tr></thead><tbody>{rows}</tbody></table><p>Grants are on each key's page.</p>{create}"#
     );
     page_with(StatusCode::OK, Some(viewer), "Apps", &body)
+}
+
+/// The forms of one app's row: rotate its token (with the overlap) and revoke its tokens.
+fn token_forms(viewer: &Viewer, app: &Value) -> String {
+    let name = text(&app["name"]);
+    let (n, id, csrf) = (url(&name), esc(&name), csrf_field(viewer));
+    let mut out = String::new();
+    if viewer.can("rotate_app_token") {
+        out.push_str(&format!(
+            r#"<form method="post" action="/ui/apps/{n}/rotate-token" class="inline" id="rotate-token-{id}">{csrf}<input name="overlap_seconds" type="number" min="0" placeholder="overlap (s), default 1 day"><button>Rotate token</button></form>"#
+        ));
+    }
+    if viewer.can("revoke_app") {
+        out.push_str(&format!(
+            r#"<form method="post" action="/ui/apps/{n}/revoke" class="inline" id="revoke-{id}">{csrf}<button>Revoke all its tokens</button></form>"#
+        ));
+    }
+    out
 }
 
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

@@ -16,7 +16,8 @@ pub async fn handle(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
             "Keys: versions, rotation, destruction",
             "list_keys",
         ),
-        ("/ui/apps", "Apps and their grants", "list_apps"),
+        ("/ui/apps", "Apps and their tokens", "list_apps"),
+        ("/ui/people", "People, their roles and state", "list_users"),
         ("/ui/approvals", "Approvals inbox", "list_approvals"),
         (
             "/ui/audit",

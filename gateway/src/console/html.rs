@@ -66,6 +66,7 @@ fn nav(viewer: &Viewer) -> String {
     let pages = [
         ("/ui/keys", "Keys", "list_keys"),
         ("/ui/apps", "Apps", "list_apps"),
+        ("/ui/people", "People", "list_users"),
         ("/ui/approvals", "Approvals", "list_approvals"),
         ("/ui/audit", "Audit", "read_audit"),
         ("/ui/zones", "Zones", "list_zones"),

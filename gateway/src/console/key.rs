@@ -120,6 +120,7 @@ fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
             csrf_field(viewer)
         ));
     }
+    rotate.push_str(&super::config_form::section(viewer, name, key));
     let empty = Vec::new();
     let usage = key["usage"].as_array().unwrap_or(&empty);
     format!(

@@ -7,23 +7,30 @@
 //! API's own. What the console adds: HTML, the cookie, CSRF checks on every form (`csrf.rs`) and
 //! the security headers of every answer (`headers.rs`).
 
+pub mod app_tokens;
 pub mod approvals;
 pub mod apps;
 pub mod assets;
 pub mod audit;
 pub mod call;
 pub mod chart;
+pub mod config_form;
 pub mod cookie;
 pub mod csrf;
 pub mod enrol;
 pub mod grants;
 pub mod headers;
 pub mod home;
+pub mod hsm;
+pub mod hsm_steps;
 pub mod html;
 pub mod key;
+pub mod key_config;
 pub mod keys;
 pub mod login;
 pub mod nodes;
+pub mod outcome;
+pub mod people;
 pub mod policy;
 pub mod qr;
 pub mod readonly;
@@ -64,6 +71,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/keys/{name}/rollback").route(web::post().to(key::rollback)))
             .service(web::resource("/keys/{name}/grants").route(web::post().to(grants::handle)))
             .service(web::resource("/keys/{name}/policy").route(web::post().to(policy::handle)))
+            .service(web::resource("/keys/{name}/config").route(web::post().to(key_config::handle)))
             .service(
                 web::resource("/keys/{name}/versions/{version}/{change}")
                     .route(web::post().to(key::change_version)),
@@ -79,8 +87,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(apps::list))
                     .route(web::post().to(apps::create)),
             )
+            .service(
+                web::resource("/apps/{name}/{change}").route(web::post().to(app_tokens::handle)),
+            )
+            .service(
+                web::resource("/people")
+                    .route(web::get().to(people::list))
+                    .route(web::post().to(people::create)),
+            )
+            .service(web::resource("/people/{name}/roles").route(web::post().to(people::roles)))
+            .service(web::resource("/people/{name}/{change}").route(web::post().to(people::change)))
             .service(web::resource("/zones").route(web::get().to(readonly::zones)))
-            .service(web::resource("/hsm").route(web::get().to(readonly::hsm)))
+            .service(web::resource("/hsm").route(web::get().to(hsm::show)))
+            .service(
+                web::resource("/hsm/ceremonies/{id}/approve")
+                    .route(web::post().to(hsm_steps::approve)),
+            )
+            .service(
+                web::resource("/hsm/{kind}/update").route(web::post().to(hsm_steps::submit_share)),
+            )
             .default_service(web::to(html::not_found)),
     );
 }

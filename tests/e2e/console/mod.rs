@@ -2,6 +2,7 @@
 //! shown and audited), and in headless Chromium through WebDriver (people at work, two browsers).
 
 mod browser;
+mod edit;
 mod http;
 
 use kms_engine::audit::{AuditRecord, Outcome};

@@ -5,6 +5,7 @@
 
 pub mod approve;
 pub mod generate_root;
+pub mod list;
 pub mod rekey;
 pub mod rotations;
 pub mod show;
