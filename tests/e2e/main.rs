@@ -50,5 +50,6 @@ mod rotation;
 mod support;
 mod tls;
 mod transit;
+mod usage;
 mod webdriver;
 mod webhook_receiver;

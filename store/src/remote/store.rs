@@ -29,8 +29,8 @@ use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
     EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey,
-    PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation, UsageSummary,
-    VersionChange, ZoneRecord,
+    PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation, UsageBucket,
+    UsageSummary, VersionChange, ZoneRecord,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
@@ -379,6 +379,15 @@ impl KeyStore for RemoteStore {
 
     async fn usage(&self, _key: KeyId) -> Result<Vec<UsageSummary>, StoreError> {
         Err(not_served("usage"))
+    }
+
+    async fn usage_series(
+        &self,
+        _key: KeyId,
+        _since: Timestamp,
+        _until: Timestamp,
+    ) -> Result<Vec<UsageBucket>, StoreError> {
+        Err(not_served("usage series"))
     }
 
     async fn master_keys(&self) -> Result<Vec<MasterKeyRecord>, StoreError> {
