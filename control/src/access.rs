@@ -43,6 +43,12 @@ pub const RULES: &[Rule] = &[
     rule("list_keys", "GET", "/v1/admin/keys", KEY_READERS),
     rule("read_key", "GET", "/v1/admin/keys/{name}", KEY_READERS),
     rule(
+        "read_key_usage",
+        "GET",
+        "/v1/admin/keys/{name}/usage",
+        KEY_READERS,
+    ),
+    rule(
         "rotate_key",
         "POST",
         "/v1/admin/keys/{name}/rotate",

@@ -187,6 +187,15 @@ pub trait KeyStore: Send + Sync + 'static {
     // ---- usage ----
     async fn record_usage(&self, usage: &[crate::pool::UsageRecord]) -> Result<(), StoreError>;
     async fn usage(&self, key: KeyId) -> Result<Vec<UsageSummary>, StoreError>;
+    /// The key's hourly usage series: every hour that starts in `[since, until)`, ordered by
+    /// hour, version and operation (hours without use are absent). `record_usage` fills it in
+    /// the same transaction as the totals and prunes it to [`USAGE_SERIES_RETENTION_MS`].
+    async fn usage_series(
+        &self,
+        key: KeyId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<UsageBucket>, StoreError>;
 
     // ---- master keys ----
     async fn master_keys(&self) -> Result<Vec<MasterKeyRecord>, StoreError>;

@@ -272,6 +272,22 @@ pub struct UsageSummary {
     pub last_used: Timestamp,
 }
 
+/// How long the store keeps the hourly usage series ([`UsageBucket`]): 90 days. Each usage write
+/// deletes, in its transaction, the hours that began longer ago than this by the store's clock;
+/// the totals ([`UsageSummary`]) are kept for good.
+pub const USAGE_SERIES_RETENTION_MS: i64 = 90 * 24 * 3_600_000;
+
+/// One hour of the usage series: the calls of one version for one operation in one UTC hour, all
+/// callers together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageBucket {
+    pub version: KeyVersion,
+    pub operation: crate::algorithm::Operation,
+    /// The start of the hour.
+    pub hour: Timestamp,
+    pub count: u64,
+}
+
 /// One entry of a key's history: who changed which version, when, from what to what, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyEvent {

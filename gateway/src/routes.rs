@@ -124,6 +124,9 @@ pub fn control_plane(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/v1/admin/keys/{name}").route(web::get().to(admin::get_key::handle)))
         .service(
+            resource("/v1/admin/keys/{name}/usage").route(web::get().to(admin::key_usage::handle)),
+        )
+        .service(
             resource("/v1/admin/keys/{name}/rollback")
                 .route(web::post().to(admin::rollback::handle)),
         )

@@ -34,6 +34,20 @@ fn at_rest(db: &TestDb) -> impl Fn() -> Vec<Vec<u8>> + '_ {
 
 conformance::conformance_cases!(open, at_rest);
 
+/// Hours of the usage series older than the retention are pruned by a later write (the store's
+/// clock moved by the test).
+#[tokio::test]
+async fn usage_series_retention() {
+    use kms_engine::clock::{Clock, ManualClock};
+    let db = TestDb::create().await;
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let store = PostgresStore::open_with(db.options(), clock.clone())
+        .await
+        .unwrap();
+    conformance::usage::a_later_write_prunes_hours_past_the_retention(&store, &clock).await;
+    store.close().await;
+}
+
 /// Everything committed is there after the store is closed and opened again.
 #[tokio::test]
 async fn committed_data_survives_reopening() {

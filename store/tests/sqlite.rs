@@ -28,6 +28,21 @@ fn at_rest(dir: &tempfile::TempDir) -> impl Fn() -> Vec<Vec<u8>> + '_ {
 
 conformance::conformance_cases!(open, at_rest);
 
+/// Hours of the usage series older than the retention are pruned by a later write (the store's
+/// clock moved by the test).
+#[tokio::test]
+async fn usage_series_retention() {
+    use kms_engine::clock::{ManualClock, SystemClock};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(kms_engine::clock::Clock::now(
+        &SystemClock,
+    )));
+    let store = SqliteStore::open_with_clock(&dir.path().join("kms.db"), clock.clone())
+        .await
+        .unwrap();
+    conformance::usage::a_later_write_prunes_hours_past_the_retention(&store, &clock).await;
+}
+
 /// Everything committed is there after the file is closed and opened again.
 #[tokio::test]
 async fn committed_data_survives_reopening() {

@@ -259,6 +259,20 @@ fn encrypts_under(node: &Server, token: &str, version: u32) -> bool {
             .starts_with(&format!("kms:{version:05}:"))
 }
 
+/// The calls of `op` on `cards` version `version` in the store's usage series (last 24 hours).
+fn in_series(admin: &Http, version: u64, op: &str) -> u64 {
+    let (s, series) = admin.get("/v1/admin/keys/cards/usage", Some(ROOT));
+    assert_eq!(s, 200, "{series}");
+    series["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["version"] == version)
+        .flat_map(|v| v["points"].as_array().unwrap().iter())
+        .map(|p| p["operations"][op].as_u64().unwrap_or(0))
+        .sum()
+}
+
 /// The whole cluster story on one store; `postgres` chooses the store's database.
 pub fn cluster_serves_through_rotation_outage_and_node_loss(postgres: Option<String>) {
     let cluster = Cluster::new(postgres);
@@ -326,6 +340,19 @@ pub fn cluster_serves_through_rotation_outage_and_node_loss(postgres: Option<Str
         .unwrap_or_default()
         .to_owned();
     assert_eq!(remote, "127.0.0.1", "{log}");
+
+    // The service nodes' use reaches the store's usage series through the internal API:
+    // version 1 decrypted once on each of n2 and n3, encrypted on n1 (and by rotation probes that
+    // ran before the rotation reached their node); version 2 encrypted by each node's probe.
+    eventually(
+        Duration::from_secs(20),
+        "service nodes' usage in the series",
+        || {
+            in_series(&admin, 1, "decrypt") == 2
+                && in_series(&admin, 1, "encrypt") >= 1
+                && in_series(&admin, 2, "encrypt") >= 3
+        },
+    );
 
     zone_isolation(&cluster);
 

@@ -81,6 +81,7 @@ pub fn error_codes() -> Vec<String> {
         "control/src/keys/transit_export.rs",
         "control/src/keys/transit_backup.rs",
         "control/src/keys/transit_restore.rs",
+        "control/src/keys/usage.rs",
         "gateway/src/api/transit/gated.rs",
         "gateway/src/api/admin/bind_certificate.rs",
         "control/src/zones/register.rs",

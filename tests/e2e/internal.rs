@@ -218,3 +218,48 @@ fn a_node_cannot_back_date_audit_events_and_they_name_the_node() {
         answer.1
     );
 }
+
+/// What a service node sends back through `POST /internal/v1/usage` fills the store's totals
+/// and its hourly series alike: the series a key's page draws counts the service nodes' use.
+#[test]
+fn usage_sent_by_a_service_node_is_in_the_series() {
+    let cluster = Cluster::new(None);
+    let (store, _) = rig(&cluster);
+    let admin = store.http();
+    let (_, key) = admin.get("/v1/admin/keys/cards", Some(ROOT));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let used = |operation: &str, count: u64| {
+        json!({
+            "key": key["id"], "version": 1, "principal": "app:checkout",
+            "operation": operation, "count": count, "last_used": now,
+        })
+    };
+    let (s, b) = cluster.internal(Some("n1")).post(
+        "/internal/v1/usage",
+        None,
+        &json!([used("encrypt", 5), used("decrypt", 2), used("encrypt", 1)]),
+    );
+    assert_eq!((s, &b["recorded"]), (200, &json!(3)), "{b}");
+    let (s, series) = admin.get("/v1/admin/keys/cards/usage", Some(ROOT));
+    assert_eq!(s, 200, "{series}");
+    let v1 = &series["versions"][0];
+    assert_eq!(v1["version"], 1, "{series}");
+    assert_eq!(v1["total"], 8, "{series}");
+    let point = &v1["points"][0];
+    assert_eq!(
+        point["operations"],
+        json!({ "decrypt": 2, "encrypt": 6 }),
+        "{series}"
+    );
+    let (_, key) = admin.get("/v1/admin/keys/cards", Some(ROOT));
+    let totals: u64 = key["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(totals, 8);
+}

@@ -51,5 +51,6 @@ mod rotation;
 mod support;
 mod tls;
 mod transit;
+mod usage;
 mod webdriver;
 mod webhook_receiver;

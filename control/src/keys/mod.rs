@@ -11,5 +11,6 @@ pub mod policy;
 pub mod transit_backup;
 pub mod transit_export;
 pub mod transit_restore;
+pub mod usage;
 pub mod versions;
 pub mod view;

@@ -1,5 +1,7 @@
-//! `GET /ui/keys/{name}`: the key's versions (state, creation, the reason of their last change),
-//! their use as a chart, grants, policy and history, with the actions the person's roles allow:
+//! `GET /ui/keys/{name}?range=24h|7d|30d`: the key's versions (state, creation, the reason of
+//! their last change), their use over the range (per hour, per day for 30 days) as one line per
+//! version and in total as bars, grants, policy and history, with the actions the person's roles
+//! allow:
 //! `POST /ui/keys/{name}/rotate`, `POST /ui/keys/{name}/rollback` and `POST /ui/keys/{name}/versions/{version}/{change}`
 //! (`disable`, `enable`, `schedule-destruction`, `cancel-destruction`), each through the API's
 //! handler, so a destruction asked for by a person becomes an approval request as over the API.
@@ -81,7 +83,62 @@ fn version_actions(
         .collect()
 }
 
-fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
+/// The ranges the key page offers, as `(range, since, bucket, label)`; the first is the default.
+const RANGES: &[(&str, &str, &str, &str)] = &[
+    ("24h", "24h", "hour", "last 24 h"),
+    ("7d", "7d", "hour", "7 days"),
+    ("30d", "30d", "day", "30 days"),
+];
+
+#[derive(Deserialize, Default)]
+pub struct KeyPage {
+    #[serde(default)]
+    range: Option<String>,
+}
+
+/// The range asked for (an unknown one is the default).
+fn range_of(asked: Option<&str>) -> (&'static str, &'static str, &'static str, &'static str) {
+    RANGES
+        .iter()
+        .copied()
+        .find(|r| Some(r.0) == asked)
+        .unwrap_or(RANGES[0])
+}
+
+/// The range choice as plain links, the shown one marked.
+fn range_links(name: &str, shown: &str) -> String {
+    let links: String = RANGES
+        .iter()
+        .map(|(range, _, _, label)| {
+            let current = if *range == shown {
+                r#" aria-current="page" class="current""#
+            } else {
+                ""
+            };
+            format!(
+                r#" <a href="/ui/keys/{}?range={range}" id="range-{range}"{current}>{label}</a>"#,
+                url(name)
+            )
+        })
+        .collect();
+    format!(r#"<p class="ranges" id="usage-ranges">Range:{links}</p>"#)
+}
+
+/// The use over time: the chart of the usage API's answer, or what it refused.
+fn usage_over_time(series: &Result<(StatusCode, Value), ApiError>) -> String {
+    match series {
+        Ok((_, view)) => chart::series(view),
+        Err(e) => notice("refused", &format!("{}: {}", e.code, e.message)),
+    }
+}
+
+fn render_key(
+    viewer: &Viewer,
+    name: &str,
+    key: &Value,
+    shown: &str,
+    (range, series): (&str, &Result<(StatusCode, Value), ApiError>),
+) -> String {
     let active = &key["active_version"];
     let versions: String = key["versions"]
         .as_array()
@@ -127,6 +184,7 @@ fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
         r#"{shown}<dl class="facts"><dt>Algorithm</dt><dd id="algorithm">{alg}</dd><dt>Active version</dt><dd id="active-version">{active}</dd><dt>Rotation period</dt><dd>{period}</dd><dt>Next rotation</dt><dd>{next}</dd><dt>Created</dt><dd>{created}</dd></dl>
 {rotate}
 <h2>Versions</h2><table id="versions"><thead><tr><th>Version</th><th>State</th><th>Created</th><th>Reason</th><th>Destroyed at</th><th></th></tr></thead><tbody>{versions}</tbody></table>
+<h2>Use per version over time</h2>{ranges}{series}
 <h2>Use per version</h2>{chart}{usage_table}
 <h2>Grants</h2>{grants}
 <h2>Usage policy</h2>{policy}
@@ -136,6 +194,8 @@ fn render_key(viewer: &Viewer, name: &str, key: &Value, shown: &str) -> String {
         period = t(&key["rotation_period"]),
         next = t(&key["next_rotation_at"]),
         created = t(&key["created_at"]),
+        ranges = range_links(name, range),
+        series = usage_over_time(series),
         chart = chart::usage(usage),
         usage_table = table(
             usage,
@@ -210,15 +270,27 @@ async fn render(
     viewer: &Viewer,
     name: &str,
     shown: &str,
+    range: Option<&str>,
 ) -> HttpResponse {
     let path = web::Path::from(name.to_owned());
-    match call::json(admin::get_key::handle(state, req, path).await).await {
-        Ok((_, key)) => page_with(
-            StatusCode::OK,
-            Some(viewer),
-            &format!("Key {name}"),
-            &render_key(viewer, name, &key, shown),
-        ),
+    let key = call::json(admin::get_key::handle(state.clone(), req.clone(), path).await).await;
+    let (range, since, bucket, _) = range_of(range);
+    let query = web::Query(admin::key_usage::Query {
+        since: Some(since.to_owned()),
+        until: None,
+        bucket: Some(bucket.to_owned()),
+    });
+    let path = web::Path::from(name.to_owned());
+    match key {
+        Ok((_, key)) => {
+            let series = call::json(admin::key_usage::handle(state, req, path, query).await).await;
+            page_with(
+                StatusCode::OK,
+                Some(viewer),
+                &format!("Key {name}"),
+                &render_key(viewer, name, &key, shown, (range, &series)),
+            )
+        }
         Err(e) => refusal(Some(viewer), &e),
     }
 }
@@ -227,12 +299,21 @@ pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
     name: web::Path<String>,
+    page: web::Query<KeyPage>,
 ) -> HttpResponse {
     let viewer = match need_session(&state, &req) {
         Ok(v) => v,
         Err(to_login) => return *to_login,
     };
-    render(state, req, &viewer, &name.into_inner(), "").await
+    render(
+        state,
+        req,
+        &viewer,
+        &name.into_inner(),
+        "",
+        page.range.as_deref(),
+    )
+    .await
 }
 
 /// What a change's answer says, for the notice: done, or filed for approval.
@@ -266,7 +347,7 @@ pub(super) async fn after(
     done: &str,
 ) -> HttpResponse {
     match answer {
-        Ok((status, v)) => render(state, req, viewer, name, &outcome(status, &v, done)).await,
+        Ok((status, v)) => render(state, req, viewer, name, &outcome(status, &v, done), None).await,
         Err(e) => refusal(Some(viewer), &e),
     }
 }

@@ -29,7 +29,7 @@ use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
     EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey,
-    NodeContact, PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation,
+    NodeContact, PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation, UsageBucket,
     UsageSummary, VersionChange, ZoneRecord,
 };
 use kms_engine::token::TokenHash;
@@ -404,6 +404,15 @@ impl KeyStore for RemoteStore {
 
     async fn usage(&self, _key: KeyId) -> Result<Vec<UsageSummary>, StoreError> {
         Err(not_served("usage"))
+    }
+
+    async fn usage_series(
+        &self,
+        _key: KeyId,
+        _since: Timestamp,
+        _until: Timestamp,
+    ) -> Result<Vec<UsageBucket>, StoreError> {
+        Err(not_served("usage series"))
     }
 
     async fn master_keys(&self) -> Result<Vec<MasterKeyRecord>, StoreError> {

@@ -23,7 +23,7 @@ use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
     EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey, PolicyChange,
     Revision,
-    Rollback, Rotation, StoreError, TokenRotation, UsageSummary, VersionChange, ZoneRecord,
+    Rollback, Rotation, StoreError, TokenRotation, UsageBucket, UsageSummary, VersionChange, ZoneRecord,
     NodeContact,
 };
 use kms_engine::token::TokenHash;
@@ -260,6 +260,15 @@ impl KeyStore for Store {
 
     async fn usage(&self, key: KeyId) -> Result<Vec<UsageSummary>, StoreError> {
         usage::summary(self.reader(), key).await
+    }
+
+    async fn usage_series(
+        &self,
+        key: KeyId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<UsageBucket>, StoreError> {
+        usage::series(self.reader(), key, since, until).await
     }
 
     async fn master_keys(&self) -> Result<Vec<MasterKeyRecord>, StoreError> {

@@ -11,6 +11,7 @@ pub mod nodes;
 pub mod people;
 pub mod restore;
 pub mod transit;
+pub mod usage;
 pub mod zones;
 
 /// Defines one `#[tokio::test]` per conformance case. `$open` is an async fn returning
@@ -41,6 +42,7 @@ macro_rules! conformance_cases {
             node_contacts => |s| conformance::nodes::node_contacts_keep_the_latest(s.as_ref());
             transit_settings => |s| conformance::transit::transit_settings_round_trip_and_change(s.as_ref());
             transit_restore => |s| conformance::restore::a_backed_up_key_is_restored_under_its_id(s.as_ref());
+            usage_series => |s| conformance::usage::the_usage_series_adds_up_to_the_totals(s.as_ref());
         );
 
         /// Deleting a key, with what the backend keeps at rest.

@@ -144,6 +144,8 @@ fn people_run_a_key_through_the_console_in_two_browsers_and_the_auditor_verifies
     });
     a.goto(&format!("{base}/ui/keys/payments"));
     assert!(a.exists("svg#usage-chart rect"));
+    // The use over time: a line per version, drawn under the page's CSP.
+    assert!(a.exists("svg#usage-series polyline.series"));
     screenshot(&a, "key");
 
     // Ask for version 1's destruction: it waits for approval.

@@ -1,6 +1,9 @@
 //! The console over plain HTTP: its headers, the session cookie the login form sets, CSRF
 //! refusals, and the API's own 403 for what a role may not do.
 
+// The key page's chart over time.
+mod usage;
+
 use std::sync::Arc;
 
 use kms_control::totp;

@@ -14,6 +14,7 @@ pub mod export;
 pub mod get_app;
 pub mod get_key;
 pub mod grant;
+pub mod key_usage;
 pub mod list_apps;
 pub mod list_keys;
 pub mod revoke_app;
