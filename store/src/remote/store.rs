@@ -29,8 +29,8 @@ use kms_engine::role::RoleSet;
 use kms_engine::store::{
     AppRecord, AppTokens, AuditQuery, CertificateBinding, CertificateCredential, Change, Delivery,
     EventRecord, Grant, KeyConfig, KeyDeletion, KeyEvent, KeyRestore, KeyStore, NewKey,
-    NodeContact, PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation, UsageBucket,
-    UsageSummary, VersionChange, ZoneRecord,
+    NodeContact, PolicyChange, Revision, Rollback, Rotation, StoreError, TokenRotation,
+    UsageBucket, UsageSummary, VersionChange, ZoneRecord,
 };
 use kms_engine::token::TokenHash;
 use kms_engine::wrap::{WrapContext, WrappedKey};
