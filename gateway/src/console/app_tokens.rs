@@ -3,21 +3,17 @@
 //! handlers. A person's rotation is filed for approval and its new token then goes to the
 //! requester alone, collected once in the approvals inbox; the root token's is shown at once.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::apps::render;
 use super::call;
-use super::html::{need_form, refusal, t, text};
+use super::html::{Fields, field, need_form, refusal, t, text};
 use super::outcome::notice_for;
 use crate::api::admin;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-type Fields = HashMap<String, String>;
 
 pub async fn handle(
     state: web::Data<AppState>,
@@ -25,8 +21,7 @@ pub async fn handle(
     path: web::Path<(String, String)>,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let csrf = form.get("csrf").map_or("", String::as_str);
-    let viewer = match need_form(&state, &req, csrf).await {
+    let viewer = match need_form(&state, &req, field(&form, "csrf")).await {
         Ok(v) => v,
         Err(answer) => return *answer,
     };
@@ -34,7 +29,7 @@ pub async fn handle(
     let (s, r, p) = (state.clone(), req.clone(), web::Path::from(name.clone()));
     let answer = match what.as_str() {
         "rotate-token" => {
-            let overlap = form.get("overlap_seconds").map_or("", |o| o.trim());
+            let overlap = field(&form, "overlap_seconds");
             let fields = if overlap.is_empty() {
                 Ok(json!({}))
             } else {

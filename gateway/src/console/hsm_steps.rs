@@ -5,24 +5,16 @@
 //! runs the ceremony, and its answer is that approver's alone (for `create`, the shares and the
 //! root token).
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::call;
 use super::hsm::render;
-use super::html::{need_form, notice, pre, refusal};
+use super::html::{Fields, field, need_form, notice, pre, refusal};
 use crate::api::hsm as hsm_api;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-type Fields = HashMap<String, String>;
-
-fn get<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map_or("", |v| v.trim())
-}
 
 pub async fn approve(
     state: web::Data<AppState>,
@@ -30,12 +22,12 @@ pub async fn approve(
     id: web::Path<String>,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let viewer = match need_form(&state, &req, get(&form, "csrf")).await {
+    let viewer = match need_form(&state, &req, field(&form, "csrf")).await {
         Ok(v) => v,
         Err(answer) => return *answer,
     };
     let id = id.into_inner();
-    let component = get(&form, "component");
+    let component = field(&form, "component");
     let fields = if component.is_empty() {
         json!({})
     } else {
@@ -74,12 +66,12 @@ pub async fn submit_share(
     kind: web::Path<String>,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let viewer = match need_form(&state, &req, get(&form, "csrf")).await {
+    let viewer = match need_form(&state, &req, field(&form, "csrf")).await {
         Ok(v) => v,
         Err(answer) => return *answer,
     };
     let kind = kind.into_inner();
-    let fields = json!({ "nonce": get(&form, "nonce"), "share": get(&form, "share") });
+    let fields = json!({ "nonce": field(&form, "nonce"), "share": field(&form, "share") });
     let (s, r) = (state.clone(), req.clone());
     let answer = match (kind.as_str(), call::body(fields)) {
         (_, Err(e)) => Err(e),

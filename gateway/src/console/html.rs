@@ -149,6 +149,14 @@ pub fn need_session(state: &AppState, req: &HttpRequest) -> Result<Viewer, Box<H
     Viewer::of(state, req).ok_or_else(|| Box::new(redirect("/ui/login")))
 }
 
+/// A submitted form's fields by name.
+pub type Fields = std::collections::HashMap<String, String>;
+
+/// A form field's value, trimmed; empty when the form lacks it.
+pub fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
+    form.get(name).map_or("", |v| v.trim())
+}
+
 /// A state-changing form's caller: their session, and the form's CSRF token and origin
 /// (`csrf::check`); otherwise the login page, or the audited refusal.
 pub async fn need_form(

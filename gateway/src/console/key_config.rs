@@ -3,23 +3,19 @@
 //! handler (`POST /v1/admin/keys/{name}/config`); a field left empty stays as it is, and
 //! `no_rotation` turns scheduled rotation off.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::call;
-use super::html::need_form;
+use super::html::{Fields, field, need_form};
 use super::key::after;
 use crate::api::admin;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-type Fields = HashMap<String, String>;
-
 /// The API request's fields from the form's.
 fn request(form: &Fields) -> Result<Value, ApiError> {
-    let get = |k: &str| form.get(k).map_or("", |v| v.trim());
+    let get = |k: &str| field(form, k);
     let mut fields = json!({ "reason": get("reason") });
     let min = get("min_decryption_version");
     if !min.is_empty() {
@@ -45,8 +41,7 @@ pub async fn handle(
     name: web::Path<String>,
     form: web::Form<Fields>,
 ) -> HttpResponse {
-    let csrf = form.get("csrf").map_or("", String::as_str);
-    let viewer = match need_form(&state, &req, csrf).await {
+    let viewer = match need_form(&state, &req, field(&form, "csrf")).await {
         Ok(v) => v,
         Err(answer) => return *answer,
     };

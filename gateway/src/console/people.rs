@@ -6,29 +6,22 @@
 //! the enrolment token is then split between the requester (who collects their half in the
 //! inbox) and the approver whose vote runs it.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use kms_engine::role::Role;
 use serde_json::{Value, json};
 
 use super::call;
-use super::html::{csrf_field, esc, need_form, need_session, page, refusal, t, text, url};
+use super::html::{
+    Fields, csrf_field, esc, field, need_form, need_session, page, refusal, t, text, url,
+};
 use super::outcome::notice_for;
 use super::session::Viewer;
 use crate::api::admin::users;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The form's fields (the role boxes are `role_<name>`).
-type Fields = HashMap<String, String>;
-
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map_or("", String::as_str)
-}
-
-/// The roles ticked in the form.
+/// The roles ticked in the form (its boxes are `role_<name>`).
 fn ticked(form: &Fields) -> Vec<&'static str> {
     Role::ALL
         .iter()
