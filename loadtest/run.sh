@@ -31,7 +31,9 @@ CLIENT_NOTE=${CLIENT_NOTE:-}          # what else ran on the machine, printed wi
 HTTP_WORKERS=${HTTP_WORKERS:-2}
 # KMS_ARGS="--crypto-workers 1": extra `kms serve` flags, for trying a setting.
 # KMS_BIN=path/to/kms: measure another build of the server (an earlier commit's release binary,
-# say) against the same echo server and load tools; default: the one this run builds.
+# say) against the same echo server and load tools, without building this tree's; default: the
+# one this run builds.
+KMS_BIN_GIVEN=${KMS_BIN:+1}
 KMS_BIN=${KMS_BIN:-target/release/kms}
 QUICK=0
 WRK_ONLY=0
@@ -48,7 +50,7 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 scripts/deps.sh --loadtest
 step "build (release)"
-cargo build --release --locked --bin kms -p kms
+[ -n "$KMS_BIN_GIVEN" ] || cargo build --release --locked --bin kms -p kms
 cargo build --release --locked -p kms-loadtest
 
 work=$(mktemp -d)
