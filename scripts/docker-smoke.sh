@@ -18,17 +18,6 @@ done
 [ "$(docker inspect -f '{{.State.Health.Status}}' "$name")" = healthy ] \
   || { docker logs "$name"; echo "docker-smoke: FAIL: not healthy"; exit 1; }
 [ "$(docker exec "$name" id -u)" != 0 ] || { echo "docker-smoke: FAIL: runs as root"; exit 1; }
-kms="http://127.0.0.1:$port"
-auth=(-H "Authorization: Bearer root")
-curl -sf "${auth[@]}" -X POST "$kms/v1/admin/keys" -d '{"name":"smoke"}' >/dev/null
-app=$(curl -sf "${auth[@]}" -X POST "$kms/v1/admin/apps" -d '{"name":"smoke-app"}')
-token=$(jq -r .token <<<"$app")
-curl -sf "${auth[@]}" -X POST "$kms/v1/admin/keys/smoke/grants" \
-  -d '{"app":"smoke-app","operations":["encrypt","decrypt"]}' >/dev/null
-ct=$(curl -sf -H "Authorization: Bearer $token" -X POST "$kms/v1/keys/smoke/encrypt" \
-  -d '{"plaintext":"c21va2U="}' | jq -r .ciphertext)
-pt=$(curl -sf -H "Authorization: Bearer $token" -X POST "$kms/v1/keys/smoke/decrypt" \
-  -d "{\"ciphertext\":\"$ct\"}" | jq -r .plaintext)
-[ "$pt" = c21va2U= ] || { echo "docker-smoke: FAIL: round trip ($pt)"; exit 1; }
+scripts/smoke-roundtrip.sh "http://127.0.0.1:$port" root || { echo "docker-smoke: FAIL"; exit 1; }
 docker stop -t 30 "$name" >/dev/null
 echo "docker-smoke: PASS"

@@ -71,17 +71,7 @@ done
 uid=$(in_image id -u)
 [ "$uid" != 0 ] || { echo "podman-smoke: FAIL: runs as root"; exit 1; }
 [ "$(in_image stat -c %a /var/lib/kms)" = 700 ] || { echo "podman-smoke: FAIL: data directory not 0700"; exit 1; }
-kms="http://127.0.0.1:$port"
-auth=(-H "Authorization: Bearer root")
-curl -sf "${auth[@]}" -X POST "$kms/v1/admin/keys" -d '{"name":"smoke"}' >/dev/null
-token=$(curl -sf "${auth[@]}" -X POST "$kms/v1/admin/apps" -d '{"name":"smoke-app"}' | jq -r .token)
-curl -sf "${auth[@]}" -X POST "$kms/v1/admin/keys/smoke/grants" \
-  -d '{"app":"smoke-app","operations":["encrypt","decrypt"]}' >/dev/null
-ct=$(curl -sf -H "Authorization: Bearer $token" -X POST "$kms/v1/keys/smoke/encrypt" \
-  -d '{"plaintext_utf8":"smoke"}' | jq -r .ciphertext)
-pt=$(curl -sf -H "Authorization: Bearer $token" -X POST "$kms/v1/keys/smoke/decrypt" \
-  -d "{\"ciphertext\":\"$ct\"}" | jq -r .plaintext)
-[ "$pt" = "$(printf smoke | base64)" ] || { echo "podman-smoke: FAIL: round trip ($pt)"; exit 1; }
+scripts/smoke-roundtrip.sh "http://127.0.0.1:$port" root || { echo "podman-smoke: FAIL"; exit 1; }
 if [ "$mode" = container ]; then
   podman stop -t 30 "$name" >/dev/null
   code=$(podman inspect -f '{{.State.ExitCode}}' "$name")
