@@ -437,3 +437,51 @@ fn an_app_macs_with_an_aes_key_through_transit() {
         "operation_not_supported",
     );
 }
+
+/// A Transit encrypt the fast path hands to the general path (here: a derived key's encrypt
+/// without its context) is charged once to the key's rate limit and answered for what is wrong
+/// with it; it was charged on both paths, so with a burst of one it was refused `429` for a
+/// quota only the handover had used, instead of `400` naming the missing context.
+#[test]
+fn a_request_handed_from_the_fast_path_is_charged_once_to_the_rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = dev_server(dir.path());
+    let base = server.url("");
+    let http = Http::new(&server);
+    let created = vault_call(
+        &base,
+        "POST",
+        "/v1/transit/keys/tenants",
+        Some(ROOT),
+        Some(&json!({ "derived": true })),
+    );
+    assert_eq!(created.0, 200, "{}", created.1);
+    let policy = http.post(
+        "/v1/admin/keys/tenants/policy",
+        Some(ROOT),
+        &json!({ "rate_limit": { "per_second": 1, "burst": 1 } }),
+    );
+    assert_eq!(policy.0, 200, "{}", policy.1);
+    let app = http.create_app("tenant-app");
+    http.grant("tenants", "tenant-app", &["encrypt"]);
+    let encrypt = |body: Value| {
+        vault_call(
+            &base,
+            "POST",
+            "/v1/transit/encrypt/tenants",
+            Some(&app),
+            Some(&body),
+        )
+    };
+    // Without its context: the general path's 400, not the limiter's 429.
+    let missing = encrypt(json!({ "plaintext": b64(b"x") }));
+    assert_eq!(missing.0, 400, "{}", missing.1);
+    assert!(missing.1.to_string().contains("context"), "{}", missing.1);
+    // The limit holds: that request used the second's one call.
+    let next = encrypt(json!({ "plaintext": b64(b"x"), "context": b64(b"tenant-1") }));
+    assert_eq!(next.0, 429, "{}", next.1);
+    // A second later a correct request passes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let later = encrypt(json!({ "plaintext": b64(b"x"), "context": b64(b"tenant-1") }));
+    assert_eq!(later.0, 200, "{}", later.1);
+}
